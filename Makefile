@@ -1,0 +1,48 @@
+# Residents Hub. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+system: ## install missing Debian packages (Java 17, Maven, redis-server, postgresql)
+	@scripts/install-system-deps.sh
+
+install: $(STAMP) ## create .venv with the `hub` command and every pinned dependency
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	@touch $@
+
+run: system install ## the main job: start the stack and prove an event goes through Kafka
+	$(BIN)/hub stack up
+	$(BIN)/hub smoke
+
+test: system install ## run every test against real Kafka, Redis and PostgreSQL
+	$(BIN)/pytest
+
+unit: install ## fast tests of the pure core, no services
+	$(BIN)/pytest -m unit
+
+lint: install ## ruff (lint and format check) and mypy (strict on matchers/ and hub/)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+stop: ## stop the local stack
+	$(BIN)/hub stack down
+
+clean: stop ## stop the stack and remove .venv and the stack's data
+	rm -rf $(VENV) .stack
+
+.PHONY: help system install run test unit lint format stop clean

@@ -1,0 +1,1 @@
+"""The Flask family-support dashboard (a later issue)."""

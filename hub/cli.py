@@ -1,0 +1,48 @@
+"""The `hub` command line. Each area registers its commands here; errors become one line."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from hub.console import err
+from hub.errors import HubError
+from hub.stack import cli as stack_cli
+
+app = typer.Typer(
+    help="Residents Hub: a streaming residents index for UK councils.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(stack_cli.app, name="stack")
+
+
+@app.command()
+def smoke() -> None:
+    """Prove an event goes through Kafka: publish one event and read it back."""
+    from hub.settings import load_settings
+    from hub.smoke import round_trip
+
+    round_trip(load_settings())
+
+
+def main() -> None:
+    try:
+        app()
+    except HubError as error:
+        err.print(f"error: {error}", markup=False)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+    except Exception as error:
+        if os.environ.get("HUB_DEBUG"):
+            raise
+        err.print(
+            f"internal error: {type(error).__name__}: {error} (set HUB_DEBUG=1 for a traceback)",
+            markup=False,
+        )
+        sys.exit(70)

@@ -1,0 +1,70 @@
+"""The one typed settings object. Only this module reads the environment (HUB_* and .env)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of the hub. Defaults run the whole hub on one machine.
+
+    Each field is documented in ``.env.example``; a test keeps the two in step.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # -- the local stack -------------------------------------------------------------
+    stack_dir: Path = Field(Path(".stack"), description="folder for service data, logs, pids")
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    kafka_controller_port: int = Field(9093, description="KRaft controller port of the stack")
+    kafka_version: str = Field("4.3.1", description="Apache Kafka release the stack runs")
+    kafka_heap_mb: int = Field(768, description="Java heap for the stack's Kafka broker")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for identity state")
+    postgres_port: int = Field(5432, description="port of the stack's own PostgreSQL")
+    postgres_user: str = Field("hub", description="PostgreSQL role the stack creates")
+    postgres_password: SecretStr = Field(SecretStr("hub"), description="password of that role")
+    postgres_db: str = Field("hub", description="database the stack creates")
+    start_timeout_s: float = Field(90.0, description="how long `hub stack up` waits per service")
+
+    # -- stores and contracts --------------------------------------------------------
+    database_url: str = Field(
+        "sqlite:///.stack/hub.db",
+        description="SQLAlchemy URL of the store: SQLite by default, PostgreSQL in production",
+    )
+    schema_registry_url: str | None = Field(
+        None, description="Confluent-compatible registry; unset = embedded schemas/ folder"
+    )
+
+    # -- workers ----------------------------------------------------------------------
+    model_path: Path = Field(Path("model.json"), description="trained matching model (JSON)")
+    metrics_port: int = Field(9108, description="Prometheus /metrics port of a worker")
+
+    @property
+    def kafka_host_port(self) -> tuple[str, int]:
+        first = self.kafka_bootstrap.split(",")[0].strip()
+        host, _, port = first.rpartition(":")
+        return host or "127.0.0.1", int(port)
+
+    @property
+    def redis_host_port(self) -> tuple[str, int]:
+        parts = urlsplit(self.redis_url)
+        return parts.hostname or "127.0.0.1", parts.port or 6379
+
+    def postgres_url(self, host: str = "127.0.0.1") -> str:
+        """SQLAlchemy URL of the stack's own PostgreSQL (set HUB_DATABASE_URL to it to use it)."""
+        password = self.postgres_password.get_secret_value()
+        return (
+            f"postgresql+psycopg://{self.postgres_user}:{password}"
+            f"@{host}:{self.postgres_port}/{self.postgres_db}"
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment and ``.env``, with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The local stack: Kafka, Redis and PostgreSQL as our own processes, without Docker."""

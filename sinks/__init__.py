@@ -1,0 +1,1 @@
+"""Sinks: the SQL store, Redis identity state and the case-management system."""

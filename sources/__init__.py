@@ -1,0 +1,1 @@
+"""The source side: publisher, snapshot-diff CDC and the council simulator."""

@@ -1,0 +1,1 @@
+"""Faust stream processors: validate -> match -> cluster -> household -> publish."""
