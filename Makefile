@@ -24,7 +24,7 @@ run: system install ## the main job: start the stack and prove an event goes thr
 	$(BIN)/hub stack up
 	$(BIN)/hub smoke
 
-test: system install ## run every test against real Kafka, Redis and PostgreSQL
+test: system install lint ## lint, then every test against real Kafka, Redis and PostgreSQL
 	$(BIN)/pytest
 
 unit: install ## fast tests of the pure core, no services
