@@ -9,6 +9,7 @@ import typer
 
 from hub.console import err
 from hub.errors import HubError
+from hub.evaluate import eval_command
 from hub.stack import cli as stack_cli
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(stack_cli.app, name="stack")
+app.command("eval")(eval_command)
 
 
 @app.command()

@@ -1,0 +1,158 @@
+"""Reading record files (CSV, JSON Lines, Parquet) into canonical source records.
+
+Used by every command that takes ``--input FILE [--map column=field,...]``. A file that
+cannot be read at all raises :class:`UsageError` (one line); a row that is malformed is
+returned as a :class:`RejectedRow` with its line number, so callers can count and report
+it without stopping.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from hub.errors import UsageError
+from matchers.records import SourceRecord
+
+RECORD_FIELDS: frozenset[str] = frozenset(f.name for f in dataclasses.fields(SourceRecord))
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+           ".parquet": "parquet", ".pq": "parquet"}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    line: int  # 1-based line (CSV: counting the header; Parquet: row number)
+    reason: str
+
+
+def parse_mapping(spec: str | None) -> dict[str, str]:
+    """``"id=record_id,surname=last_name"`` -> ``{"id": "record_id", "surname": "last_name"}``."""
+    mapping: dict[str, str] = {}
+    for entry in (spec or "").split(","):
+        part = entry.strip()
+        if not part:
+            continue
+        column, sep, target = part.partition("=")
+        column, target = column.strip(), target.strip()
+        if not sep or not column or not target:
+            raise UsageError(f"--map entry {part!r} is not column=field")
+        if target not in RECORD_FIELDS:
+            known = ", ".join(sorted(RECORD_FIELDS))
+            raise UsageError(f"--map target {target!r} is not a record field (one of: {known})")
+        mapping[column] = target
+    return mapping
+
+
+def file_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UsageError(
+            f"{path}: unknown file type {path.suffix!r} (use .csv, .jsonl or .parquet)"
+        )
+    return fmt
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+    """Yield ``(line, row)`` for each row, or ``(line, reason)`` for a row that cannot be parsed."""
+    fmt = file_format(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    try:
+        if fmt == "csv":
+            yield from _csv_rows(path)
+        elif fmt == "jsonl":
+            yield from _jsonl_rows(path)
+        else:
+            yield from _parquet_rows(path)
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise UsageError(f"{path}: cannot be read as {fmt}: {error}") from None
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames:
+            raise UsageError(f"{path}: empty file or no header row")
+        width = len(reader.fieldnames)
+        for row in reader:
+            line = reader.line_num
+            if None in row or len(row) != width or any(v is None for v in row.values()):
+                yield line, f"expected {width} columns"
+            else:
+                yield line, row
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+    with path.open("rb") as handle:
+        for line, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                yield line, "not valid JSON"
+                continue
+            if isinstance(row, dict):
+                yield line, row
+            else:
+                yield line, "not a JSON object"
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as error:
+        raise UsageError(f"{path}: cannot be read as parquet: {error}") from None
+    line = 0
+    for batch in parquet.iter_batches(batch_size=50_000):
+        for row in batch.to_pylist():
+            line += 1
+            yield line, row
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):  # NaN from Parquet/pandas means missing
+            return None
+        if value.is_integer():
+            value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> SourceRecord | str:
+    """Canonical record from one row, or why it cannot be one. Unknown columns are ignored."""
+    values: dict[str, str | None] = {}
+    for column, raw in row.items():
+        target = mapping.get(column, column)
+        if target in RECORD_FIELDS and (target not in values or column in mapping):
+            values[target] = _text(raw)
+    if not values.get("record_id"):
+        return "no record_id"
+    return SourceRecord(**values)  # type: ignore[arg-type]
+
+
+def read_records(
+    path: Path, mapping: Mapping[str, str] | None = None
+) -> Iterator[SourceRecord | RejectedRow]:
+    """Every row of ``path`` as a source record, or as a rejected row with its reason."""
+    for line, row in read_rows(path):
+        if isinstance(row, str):
+            yield RejectedRow(line, row)
+            continue
+        record = to_source_record(row, mapping or {})
+        yield RejectedRow(line, record) if isinstance(record, str) else record

@@ -1,0 +1,93 @@
+"""Pairwise and B-cubed scores, checked by hand and against brute force."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from matchers.evaluation import evaluate
+
+pytestmark = pytest.mark.unit
+
+
+def test_hand_computed_example() -> None:
+    truth = {"a": "1", "b": "1", "c": "1", "d": "2"}
+    predicted = {"a": "x", "b": "x", "c": "y", "d": "y"}
+    scores = evaluate(predicted, truth)
+    # predicted pairs: ab, cd; true pairs: ab, ac, bc -> 1 correct of 2 predicted, of 3 true.
+    assert scores.pairwise_precision == pytest.approx(1 / 2)
+    assert scores.pairwise_recall == pytest.approx(1 / 3)
+    # B-cubed precision per record: a 1, b 1, c 1/2, d 1/2; recall: a 2/3, b 2/3, c 1/3, d 1.
+    assert scores.bcubed_precision == pytest.approx(3 / 4)
+    assert scores.bcubed_recall == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1) / 4)
+    assert (scores.predicted_clusters, scores.true_clusters) == (2, 2)
+
+
+def test_perfect_prediction_scores_one() -> None:
+    truth = {str(i): str(i // 3) for i in range(30)}
+    scores = evaluate({k: f"p{v}" for k, v in truth.items()}, truth)
+    assert scores.pairwise_f1 == scores.bcubed_f1 == 1.0
+
+
+partitions = st.dictionaries(
+    st.integers(0, 25).map(str), st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=1
+)
+
+
+@given(partitions)
+def test_matches_brute_force(labels: dict[str, tuple[int, int]]) -> None:
+    predicted = {r: f"p{p}" for r, (p, _) in labels.items()}
+    truth = {r: f"t{t}" for r, (_, t) in labels.items()}
+    scores = evaluate(predicted, truth)
+    pairs = list(itertools.combinations(labels, 2))
+    pred_pairs = {(a, b) for a, b in pairs if predicted[a] == predicted[b]}
+    true_pairs = {(a, b) for a, b in pairs if truth[a] == truth[b]}
+    if pred_pairs:
+        assert scores.pairwise_precision == pytest.approx(
+            len(pred_pairs & true_pairs) / len(pred_pairs)
+        )
+    if true_pairs:
+        assert scores.pairwise_recall == pytest.approx(
+            len(pred_pairs & true_pairs) / len(true_pairs)
+        )
+    precision = recall = 0.0
+    for r in labels:
+        same_pred = {s for s in labels if predicted[s] == predicted[r]}
+        same_true = {s for s in labels if truth[s] == truth[r]}
+        precision += len(same_pred & same_true) / len(same_pred)
+        recall += len(same_pred & same_true) / len(same_true)
+    assert scores.bcubed_precision == pytest.approx(precision / len(labels))
+    assert scores.bcubed_recall == pytest.approx(recall / len(labels))
+
+
+def run_hub(*args: str) -> subprocess.CompletedProcess[str]:
+    hub = Path(sys.executable).with_name("hub")
+    return subprocess.run([str(hub), *args], capture_output=True, text=True, check=False)
+
+
+def test_eval_command_prints_json(tmp_path: Path) -> None:
+    pred = tmp_path / "pred.csv"
+    pred.write_text("record_id,person_id,household_id\na,x,h\nb,x,h\nc,y,h\n")
+    truth = tmp_path / "truth.jsonl"
+    truth.write_text('{"id": "a", "who": 1}\n{"id": "b", "who": 1}\n{"id": "c", "who": 2}\n')
+    result = run_hub("eval", "--pred", str(pred), "--truth", str(truth), "--truth-col", "who",
+                     "--truth-id", "id")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    scores = orjson.loads(result.stdout)
+    assert scores["pairwise_precision"] == scores["bcubed_f1"] == 1.0
+    assert scores["records"] == 3
+
+
+def test_eval_command_missing_column_is_one_line(tmp_path: Path) -> None:
+    pred = tmp_path / "pred.csv"
+    pred.write_text("record_id,person_id\na,x\n")
+    result = run_hub("eval", "--pred", str(pred), "--truth", str(pred), "--truth-col", "nope")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {pred}: no column 'nope'"
