@@ -34,7 +34,17 @@ SUFFIXES: frozenset[str] = frozenset(
      "cbe", "kbe", "qc", "kc", "phd", "md"}
 )  # fmt: skip
 
-_DROPPED = re.compile(r"['`´’‘.]")  # O'Brien -> obrien, St. John -> st john
+# Words systems put in a name field when the name is not known: never a real name.
+PLACEHOLDER_NAMES: frozenset[str] = frozenset(
+    {"unknown", "not-known", "notknown", "nk", "n-a", "none", "null", "nil", "test",
+     "testing", "dummy", "xxx", "xx", "x", "zzz", "anon", "anonymous", "baby", "infant",
+     "unborn", "newborn", "twin", "child", "male", "female", "boy", "girl", "tba", "tbc",
+     "refused", "withheld", "deceased", "client", "resident", "occupier", "the-occupier"}
+)  # fmt: skip
+
+# Dropped without splitting the name: O'Brien -> obrien, St. John -> st john, and digits,
+# which in a name are typing errors (s0encer -> sencer).
+_DROPPED = re.compile(r"['`´’‘.0-9]")
 _SEPARATORS = re.compile(r"[^a-z]+")
 
 
@@ -46,24 +56,27 @@ def _parts(value: str) -> list[str]:
 @lru_cache(maxsize=131_072)
 def clean_given_name(value: str | None) -> str | None:
     """A given (or middle) name, titles dropped from the front: ``"Dr. Anne-Marie"`` ->
-    ``"anne-marie"``; ``None`` when nothing is left."""
+    ``"anne-marie"``; ``None`` when nothing is left or the name is a placeholder."""
     if not value:
         return None
     parts = _parts(value)
     while parts and parts[0] in TITLES:
         parts.pop(0)
-    return "-".join(parts) or None
+    name = "-".join(parts)
+    return name if name and name not in PLACEHOLDER_NAMES else None
 
 
 @lru_cache(maxsize=131_072)
 def clean_family_name(value: str | None) -> str | None:
-    """A family name, suffixes dropped from the end: ``"Smith Jones Jr."`` -> ``"smith-jones"``."""
+    """A family name, suffixes dropped from the end: ``"Smith Jones Jr."`` -> ``"smith-jones"``;
+    ``None`` for a placeholder such as ``"Unknown"``."""
     if not value:
         return None
     parts = _parts(value)
     while len(parts) > 1 and parts[-1] in SUFFIXES:
         parts.pop()
-    return "-".join(parts) or None
+    name = "-".join(parts)
+    return name if name and name not in PLACEHOLDER_NAMES else None
 
 
 # Common formal names, most preferred first: a nickname of several formal names (``bill``:
