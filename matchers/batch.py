@@ -2,8 +2,8 @@
 
 This is the definition the incremental :class:`~matchers.resolver.Resolver` must reproduce
 (see its module docstring): candidate pairs from blocking buckets of at most
-``thresholds.block_cap`` records, edges at or above the link threshold plus "same"
-judgements minus "not same" ones, clusters by :func:`matchers.clustering.cluster`, golden
+``thresholds.block_cap`` records, scored; clusters of them and of the judgements by
+:func:`matchers.clustering.cluster`, golden
 records by :mod:`matchers.survivorship`, households by :mod:`matchers.households`.
 Ids here are fresh and numbered by each group's smallest member.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from matchers.clustering import Clustering, cluster, graph_links
+from matchers.clustering import Clustering, Link, cluster
 from matchers.decisions import Judgement, Thresholds
 from matchers.households import group_residents
 from matchers.ports import KeyRules, PairScorer
@@ -73,23 +73,21 @@ def resolve_batch(
 ) -> BatchResult:
     by_id = {r.record_id: r for r in records}
     partners, over_common = candidate_pairs(by_id.values(), rules, thresholds.block_cap)
-    weights: dict[tuple[str, str], float] = {}
-    scored = 0
+    scored: list[Link] = []
+    pairs_scored = 0
     for x in sorted(partners):
         others = sorted(partners[x])
-        scored += len(others)
-        for y, weight in zip(
-            others, scorer.score_many(by_id[x], [by_id[y] for y in others]), strict=True
-        ):
-            if weight >= thresholds.link:
-                weights[(x, y)] = weight
+        pairs_scored += len(others)
+        weights = scorer.score_many(by_id[x], [by_id[y] for y in others])
+        scored.extend(
+            Link(x, y, w) for y, w in zip(others, weights, strict=True) if w >= thresholds.stored
+        )
     judged = {
         pair: j.same
         for pair, j in latest_judgements(judgements).items()
         if pair[0] in by_id and pair[1] in by_id
     }
-    links, not_same = graph_links(weights, judged, thresholds.link)
-    clustering = cluster(by_id, links, not_same, thresholds)
+    clustering = cluster(by_id, scored, judged, thresholds)
 
     rules_ = survivorship or SurvivorshipRules()
     person_of: dict[str, str] = {}
@@ -112,4 +110,4 @@ def resolve_batch(
     for number, group in enumerate(sorted(groups, key=min), start=1):
         for person_id in group:
             household_of[person_id] = format_id("H", number)
-    return BatchResult(clustering, person_of, goldens, household_of, scored, over_common)
+    return BatchResult(clustering, person_of, goldens, household_of, pairs_scored, over_common)

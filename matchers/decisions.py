@@ -28,26 +28,27 @@ class Decision(enum.StrEnum):
 class Thresholds:
     """Decision thresholds and the clustering rule's parameters, all in match weights.
 
-    - ``link``: a candidate pair at or above this is linked automatically.
-    - ``review``: from here up to ``link`` the pair goes to a human (review item).
-    - ``bridge``: two groups of records already formed are joined by a single edge only when
-      it reaches this weight; weaker joins need ``bridge_share`` of the pairs between the two
-      groups to be linked (see :mod:`matchers.clustering`).
+    - ``link``: a candidate pair at or above this is a link (automatic, no human needed).
+    - ``review``: from here up to ``link`` the pair goes to a human (a review item).
+    - ``group``: two groups of records join only when the mean weight over all the pairs
+      between them is at least this (average linkage, see :mod:`matchers.clustering`).
+    - ``floor``: in that mean, a pair weighs at least this; pairs never scored (not
+      candidates) or scoring below it count as exactly this.
     - ``block_cap``: a blocking key held by more records than this is over-common and
       yields no candidates.
     """
 
     link: float = 6.0
     review: float = 2.0
-    bridge: float = 14.0
-    bridge_share: float = 0.5
-    block_cap: int = 60
+    group: float = -5.0
+    floor: float = -10.0
+    block_cap: int = 100
 
     def __post_init__(self) -> None:
-        if not self.review <= self.link <= self.bridge:
-            raise ValueError("thresholds must satisfy review <= link <= bridge")
-        if not 0.0 <= self.bridge_share <= 1.0:
-            raise ValueError("bridge_share must be between 0 and 1")
+        if not self.floor <= self.group <= self.link:
+            raise ValueError("thresholds must satisfy floor <= group <= link")
+        if self.review > self.link:
+            raise ValueError("the review threshold must not be above the link threshold")
         if self.block_cap < 2:
             raise ValueError("block_cap must be at least 2")
 
@@ -61,7 +62,7 @@ class Thresholds:
     @property
     def stored(self) -> float:
         """Scored pairs at or above this weight are kept in the identity state."""
-        return self.review
+        return min(self.review, self.floor)
 
 
 def probability(weight: float) -> float:

@@ -26,18 +26,23 @@ class FieldWeight:
 
 @dataclass(frozen=True, slots=True)
 class MatchDecided:
-    """A candidate pair was scored at or above the review threshold and decided.
+    """What the matcher decided for one record: its best candidate and the outcome.
 
-    ``decision`` is ``"link"`` or ``"review"`` (pairs below the review threshold are
-    counted, not announced). A link decision is evidence; whether it joins two persons is
-    the clustering's call (see ``PersonsMerged`` / ``ReviewItemRaised``).
+    By the model (``decided_by="model"``), after an upsert: the candidate with the
+    highest match weight (``None`` when the record had no candidate), the decision for that
+    pair (``"link"``, ``"review"`` or ``"no_link"``) and the person the record belongs to
+    now. By a human (``"human"``), after a judgement: ``"link"`` for "same person",
+    ``"no_link"`` for "not the same", with no weight.
     """
 
     record_id: str
-    other_record_id: str
-    match_weight: float
+    candidate_record_id: str | None
     decision: str
+    match_weight: float | None
     model_version: str
+    person_id: str | None
+    decided_by: str = "model"
+    candidates: int = 0  # candidate pairs scored for this record
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,30 +66,40 @@ class ReviewItemRaised:
 
 @dataclass(frozen=True, slots=True)
 class PersonUpserted:
-    """A person was created or changed: their golden record and every linked source record
-    (``golden.sources``), with the household they belong to (None: no known address)."""
+    """A person was created or changed: the golden record, every linked source record,
+    the old ids merged into it, and the household (None: no known address)."""
 
     person_id: str
     golden: GoldenRecord
+    record_ids: tuple[str, ...]
+    alias_ids: tuple[str, ...]
     household_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class PersonsMerged:
     """Persons were found to be one: ``merged_person_ids`` are now aliases of ``person_id``
-    (the oldest id survives)."""
+    (the oldest id survives), which now holds ``record_ids``."""
 
     person_id: str
     merged_person_ids: tuple[str, ...]
+    record_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonPart:
+    person_id: str
+    record_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class PersonSplit:
-    """Some records of ``person_id`` no longer belong to it: they now make up the persons
-    ``split_person_ids``. The largest part keeps ``person_id``."""
+    """A person was found to be several. ``parts`` are where its records went, the first
+    being the largest part, which keeps ``person_id``; a part may be another existing
+    person the records joined."""
 
     person_id: str
-    split_person_ids: tuple[str, ...]
+    parts: tuple[PersonPart, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,16 +110,26 @@ class PersonRemoved:
 
 
 @dataclass(frozen=True, slots=True)
-class HouseholdChanged:
-    """A household was formed, changed members, or dissolved (``person_ids`` empty).
+class HouseholdMember:
+    """A resident and their residence period at the address (ISO dates; None: unknown)."""
 
-    ``household_key`` is where it lives (``uprn:...`` or ``address:...``); ``merged_from``
-    lists household ids absorbed into this one (they become aliases).
+    person_id: str
+    start: str | None
+    end: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdChanged:
+    """A household was formed, changed members, or dissolved (``members`` empty).
+
+    ``household_key`` is where it lives: ``uprn:<uprn>`` (the basis is the property) or
+    ``address:<normalised address>``. ``moved_in``/``moved_out`` are person ids since the
+    last change; ``merged_from`` lists household ids absorbed into this one (now aliases).
     """
 
     household_id: str
-    household_key: str | None
-    person_ids: tuple[str, ...]
+    household_key: str
+    members: tuple[HouseholdMember, ...]
     moved_in: tuple[str, ...]
     moved_out: tuple[str, ...]
     merged_from: tuple[str, ...] = ()

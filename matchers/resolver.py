@@ -7,25 +7,26 @@ computes it in one pass):
 - *candidate pairs*: two records sharing a blocking key whose bucket (the records holding
   that key) has at most ``thresholds.block_cap`` records; larger buckets are over-common
   and give no candidates;
-- *edges*: candidate pairs scoring at or above ``thresholds.link``, plus pairs judged the
-  same person, minus pairs judged not the same;
-- *persons*: the clusters :func:`matchers.clustering.cluster` forms over the edges.
+- *scored pairs*: the candidate pairs with their match weights (those at or above
+  ``thresholds.stored`` are kept; lower ones count as the floor anyway);
+- *persons*: the clusters :func:`matchers.clustering.cluster` forms from the scored pairs
+  and the judgements.
 
 **How an operation keeps it so.** The state stores, for every record, its blocking keys and
-its scored candidate pairs at or above the review threshold (``edges``). An upsert or
-delete of record ``r``:
+its stored scored pairs (``edges``). An upsert or delete of record ``r``:
 
 1. drops ``r``'s stored pairs and moves ``r`` between buckets;
 2. when a bucket crosses the cap upwards, drops the pairs inside it that no other
    shared, not over-common key justifies; when one falls back to the cap, scores the
    pairs inside it that had no stored pair (they are candidates again);
 3. scores ``r`` against the members of its buckets that are not over-common and stores
-   the pairs at or above the review threshold; raises review items for the review band;
-4. re-clusters only the connected components (over the edges) that contain a record
-   whose edges changed. Any component without such a record is unchanged, edges and
-   all, so its clusters are still right; the touched ones are recomputed from scratch by
-   the same deterministic procedure a batch run uses. Hence the final persons do not
-   depend on arrival order and equal the batch result.
+   the pairs; raises review items for pairs in the review band;
+4. re-clusters only the connected components (of the graph of links and "same"
+   judgements) holding a record whose stored pairs or judgements changed. A component
+   without such a record has the same records, pairs and judgements as before, so its
+   clusters are still right; a touched one is recomputed from scratch by the same
+   deterministic procedure a batch run uses. Hence the final persons do not depend on
+   arrival order and equal the batch result.
 
 Ids are not part of that function: they follow :mod:`matchers.stable_ids` (oldest id
 survives a merge, largest part keeps the id on a split). Persons whose records changed get
@@ -35,18 +36,19 @@ joined are regrouped (:mod:`matchers.households`).
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from matchers.clustering import Clustering, Link, cluster
-from matchers.decisions import Decision, Judgement, Thresholds, pair_key
+from matchers.decisions import Decision, Judgement, Thresholds
 from matchers.events import (
     Event,
     FieldWeight,
     HouseholdChanged,
+    HouseholdMember,
     MatchDecided,
+    PersonPart,
     PersonRemoved,
     PersonsMerged,
     PersonSplit,
@@ -83,6 +85,17 @@ class ResolverStats:
     pairs_scored: int = 0
     over_common_skips: int = 0  # record keys skipped because their bucket was over-common
     decisions: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _Placed:
+    """What placing a record found: the records to re-cluster, its best candidate, the
+    number of candidates, and review items for pairs in the review band."""
+
+    affected: set[str]
+    best: tuple[str, float] | None = None
+    candidates: int = 0
+    reviews: list[Event] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +149,21 @@ class Resolver:
             self.stats.unchanged += 1
             return []
         self.stats.upserts += 1
-        events: list[Event] = []
-        affected = self._place(tx, record.record_id, record, events)
-        events.extend(self._recluster(tx, affected, focus=record.record_id))
+        rid = record.record_id
+        placed = self._place(tx, rid, record)
+        changes = self._recluster(tx, placed.affected, focus=rid)
+        best, weight = placed.best or (None, None)
+        decided = MatchDecided(
+            record_id=rid,
+            candidate_record_id=best,
+            decision=self.thresholds.decide(weight).value if weight is not None else "no_link",
+            match_weight=weight,
+            model_version=self.scorer.version,
+            person_id=tx.person_of.one(rid),
+            candidates=placed.candidates,
+        )
         self.state.apply(tx.changes())
-        return events
+        return [decided, *placed.reviews, *changes]
 
     def delete(self, record_id: str) -> list[Event]:
         """Delete a source record; deleting an unknown record changes nothing."""
@@ -148,10 +171,9 @@ class Resolver:
         if tx.records.one(record_id) is None:
             return []
         self.stats.deletes += 1
-        events: list[Event] = []
-        affected = self._place(tx, record_id, None, events)
+        affected = self._place(tx, record_id, None).affected
         affected.discard(record_id)
-        events.extend(self._recluster(tx, affected, gone=frozenset({record_id})))
+        events = self._recluster(tx, affected, gone=frozenset({record_id}))
         self.state.apply(tx.changes())
         return events
 
@@ -167,8 +189,17 @@ class Resolver:
         tx.judgements.put(b, a, judgement)
         present = set(tx.records.get([a, b]))
         events = self._recluster(tx, present) if present else []
+        decided = MatchDecided(
+            record_id=judgement.record_a,
+            candidate_record_id=judgement.record_b,
+            decision=(Decision.LINK if judgement.same else Decision.NO_LINK).value,
+            match_weight=None,
+            model_version=self.scorer.version,
+            person_id=tx.person_of.one(judgement.record_a),
+            decided_by="human",
+        )
         self.state.apply(tx.changes())
-        return events
+        return [decided, *events]
 
     def set_service_group(self, group: ServiceGroup) -> None:
         """Create or replace a service's grouping of its records (kept beside households)."""
@@ -183,11 +214,9 @@ class Resolver:
         self.state.apply(tx.changes())
 
     # -- step 1-3: a record's place in blocking buckets and its scored pairs -------------
-    def _place(
-        self, tx: StagedState, record_id: str, record: StandardRecord | None, events: list[Event]
-    ) -> set[str]:
-        """Move ``record_id`` to its new content (None: deleted); the records whose edges
-        changed (including ``record_id``)."""
+    def _place(self, tx: StagedState, record_id: str, record: StandardRecord | None) -> _Placed:
+        """Move ``record_id`` to its new content (None: deleted). ``affected``: the records
+        whose stored pairs or judgements changed (including ``record_id``)."""
         cap = self.thresholds.block_cap
         old_keys = tx.record_keys.one(record_id) or frozenset()
         new_keys = frozenset(self.rules.keys(record)) if record is not None else frozenset()
@@ -209,9 +238,10 @@ class Resolver:
             affected |= self._drop_unjustified(tx, now_common, record_id)
         if now_usable:
             affected |= self._score_buckets(tx, now_usable, record_id)
+        placed = _Placed(affected)
         if record is not None:
-            affected |= self._score_record(tx, record, new_keys, events)
-        return affected
+            self._score_record(tx, record, new_keys, placed)
+        return placed
 
     def _drop_unjustified(self, tx: StagedState, keys: Iterable[str], exclude: str) -> set[str]:
         """Pairs inside buckets that just became over-common lose their edge unless another
@@ -255,14 +285,13 @@ class Resolver:
             for y, weight in zip(others, weights, strict=True):
                 if weight >= self.thresholds.stored:
                     tx.set_edge(x, y, weight)
-                    if weight >= self.thresholds.link:
-                        affected.update((x, y))
+                    affected.update((x, y))
         return affected
 
     def _score_record(
-        self, tx: StagedState, record: StandardRecord, keys: frozenset[str], events: list[Event]
-    ) -> set[str]:
-        """Score a record against its candidates, store its edges, decide each pair."""
+        self, tx: StagedState, record: StandardRecord, keys: frozenset[str], placed: _Placed
+    ) -> None:
+        """Score a record against its candidates, store its pairs, decide each pair."""
         rid = record.record_id
         cap = self.thresholds.block_cap
         sizes = tx.buckets.sizes(keys)
@@ -270,25 +299,23 @@ class Resolver:
         self.stats.over_common_skips += len(keys) - len(usable)
         candidates = sorted(set().union(*tx.buckets.members(usable).values()) - {rid})
         if not candidates:
-            return set()
+            return
         others = tx.records.get(candidates)
         weights = self.scorer.score_many(record, [others[c] for c in candidates])
         self.stats.pairs_scored += len(candidates)
+        placed.candidates = len(candidates)
         judged = tx.judgements.get([rid])[rid]
-        version = self.scorer.version
-        linked: set[str] = set()
         for other, weight in zip(candidates, weights, strict=True):
             decision = self.thresholds.decide(weight)
-            self.stats.decisions[decision] += 1
-            if decision is Decision.NO_LINK:
-                continue
-            tx.set_edge(rid, other, weight)
-            events.append(MatchDecided(rid, other, weight, decision.value, version))
+            self.stats.decisions[decision.value] += 1
+            if weight >= self.thresholds.stored:
+                tx.set_edge(rid, other, weight)
             if decision is Decision.LINK:
-                linked.add(other)
-            elif other not in judged:
-                events.append(self._review(record, others[other], weight, "review_band"))
-        return linked
+                placed.affected.add(other)
+            elif decision is Decision.REVIEW and other not in judged:
+                placed.reviews.append(self._review(record, others[other], weight, "review_band"))
+            if placed.best is None or weight > placed.best[1]:
+                placed.best = (other, weight)
 
     def _review(
         self, a: StandardRecord, b: StandardRecord, weight: float, reason: str
@@ -301,40 +328,39 @@ class Resolver:
     # -- step 4: re-cluster the touched components ---------------------------------------
     def component(
         self, tx: StagedState, seeds: Iterable[str]
-    ) -> tuple[set[str], list[Link], set[tuple[str, str]]]:
-        """The records connected to ``seeds`` by edges, those edges, and the "not same"
-        judgements among them."""
+    ) -> tuple[set[str], list[Link], dict[tuple[str, str], bool]]:
+        """The records connected to ``seeds`` by links and "same" judgements, every stored
+        scored pair among them, and the judgements among them (same: True)."""
         link_at = self.thresholds.link
         frontier = sorted(tx.records.get(set(seeds)))
         nodes = set(frontier)
-        links: dict[tuple[str, str], float] = {}
-        not_same: set[tuple[str, str]] = set()
+        scored: dict[str, dict[str, float]] = {}
+        judgements: dict[tuple[str, str], bool] = {}
         while frontier:
             edges = tx.edges.get(frontier)
             judged = tx.judgements.get(frontier)
-            partners = {y for x in frontier for y in judged[x]}
-            present = tx.records.get(partners - nodes) if partners else {}
+            partners = {y for x in frontier for y in judged[x]} - nodes
+            present = tx.records.get(partners) if partners else {}
             reached: list[str] = []
             for x in frontier:
                 own = judged[x]
-                for y, weight in edges[x].items():
-                    if weight >= link_at and y not in own:
-                        links[pair_key(x, y)] = weight
-                        if y not in nodes:
-                            nodes.add(y)
-                            reached.append(y)
+                scored[x] = edges[x]
                 for y, judgement in own.items():
-                    if y not in nodes and y not in present:
-                        continue
-                    if not judgement.same:
-                        not_same.add(judgement.pair)
-                        continue
-                    links[judgement.pair] = math.inf
-                    if y not in nodes:
+                    if y in nodes or y in present:
+                        judgements[judgement.pair] = judgement.same
+                for y, weight in edges[x].items():
+                    verdict = own.get(y)
+                    follow = verdict.same if verdict else weight >= link_at
+                    if follow and y not in nodes:
+                        nodes.add(y)
+                        reached.append(y)
+                for y, judgement in own.items():
+                    if judgement.same and y in present and y not in nodes:
                         nodes.add(y)
                         reached.append(y)
             frontier = reached
-        return nodes, [Link(a, b, w) for (a, b), w in links.items()], not_same
+        pairs = [Link(x, y, w) for x, others in scored.items() for y, w in others.items() if x < y]
+        return nodes, pairs, judgements
 
     def _recluster(
         self,
@@ -343,8 +369,8 @@ class Resolver:
         focus: str | None = None,
         gone: frozenset[str] = frozenset(),
     ) -> list[Event]:
-        nodes, links, not_same = self.component(tx, seeds)
-        clustering = cluster(nodes, links, not_same, self.thresholds)
+        nodes, scored, judgements = self.component(tx, seeds)
+        clustering = cluster(nodes, scored, judgements, self.thresholds)
         old_person_of = tx.person_of.get(nodes | gone)
         old_entries = tx.persons.get(set(old_person_of.values()))
         old_groups = {pid: entry.record_ids for pid, entry in old_entries.items()}
@@ -361,8 +387,8 @@ class Resolver:
             tx.persons.put(person_id, None)
             changes[person_id] = (old_entries[person_id], None)
             events.append(PersonRemoved(person_id))
-        for old_id, pieces in assignment.split.items():
-            events.append(PersonSplit(old_id, pieces))
+        events.extend(_split_events(old_groups, clustering.clusters, assignment))
+        group_named = {person_id: group for group, person_id in assignment.ids.items()}
         aliases: dict[str, frozenset[str]] = {}
         for survivor, absorbed in assignment.merged.items():
             taken = set(absorbed)
@@ -373,7 +399,9 @@ class Resolver:
             for alias in taken:
                 tx.person_aliases.put(alias, survivor)
             aliases[survivor] = frozenset(taken)
-            events.append(PersonsMerged(survivor, tuple(sorted(absorbed, key=id_age))))
+            events.append(
+                PersonsMerged(survivor, _sorted(absorbed), tuple(sorted(group_named[survivor])))
+            )
 
         touched = {
             group: person_id
@@ -437,7 +465,8 @@ class Resolver:
             list(new_groups),
             self._allocator(HOUSEHOLD_PREFIX),
         )
-        events = _write_households(tx, old, new_groups, assignment)
+        periods = {p: _period(e) for p, e in entries.items()}
+        events = _write_households(tx, old, new_groups, assignment, periods)
         household_of = {p: h for group, h in assignment.ids.items() for p in group}
         for person_id, entry in entries.items():
             household_id = household_of.get(person_id, entry.household_id)
@@ -447,7 +476,15 @@ class Resolver:
                 continue
             housed = replace(entry, household_id=household_id)
             tx.persons.put(person_id, housed)
-            events.append(PersonUpserted(person_id, housed.golden, household_id))
+            events.append(
+                PersonUpserted(
+                    person_id,
+                    housed.golden,
+                    tuple(sorted(housed.record_ids)),
+                    _sorted(housed.aliases),
+                    household_id,
+                )
+            )
         return events
 
     def _allocator(self, prefix: str) -> Callable[[int], list[str]]:
@@ -462,8 +499,8 @@ class Resolver:
         entry = tx.persons.one(current)
         if entry is None:
             return None
-        nodes, links, not_same = self.component(tx, entry.record_ids)
-        clustering = cluster(nodes, links, not_same, self.thresholds)
+        nodes, scored, verdicts = self.component(tx, entry.record_ids)
+        clustering = cluster(nodes, scored, verdicts, self.thresholds)
         members = entry.record_ids
 
         def inside(k: Link) -> bool:
@@ -511,6 +548,7 @@ def _write_households(
     old: dict[str, HouseholdEntry],
     new_groups: dict[frozenset[str], str],
     assignment: IdAssignment,
+    periods: dict[str, tuple[str | None, str | None]],
 ) -> list[Event]:
     events: list[Event] = []
     absorbed_by = {a: s for s, absorbed in assignment.merged.items() for a in absorbed}
@@ -540,12 +578,31 @@ def _write_households(
             HouseholdChanged(
                 household_id,
                 key,
-                _sorted(group),
+                tuple(HouseholdMember(p, *periods[p]) for p in _sorted(group)),
                 _sorted(group - lived_here),
                 _sorted(lived_here - group),
                 _sorted(merged),
             )
         )
+    return events
+
+
+def _split_events(
+    old_groups: dict[str, frozenset[str]],
+    clusters: Iterable[frozenset[str]],
+    assignment: IdAssignment,
+) -> list[Event]:
+    """One PersonSplit per split person: where its records went, largest part first."""
+    group_of = {r: group for group in clusters for r in group}
+    events: list[Event] = []
+    for old_id in assignment.split:
+        parts: dict[frozenset[str], list[str]] = {}
+        for record_id in old_groups[old_id]:
+            if record_id in group_of:
+                parts.setdefault(group_of[record_id], []).append(record_id)
+        ordered = sorted(parts, key=lambda g: (-len(parts[g]), min(parts[g])))
+        pieces = (PersonPart(assignment.ids[g], tuple(sorted(parts[g]))) for g in ordered)
+        events.append(PersonSplit(old_id, tuple(pieces)))
     return events
 
 

@@ -11,7 +11,7 @@ from matchers.records import StandardRecord
 from matchers.resolver import Resolver
 from tests.support.toy_model import ToyKeyRules, ToyScorer, toy_standardise
 
-THRESHOLDS = Thresholds(link=6.0, review=2.0, bridge=14.0, bridge_share=0.5, block_cap=60)
+THRESHOLDS = Thresholds(link=6.0, review=2.0, group=-5.0, floor=-10.0, block_cap=60)
 
 
 def make_resolver(thresholds: Thresholds = THRESHOLDS) -> tuple[Resolver, MemoryIdentityState]:

@@ -91,7 +91,7 @@ def _dob_level(a: str | None, b: str | None) -> tuple[str, float]:
     differing = sum(x != y for x, y in zip(a.split("-"), b.split("-"), strict=False))
     if differing == 1:
         return "one part different", 1.0
-    return "else", -8.0
+    return "else", -14.0
 
 
 def _exact_level(a: str | None, b: str | None, agree: float, other: float) -> tuple[str, float]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 
 import pytest
@@ -14,108 +13,125 @@ from matchers.decisions import Thresholds
 
 pytestmark = pytest.mark.unit
 
-RULE = Thresholds(link=6.0, review=2.0, bridge=14.0, bridge_share=0.5)
+RULE = Thresholds(link=6.0, review=2.0, group=-5.0, floor=-10.0)
+SIX = ["a1", "a2", "a3", "b1", "b2", "b3"]
 
 
-def triangle(a: str, b: str, c: str, weight: float = 10.0) -> list[Link]:
-    return [Link(a, b, weight), Link(a, c, weight), Link(b, c, weight)]
+def clique(names: list[str], weight: float = 12.0) -> list[Link]:
+    return [Link(a, b, weight) for i, a in enumerate(names) for b in names[i + 1 :]]
 
 
-def test_two_groups_joined_by_one_weak_edge_stay_apart() -> None:
-    links = [*triangle("a1", "a2", "a3"), *triangle("b1", "b2", "b3"), Link("a3", "b1", 9.0)]
-    result = cluster(["a1", "a2", "a3", "b1", "b2", "b3"], links, [], RULE)
+def test_two_groups_joined_by_one_weak_link_stay_apart() -> None:
+    links = [*clique(["a1", "a2", "a3"]), *clique(["b1", "b2", "b3"]), Link("a3", "b1", 9.0)]
+    result = cluster(SIX, links, {}, RULE)
     assert set(result.clusters) == {frozenset({"a1", "a2", "a3"}), frozenset({"b1", "b2", "b3"})}
     assert result.refused == (Link("a3", "b1", 9.0),)
-    assert len(result.accepted) == 4  # two spanning trees of two edges each
+    assert len(result.accepted) == 4  # two spanning trees of two links each
 
 
-def test_a_strong_bridge_joins() -> None:
-    groups = [*triangle("a1", "a2", "a3", 20.0), *triangle("b1", "b2", "b3", 20.0)]
-    links = [*groups, Link("a3", "b1", 15.0)]
-    result = cluster(["a1", "a2", "a3", "b1", "b2", "b3"], links, [], RULE)
-    assert result.clusters == (frozenset({"a1", "a2", "a3", "b1", "b2", "b3"}),)
+def test_well_linked_groups_join() -> None:
+    between = [Link(a, b, 7.0) for a, b in [("a1", "b1"), ("a2", "b2"), ("a3", "b3")]]
+    # the other pairs between the groups were scored too, mildly negative
+    others = [Link(a, b, -2.0) for a, b in [("a1", "b2"), ("a1", "b3"), ("a2", "b1")]]
+    links = [*clique(["a1", "a2", "a3"]), *clique(["b1", "b2", "b3"]), *between, *others]
+    # mean over the nine pairs: (3 * 7 - 3 * 2 - 3 * 10) / 9 = -1.67 >= -5
+    assert cluster(SIX, links, {}, RULE).clusters == (frozenset(SIX),)
 
 
-def test_well_connected_groups_join() -> None:
-    # five of the nine pairs between the groups are linked: more than half
-    between = [Link(a, b, 7.0) for a, b in
-               [("a1", "b1"), ("a1", "b2"), ("a2", "b1"), ("a2", "b3"), ("a3", "b2")]]  # fmt: skip
-    links = [*triangle("a1", "a2", "a3", 12.0), *triangle("b1", "b2", "b3", 12.0), *between]
-    result = cluster(["a1", "a2", "a3", "b1", "b2", "b3"], links, [], RULE)
-    assert len(result.clusters) == 1
+def test_evidence_against_between_groups_keeps_them_apart() -> None:
+    # the same three links, but the other pairs scored strongly against
+    between = [Link(a, b, 7.0) for a, b in [("a1", "b1"), ("a2", "b2"), ("a3", "b3")]]
+    against = [Link(a, b, -30.0) for a in ["a1", "a2", "a3"] for b in ["b1", "b2", "b3"]
+               if a[1] != b[1]]  # fmt: skip
+    links = [*clique(["a1", "a2", "a3"]), *clique(["b1", "b2", "b3"]), *between, *against]
+    # the floor caps how much one pair can count against: (21 - 60) / 9 = -4.3 >= -5
+    assert len(cluster(SIX, links, {}, RULE).clusters) == 1
+    strict = Thresholds(link=6.0, review=2.0, group=-4.0, floor=-10.0)
+    assert len(cluster(SIX, links, {}, strict).clusters) == 2
 
 
-def test_a_record_joins_a_group_only_when_it_links_to_enough_of_it() -> None:
-    group = triangle("a1", "a2", "a3", 12.0)
-    one_link = cluster(["a1", "a2", "a3", "x"], [*group, Link("a3", "x", 9.0)], [], RULE)
-    assert frozenset({"x"}) in one_link.clusters
-    two_links = [*group, Link("a3", "x", 9.0), Link("a1", "x", 7.0)]
-    assert len(cluster(["a1", "a2", "a3", "x"], two_links, [], RULE).clusters) == 1
+def test_a_record_must_link_to_a_share_of_a_big_group() -> None:
+    five = ["a1", "a2", "a3", "a4", "a5"]
+    one_link = cluster([*five, "x"], [*clique(five), Link("a5", "x", 9.0)], {}, RULE)
+    assert frozenset({"x"}) in one_link.clusters  # (9 - 4 * 10) / 5 = -6.2
+    two = [*clique(five), Link("a5", "x", 9.0), Link("a1", "x", 7.0)]
+    assert len(cluster([*five, "x"], two, {}, RULE).clusters) == 1  # (16 - 30) / 5 = -2.8
 
 
 def test_not_same_judgement_holds_against_any_chain() -> None:
-    links = [Link("a", "b", 20.0), Link("b", "c", 20.0), Link("c", "d", math.inf)]
-    result = cluster("abcd", links, [("a", "d")], RULE)
+    links = [Link("a", "b", 20.0), Link("b", "c", 20.0), Link("c", "d", 20.0)]
+    result = cluster("abcd", links, {("a", "d"): False, ("c", "d"): True}, RULE)
     assert all(not {"a", "d"} <= group for group in result.clusters)
 
 
-def test_same_judgement_joins_the_two_persons_whatever_the_rule() -> None:
-    links = [*triangle("a1", "a2", "a3"), *triangle("b1", "b2", "b3"), Link("a1", "b1", math.inf)]
-    result = cluster(["a1", "a2", "a3", "b1", "b2", "b3"], links, [], RULE)
-    assert len(result.clusters) == 1
-    assert Link("a1", "b1", math.inf) in result.accepted
+def test_not_same_judgement_removes_the_link_itself() -> None:
+    result = cluster("ab", [Link("a", "b", 30.0)], {("a", "b"): False}, RULE)
+    assert len(result.clusters) == 2 and result.refused == ()
+
+
+def test_same_judgement_joins_the_two_persons_whatever_the_model() -> None:
+    links = [*clique(["a1", "a2", "a3"]), *clique(["b1", "b2", "b3"])]
+    result = cluster(SIX, links, {("a1", "b1"): True}, RULE)
+    assert result.clusters == (frozenset(SIX),)
+    assert Link("a1", "b1", float("inf")) in result.accepted
 
 
 def test_same_judgement_never_overrides_not_same() -> None:
-    links = [Link("a", "b", 20.0), Link("b", "c", math.inf)]
-    result = cluster("abc", links, [("a", "c")], RULE)
+    result = cluster("abc", [Link("a", "b", 20.0)], {("a", "c"): False, ("b", "c"): True}, RULE)
     assert set(result.clusters) == {frozenset("ab"), frozenset("c")}
 
 
-node_names = st.sampled_from([f"r{i:02d}" for i in range(14)])
-graphs = st.lists(
-    st.tuples(node_names, node_names, st.sampled_from([6.0, 7.5, 9.0, 12.0, 15.0, math.inf])),
-    max_size=40,
+names = [f"r{i:02d}" for i in range(14)]
+scored_pairs = st.lists(
+    st.tuples(st.sampled_from(names), st.sampled_from(names), st.integers(-14, 20)),
+    max_size=50,
+)
+verdicts = st.dictionaries(
+    st.tuples(st.sampled_from(names), st.sampled_from(names)), st.booleans(), max_size=4
 )
 
 
-def build(edges: list[tuple[str, str, float]]) -> tuple[list[str], list[Link]]:
-    links: dict[tuple[str, str], float] = {}
-    for a, b, w in edges:
-        if a != b:
-            links[(min(a, b), max(a, b))] = w
-    nodes = sorted({n for pair in links for n in pair})
-    return nodes, [Link(a, b, w) for (a, b), w in links.items()]
+def build(
+    pairs: list[tuple[str, str, int]], judged: dict[tuple[str, str], bool]
+) -> tuple[list[str], list[Link], dict[tuple[str, str], bool]]:
+    weights = {(min(a, b), max(a, b)): float(w) for a, b, w in pairs if a != b}
+    judgements = {(min(a, b), max(a, b)): v for (a, b), v in judged.items() if a != b}
+    nodes = sorted({n for pair in [*weights, *judgements] for n in pair})
+    return nodes, [Link(a, b, w) for (a, b), w in weights.items()], judgements
 
 
 @settings(max_examples=200)
-@given(graphs, st.randoms(use_true_random=False))
+@given(scored_pairs, verdicts, st.randoms(use_true_random=False))
 def test_input_order_never_changes_the_clusters(
-    edges: list[tuple[str, str, float]], rnd: random.Random
+    pairs: list[tuple[str, str, int]], judged: dict[tuple[str, str], bool], rnd: random.Random
 ) -> None:
-    nodes, links = build(edges)
-    not_same = [(a, b) for a, b in zip(nodes, nodes[3:], strict=False)
-                if not any({a, b} == {k.record_a, k.record_b} for k in links)][:2]  # fmt: skip
-    first = cluster(nodes, links, not_same, RULE)
+    nodes, links, judgements = build(pairs, judged)
+    first = cluster(nodes, links, judgements, RULE)
     rnd.shuffle(nodes)
     rnd.shuffle(links)
-    again = cluster(nodes, links, not_same, RULE)
+    shuffled = dict(rnd.sample(sorted(judgements.items()), len(judgements)))
+    again = cluster(nodes, links, shuffled, RULE)
     assert first.clusters == again.clusters
     assert set(first.accepted) == set(again.accepted)
 
 
 @settings(max_examples=200)
-@given(graphs)
-def test_clustering_components_separately_equals_the_whole(
-    edges: list[tuple[str, str, float]],
+@given(scored_pairs, verdicts)
+def test_clustering_each_component_separately_equals_the_whole(
+    pairs: list[tuple[str, str, int]], judged: dict[tuple[str, str], bool]
 ) -> None:
-    nodes, links = build(edges)
-    whole = set(cluster(nodes, links, [], RULE).clusters)
-    # connected components by a plain search
+    nodes, links, judgements = build(pairs, judged)
+    whole = set(cluster(nodes, links, judgements, RULE).clusters)
+    # components of the graph of links and "same" judgements, by a plain search
     neighbours: dict[str, set[str]] = {n: set() for n in nodes}
     for k in links:
-        neighbours[k.record_a].add(k.record_b)
-        neighbours[k.record_b].add(k.record_a)
+        if k.weight >= RULE.link and judgements.get((k.record_a, k.record_b)) is not False:
+            neighbours[k.record_a].add(k.record_b)
+            neighbours[k.record_b].add(k.record_a)
+    for (a, b), same in judgements.items():
+        if same:
+            neighbours[a].add(b)
+            neighbours[b].add(a)
     seen: set[str] = set()
     parts: set[frozenset[str]] = set()
     for start in nodes:
@@ -127,7 +143,10 @@ def test_clustering_components_separately_equals_the_whole(
                 component.add(other)
                 todo.append(other)
         seen |= component
-        inside = [k for k in links if k.record_a in component]
-        parts |= set(cluster(component, inside, [], RULE).clusters)
+        parts |= set(cluster(component, links, judgements, RULE).clusters)
     assert parts == whole
     assert {n for group in whole for n in group} == set(nodes)
+    # "not the same" always holds
+    for (a, b), same in judgements.items():
+        if not same:
+            assert not any({a, b} <= group for group in whole)

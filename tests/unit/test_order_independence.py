@@ -26,7 +26,7 @@ pytestmark = pytest.mark.unit
 
 # A low link threshold and a tiny bucket cap, so that links, chains, bridges and
 # over-common buckets (crossing the cap both ways) all happen in short sequences.
-LOOSE = Thresholds(link=3.0, review=0.0, bridge=12.0, bridge_share=0.5, block_cap=3)
+LOOSE = Thresholds(link=3.0, review=0.0, group=-6.0, floor=-10.0, block_cap=3)
 IDS = [f"r{i}" for i in range(8)]
 
 
