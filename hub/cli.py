@@ -12,6 +12,7 @@ from hub.errors import HubError
 from hub.evaluate import eval_command
 from hub.link import link_command
 from hub.stack import cli as stack_cli
+from sources.simulator.cli import simulate_command
 
 app = typer.Typer(
     help="Residents Hub: a streaming residents index for UK councils.",
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(stack_cli.app, name="stack")
 app.command("eval")(eval_command)
 app.command("link")(link_command)
+app.command("simulate")(simulate_command)
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""The council simulator: a synthetic borough seen through its source systems."""
