@@ -29,7 +29,8 @@ per-operation unit of work: it reads through to the port, caches, and collects t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -91,17 +92,17 @@ class IdentityState(Protocol):
     def records(self, ids: Collection[str]) -> dict[str, StandardRecord]: ...
     def record_keys(self, ids: Collection[str]) -> dict[str, frozenset[str]]: ...
     def bucket_sizes(self, keys: Collection[str]) -> dict[str, int]: ...
-    def bucket_members(self, keys: Collection[str]) -> dict[str, frozenset[str]]: ...
+    def bucket_members(self, keys: Collection[str]) -> dict[str, AbstractSet[str]]: ...
     def edges(self, ids: Collection[str]) -> dict[str, dict[str, float]]: ...
     def judgements(self, ids: Collection[str]) -> dict[str, dict[str, Judgement]]: ...
     def person_of(self, ids: Collection[str]) -> dict[str, str]: ...
     def persons(self, ids: Collection[str]) -> dict[str, PersonEntry]: ...
     def person_aliases(self, ids: Collection[str]) -> dict[str, str]: ...
-    def residents(self, keys: Collection[str]) -> dict[str, frozenset[str]]: ...
+    def residents(self, keys: Collection[str]) -> dict[str, AbstractSet[str]]: ...
     def households(self, ids: Collection[str]) -> dict[str, HouseholdEntry]: ...
     def household_aliases(self, ids: Collection[str]) -> dict[str, str]: ...
     def service_groups(self, keys: Collection[str]) -> dict[str, ServiceGroup]: ...
-    def record_groups(self, ids: Collection[str]) -> dict[str, frozenset[str]]: ...
+    def record_groups(self, ids: Collection[str]) -> dict[str, AbstractSet[str]]: ...
     def apply(self, changes: StateChanges) -> None: ...
 
 
@@ -125,7 +126,7 @@ class MemoryIdAllocator:
 V = TypeVar("V")
 
 
-def _pick(table: dict[str, V], ids: Iterable[str]) -> dict[str, V]:
+def _pick(table: Mapping[str, V], ids: Iterable[str]) -> dict[str, V]:
     return {i: table[i] for i in ids if i in table}
 
 
@@ -177,14 +178,15 @@ class MemoryIdentityState:
     def bucket_sizes(self, keys: Collection[str]) -> dict[str, int]:
         return {k: len(self._buckets[k]) for k in keys if k in self._buckets}
 
-    def bucket_members(self, keys: Collection[str]) -> dict[str, frozenset[str]]:
-        return {k: frozenset(self._buckets[k]) for k in keys if k in self._buckets}
+    # Sets and maps are handed out as read-only views (StagedState never changes them).
+    def bucket_members(self, keys: Collection[str]) -> dict[str, AbstractSet[str]]:
+        return _pick(self._buckets, keys)
 
     def edges(self, ids: Collection[str]) -> dict[str, dict[str, float]]:
-        return {i: dict(self._edges[i]) for i in ids if i in self._edges}
+        return _pick(self._edges, ids)
 
     def judgements(self, ids: Collection[str]) -> dict[str, dict[str, Judgement]]:
-        return {i: dict(self._judgements[i]) for i in ids if i in self._judgements}
+        return _pick(self._judgements, ids)
 
     def person_of(self, ids: Collection[str]) -> dict[str, str]:
         return _pick(self._person_of, ids)
@@ -195,8 +197,8 @@ class MemoryIdentityState:
     def person_aliases(self, ids: Collection[str]) -> dict[str, str]:
         return _pick(self._person_aliases, ids)
 
-    def residents(self, keys: Collection[str]) -> dict[str, frozenset[str]]:
-        return {k: frozenset(self._residents[k]) for k in keys if k in self._residents}
+    def residents(self, keys: Collection[str]) -> dict[str, AbstractSet[str]]:
+        return _pick(self._residents, keys)
 
     def households(self, ids: Collection[str]) -> dict[str, HouseholdEntry]:
         return _pick(self._households, ids)
@@ -207,8 +209,8 @@ class MemoryIdentityState:
     def service_groups(self, keys: Collection[str]) -> dict[str, ServiceGroup]:
         return _pick(self._service_groups, keys)
 
-    def record_groups(self, ids: Collection[str]) -> dict[str, frozenset[str]]:
-        return {i: frozenset(self._record_groups[i]) for i in ids if i in self._record_groups}
+    def record_groups(self, ids: Collection[str]) -> dict[str, AbstractSet[str]]:
+        return _pick(self._record_groups, ids)
 
     def apply(self, changes: StateChanges) -> None:
         _set_values(self._records, changes.records)
@@ -276,42 +278,58 @@ class _ValueTable(Generic[V]):
 
 
 class _MapTable(Generic[V]):
-    """A table of small maps (record -> {other record: value}) with staged field writes."""
+    """A table of small maps (record -> {other record: value}) with staged field writes.
+
+    Maps read from the store are treated as read-only and copied on the first write.
+    """
 
     def __init__(self, fetch: Callable[[Collection[str]], dict[str, dict[str, V]]]) -> None:
         self._fetch = fetch
         self._cache: dict[str, dict[str, V]] = {}
+        self._owned: set[str] = set()
         self.staged_set: dict[str, dict[str, V]] = {}
         self.staged_removed: dict[str, set[str]] = {}
 
     def get(self, ids: Iterable[str]) -> dict[str, dict[str, V]]:
-        wanted = set(ids)
-        missing = [i for i in wanted if i not in self._cache]
+        cache = self._cache
+        missing = [i for i in ids if i not in cache]
         if missing:
             found = self._fetch(missing)
             for i in missing:
                 current = found.get(i, {})
-                for other in self.staged_removed.get(i, ()):
-                    current.pop(other, None)
-                current.update(self.staged_set.get(i, {}))
-                self._cache[i] = current
-        return {i: self._cache[i] for i in wanted}
+                if i in self.staged_set or i in self.staged_removed:
+                    current = dict(current)
+                    self._owned.add(i)
+                    for other in self.staged_removed.get(i, ()):
+                        current.pop(other, None)
+                    current.update(self.staged_set.get(i, {}))
+                cache[i] = current
+        return {i: cache[i] for i in ids}
+
+    def _writable(self, key: str) -> dict[str, V] | None:
+        current = self._cache.get(key)
+        if current is not None and key not in self._owned:
+            current = self._cache[key] = dict(current)
+            self._owned.add(key)
+        return current
 
     def put(self, key: str, other: str, value: V) -> None:
         self.staged_set.setdefault(key, {})[other] = value
         removed = self.staged_removed.get(key)
         if removed:
             removed.discard(other)
-        if key in self._cache:
-            self._cache[key][other] = value
+        current = self._writable(key)
+        if current is not None:
+            current[other] = value
 
     def remove(self, key: str, other: str) -> None:
         self.staged_removed.setdefault(key, set()).add(other)
         staged = self.staged_set.get(key)
         if staged:
             staged.pop(other, None)
-        if key in self._cache:
-            self._cache[key].pop(other, None)
+        current = self._writable(key)
+        if current is not None:
+            current.pop(other, None)
 
 
 class _SetTable:
@@ -323,30 +341,34 @@ class _SetTable:
 
     def __init__(
         self,
-        fetch: Callable[[Collection[str]], dict[str, frozenset[str]]],
+        fetch: Callable[[Collection[str]], dict[str, AbstractSet[str]]],
         fetch_sizes: Callable[[Collection[str]], dict[str, int]] | None = None,
     ) -> None:
         self._fetch = fetch
         self._fetch_sizes = fetch_sizes
-        self._members: dict[str, frozenset[str]] = {}
+        self._members: dict[str, AbstractSet[str]] = {}
         self._sizes: dict[str, int] = {}
         self.added: dict[str, set[str]] = {}
         self.removed: dict[str, set[str]] = {}
 
-    def _view(self, key: str, base: frozenset[str]) -> frozenset[str]:
+    def _view(self, key: str, base: AbstractSet[str]) -> AbstractSet[str]:
         added, removed = self.added.get(key), self.removed.get(key)
         if not added and not removed:
             return base
-        return (base | (added or set())) - (removed or set())
+        return (set(base) | (added or set())) - (removed or set())
 
-    def members(self, keys: Iterable[str]) -> dict[str, frozenset[str]]:
-        wanted = set(keys)
-        missing = [k for k in wanted if k not in self._members]
+    def stored_members(self, keys: Iterable[str]) -> dict[str, AbstractSet[str]]:
+        """Members as stored, without this operation's staged changes."""
+        cache = self._members
+        missing = [k for k in keys if k not in cache]
         if missing:
             found = self._fetch(missing)
             for k in missing:
-                self._members[k] = found.get(k, frozenset())
-        return {k: self._view(k, self._members[k]) for k in wanted}
+                cache[k] = found.get(k, frozenset())
+        return {k: cache[k] for k in keys}
+
+    def members(self, keys: Iterable[str]) -> dict[str, AbstractSet[str]]:
+        return {k: self._view(k, v) for k, v in self.stored_members(keys).items()}
 
     def sizes(self, keys: Iterable[str]) -> dict[str, int]:
         wanted = set(keys)

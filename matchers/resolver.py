@@ -36,6 +36,7 @@ joined are regrouped (:mod:`matchers.households`).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -225,7 +226,12 @@ class Resolver:
             tx.remove_edge(record_id, other)
             affected.add(other)
         removed, added = old_keys - new_keys, new_keys - old_keys
-        before = tx.buckets.sizes(removed | added)
+        before = tx.buckets.sizes(old_keys | new_keys)
+        after = dict(before)
+        for key in removed:
+            after[key] -= 1
+        for key in added:
+            after[key] += 1
         for key in removed:
             tx.buckets.remove(key, record_id)
         for key in added:
@@ -240,7 +246,8 @@ class Resolver:
             affected |= self._score_buckets(tx, now_usable, record_id)
         placed = _Placed(affected)
         if record is not None:
-            self._score_record(tx, record, new_keys, placed)
+            self._score_record(tx, record, [k for k in new_keys if after[k] <= cap], placed)
+            self.stats.over_common_skips += sum(1 for k in new_keys if after[k] > cap)
         return placed
 
     def _drop_unjustified(self, tx: StagedState, keys: Iterable[str], exclude: str) -> set[str]:
@@ -289,15 +296,14 @@ class Resolver:
         return affected
 
     def _score_record(
-        self, tx: StagedState, record: StandardRecord, keys: frozenset[str], placed: _Placed
+        self, tx: StagedState, record: StandardRecord, usable: list[str], placed: _Placed
     ) -> None:
-        """Score a record against its candidates, store its pairs, decide each pair."""
+        """Score a record against the members of its usable buckets, store its pairs,
+        decide each pair. The only bucket change staged is this record's own, so the
+        stored members minus the record are the candidates."""
         rid = record.record_id
-        cap = self.thresholds.block_cap
-        sizes = tx.buckets.sizes(keys)
-        usable = [k for k in keys if sizes[k] <= cap]
-        self.stats.over_common_skips += len(keys) - len(usable)
-        candidates = sorted(set().union(*tx.buckets.members(usable).values()) - {rid})
+        stored_members = tx.buckets.stored_members(usable).values()
+        candidates = sorted(set().union(*stored_members) - {rid})
         if not candidates:
             return
         others = tx.records.get(candidates)
@@ -305,17 +311,27 @@ class Resolver:
         self.stats.pairs_scored += len(candidates)
         placed.candidates = len(candidates)
         judged = tx.judgements.get([rid])[rid]
+        stored, link, review = self.thresholds.stored, self.thresholds.link, self.thresholds.review
+        best, best_weight = "", -math.inf
+        links = reviews = 0
         for other, weight in zip(candidates, weights, strict=True):
-            decision = self.thresholds.decide(weight)
-            self.stats.decisions[decision.value] += 1
-            if weight >= self.thresholds.stored:
-                tx.set_edge(rid, other, weight)
-            if decision is Decision.LINK:
+            if weight > best_weight:
+                best, best_weight = other, weight
+            if weight < stored:
+                continue
+            tx.set_edge(rid, other, weight)
+            if weight >= link:
+                links += 1
                 placed.affected.add(other)
-            elif decision is Decision.REVIEW and other not in judged:
-                placed.reviews.append(self._review(record, others[other], weight, "review_band"))
-            if placed.best is None or weight > placed.best[1]:
-                placed.best = (other, weight)
+            elif weight >= review:
+                reviews += 1
+                if other not in judged:
+                    placed.reviews.append(self._review(record, others[other], weight, "review_band"))
+        placed.best = (best, best_weight)
+        decisions = self.stats.decisions
+        decisions[Decision.LINK.value] += links
+        decisions[Decision.REVIEW.value] += reviews
+        decisions[Decision.NO_LINK.value] += len(candidates) - links - reviews
 
     def _review(
         self, a: StandardRecord, b: StandardRecord, weight: float, reason: str
