@@ -326,7 +326,8 @@ class Resolver:
             elif weight >= review:
                 reviews += 1
                 if other not in judged:
-                    placed.reviews.append(self._review(record, others[other], weight, "review_band"))
+                    item = self._review(record, others[other], weight, "review_band")
+                    placed.reviews.append(item)
         placed.best = (best, best_weight)
         decisions = self.stats.decisions
         decisions[Decision.LINK.value] += links
