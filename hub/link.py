@@ -15,7 +15,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,12 +43,14 @@ PROGRESS_EVERY = 500
 
 @dataclass(frozen=True)
 class Matcher:
-    """The model side the resolver needs: standardiser, blocking rules, scorer."""
+    """The model side the resolver needs: standardiser, blocking rules, scorer, and the
+    blocking-key cap the model was trained with."""
 
     standardise: Standardiser
     rules: KeyRules
     scorer: PairScorer
     explain: Explainer | None = None
+    block_cap: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,21 @@ class Assignment:
     household_of: dict[str, str | None]  # record id -> household id
 
 
-def thresholds_from(settings: Settings, **overrides: Any) -> Thresholds:
+def thresholds_from(
+    settings: Settings, model_block_cap: int | None = None, **overrides: Any
+) -> Thresholds:
+    """Thresholds from the settings; the block cap from the settings, else the model's;
+    overrides (command-line options) that are not None win."""
     values: dict[str, Any] = {
         "link": settings.link_threshold,
         "review": settings.review_threshold,
         "group": settings.group_threshold,
         "floor": settings.pair_floor,
-        "block_cap": settings.block_cap,
+        "dob_years": settings.dob_conflict_years,
     }
+    block_cap = settings.block_cap if settings.block_cap is not None else model_block_cap
+    if block_cap is not None:
+        values["block_cap"] = block_cap
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return Thresholds(**values)
@@ -78,17 +87,33 @@ def survivorship_from(settings: Settings) -> SurvivorshipRules:
     return SurvivorshipRules(trusted)
 
 
-def load_matcher(model: Path) -> Matcher:
+def load_matcher(path: Path) -> Matcher:
     """The trained model's standardiser, blocking rules and scorer."""
-    if not model.is_file():
-        raise UsageError(f"{model}: no such model file (train one with `hub model train`)")
-    from matchers.scorer import load_scorer
+    if not path.is_file():
+        raise UsageError(f"{path}: no such model file (train one with `hub model train`)")
+    from matchers.model import Model, ModelError
+    from matchers.scorer import Scorer
 
     from matchers.blocking import BlockingRules
     from matchers.standardise import standardise
 
-    scorer = load_scorer(model)
-    return Matcher(standardise, BlockingRules(), scorer, getattr(scorer, "explain", None))
+    try:
+        model = Model.load(path)
+        rules = BlockingRules(model.blocking_rules, model.max_block_size)
+    except (ModelError, ValueError) as error:
+        raise UsageError(f"{path}: {error}") from None
+    scorer = Scorer(model)
+
+    def explain(a: StandardRecord, b: StandardRecord) -> list[FieldWeight]:
+        waterfall = scorer.explain(a, b)
+        lines = [FieldWeight("prior", "prior", waterfall.prior_match_weight)]
+        lines.extend(
+            FieldWeight(step.comparison, step.level, step.match_weight + step.tf_adjustment)
+            for step in waterfall.steps
+        )
+        return lines
+
+    return Matcher(standardise, rules, scorer, explain, model.max_block_size)
 
 
 def _distinct(records: Sequence[SourceRecord]) -> list[str]:
@@ -113,7 +138,7 @@ def link_stream(
         scorer=matcher.scorer,
         thresholds=thresholds,
         survivorship=survivorship,
-        explain=matcher.explain,
+        explain=None,  # review items are counted, not written: skip their waterfalls
     )
     events: Counter[str] = Counter()
     for done, record in enumerate(records, start=1):
@@ -201,19 +226,24 @@ def link_command(
         float | None, typer.Option(help="override HUB_GROUP_THRESHOLD")
     ] = None,
     pair_floor: Annotated[float | None, typer.Option(help="override HUB_PAIR_FLOOR")] = None,
+    dob_conflict_years: Annotated[
+        int | None, typer.Option(help="override HUB_DOB_CONFLICT_YEARS")
+    ] = None,
     block_cap: Annotated[int | None, typer.Option(help="override HUB_BLOCK_CAP")] = None,
 ) -> None:
     """Resolve a file into persons and households; print a JSON summary."""
     settings = load_settings()
+    matcher = load_matcher(model)
     thresholds = thresholds_from(
         settings,
+        matcher.block_cap,
         link=link_threshold,
         review=review_threshold,
         group=group_threshold,
         floor=pair_floor,
+        dob_years=dob_conflict_years,
         block_cap=block_cap,
     )
-    matcher = load_matcher(model)
     records, rejected = read_input(input_path, mapping)
     report_rejected(input_path, rejected)
     if not records:
@@ -275,6 +305,7 @@ def run_link(
         seconds=round(seconds, 3),
         records_per_second=round(len(order) / seconds) if seconds else None,
         model_version=matcher.scorer.version,
+        thresholds=asdict(thresholds),
         assignment=assignment,
     )
     return summary

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from matchers.clustering import Clustering, Link, cluster
+from matchers.constraints import traits
 from matchers.decisions import Judgement, Thresholds
 from matchers.households import group_residents
 from matchers.ports import KeyRules, PairScorer
@@ -87,7 +88,8 @@ def resolve_batch(
         for pair, j in latest_judgements(judgements).items()
         if pair[0] in by_id and pair[1] in by_id
     }
-    clustering = cluster(by_id, scored, judged, thresholds)
+    traits_of = {record_id: traits(record) for record_id, record in by_id.items()}
+    clustering = cluster(by_id, scored, judged, thresholds, traits_of)
 
     rules_ = survivorship or SurvivorshipRules()
     person_of: dict[str, str] = {}

@@ -10,7 +10,8 @@ procedure is a union-find over groups of records, starting with every record alo
    ``B`` are joined only if
 
    - no "not the same person" judgement holds between a record of ``A`` and one of ``B``,
-     and
+   - no pair between them breaks a cannot-link rule (different NHS numbers, dates of
+     birth years apart: :mod:`matchers.constraints`; given ``traits``), and
    - the groups are well linked on average (average linkage): over all ``|A| * |B|``
      pairs between them, the mean of ``max(weight, floor)`` is at least
      ``thresholds.group``, where a pair never scored counts as ``floor``. Two single
@@ -20,7 +21,8 @@ procedure is a union-find over groups of records, starting with every record alo
 
 2. **"Same person" judgements**, in order of their record ids: each joins the groups its
    two records ended up in (a person looked at two records and said their persons are
-   one), unless that would put a "not the same" pair together.
+   one), unless that would put a "not the same" pair together. A person's judgement
+   overrides the cannot-link rules.
 
 The result depends only on the input (records, weights, judgements), never on the order
 the pairs are given in. Every decision looks only at the groups of a link's two records,
@@ -36,6 +38,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from matchers.constraints import Summary, Traits
 from matchers.decisions import Thresholds, pair_key
 
 
@@ -70,10 +73,11 @@ def cluster(
     scored: Iterable[Link],
     judgements: Mapping[tuple[str, str], bool],
     thresholds: Thresholds,
+    traits: Mapping[str, Traits] | None = None,
 ) -> Clustering:
     """Cluster ``nodes`` (see the module docstring). ``judgements`` maps a sorted pair to
     True ("same person") or False ("not the same"); pairs and judgements with a record
-    outside ``nodes`` are ignored."""
+    outside ``nodes`` are ignored. Without ``traits`` no cannot-link rule applies."""
     node_set = set(nodes)
     weights, links = _index(node_set, scored, judgements, thresholds)
     forbidden: dict[str, set[str]] = {}
@@ -86,12 +90,36 @@ def cluster(
         else:
             forbidden.setdefault(a, set()).add(b)
             forbidden.setdefault(b, set()).add(a)
-    floor = thresholds.floor
+    summaries = {n: Summary.of(traits[n]) for n in node_set if n in traits} if traits else {}
+    groups = _Groups(node_set, weights, forbidden, summaries, thresholds)
+    accepted = [link for link in [*links, *same] if groups.join(link)]
+    clusters = sorted((frozenset(group) for group in groups.members.values()), key=min)
+    refused = tuple(
+        k for k in [*links, *same] if groups.find(k.record_a) != groups.find(k.record_b)
+    )
+    return Clustering(tuple(clusters), tuple(accepted), refused)
 
-    root: dict[str, str] = {n: n for n in node_set}
-    members: dict[str, list[str]] = {n: [n] for n in node_set}
 
-    def find(node: str) -> str:
+class _Groups:
+    """The union-find of the procedure: groups of records and what is known about each."""
+
+    def __init__(
+        self,
+        nodes: set[str],
+        weights: dict[str, dict[str, float]],
+        forbidden: dict[str, set[str]],
+        summaries: dict[str, Summary],
+        thresholds: Thresholds,
+    ) -> None:
+        self.root = {n: n for n in nodes}
+        self.members = {n: [n] for n in nodes}
+        self.weights = weights
+        self.forbidden = forbidden
+        self.summaries = summaries
+        self.thresholds = thresholds
+
+    def find(self, node: str) -> str:
+        root = self.root
         top = root[node]
         while root[top] != top:
             top = root[top]
@@ -99,40 +127,53 @@ def cluster(
             root[node], node = top, root[node]
         return top
 
-    def conflicts(small: str, big: str) -> bool:
+    def join(self, link: Link) -> bool:
+        """Join the groups of the link's records if the rules allow; whether it joined."""
+        a, b = self.find(link.record_a), self.find(link.record_b)
+        if a == b:
+            return False
+        small, big = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
+        if self._judged_apart(small, big):
+            return False
+        if not link.judged and (
+            self._incompatible(small, big) or not self._well_linked(small, big)
+        ):
+            return False
+        self.root[small] = big
+        self.members[big].extend(self.members.pop(small))
+        absorbed = self.summaries.pop(small, None)
+        if absorbed is not None:
+            if big in self.summaries:
+                self.summaries[big].absorb(absorbed)
+            else:
+                self.summaries[big] = absorbed
+        return True
+
+    def _judged_apart(self, small: str, big: str) -> bool:
         return any(
-            find(other) == big for node in members[small] for other in forbidden.get(node, ())
+            self.find(other) == big
+            for node in self.members[small]
+            for other in self.forbidden.get(node, ())
         )
 
-    def well_linked(small: str, big: str) -> bool:
-        pairs = len(members[small]) * len(members[big])
+    def _incompatible(self, small: str, big: str) -> bool:
+        mine, theirs = self.summaries.get(small), self.summaries.get(big)
+        if mine is None or theirs is None:
+            return False
+        return mine.conflicts(theirs, self.thresholds.dob_years)
+
+    def _well_linked(self, small: str, big: str) -> bool:
+        pairs = len(self.members[small]) * len(self.members[big])
         if pairs == 1:
             return True
         total, counted = 0.0, 0
-        for node in members[small]:
-            for other, weight in weights.get(node, {}).items():
-                if find(other) == big:
+        for node in self.members[small]:
+            for other, weight in self.weights.get(node, {}).items():
+                if self.find(other) == big:
                     total += weight
                     counted += 1
-        return total + floor * (pairs - counted) >= thresholds.group * pairs
-
-    accepted: list[Link] = []
-    for link in [*links, *same]:
-        a, b = find(link.record_a), find(link.record_b)
-        if a == b:
-            continue
-        small, big = (a, b) if len(members[a]) <= len(members[b]) else (b, a)
-        if conflicts(small, big):
-            continue
-        if not link.judged and not well_linked(small, big):
-            continue
-        root[small] = big
-        members[big].extend(members.pop(small))
-        accepted.append(link)
-
-    clusters = sorted((frozenset(group) for group in members.values()), key=min)
-    refused = tuple(k for k in [*links, *same] if find(k.record_a) != find(k.record_b))
-    return Clustering(tuple(clusters), tuple(accepted), refused)
+        floor = self.thresholds.floor
+        return total + floor * (pairs - counted) >= self.thresholds.group * pairs
 
 
 def _index(

@@ -36,6 +36,8 @@ class Thresholds:
       candidates) or scoring below it count as exactly this.
     - ``block_cap``: a blocking key held by more records than this is over-common and
       yields no candidates.
+    - ``dob_years``: records whose birth years are further apart than this can never be
+      one person (0: no such rule; see :mod:`matchers.constraints`).
     """
 
     link: float = 6.0
@@ -43,14 +45,17 @@ class Thresholds:
     group: float = -5.0
     floor: float = -10.0
     block_cap: int = 100
+    dob_years: int = 10
 
     def __post_init__(self) -> None:
-        if not self.floor <= self.group <= self.link:
-            raise ValueError("thresholds must satisfy floor <= group <= link")
+        if self.floor > min(self.group, self.link):
+            raise ValueError("the floor must not be above the group or link threshold")
         if self.review > self.link:
             raise ValueError("the review threshold must not be above the link threshold")
         if self.block_cap < 2:
             raise ValueError("block_cap must be at least 2")
+        if self.dob_years < 0:
+            raise ValueError("dob_years cannot be negative")
 
     def decide(self, weight: float) -> Decision:
         if weight >= self.link:

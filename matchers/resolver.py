@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from matchers.clustering import Clustering, Link, cluster
+from matchers.constraints import Traits, traits
 from matchers.decisions import Decision, Judgement, Thresholds
 from matchers.events import (
     Event,
@@ -379,6 +380,10 @@ class Resolver:
         pairs = [Link(x, y, w) for x, others in scored.items() for y, w in others.items() if x < y]
         return nodes, pairs, judgements
 
+    @staticmethod
+    def _traits(tx: StagedState, nodes: set[str]) -> dict[str, Traits]:
+        return {record_id: traits(r) for record_id, r in tx.records.get(nodes).items()}
+
     def _recluster(
         self,
         tx: StagedState,
@@ -387,7 +392,7 @@ class Resolver:
         gone: frozenset[str] = frozenset(),
     ) -> list[Event]:
         nodes, scored, judgements = self.component(tx, seeds)
-        clustering = cluster(nodes, scored, judgements, self.thresholds)
+        clustering = cluster(nodes, scored, judgements, self.thresholds, self._traits(tx, nodes))
         old_person_of = tx.person_of.get(nodes | gone)
         old_entries = tx.persons.get(set(old_person_of.values()))
         old_groups = {pid: entry.record_ids for pid, entry in old_entries.items()}
@@ -517,7 +522,7 @@ class Resolver:
         if entry is None:
             return None
         nodes, scored, verdicts = self.component(tx, entry.record_ids)
-        clustering = cluster(nodes, scored, verdicts, self.thresholds)
+        clustering = cluster(nodes, scored, verdicts, self.thresholds, self._traits(tx, nodes))
         members = entry.record_ids
 
         def inside(k: Link) -> bool:

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.unit
 
 # A low link threshold and a tiny bucket cap, so that links, chains, bridges and
 # over-common buckets (crossing the cap both ways) all happen in short sequences.
-LOOSE = Thresholds(link=3.0, review=0.0, group=-6.0, floor=-10.0, block_cap=3)
+LOOSE = Thresholds(link=3.0, review=0.0, group=-6.0, floor=-10.0, block_cap=3, dob_years=5)
 IDS = [f"r{i}" for i in range(8)]
 
 
@@ -44,6 +44,7 @@ def records(draw: st.DrawFn, record_id: str) -> SourceRecord:
         dob=draw(maybe("1980-01-01", "1980-01-02", "1990-05-05")),
         postcode=draw(maybe("NW1 1AA", "E1 1AA")),
         email=draw(maybe("a@x.org", "b@x.org")),
+        nhs_number=draw(st.sampled_from([None, None, "9434765919", "9434765870"])),
         uprn=draw(maybe("1", "2")),
         residence_start=draw(maybe("2000-01-01", "2010-01-01")),
         residence_end=draw(maybe("2005-01-01")),
