@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from matchers.constraints import Summary, Traits
-from matchers.decisions import Thresholds, pair_key
+from matchers.decisions import Thresholds
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +78,31 @@ def cluster(
     """Cluster ``nodes`` (see the module docstring). ``judgements`` maps a sorted pair to
     True ("same person") or False ("not the same"); pairs and judgements with a record
     outside ``nodes`` are ignored. Without ``traits`` no cannot-link rule applies."""
+    adjacency: dict[str, dict[str, float]] = {}
+    for pair in scored:
+        adjacency.setdefault(pair.record_a, {})[pair.record_b] = pair.weight
+        adjacency.setdefault(pair.record_b, {})[pair.record_a] = pair.weight
+    return cluster_graph(nodes, adjacency, judgements, thresholds, traits)
+
+
+def cluster_graph(
+    nodes: Iterable[str],
+    adjacency: Mapping[str, Mapping[str, float]],
+    judgements: Mapping[tuple[str, str], bool],
+    thresholds: Thresholds,
+    traits: Mapping[str, Traits] | None = None,
+) -> Clustering:
+    """:func:`cluster` over scored pairs given as each record's map of partner -> weight
+    (both directions; partners outside ``nodes`` are ignored)."""
     node_set = set(nodes)
-    weights, links = _index(node_set, scored, judgements, thresholds)
+    link_at = thresholds.link
+    links = [
+        Link(a, b, weight)
+        for a in node_set
+        for b, weight in adjacency.get(a, {}).items()
+        if a < b and weight >= link_at and b in node_set and judgements.get((a, b)) is not False
+    ]
+    links.sort(key=sort_key)
     forbidden: dict[str, set[str]] = {}
     same: list[Link] = []
     for (a, b), is_same in sorted(judgements.items()):
@@ -90,8 +113,7 @@ def cluster(
         else:
             forbidden.setdefault(a, set()).add(b)
             forbidden.setdefault(b, set()).add(a)
-    summaries = {n: Summary.of(traits[n]) for n in node_set if n in traits} if traits else {}
-    groups = _Groups(node_set, weights, forbidden, summaries, thresholds)
+    groups = _Groups(node_set, adjacency, forbidden, traits or {}, thresholds)
     accepted = [link for link in [*links, *same] if groups.join(link)]
     clusters = sorted((frozenset(group) for group in groups.members.values()), key=min)
     refused = tuple(
@@ -106,16 +128,17 @@ class _Groups:
     def __init__(
         self,
         nodes: set[str],
-        weights: dict[str, dict[str, float]],
+        adjacency: Mapping[str, Mapping[str, float]],
         forbidden: dict[str, set[str]],
-        summaries: dict[str, Summary],
+        traits: Mapping[str, Traits],
         thresholds: Thresholds,
     ) -> None:
         self.root = {n: n for n in nodes}
         self.members = {n: [n] for n in nodes}
-        self.weights = weights
+        self.adjacency = adjacency
         self.forbidden = forbidden
-        self.summaries = summaries
+        self.traits = traits
+        self.summaries: dict[str, Summary] = {}  # by group root, made when first needed
         self.thresholds = thresholds
 
     def find(self, node: str) -> str:
@@ -141,12 +164,11 @@ class _Groups:
             return False
         self.root[small] = big
         self.members[big].extend(self.members.pop(small))
-        absorbed = self.summaries.pop(small, None)
-        if absorbed is not None:
-            if big in self.summaries:
-                self.summaries[big].absorb(absorbed)
-            else:
-                self.summaries[big] = absorbed
+        absorbed, kept = self.summaries.pop(small, None), self.summaries.get(big)
+        if absorbed is not None and kept is not None:
+            kept.absorb(absorbed)
+        else:
+            self.summaries.pop(big, None)
         return True
 
     def _judged_apart(self, small: str, big: str) -> bool:
@@ -156,43 +178,32 @@ class _Groups:
             for other in self.forbidden.get(node, ())
         )
 
+    def _summary(self, root: str) -> Summary:
+        summary = self.summaries.get(root)
+        if summary is None:
+            summary = Summary.of(Traits())
+            for node in self.members[root]:
+                known = self.traits.get(node)
+                if known is not None:
+                    summary.absorb(Summary.of(known))
+            self.summaries[root] = summary
+        return summary
+
     def _incompatible(self, small: str, big: str) -> bool:
-        mine, theirs = self.summaries.get(small), self.summaries.get(big)
-        if mine is None or theirs is None:
+        if not self.traits:
             return False
-        return mine.conflicts(theirs, self.thresholds.dob_years)
+        return self._summary(small).conflicts(self._summary(big), self.thresholds.dob_years)
 
     def _well_linked(self, small: str, big: str) -> bool:
         pairs = len(self.members[small]) * len(self.members[big])
         if pairs == 1:
             return True
-        total, counted = 0.0, 0
-        for node in self.members[small]:
-            for other, weight in self.weights.get(node, {}).items():
-                if self.find(other) == big:
-                    total += weight
-                    counted += 1
         floor = self.thresholds.floor
+        total, counted = 0.0, 0
+        root, find = self.root, self.find
+        for node in self.members[small]:
+            for other, weight in self.adjacency.get(node, {}).items():
+                if other in root and find(other) == big:
+                    total += weight if weight > floor else floor
+                    counted += 1
         return total + floor * (pairs - counted) >= self.thresholds.group * pairs
-
-
-def _index(
-    nodes: set[str],
-    scored: Iterable[Link],
-    judgements: Mapping[tuple[str, str], bool],
-    thresholds: Thresholds,
-) -> tuple[dict[str, dict[str, float]], list[Link]]:
-    """Each node's pair weights (floored) and the links, strongest first."""
-    weights: dict[str, dict[str, float]] = {}
-    links: list[Link] = []
-    for pair in scored:
-        a, b = pair.record_a, pair.record_b
-        if a not in nodes or b not in nodes:
-            continue
-        weight = max(pair.weight, thresholds.floor)
-        weights.setdefault(a, {})[b] = weight
-        weights.setdefault(b, {})[a] = weight
-        if pair.weight >= thresholds.link and judgements.get(pair_key(a, b)) is not False:
-            links.append(Link(*pair_key(a, b), pair.weight))
-    links.sort(key=sort_key)
-    return weights, links

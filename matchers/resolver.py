@@ -41,7 +41,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from matchers.clustering import Clustering, Link, cluster
+from matchers.clustering import Clustering, Link, cluster_graph
 from matchers.constraints import Traits, traits
 from matchers.decisions import Decision, Judgement, Thresholds
 from matchers.events import (
@@ -346,9 +346,9 @@ class Resolver:
     # -- step 4: re-cluster the touched components ---------------------------------------
     def component(
         self, tx: StagedState, seeds: Iterable[str]
-    ) -> tuple[set[str], list[Link], dict[tuple[str, str], bool]]:
-        """The records connected to ``seeds`` by links and "same" judgements, every stored
-        scored pair among them, and the judgements among them (same: True)."""
+    ) -> tuple[set[str], dict[str, dict[str, float]], dict[tuple[str, str], bool]]:
+        """The records connected to ``seeds`` by links and "same" judgements, their stored
+        scored pairs (record -> partner -> weight), and the judgements among them."""
         link_at = self.thresholds.link
         frontier = sorted(tx.records.get(set(seeds)))
         nodes = set(frontier)
@@ -377,8 +377,7 @@ class Resolver:
                         nodes.add(y)
                         reached.append(y)
             frontier = reached
-        pairs = [Link(x, y, w) for x, others in scored.items() for y, w in others.items() if x < y]
-        return nodes, pairs, judgements
+        return nodes, scored, judgements
 
     @staticmethod
     def _traits(tx: StagedState, nodes: set[str]) -> dict[str, Traits]:
@@ -392,7 +391,9 @@ class Resolver:
         gone: frozenset[str] = frozenset(),
     ) -> list[Event]:
         nodes, scored, judgements = self.component(tx, seeds)
-        clustering = cluster(nodes, scored, judgements, self.thresholds, self._traits(tx, nodes))
+        clustering = cluster_graph(
+            nodes, scored, judgements, self.thresholds, self._traits(tx, nodes)
+        )
         old_person_of = tx.person_of.get(nodes | gone)
         old_entries = tx.persons.get(set(old_person_of.values()))
         old_groups = {pid: entry.record_ids for pid, entry in old_entries.items()}
@@ -522,7 +523,9 @@ class Resolver:
         if entry is None:
             return None
         nodes, scored, verdicts = self.component(tx, entry.record_ids)
-        clustering = cluster(nodes, scored, verdicts, self.thresholds, self._traits(tx, nodes))
+        clustering = cluster_graph(
+            nodes, scored, verdicts, self.thresholds, self._traits(tx, nodes)
+        )
         members = entry.record_ids
 
         def inside(k: Link) -> bool:
