@@ -57,31 +57,36 @@ def conflict(a: StandardRecord, b: StandardRecord, dob_years: int) -> bool:
     return Summary.of(traits(a)).conflicts(Summary.of(traits(b)), dob_years)
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 @dataclass(slots=True)
 class Summary:
     """The traits of a group of records: its identifiers and dates of birth."""
 
-    nhs: set[str]
-    upn: set[str]
-    ni: set[str]
-    dobs: set[str]
+    nhs: frozenset[str]
+    upn: frozenset[str]
+    ni: frozenset[str]
+    dobs: frozenset[str]
 
     @classmethod
     def of(cls, traits: Traits) -> Summary:
-        def one(value: str | None) -> set[str]:
-            return {value} if value else set()
-
-        return cls(one(traits.nhs_number), one(traits.upn), one(traits.ni_prefix), one(traits.dob))
+        return cls(
+            frozenset((traits.nhs_number,)) if traits.nhs_number else _NONE,
+            frozenset((traits.upn,)) if traits.upn else _NONE,
+            frozenset((traits.ni_prefix,)) if traits.ni_prefix else _NONE,
+            frozenset((traits.dob,)) if traits.dob else _NONE,
+        )
 
     def conflicts(self, other: Summary, dob_years: int) -> bool:
         """Whether some record of this group and some record of ``other`` conflict."""
         for mine, theirs in ((self.nhs, other.nhs), (self.upn, other.upn), (self.ni, other.ni)):
             # some pair differs unless every value on both sides is the same one
-            if mine and theirs and len(mine | theirs) > 1:
+            if mine and theirs and (len(mine) > 1 or mine != theirs):
                 return True
-        return bool(dob_years) and any(
-            births_conflict(a, b, dob_years) for a in self.dobs for b in other.dobs
-        )
+        if not (dob_years and self.dobs and other.dobs):
+            return False
+        return any(births_conflict(a, b, dob_years) for a in self.dobs for b in other.dobs)
 
     def absorb(self, other: Summary) -> None:
         self.nhs |= other.nhs

@@ -20,7 +20,6 @@ function of the set of member records.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -119,18 +118,21 @@ def _vote(
     value: Callable[[StandardRecord], T | None],
     fullness: Callable[[T], tuple[int, ...]] = lambda _v: (),
 ) -> T | None:
-    counts: Counter[T] = Counter()
+    counts: dict[T, int] = {}
     latest: dict[T, str] = {}
     for record in records:
         v = value(record)
         if v is None:
             continue
-        counts[v] += 1
-        latest[v] = max(latest.get(v, ""), _recency(record))
-    if not counts:
-        return None
-    best = max((counts[v], fullness(v), latest[v]) for v in counts)
-    return min((v for v in counts if (counts[v], fullness(v), latest[v]) == best), key=repr)
+        counts[v] = counts.get(v, 0) + 1
+        recency = record.updated_at or ""
+        if recency > latest.get(v, ""):
+            latest[v] = recency
+    if len(counts) <= 1:
+        return next(iter(counts), None)
+    ranked = {v: (n, fullness(v), latest.get(v, "")) for v, n in counts.items()}
+    best = max(ranked.values())
+    return min((v for v, rank in ranked.items() if rank == best), key=repr)
 
 
 NameTuple = tuple[str | None, str | None, str | None]
