@@ -139,6 +139,7 @@ class _Groups:
         self.forbidden = forbidden
         self.traits = traits
         self.summaries: dict[str, Summary] = {}  # by group root, made when first needed
+        self.refused: set[tuple[str, str, int, int]] = set()
         self.thresholds = thresholds
 
     def find(self, node: str) -> str:
@@ -158,10 +159,15 @@ class _Groups:
         small, big = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
         if self._judged_apart(small, big):
             return False
-        if not link.judged and (
-            self._incompatible(small, big) or not self._well_linked(small, big)
-        ):
-            return False
+        if not link.judged:
+            # groups only change by joining, so two roots with the same sizes are the same
+            # two groups as last time: the answer is the same too
+            state = (small, big, len(self.members[small]), len(self.members[big]))
+            if state in self.refused:
+                return False
+            if self._incompatible(small, big) or not self._well_linked(small, big):
+                self.refused.add(state)
+                return False
         self.root[small] = big
         self.members[big].extend(self.members.pop(small))
         absorbed, kept = self.summaries.pop(small, None), self.summaries.get(big)
