@@ -11,6 +11,7 @@ from hub.console import err
 from hub.errors import HubError
 from hub.evaluate import eval_command
 from hub.stack import cli as stack_cli
+from schemas import cli as schemas_cli
 
 app = typer.Typer(
     help="Residents Hub: a streaming residents index for UK councils.",
@@ -20,6 +21,10 @@ app = typer.Typer(
 )
 app.add_typer(stack_cli.app, name="stack")
 app.command("eval")(eval_command)
+bench_app = typer.Typer(help="Benchmarks; each prints JSON with --json.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+app.add_typer(schemas_cli.app, name="schemas")
+bench_app.command("codec")(schemas_cli.codec_bench_command)
 
 
 @app.command()
