@@ -11,8 +11,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from schemas.events import ENUM_TYPES, RECORD_TYPES, Event
-from schemas.registry import default_registry
+from schemas import SCHEMA_DIR
+from schemas.events import ENUM_TYPES, RECORD_TYPES, Event, full_name
+from schemas.registry import default_registry, load_resolved
 
 _CLASSES = {cls.__name__: cls for cls in RECORD_TYPES}
 _ENUMS = {cls.__name__: cls for cls in ENUM_TYPES}
@@ -70,6 +71,11 @@ def events_of(event_type: type[Event]) -> st.SearchStrategy[Any]:
     """Any valid instance of one event type, nested records and all."""
     schema = default_registry().current[event_type].schema
     return _Builder().of(schema)
+
+
+def records_of(record_type: type) -> st.SearchStrategy[Any]:
+    """Any valid instance of a shared record type such as Person or Address."""
+    return _Builder().of(load_resolved(SCHEMA_DIR, full_name(record_type)))
 
 
 def any_event() -> st.SearchStrategy[Any]:
