@@ -12,6 +12,7 @@ from hub.errors import HubError
 from hub.evaluate import eval_command
 from hub.stack import cli as stack_cli
 from schemas import cli as schemas_cli
+from sources.cli import cdc_command, publish_command
 
 app = typer.Typer(
     help="Residents Hub: a streaming residents index for UK councils.",
@@ -25,6 +26,8 @@ bench_app = typer.Typer(help="Benchmarks; each prints JSON with --json.", no_arg
 app.add_typer(bench_app, name="bench")
 app.add_typer(schemas_cli.app, name="schemas")
 bench_app.command("codec")(schemas_cli.codec_bench_command)
+app.command("publish")(publish_command)
+app.command("cdc")(cdc_command)
 
 
 @app.command()
