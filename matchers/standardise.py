@@ -1,0 +1,290 @@
+"""Standardisation: one clean, comparable form for every field of a source record.
+
+:func:`standardise` implements the :class:`~matchers.ports.Standardiser` port. Every
+value is either cleaned or dropped to ``None`` with a flag saying why (for example
+``dob_placeholder``, ``nhs_number_check_digit``, ``phone_format``); nothing raises.
+Standardising is idempotent: feeding a standard record's values back in gives the same
+values again (the flags of the second pass are a subset of the first).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import datetime
+from functools import lru_cache
+
+from anyascii import anyascii
+
+from matchers import identifiers as ids
+from matchers.names import clean_family_name, clean_given_name, name_group
+from matchers.records import SourceRecord, StandardRecord
+
+# Dates that systems put in when the real date of birth is unknown.
+PLACEHOLDER_DOBS: frozenset[str] = frozenset(
+    {
+        "1753-01-01",  # SQL Server's smallest datetime
+        "1800-01-01",
+        "1899-12-30",  # spreadsheet day zero
+        "1899-12-31",
+        "1900-01-01",
+        "1901-01-01",
+        "1970-01-01",  # Unix epoch
+        "2099-12-31",
+    }
+)
+MIN_YEAR, MAX_YEAR = 1000, 2099  # outside this range a date of birth is not believable
+
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.+\-Z]*)?$")
+_YMD = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$")
+_DMY = re.compile(r"^(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})(?: [\d:.]+)?$")
+_DMY_SHORT_YEAR = re.compile(r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}$")
+_DIGITS8 = re.compile(r"^\d{8}$")
+_YEAR4 = re.compile(r"\b\d{4}\b")
+
+_SEX = {
+    "m": "m", "male": "m", "man": "m", "boy": "m", "1": "m",
+    "f": "f", "female": "f", "woman": "f", "girl": "f", "2": "f",
+}  # fmt: skip
+_SEX_UNKNOWN = frozenset({"u", "unknown", "not known", "notknown", "n/k", "nk", "0", "9",
+                          "x", "i", "indeterminate", "not specified", "other", "o"})  # fmt: skip
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_PLACEHOLDER_EMAIL_USERS = frozenset(
+    {"noemail", "no-email", "no.email", "none", "noreply", "no-reply", "donotreply", "unknown",
+     "notknown", "not.known", "na", "n.a", "nil", "null", "test", "dummy"}
+)  # fmt: skip
+_PLACEHOLDER_EMAIL_DOMAINS = frozenset(
+    {"example.com", "example.org", "none.com", "noemail.com", "test.com", "nomail.com"}
+)
+_PHONE_JUNK = re.compile(r"[\s().\-/]+")
+
+_ADDRESS_DROPPED = re.compile(r"['`’.]")
+_ADDRESS_SEPARATORS = re.compile(r"[^a-z0-9]+")
+# Street-type abbreviations expanded when they are the last word of a line.
+_STREET_TYPES = {
+    "rd": "road", "st": "street", "ave": "avenue", "av": "avenue", "ln": "lane",
+    "dr": "drive", "ct": "court", "cres": "crescent", "cl": "close", "gdns": "gardens",
+    "gr": "grove", "pl": "place", "sq": "square", "terr": "terrace", "ter": "terrace",
+    "pk": "park", "hwy": "highway", "wy": "way",
+}  # fmt: skip
+
+
+def _text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    return text or None
+
+
+@lru_cache(maxsize=65_536)
+def check_dob(value: str | None) -> tuple[str | None, str | None]:
+    """(ISO date, None) for a believable date of birth; (None, reason) otherwise.
+
+    Reads ISO (``1971-06-24``, with or without a time), ``YYYYMMDD``, ``YYYY/MM/DD`` and UK
+    day-first forms (``24/06/1971``, ``24-6-1971``, ``24.06.1971``), then free text such
+    as ``24 June 1971``. Reasons: ``dob_format`` (unreadable, or a two-digit year),
+    ``dob_invalid`` (no such day, or a year outside 1000-2099), ``dob_placeholder``.
+    """
+    text = _text(value)
+    if text is None:
+        return None, None
+    parts = _date_parts(text)
+    if parts is None:
+        return None, "dob_format"
+    year, month, day = parts
+    if not (MIN_YEAR <= year <= MAX_YEAR and 1 <= month <= 12):
+        return None, "dob_invalid"
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        return None, "dob_invalid"
+    iso = f"{year:04d}-{month:02d}-{day:02d}"
+    if iso in PLACEHOLDER_DOBS:
+        return None, "dob_placeholder"
+    return iso, None
+
+
+def _date_parts(text: str) -> tuple[int, int, int] | None:
+    for pattern, order in ((_ISO, "ymd"), (_YMD, "ymd"), (_DMY, "dmy")):
+        match = pattern.match(text)
+        if match:
+            a, b, c = (int(g) for g in match.groups())
+            return (a, b, c) if order == "ymd" else (c, b, a)
+    if _DIGITS8.match(text):
+        year, month, day = int(text[:4]), int(text[4:6]), int(text[6:])
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            return year, month, day
+        return int(text[4:]), int(text[2:4]), int(text[:2])  # DDMMYYYY
+    if _DMY_SHORT_YEAR.match(text) or not _YEAR4.search(text):
+        return None  # a two-digit year could be either century
+    return _free_text_date(text)
+
+
+def _free_text_date(text: str) -> tuple[int, int, int] | None:
+    from dateutil import parser
+
+    # Parsing with two different defaults shows whether the text gave every part.
+    try:
+        first = parser.parse(text, dayfirst=True, default=datetime(2001, 1, 1))
+        second = parser.parse(text, dayfirst=True, default=datetime(2002, 2, 2))
+    except (ValueError, OverflowError, parser.ParserError):
+        return None
+    if first != second:
+        return None
+    return first.year, first.month, first.day
+
+
+def check_sex(value: str | None) -> tuple[str | None, str | None]:
+    """("m" or "f", None); (None, None) for a stated unknown; (None, "sex_format") otherwise."""
+    text = _text(value)
+    if text is None:
+        return None, None
+    key = text.lower()
+    if key in _SEX:
+        return _SEX[key], None
+    if key in _SEX_UNKNOWN:
+        return None, None
+    return None, "sex_format"
+
+
+def check_phone(value: str | None) -> tuple[str | None, str | None]:
+    """A phone number in E.164 form (``+447700900123``), or why not.
+
+    UK numbers may be written nationally (``07700 900123``, ``(020) 7946 0018``) or
+    internationally (``+44 (0)20 7946 0018``, ``0044 20...``); other countries' numbers
+    keep their ``+`` and digits.
+    """
+    text = _text(value)
+    if text is None:
+        return None, None
+    compact = _PHONE_JUNK.sub("", text).replace("(0)", "")
+    international = compact.startswith(("+", "00"))
+    digits = compact[1:] if compact.startswith("+") else compact[2 * international :]
+    if not digits.isdigit():
+        return None, "phone_format"
+    if len(set(digits)) == 1:
+        return None, "phone_placeholder"
+    if international and not digits.startswith("44"):
+        valid = 7 <= len(digits) <= 15 and not digits.startswith("0")
+        return ("+" + digits, None) if valid else (None, "phone_format")
+    national = _uk_national_number(digits, international)
+    if national in ("123456789", "1234567890"):
+        return None, "phone_placeholder"
+    return ("+44" + national, None) if national else (None, "phone_format")
+
+
+def _uk_national_number(digits: str, international: bool) -> str | None:
+    if international:
+        national = digits[2:].removeprefix("0")
+    elif digits.startswith("0"):
+        national = digits[1:]
+    elif digits.startswith("44") and len(digits) in (11, 12):
+        national = digits[2:]
+    else:
+        return None
+    if not (9 <= len(national) <= 10) or national.startswith("0"):
+        return None
+    return national
+
+
+def check_email(value: str | None) -> tuple[str | None, str | None]:
+    """A trimmed, lower-case email address, or why not."""
+    text = _text(value)
+    if text is None:
+        return None, None
+    email = text.lower()
+    if not _EMAIL.match(email):
+        return None, "email_format"
+    user, _, domain = email.rpartition("@")
+    if user in _PLACEHOLDER_EMAIL_USERS or domain in _PLACEHOLDER_EMAIL_DOMAINS:
+        return None, "email_placeholder"
+    return email, None
+
+
+def check_uprn(value: str | None) -> tuple[str | None, str | None]:
+    """A unique property reference number without leading zeros, or why not."""
+    text = _text(value)
+    if text is None:
+        return None, None
+    if text.endswith(".0"):  # a number that went through a spreadsheet
+        text = text[:-2]
+    if not text.isdigit() or len(text) > 12 or int(text) == 0:
+        return None, "uprn_format"
+    return str(int(text)), None
+
+
+@lru_cache(maxsize=65_536)
+def clean_place(value: str | None) -> str | None:
+    """An address line or town: ASCII lower case words, punctuation dropped, a trailing
+    street-type abbreviation written out (``"10 High St."`` -> ``"10 high street"``)."""
+    if not value:
+        return None
+    text = _ADDRESS_DROPPED.sub("", anyascii(value).lower())
+    words = [w for w in _ADDRESS_SEPARATORS.split(text) if w]
+    if len(words) > 1 and words[-1] in _STREET_TYPES:
+        words[-1] = _STREET_TYPES[words[-1]]
+    return " ".join(words) or None
+
+
+def address_key(uprn: str | None, line_1: str | None, postcode: str | None) -> str | None:
+    """``"uprn:<n>"`` when the property is known, else the cleaned first line and postcode."""
+    if uprn:
+        return f"uprn:{uprn}"
+    if line_1 and postcode:
+        return f"{line_1}|{postcode}"
+    return None
+
+
+def _check_date(value: str | None, name: str) -> tuple[str | None, str | None]:
+    text = _text(value)
+    if text is None:
+        return None, None
+    parts = _date_parts(text)
+    if parts is None:
+        return None, f"{name}_format"
+    year, month, day = parts
+    if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]):
+        return None, f"{name}_invalid"
+    return f"{year:04d}-{month:02d}-{day:02d}", None
+
+
+def standardise(record: SourceRecord) -> StandardRecord:
+    """The standard form of one source record (see the module docstring)."""
+    flags: list[str] = []
+
+    def keep(checked: tuple[str | None, str | None]) -> str | None:
+        value, reason = checked
+        if reason:
+            flags.append(reason)
+        return value
+
+    first_name = clean_given_name(record.first_name)
+    postcode = keep(ids.check_postcode(record.postcode))
+    uprn = keep(check_uprn(record.uprn))
+    line_1 = clean_place(record.address_line_1)
+    return StandardRecord(
+        record_id=record.record_id,
+        source_system=_text(record.source_system),
+        first_name=first_name,
+        middle_name=clean_given_name(record.middle_name),
+        last_name=clean_family_name(record.last_name),
+        first_name_group=name_group(first_name),
+        dob=keep(check_dob(record.dob)),
+        sex=keep(check_sex(record.sex)),
+        address_line_1=line_1,
+        address_line_2=clean_place(record.address_line_2),
+        town=clean_place(record.town),
+        postcode=postcode,
+        postcode_sector=ids.postcode_sector(postcode),
+        postcode_district=ids.postcode_district(postcode),
+        uprn=uprn,
+        address_key=address_key(uprn, line_1, postcode),
+        nhs_number=keep(ids.check_nhs_number(record.nhs_number)),
+        ni_number=keep(ids.check_ni_number(record.ni_number)),
+        upn=keep(ids.check_upn(record.upn)),
+        phone=keep(check_phone(record.phone)),
+        email=keep(check_email(record.email)),
+        residence_start=keep(_check_date(record.residence_start, "residence_start")),
+        residence_end=keep(_check_date(record.residence_end, "residence_end")),
+        updated_at=_text(record.updated_at),
+        flags=frozenset(flags),
+    )
