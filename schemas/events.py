@@ -172,6 +172,34 @@ class PersonChanged:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PropertyChanged:
+    """A change to one property in a gazetteer-like source (``src.<system>.properties``)."""
+
+    event_id: str
+    op: Operation
+    source_system: str
+    source_version: int | None = None
+    source_ts: dt.datetime | None = None
+    event_ts: dt.datetime
+    uprn: str
+    parent_uprn: str | None = None
+    usrn: str | None = None
+    sub_building: str | None = None
+    building_name: str | None = None
+    building_number: str | None = None
+    street: str | None = None
+    locality: str | None = None
+    town: str | None = None
+    postcode: str | None = None
+    property_type: str | None = None
+
+    @property
+    def record_id(self) -> str:
+        """The message key: ``system:uprn``."""
+        return f"{self.source_system}:{self.uprn}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RelationshipObserved:
     """A relation or group membership a source knows (``src.<system>.relationships``)."""
 
@@ -227,6 +255,8 @@ class Worker:
     job_title: str | None = None
     team_ids: tuple[str, ...] = ()
     active: bool = True
+    start: dt.date | None = None
+    end: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -306,6 +336,7 @@ class MatchDecided:
     model_version: str | None = None
     evidence: tuple[FieldEvidence, ...] = ()
     person_id: str | None = None
+    candidates: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -320,6 +351,12 @@ class PersonUpserted:
     record_ids: tuple[str, ...] = ()
     alias_ids: tuple[str, ...] = ()
     household_id: str | None = None
+    nhs_numbers: tuple[str, ...] = ()
+    ni_numbers: tuple[str, ...] = ()
+    upns: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    address_record_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -333,6 +370,17 @@ class PersonsMerged:
     record_ids: tuple[str, ...] = ()
     reason: str | None = None
     cause_event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PersonRemoved:
+    """Every record of a resident was deleted; the id is retired (``hub.person_removals``)."""
+
+    event_id: str
+    event_ts: dt.datetime
+    person_id: str
+    record_ids: tuple[str, ...] = ()
+    household_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -377,6 +425,10 @@ class HouseholdChanged:
     basis: HouseholdBasis
     address: Address | None = None
     members: tuple[HouseholdMember, ...] = ()
+    household_key: str | None = None
+    moved_in: tuple[str, ...] = ()
+    moved_out: tuple[str, ...] = ()
+    merged_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -395,6 +447,8 @@ class ReviewItemRaised:
     model_version: str | None = None
     evidence: tuple[FieldEvidence, ...] = ()
     reason: str | None = None
+    record: Person | None = None
+    candidate_record: Person | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -418,6 +472,7 @@ class DeadLettered:
 
 Event = (
     PersonChanged
+    | PropertyChanged
     | RelationshipObserved
     | PartnerIndicator
     | Worker
@@ -428,6 +483,7 @@ Event = (
     | PersonUpserted
     | PersonsMerged
     | PersonSplit
+    | PersonRemoved
     | HouseholdChanged
     | ReviewItemRaised
     | DeadLettered
@@ -436,6 +492,7 @@ Event = (
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     PersonChanged,
+    PropertyChanged,
     RelationshipObserved,
     PartnerIndicator,
     Worker,
@@ -446,6 +503,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PersonUpserted,
     PersonsMerged,
     PersonSplit,
+    PersonRemoved,
     HouseholdChanged,
     ReviewItemRaised,
     DeadLettered,

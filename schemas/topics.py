@@ -1,7 +1,8 @@
 """Every topic name the hub uses, and the one event type each topic carries.
 
-- ``src.<system>.persons`` (PersonChanged) and ``src.<system>.relationships``
-  (RelationshipObserved): what each council system publishes, key ``<system>:<record id>``.
+- ``src.<system>.persons`` (PersonChanged), ``src.<system>.relationships``
+  (RelationshipObserved) and ``src.<system>.properties`` (PropertyChanged, from the
+  property gazetteer): what each council system publishes, key ``<system>:<record id>``.
 - ``partner.<dataset>`` (PartnerIndicator): partner agencies' datasets.
 - ``cms.workers``, ``cms.teams``, ``cms.allocations``, ``cms.workflow_steps``: the
   case-management extracts.
@@ -24,9 +25,11 @@ from schemas.events import (
     MatchDecided,
     PartnerIndicator,
     PersonChanged,
+    PersonRemoved,
     PersonsMerged,
     PersonSplit,
     PersonUpserted,
+    PropertyChanged,
     RelationshipObserved,
     ReviewItemRaised,
     Team,
@@ -70,6 +73,7 @@ HUB_MATCH_DECISIONS = "hub.match_decisions"
 HUB_PERSONS = "hub.persons"
 HUB_PERSON_MERGES = "hub.person_merges"
 HUB_PERSON_SPLITS = "hub.person_splits"
+HUB_PERSON_REMOVALS = "hub.person_removals"
 HUB_HOUSEHOLDS = "hub.households"
 HUB_REVIEW_ITEMS = "hub.review_items"
 
@@ -86,12 +90,14 @@ _FIXED: dict[str, type[Event]] = {
     HUB_PERSONS: PersonUpserted,
     HUB_PERSON_MERGES: PersonsMerged,
     HUB_PERSON_SPLITS: PersonSplit,
+    HUB_PERSON_REMOVALS: PersonRemoved,
     HUB_HOUSEHOLDS: HouseholdChanged,
     HUB_REVIEW_ITEMS: ReviewItemRaised,
 }
 _PATTERNS: tuple[tuple[re.Pattern[str], type[Event]], ...] = (
     (re.compile(r"^src\.([a-z][a-z0-9_]*)\.persons$"), PersonChanged),
     (re.compile(r"^src\.([a-z][a-z0-9_]*)\.relationships$"), RelationshipObserved),
+    (re.compile(r"^src\.([a-z][a-z0-9_]*)\.properties$"), PropertyChanged),
     (re.compile(r"^partner\.([a-z][a-z0-9_]*)$"), PartnerIndicator),
 )
 
@@ -112,6 +118,10 @@ def source_persons(system: str) -> str:
 
 def source_relationships(system: str) -> str:
     return f"src.{check_name(system)}.relationships"
+
+
+def source_properties(system: str) -> str:
+    return f"src.{check_name(system)}.properties"
 
 
 def partner(dataset: str) -> str:

@@ -33,6 +33,7 @@ from schemas.events import (
     PartnerIndicator,
     Person,
     PersonChanged,
+    PropertyChanged,
     RelationshipKind,
     RelationshipObserved,
     full_name,
@@ -51,6 +52,7 @@ PERSON_EMPTY = "person_empty"
 DATE_OUT_OF_RANGE = "date_out_of_range"
 DATES_INVERTED = "dates_inverted"
 NO_VALUE = "no_value"
+UPRN_FORMAT = "uprn_format"
 
 _PAIRWISE = frozenset(
     {
@@ -129,41 +131,68 @@ def validate_message(message: RawMessage, codec: Codec, today: dt.date) -> Accep
     return Accepted(message, cleaned, flags)
 
 
-def validate_event(event: Event, topic: str, today: dt.date) -> tuple[Event, tuple[str, ...]]:
+Checked = tuple[Event, tuple[str, ...]]
+
+
+def validate_event(event: Event, topic: str, today: dt.date) -> Checked:
     """The event cleaned, with the flags raised; raises ``_Invalid`` for a structural fault."""
     _check_required(event)
     _check_dates(event, today)
     source = source_of(topic)
     if isinstance(event, PersonChanged):
-        if source is not None and event.source_system != source:
-            raise _Invalid(SOURCE_MISMATCH, f"source_system differs from the topic's ({source})")
-        if (event.op is Operation.DELETE) != (event.after is None):
-            raise _Invalid(
-                OP_MISMATCH,
-                f"op {event.op} with after {'absent' if event.after is None else 'present'}",
-            )
-        if event.after is None:
-            return event, ()
-        after, flags = clean_person(event.after, today)
-        return dataclasses.replace(event, after=after), flags
+        return _person_changed(event, source, today)
     if isinstance(event, RelationshipObserved):
-        if source is not None and event.source_system != source:
-            raise _Invalid(SOURCE_MISMATCH, f"source_system differs from the topic's ({source})")
-        if event.kind in _PAIRWISE and not event.related_record_id:
-            raise _Invalid(MISSING_FIELD, f"a {event.kind} relation needs related_record_id")
-        if event.kind in _GROUPS and not event.group_id:
-            raise _Invalid(MISSING_FIELD, f"a {event.kind} membership needs group_id")
-        return event, ()
+        return _relationship(event, source)
+    if isinstance(event, PropertyChanged):
+        return _property(event, source)
     if isinstance(event, PartnerIndicator):
-        if source is not None and event.dataset != source:
-            raise _Invalid(SOURCE_MISMATCH, f"dataset differs from the topic's ({source})")
-        if event.op is not Operation.DELETE and event.value is None and event.category is None:
-            raise _Invalid(NO_VALUE, "an indicator needs a value or a category")
-        if event.person is None:
-            return event, ()
-        person, flags = clean_person(event.person, today, require_content=False)
-        return dataclasses.replace(event, person=person), flags
+        return _indicator(event, source, today)
     return event, ()
+
+
+def _same_source(named: str, source: str | None, field: str = "source_system") -> None:
+    if source is not None and named != source:
+        raise _Invalid(SOURCE_MISMATCH, f"{field} differs from the topic's ({source})")
+
+
+def _person_changed(event: PersonChanged, source: str | None, today: dt.date) -> Checked:
+    _same_source(event.source_system, source)
+    if (event.op is Operation.DELETE) != (event.after is None):
+        payload = "absent" if event.after is None else "present"
+        raise _Invalid(OP_MISMATCH, f"op {event.op} with after {payload}")
+    if event.after is None:
+        return event, ()
+    after, flags = clean_person(event.after, today)
+    return dataclasses.replace(event, after=after), flags
+
+
+def _relationship(event: RelationshipObserved, source: str | None) -> Checked:
+    _same_source(event.source_system, source)
+    if event.kind in _PAIRWISE and not event.related_record_id:
+        raise _Invalid(MISSING_FIELD, f"a {event.kind} relation needs related_record_id")
+    if event.kind in _GROUPS and not event.group_id:
+        raise _Invalid(MISSING_FIELD, f"a {event.kind} membership needs group_id")
+    return event, ()
+
+
+def _property(event: PropertyChanged, source: str | None) -> Checked:
+    _same_source(event.source_system, source)
+    if not _UPRN.match(event.uprn.strip()):
+        raise _Invalid(UPRN_FORMAT, "uprn is not 1 to 12 digits")
+    postcode, _problem = check_postcode(event.postcode)
+    if postcode is not None and postcode != event.postcode:
+        return dataclasses.replace(event, postcode=postcode), ()
+    return event, ()
+
+
+def _indicator(event: PartnerIndicator, source: str | None, today: dt.date) -> Checked:
+    _same_source(event.dataset, source, "dataset")
+    if event.op is not Operation.DELETE and event.value is None and event.category is None:
+        raise _Invalid(NO_VALUE, "an indicator needs a value or a category")
+    if event.person is None:
+        return event, ()
+    person, flags = clean_person(event.person, today, require_content=False)
+    return dataclasses.replace(event, person=person), flags
 
 
 def clean_person(

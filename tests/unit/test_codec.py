@@ -55,6 +55,7 @@ TOPICS: dict[type, str] = {
     for topic in (
         t.source_persons("housing"),
         t.source_relationships("housing"),
+        t.source_properties("property_gazetteer"),
         t.partner("neet"),
         t.CMS_WORKERS,
         t.CMS_TEAMS,
@@ -64,6 +65,7 @@ TOPICS: dict[type, str] = {
         t.HUB_PERSONS,
         t.HUB_PERSON_MERGES,
         t.HUB_PERSON_SPLITS,
+        t.HUB_PERSON_REMOVALS,
         t.HUB_HOUSEHOLDS,
         t.HUB_REVIEW_ITEMS,
         t.dead_letter(t.source_persons("housing")),

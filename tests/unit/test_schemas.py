@@ -52,7 +52,8 @@ PERSONAL = frozenset(
         "name",
     }
 )
-NOT_PERSONAL_RECORDS = frozenset({f"{NAMESPACE}.Team"})  # a team's name is not about a person
+# A team's name is not about a person; a gazetteer describes places, not the people in them.
+NOT_PERSONAL_RECORDS = frozenset({f"{NAMESPACE}.Team", f"{NAMESPACE}.PropertyChanged"})
 
 
 def _walk(avro_type: Any) -> Iterator[Mapping[str, Any]]:
