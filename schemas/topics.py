@@ -15,6 +15,7 @@ System, dataset and entity names are lower-case words joined by underscores.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from hub.errors import UsageError
 from schemas.events import (
@@ -133,6 +134,7 @@ def dead_letter(topic: str) -> str:
     return f"{topic}{DEAD_LETTER_SUFFIX}"
 
 
+@cache  # called for every message decoded; a process reads few topics
 def event_type_for(topic: str) -> type[Event] | None:
     """The event type a topic carries, or None for a topic outside the naming scheme."""
     if topic.endswith(DEAD_LETTER_SUFFIX):
