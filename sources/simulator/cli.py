@@ -13,11 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from hub.console import err, say
 from hub.errors import UsageError
-from sources.simulator.config import SimulationConfig
-from sources.simulator.simulation import simulate
-from sources.simulator.writers import FORMATS, write_simulation
-
-FILES_WRITTEN = 32  # about how many files a run writes, for the progress bar
+from sources.simulator.config import FORMATS
 
 
 def simulate_command(
@@ -58,6 +54,10 @@ def simulate_command(
         )
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder")
+    from sources.simulator.config import SimulationConfig
+    from sources.simulator.simulation import simulate
+    from sources.simulator.writers import FILE_COUNT, write_simulation
+
     base = SimulationConfig(residents=residents, seed=seed)
     config = replace(base, errors=base.errors.scaled(error_scale))
     started = time.monotonic()
@@ -66,7 +66,7 @@ def simulate_command(
     with Progress(
         TextColumn("writing {task.fields[name]:<32}"), BarColumn(), console=err, transient=True
     ) as bar:
-        task = bar.add_task("write", total=FILES_WRITTEN + (1 if events else 0), name="")
+        task = bar.add_task("write", total=FILE_COUNT + (1 if events else 0), name="")
 
         def step(name: str, _rows: int) -> None:
             bar.update(task, advance=1, name=name)

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
+FORMATS = ("csv", "jsonl", "parquet")  # file formats of the snapshot tables
+
 
 @dataclass(frozen=True, slots=True)
 class ErrorRates:

@@ -205,7 +205,7 @@ class Renderer:
         variant = rng.randrange(5) if hand.chance(rates.address_variant) else -1
         if variant == 0:
             street = noise.abbreviate_street(street)
-        elif variant == 1 and sub and number and not building:
+        elif variant == 1 and sub and sub.startswith("Flat ") and number and not building:
             flat = sub.removeprefix("Flat ")  # Flat A, 27 -> 27A; Flat 3, 27 -> 3/27
             number, sub = (f"{number}{flat}" if len(flat) == 1 else f"{flat}/{number}"), None
         elif variant == 2 and building:

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from matchers.records import CANONICAL_FIELDS
+from sources.simulator.config import FORMATS
 from sources.simulator.geography import GAZETTEER
 from sources.simulator.model import AddressRecord, PersonRecord, TruthRow
 from sources.simulator.population import World
@@ -71,7 +72,7 @@ PEOPLE_COLUMNS: tuple[str, ...] = (
     "partner_id",
     "tradition",
 )
-FORMATS = ("csv", "jsonl", "parquet")
+FILE_COUNT = len(PERSON_SYSTEMS) + 11  # files written besides the stream and the manifest
 _JSON = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 
 Step = Callable[[str, int], None]
