@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +14,28 @@ from rich.progress import BarColumn, Progress, TextColumn
 from hub.console import err, say
 from hub.errors import UsageError
 from sources.simulator.config import FORMATS
+
+
+def _rates(spec: str | None) -> dict[str, float]:
+    """``"typo=0.05,nickname=0.1"`` -> ``{"typo": 0.05, "nickname": 0.1}``, checked."""
+    from sources.simulator.config import ErrorRates
+
+    known = {f.name for f in fields(ErrorRates)}
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in (spec or "").split(",")):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in known:
+            raise UsageError(f"--rates: unknown rate {name!r} (one of: {', '.join(sorted(known))})")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise UsageError(f"--rates: {name} needs a number, not {value.strip()!r}") from None
+        if not 0.0 <= out[name] <= (1.0 if name != "duplicate" else 100.0):
+            raise UsageError(f"--rates: {name} must be between 0 and 1")
+    return out
 
 
 def simulate_command(
@@ -31,6 +53,10 @@ def simulate_command(
     error_scale: Annotated[
         float, typer.Option(help="multiply every data-problem rate (0 = clean data)")
     ] = 1.0,
+    rates: Annotated[
+        str | None,
+        typer.Option(help="set data-problem rates, e.g. typo=0.05,stale_address=0.5"),
+    ] = None,
     rate: Annotated[
         float | None, typer.Option(help="publish the stream live at this many events a second")
     ] = None,
@@ -59,7 +85,8 @@ def simulate_command(
     from sources.simulator.writers import FILE_COUNT, write_simulation
 
     base = SimulationConfig(residents=residents, seed=seed)
-    config = replace(base, errors=base.errors.scaled(error_scale))
+    errors = replace(base.errors.scaled(error_scale), **_rates(rates))
+    config = replace(base, errors=errors)
     started = time.monotonic()
     simulation = simulate(config, day=day, progress=say)
     out.mkdir(parents=True, exist_ok=True)

@@ -411,6 +411,8 @@ def test_simulate_command_prints_a_summary(tmp_path: Path) -> None:
         (["--format", "xml"], "--format must be one of csv, jsonl, parquet"),
         (["--residents", "3"], "--residents must be at least 10"),
         (["--day", "0"], "--day must be 1 or more"),
+        (["--rates", "tyop=0.1"], "--rates: unknown rate 'tyop'"),
+        (["--rates", "typo=lots"], "--rates: typo needs a number"),
     ],
 )
 def test_bad_options_fail_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
