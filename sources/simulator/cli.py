@@ -91,7 +91,11 @@ def simulate_command(
     simulation = simulate(config, day=day, progress=say)
     out.mkdir(parents=True, exist_ok=True)
     with Progress(
-        TextColumn("writing {task.fields[name]:<32}"), BarColumn(), console=err, transient=True
+        TextColumn("writing {task.fields[name]:<32}"),
+        BarColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task("write", total=FILE_COUNT + (1 if events else 0), name="")
 
