@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import orjson
@@ -47,10 +47,7 @@ def records_with_people(sim: Simulation) -> list[tuple[PersonRecord, Person]]:
 
 
 def parse_dob(text: str, system: str) -> date:
-    fmt = PROFILES[system].dob_format
-    from datetime import datetime
-
-    return datetime.strptime(text, fmt).date()
+    return datetime.strptime(text, PROFILES[system].dob_format).date()
 
 
 def compact(value: str) -> str:
@@ -70,8 +67,19 @@ def test_same_seed_gives_byte_identical_files_across_processes(tmp_path: Path) -
     outputs = []
     for n, hash_seed in enumerate(("1", "2")):  # different str hashing: no set-order leaks
         out = tmp_path / f"run{n}"
-        result = run_hub("simulate", "--out", str(out), "--residents", "400", "--seed", "5",
-                         "--day", "3", "--events", hash_seed=hash_seed)  # fmt: skip
+        result = run_hub(
+            "simulate",
+            "--out",
+            str(out),
+            "--residents",
+            "400",
+            "--seed",
+            "5",
+            "--day",
+            "3",
+            "--events",
+            hash_seed=hash_seed,
+        )
         assert result.returncode == 0, result.stderr
         outputs.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
     assert outputs[0].keys() == outputs[1].keys()
@@ -127,8 +135,15 @@ def test_relationship_truth_names_the_true_people(borough: Simulation) -> None:
     truth = {t.record_id: t.person_id for t in borough.truth}
     rel_truth = {t.relationship_id: t for t in borough.relationship_truth}
     kinds = Counter(r.kind for r in borough.relationships)
-    assert {"parent", "partner", "carer", "family_group", "claim_unit", "council_tax_account",
-            "tenancy"} <= set(kinds)  # fmt: skip
+    assert {
+        "parent",
+        "partner",
+        "carer",
+        "family_group",
+        "claim_unit",
+        "council_tax_account",
+        "tenancy",
+    } <= set(kinds)
     persons = borough.world.persons
     for rel in borough.relationships:
         assert rel.record_id in borough.records
@@ -201,9 +216,13 @@ def test_twins_and_same_name_parent_and_child_live_together(borough: Simulation)
     for twin in twins:
         other = persons[twin.twin_id or ""]
         assert (other.dob, other.household_id) == (twin.dob, twin.household_id)
-    juniors = [p for p in persons.values()
-               if p.father_id and persons[p.father_id].given == p.given
-               and persons[p.father_id].household_id == p.household_id]  # fmt: skip
+    juniors = [
+        p
+        for p in persons.values()
+        if p.father_id
+        and persons[p.father_id].given == p.given
+        and persons[p.father_id].household_id == p.household_id
+    ]
     assert juniors
     assert any(persons[j.father_id or ""].family == j.family for j in juniors)
 
@@ -342,8 +361,13 @@ def test_a_day_is_the_same_whichever_day_the_run_stops_at() -> None:
 
 def test_indicators_and_casework_point_at_live_records(borough: Simulation) -> None:
     kinds = Counter(i.kind for i in borough.indicators)
-    assert {"attendance_pct", "out_of_work_benefit", "neet", "rent_arrears_balance",
-            "domestic_abuse_notification"} <= set(kinds)  # fmt: skip
+    assert {
+        "attendance_pct",
+        "out_of_work_benefit",
+        "neet",
+        "rent_arrears_balance",
+        "domestic_abuse_notification",
+    } <= set(kinds)
     for indicator in borough.indicators:
         assert indicator.record_id in borough.records
         assert indicator.period_start <= indicator.period_end < borough.snapshot_date
@@ -394,8 +418,9 @@ def test_files_load_as_canonical_records(tmp_path: Path) -> None:
 
 
 def test_simulate_command_prints_a_summary(tmp_path: Path) -> None:
-    result = run_hub("simulate", "--out", str(tmp_path), "--residents", "150", "--format",
-                     "parquet")  # fmt: skip
+    result = run_hub(
+        "simulate", "--out", str(tmp_path), "--residents", "150", "--format", "parquet"
+    )
     assert result.returncode == 0, result.stderr
     summary = orjson.loads(result.stdout)
     assert 150 <= summary["residents"] <= 160
