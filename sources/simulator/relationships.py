@@ -30,7 +30,7 @@ GROUP_KINDS = {
 PARENT_SYSTEMS = frozenset(
     {"education", "early_years", "child_social_care", "mosaic", "housing", "housing_benefits"}
 )
-PARTNER_SYSTEMS = frozenset(
+COUPLE_SYSTEMS = frozenset(
     {"housing", "housing_benefits", "mosaic", "council_tax", "adult_social_care"}
 )
 
@@ -130,7 +130,7 @@ def _pairs(
             for parent in records_of(parent_id):
                 observer.observe("parent", parent, other=record, role=role, start=person.dob)
     partner_id = person.partner_id
-    if system in PARTNER_SYSTEMS and partner_id and person.person_id < partner_id:
+    if system in COUPLE_SYSTEMS and partner_id and person.person_id < partner_id:
         for partner in records_of(partner_id):
             observer.observe("partner", record, other=partner)
     if system == "adult_social_care" and record.role == "carer":
