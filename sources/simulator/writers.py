@@ -35,6 +35,7 @@ from sources.simulator.population import World
 from sources.simulator.simulation import Simulation
 from sources.simulator.streaming import JsonLinesSink
 from sources.simulator.systems import PERSON_SYSTEMS
+from sources.simulator.timeline import timestamp
 
 PERSON_COLUMNS: tuple[str, ...] = (
     *CANONICAL_FIELDS,
@@ -186,7 +187,9 @@ def _people_rows(world: World) -> Iterable[list[str | None]]:
 def _text(value: object) -> str | None:
     if value is None:
         return None
-    if isinstance(value, date | datetime):
+    if isinstance(value, datetime):
+        return timestamp(value)
+    if isinstance(value, date):
         return value.isoformat()
     return str(value)
 
