@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -13,11 +13,29 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from hub.console import err, say
 from hub.errors import UsageError
-from sources.simulator.config import SimulationConfig
-from sources.simulator.simulation import simulate
-from sources.simulator.writers import FORMATS, write_simulation
+from sources.simulator.config import FORMATS
 
-FILES_WRITTEN = 32  # about how many files a run writes, for the progress bar
+
+def _rates(spec: str | None) -> dict[str, float]:
+    """``"typo=0.05,nickname=0.1"`` -> ``{"typo": 0.05, "nickname": 0.1}``, checked."""
+    from sources.simulator.config import ErrorRates
+
+    known = {f.name for f in fields(ErrorRates)}
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in (spec or "").split(",")):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in known:
+            raise UsageError(f"--rates: unknown rate {name!r} (one of: {', '.join(sorted(known))})")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise UsageError(f"--rates: {name} needs a number, not {value.strip()!r}") from None
+        if not 0.0 <= out[name] <= (1.0 if name != "duplicate" else 100.0):
+            raise UsageError(f"--rates: {name} must be between 0 and 1")
+    return out
 
 
 def simulate_command(
@@ -35,6 +53,10 @@ def simulate_command(
     error_scale: Annotated[
         float, typer.Option(help="multiply every data-problem rate (0 = clean data)")
     ] = 1.0,
+    rates: Annotated[
+        str | None,
+        typer.Option(help="set data-problem rates, e.g. typo=0.05,stale_address=0.5"),
+    ] = None,
     rate: Annotated[
         float | None, typer.Option(help="publish the stream live at this many events a second")
     ] = None,
@@ -58,15 +80,24 @@ def simulate_command(
         )
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder")
+    from sources.simulator.config import SimulationConfig
+    from sources.simulator.simulation import simulate
+    from sources.simulator.writers import FILE_COUNT, write_simulation
+
     base = SimulationConfig(residents=residents, seed=seed)
-    config = replace(base, errors=base.errors.scaled(error_scale))
+    errors = replace(base.errors.scaled(error_scale), **_rates(rates))
+    config = replace(base, errors=errors)
     started = time.monotonic()
     simulation = simulate(config, day=day, progress=say)
     out.mkdir(parents=True, exist_ok=True)
     with Progress(
-        TextColumn("writing {task.fields[name]:<32}"), BarColumn(), console=err, transient=True
+        TextColumn("writing {task.fields[name]:<32}"),
+        BarColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     ) as bar:
-        task = bar.add_task("write", total=FILES_WRITTEN + (1 if events else 0), name="")
+        task = bar.add_task("write", total=FILE_COUNT + (1 if events else 0), name="")
 
         def step(name: str, _rows: int) -> None:
             bar.update(task, advance=1, name=name)
