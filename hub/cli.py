@@ -13,6 +13,7 @@ from hub.evaluate import eval_command
 from hub.stack import cli as stack_cli
 from schemas import cli as schemas_cli
 from sources.cli import cdc_command, publish_command
+from sources.simulator.cli import simulate_command
 
 app = typer.Typer(
     help="Residents Hub: a streaming residents index for UK councils.",
@@ -28,6 +29,7 @@ app.add_typer(schemas_cli.app, name="schemas")
 bench_app.command("codec")(schemas_cli.codec_bench_command)
 app.command("publish")(publish_command)
 app.command("cdc")(cdc_command)
+app.command("simulate")(simulate_command)
 
 
 @app.command()
