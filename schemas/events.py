@@ -53,6 +53,7 @@ class RelationshipKind(StrEnum):
     BENEFIT_CLAIM_UNIT = "BENEFIT_CLAIM_UNIT"
     COUNCIL_TAX_ACCOUNT = "COUNCIL_TAX_ACCOUNT"
     OTHER = "OTHER"
+    TENANCY = "TENANCY"
 
 
 class SubjectKind(StrEnum):
@@ -88,6 +89,7 @@ class HouseholdBasis(StrEnum):
     BENEFIT_CLAIM_UNIT = "BENEFIT_CLAIM_UNIT"
     COUNCIL_TAX_ACCOUNT = "COUNCIL_TAX_ACCOUNT"
     OTHER = "OTHER"
+    TENANCY = "TENANCY"
 
 
 # -- shared records ---------------------------------------------------------------------
@@ -237,6 +239,7 @@ class PartnerIndicator:
     person: Person | None = None
     source_ts: dt.datetime | None = None
     event_ts: dt.datetime
+    source_system: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

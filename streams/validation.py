@@ -71,6 +71,7 @@ _GROUPS = frozenset(
         RelationshipKind.FAMILY_GROUP,
         RelationshipKind.BENEFIT_CLAIM_UNIT,
         RelationshipKind.COUNCIL_TAX_ACCOUNT,
+        RelationshipKind.TENANCY,
     }
 )
 _UPRN = re.compile(r"^\d{1,12}$")
