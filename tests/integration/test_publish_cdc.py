@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hub.settings import Settings
+from matchers.records import SourceRecord
 from schemas.codec import SingleObjectCodec
 from schemas.events import Operation, PersonChanged
 from schemas.topics import source_persons
@@ -279,3 +281,75 @@ def test_publishing_without_a_broker_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert result.stderr.count("\n") == 1
     assert "did not answer" in result.stderr and "hub stack up" in result.stderr
+
+
+def _simulated_snapshot(folder: Path, day: int, system: str, owned_name: str) -> Path:
+    """The simulator's snapshot of one source on ``day``, under this test's source name."""
+    out = folder / f"day{day}"
+    command = [HUB, "simulate", "--out", str(out), "--residents", "400", "--seed", "4"]
+    result = subprocess.run(
+        [*command, "--day", str(day)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    with (out / "sources" / f"{system}.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row["source_system"] = owned_name
+        row["record_id"] = row["record_id"].replace(f"{system}:", f"{owned_name}:", 1)
+    path = folder / f"{owned_name}-day{day}.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _canonical(path: Path) -> dict[str, tuple[str, ...]]:
+    """record id -> the values the hub keeps, read independently of the code under test."""
+    fields = [
+        f for f in SourceRecord.__dataclass_fields__ if f not in ("record_id", "source_system")
+    ]
+    with path.open(newline="") as handle:
+        return {
+            row["record_id"]: tuple(row.get(f, "") for f in fields)
+            for row in csv.DictReader(handle)
+        }
+
+
+def test_cdc_on_the_simulators_nightly_snapshots(
+    stack_settings: Settings, tmp_path: Path, system: str
+) -> None:
+    day1 = _simulated_snapshot(tmp_path, 1, "council_tax", system)
+    day2 = _simulated_snapshot(tmp_path, 8, "council_tax", system)  # a week later
+    before, after = _canonical(day1), _canonical(day2)
+    expected = {
+        "created": len(after.keys() - before.keys()),
+        "updated": sum(1 for k in after.keys() & before.keys() if after[k] != before[k]),
+        "deleted": len(before.keys() - after.keys()),
+        "unchanged": sum(1 for k in after.keys() & before.keys() if after[k] == before[k]),
+        "rejected": 0,
+    }
+    assert expected["created"] and expected["updated"] and expected["deleted"]  # a week passed
+
+    first = run_hub(
+        stack_settings, tmp_path, "cdc", "--source", system, "--snapshot", str(day1), "--json"
+    )
+    assert first.returncode == 0, first.stderr
+    assert counts(first)["created"] == counts(first)["published"] == len(before)
+    second = run_hub(
+        stack_settings, tmp_path, "cdc", "--source", system, "--snapshot", str(day2), "--json"
+    )
+    assert second.returncode == 0, second.stderr
+    changes = expected["created"] + expected["updated"] + expected["deleted"]
+    assert counts(second) == {**expected, "published": changes}
+    rerun = run_hub(
+        stack_settings, tmp_path, "cdc", "--source", system, "--snapshot", str(day2), "--json"
+    )
+    assert counts(rerun)["published"] == 0
+
+    events = events_on(stack_settings, system, len(before) + changes)
+    assert len(events) == len(before) + changes
+    ops = Counter(e.op for e in events)
+    assert ops[Operation.UPDATE] == expected["updated"]
+    assert ops[Operation.DELETE] == expected["deleted"]
+    assert ops[Operation.CREATE] == len(before) + expected["created"]
