@@ -80,6 +80,10 @@ class CodecError(HubError):
         self.event_type = event_type
 
 
+class RegistryUnavailable(HubError):
+    """The schema registry could not answer: not the message's fault, so never a dead letter."""
+
+
 class Codec(Protocol):
     def encode(self, event: Event, topic: str) -> bytes:
         """The message value for ``event`` on ``topic``."""
@@ -209,8 +213,10 @@ class ConfluentCodec:
                 conf={"subject.name.strategy.type": "TOPIC"},
             )
             self._deserializers[writer.full_name] = (event_type, deserializer)
+        self._names: dict[int, str | None] = {}  # schema id -> record full name
 
     def encode(self, event: Event, topic: str) -> bytes:
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
         from confluent_kafka.serialization import MessageField, SerializationContext
 
         serializer = self._serializers.get(type(event))
@@ -220,11 +226,28 @@ class ConfluentCodec:
             data = serializer(event, SerializationContext(topic, MessageField.VALUE))
         except (ValueError, TypeError, AttributeError, OverflowError) as error:
             raise CodecError(UNENCODABLE, f"{type(event).__name__}: {error}") from None
+        except SchemaRegistryError as error:
+            raise RegistryUnavailable(f"schema registry refused {topic}-value: {error}") from None
         assert data is not None
         return data
 
-    def decode(self, data: bytes, topic: str) -> Event:
+    def _name_of(self, schema_id: int) -> str | None:
+        """The record name a schema id stands for (asked of the registry once per id)."""
         from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+        if schema_id not in self._names:
+            try:
+                text = self.client.get_schema(schema_id).schema_str or "{}"
+            except SchemaRegistryError as error:
+                if error.http_status_code == 404:
+                    raise CodecError(
+                        UNKNOWN_SCHEMA_ID, f"schema id {schema_id} is not registered"
+                    ) from None
+                raise RegistryUnavailable(f"schema registry: {error}") from None
+            self._names[schema_id] = json.loads(text).get("name")
+        return self._names[schema_id]
+
+    def decode(self, data: bytes, topic: str) -> Event:
         from confluent_kafka.serialization import (
             MessageField,
             SerializationContext,
@@ -236,13 +259,7 @@ class ConfluentCodec:
         if len(data) < 6 or data[:1] != CONFLUENT_MAGIC:
             raise CodecError(NOT_CONFLUENT, "no Confluent wire-format header (00 + schema id)")
         schema_id = int.from_bytes(data[1:5], "big")
-        try:
-            name = json.loads(self.client.get_schema(schema_id).schema_str or "{}").get("name")
-        except SchemaRegistryError:
-            raise CodecError(
-                UNKNOWN_SCHEMA_ID, f"schema id {schema_id} is not registered"
-            ) from None
-        found = self._deserializers.get(name)
+        found = self._deserializers.get(self._name_of(schema_id) or "")
         if found is None:
             raise CodecError(UNKNOWN_SCHEMA_ID, f"schema id {schema_id} is not a hub event")
         event_type, deserializer = found
