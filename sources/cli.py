@@ -40,6 +40,16 @@ def _publisher(settings: Settings) -> Publisher:
     return publisher
 
 
+def _check_file(path: Path) -> None:
+    """Fail before connecting to anything if the file is missing or of an unknown type."""
+    from hub.errors import UsageError
+    from hub.inputs import file_format
+
+    file_format(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+
+
 def _lines(rows: list[RejectedRow]) -> str:
     shown = ", ".join(f"{row.line} ({row.reason})" for row in rows[:SHOWN_LINES])
     more = f" and {len(rows) - SHOWN_LINES} more" if len(rows) > SHOWN_LINES else ""
@@ -76,6 +86,7 @@ def publish_command(
         raise UsageError(f"--op {op!r}: use one of {', '.join(operations)}")
     topic = source_persons(source)
     columns = parse_mapping(mapping)
+    _check_file(input_file)
     publisher = _publisher(load_settings())
     with progress(f"publishing to {topic}", estimate_rows(input_file)) as bar:
         report = publish_file(
@@ -118,7 +129,6 @@ def cdc_command(
 ) -> None:
     """Publish what changed since the source's previous snapshot (creates, updates,
     deletes); state is kept in the stack folder. The same snapshot twice publishes nothing."""
-    from hub.errors import UsageError
     from hub.inputs import parse_mapping
     from hub.settings import load_settings
     from schemas.topics import check_name, source_persons
@@ -128,8 +138,7 @@ def cdc_command(
     check_name(source)
     columns = parse_mapping(mapping)
     settings = load_settings()
-    if not snapshot.is_file():
-        raise UsageError(f"{snapshot}: no such file")
+    _check_file(snapshot)
     publisher = _publisher(settings)
     with (
         SnapshotState(state_path(settings.stack_dir)) as state,
