@@ -10,6 +10,7 @@ import typer
 from hub.console import err
 from hub.errors import HubError
 from hub.evaluate import eval_command
+from hub.model_cli import app as model_app
 from hub.stack import cli as stack_cli
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(stack_cli.app, name="stack")
 app.command("eval")(eval_command)
+app.add_typer(model_app, name="model")
 
 
 @app.command()
