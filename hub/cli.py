@@ -7,6 +7,8 @@ import sys
 
 import typer
 
+from hub.bench import app as bench_app
+from hub.bench_scorer import bench_scorer
 from hub.console import err
 from hub.errors import HubError
 from hub.evaluate import eval_command
@@ -22,6 +24,8 @@ app = typer.Typer(
 app.add_typer(stack_cli.app, name="stack")
 app.command("eval")(eval_command)
 app.add_typer(model_app, name="model")
+app.add_typer(bench_app, name="bench")
+bench_app.command("scorer")(bench_scorer)
 
 
 @app.command()

@@ -132,7 +132,7 @@ def explain_command(
     """Print the match-weight waterfall of two records as JSON."""
     from matchers.scorer import Scorer
 
-    scorer = Scorer(_load_model(model_path))
+    scorer = Scorer(load_model(model_path))
     wanted = {first, second}
     found = {
         r.record_id: r for r in load_records(input_path, mapping).records if r.record_id in wanted
@@ -144,7 +144,7 @@ def explain_command(
     typer.echo(orjson.dumps(explanation.as_dict(), option=orjson.OPT_INDENT_2).decode())
 
 
-def _load_model(path: Path) -> Model:
+def load_model(path: Path) -> Model:
     try:
         return Model.load(path)
     except ModelError as error:

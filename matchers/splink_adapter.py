@@ -324,7 +324,7 @@ class SplinkRealtime:
         frame = self._linker.inference.predict_between(
             self._index, new, warning_mode="never"
         ).as_pandas_dataframe()
-        new.drop_table_from_database_and_remove_from_cache()
+        new.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
         return {
             str(uid): float(w)
             for uid, w in zip(frame["unique_id_l"], frame["match_weight"], strict=True)

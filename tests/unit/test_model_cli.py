@@ -101,3 +101,27 @@ def test_explain_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
         result.stderr.strip()
         == f"error: {bogus}: not a model file (format is not 'residents-hub-model/1')"
     )
+
+
+def test_bench_scorer_prints_json_with_parity(trained: tuple[Path, dict[str, object]]) -> None:
+    out, _ = trained
+    result = run_hub("bench", "scorer", "--model", str(out), "--input", str(FAKE_1000),
+                     "--map", FAKE_MAP, "--index", "500", "--queries", "8", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = orjson.loads(result.stdout)
+    assert report["index_records"] == 500
+    assert report["new_records"] == 8
+    assert report["candidate_pairs"] > 0
+    assert report["parity"]["same_pairs"] is True
+    assert report["parity"]["pairs_compared"] == report["candidate_pairs"]
+    assert report["parity"]["max_abs_difference"] <= 1e-6
+    assert report["ours"]["us_per_pair"] > 0
+    assert report["splink"]["pairs"] == report["candidate_pairs"]
+
+
+def test_bench_scorer_needs_enough_records(trained: tuple[Path, dict[str, object]]) -> None:
+    out, _ = trained
+    result = run_hub("bench", "scorer", "--model", str(out), "--input", str(FAKE_1000),
+                     "--map", FAKE_MAP, "--index", "995", "--queries", "10")  # fmt: skip
+    assert result.returncode == 2
+    assert "need 1005" in result.stderr
