@@ -71,12 +71,23 @@ def _quiet_splink() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _table(records: Sequence[StandardRecord], blocking: BlockingRules) -> pa.Table:
+def input_table(
+    records: Sequence[StandardRecord],
+    blocking: BlockingRules,
+    over_common: frozenset[str] = frozenset(),
+) -> pa.Table:
+    """Splink's input table: ``unique_id``, the feature columns and one ``block_<rule>``
+    column per blocking rule. Values whose key is in ``over_common`` are left null, so
+    Splink's blocking skips them as the index does."""
     columns: dict[str, list[str | None]] = {"unique_id": [r.record_id for r in records]}
     rows = [feature_row(r) for r in records]
     for name in FEATURE_COLUMNS:
         columns[name] = [row[name] for row in rows]
-    columns.update(rule_columns(records, blocking))
+    for column, values in rule_columns(records, blocking).items():
+        rule = column.removeprefix(BLOCK_COLUMN_PREFIX)
+        columns[column] = [
+            None if value is None or f"{rule}:{value}" in over_common else value for value in values
+        ]
     return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
 
 
@@ -115,7 +126,7 @@ def train(
     _quiet_splink()
     options = options or TrainingOptions()
     started = time.perf_counter()
-    table = _table(records, options.blocking)
+    table = input_table(records, options.blocking)
     comparisons = [c for c in COMPARISONS if _filled_share(table, c.columns) >= MIN_FILLED_SHARE]
     skipped = [c.name for c in COMPARISONS if c not in comparisons]
     progress(f"comparisons: {', '.join(c.name for c in comparisons)}")
@@ -255,14 +266,17 @@ def _tf_columns(splink_settings: dict[str, Any]) -> set[str]:
 # -- Splink's own scores for the same model ---------------------------------------------
 
 
-def _linker_for(model: Model, records: Sequence[StandardRecord]) -> tuple[Any, Any, Any]:
+def _linker_for(
+    model: Model, records: Sequence[StandardRecord], apply_cap: bool = False
+) -> tuple[Any, Any, Any]:
     """A linker over ``records`` with the model's frozen TF tables registered."""
     from splink import DuckDBAPI, Linker
 
     _quiet_splink()
     db_api = DuckDBAPI()
     blocking = BlockingRules(tuple(model.blocking_rules), model.max_block_size)
-    records_sdf = db_api.register(_table(records, blocking))
+    over_common = candidate_pairs(records, blocking).over_common_keys if apply_cap else frozenset()
+    records_sdf = db_api.register(input_table(records, blocking, over_common))
     linker = Linker(records_sdf, model.document["splink"], log_level=None)
     for column, table in model.document["term_frequencies"].items():
         tf = pa.table(
@@ -279,14 +293,17 @@ def splink_match_weights(
     model: Model,
     records: Sequence[StandardRecord],
     pairs: Sequence[tuple[str, str]] | None = None,
+    *,
+    apply_cap: bool = False,
 ) -> dict[tuple[str, str], float]:
     """Splink's ``predict()`` match weights, keyed by (smaller id, larger id).
 
-    With ``pairs``, exactly those pairs are scored (registered as Splink's blocked pairs);
-    without, Splink blocks with the model's rules (``l.block_<rule> = r.block_<rule>``,
-    no size cap).
+    With ``pairs``, exactly those pairs are scored (registered as Splink's blocked pairs).
+    Without, Splink blocks with the model's rules (``l.block_<rule> = r.block_<rule>``);
+    with ``apply_cap`` the values of over-common keys are nulled first, so Splink proposes
+    exactly :func:`~matchers.blocking.candidate_pairs` of the same records.
     """
-    db_api, linker, _ = _linker_for(model, records)
+    db_api, linker, _ = _linker_for(model, records, apply_cap)
     if pairs is not None:
         ordered = [tuple(sorted(p)) for p in pairs]
         blocked = pa.table(
@@ -319,7 +336,7 @@ class SplinkRealtime:
         """Match weights of the index records Splink's blocking finds for ``record``."""
         self._count += 1
         new = self._db_api.register(
-            _table([record], self._blocking), table_name=f"new_record_{self._count}"
+            input_table([record], self._blocking), table_name=f"new_record_{self._count}"
         )
         frame = self._linker.inference.predict_between(
             self._index, new, warning_mode="never"

@@ -88,6 +88,19 @@ def test_splink_blocking_on_rule_columns_finds_our_candidate_pairs(
     assert set(splink_match_weights(model, records)) == ours
 
 
+@pytest.mark.unit
+def test_splink_blocking_reproduces_the_size_cap(
+    fake_1000: tuple[Model, list[StandardRecord]],
+) -> None:
+    model, records = fake_1000
+    capped = BlockingRules(model.blocking_rules, max_block_size=3)
+    blocked = candidate_pairs(records, capped)
+    assert blocked.over_common_keys  # the small cap makes some keys over-common
+    capped_model = Model({**model.document, "blocking": {"rules": list(model.blocking_rules),
+                                                          "max_block_size": 3}})  # fmt: skip
+    assert set(splink_match_weights(capped_model, records, apply_cap=True)) == blocked.pairs
+
+
 @pytest.mark.slow
 def test_historical_sample_parity() -> None:
     records = _records(HISTORICAL, HISTORICAL_MAP)
