@@ -14,6 +14,7 @@ from hub.errors import HubError
 from hub.evaluate import eval_command
 from hub.model_cli import app as model_app
 from hub.stack import cli as stack_cli
+from sources.simulator.cli import simulate_command
 
 app = typer.Typer(
     help="Residents Hub: a streaming residents index for UK councils.",
@@ -26,6 +27,7 @@ app.command("eval")(eval_command)
 app.add_typer(model_app, name="model")
 app.add_typer(bench_app, name="bench")
 bench_app.command("scorer")(bench_scorer)
+app.command("simulate")(simulate_command)
 
 
 @app.command()

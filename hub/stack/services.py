@@ -101,7 +101,10 @@ class Kafka:
     def _cluster_id(self) -> str:
         path = self.folder / "cluster-id"
         if not path.exists():
-            path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22])
+            cluster_id = "-"
+            while cluster_id.startswith("-"):  # Kafka's tools would read it as an option
+                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]
+            path.write_text(cluster_id)
         return path.read_text().strip()
 
     def _server_properties(self) -> str:
