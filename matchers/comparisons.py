@@ -45,7 +45,7 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "postcode_district",
     "town",
     "uprn",
-    "address_line_1",
+    "address_text_key",
     "nhs_number",
     "ni_stem",
     "upn",
@@ -95,6 +95,7 @@ class Level:
     python: str  # an expression in a, b (see the module docstring)
     is_null: bool = False
     tf_column: str | None = None  # term-frequency adjusted on this column
+    fixed_m: float | None = None  # m set from what is known, not estimated
     test: Test = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -107,6 +108,9 @@ class Level:
         if self.tf_column:
             level["tf_adjustment_column"] = self.tf_column
             level["tf_adjustment_weight"] = 1.0
+        if self.fixed_m is not None:
+            level["m_probability"] = self.fixed_m
+            level["fix_m_probability"] = True
         return level
 
 
@@ -165,6 +169,31 @@ def _null_level(column: str) -> Level:
     return Level(f"{column} is null", _sql_null(column), _py_null(column), is_null=True)
 
 
+def _identifier(
+    name: str, column: str, description: str, error_rate: float, python: str | None = None
+) -> Comparison:
+    """An identifier: the same person's records agree unless one of them holds a wrong
+    number that still passes the checks, which happens at about ``error_rate``.
+
+    m is fixed at that rate instead of estimated: expectation maximisation over blocked
+    pairs counts household members it takes for matches, and would make a disagreeing
+    identifier look far more common among true matches than it is.
+    """
+    return Comparison(
+        name=name,
+        description=description,
+        columns=(column,),
+        levels=(
+            Level(f"{column} is null", _sql_null(column), _py_null(python or column),
+                  is_null=True),
+            Level(f"Exact match on {column}", _sql_eq(column),
+                  f"a.{python}[:8] == b.{python}[:8]" if python else f"a.{column} == b.{column}",
+                  fixed_m=1 - error_rate),
+            Level("Different", "ELSE", "True", fixed_m=error_rate),
+        ),
+    )  # fmt: skip
+
+
 def _exact_only(name: str, column: str, description: str) -> Comparison:
     return Comparison(
         name=name,
@@ -190,10 +219,18 @@ GIVEN_NAME = Comparison(
               "a.first_name == b.first_name", tf_column="first_name"),
         Level("Same nickname group", _sql_eq("first_name_group"),
               "a.first_name_group == b.first_name_group"),
+        Level(
+            "Names swapped, or the only name is the other's family name",
+            '("first_name_l" = "last_name_r" AND ("last_name_l" IS NULL OR '
+            '"last_name_l" = "first_name_r")) OR ("first_name_r" = "last_name_l" AND '
+            '("last_name_r" IS NULL OR "last_name_r" = "first_name_l"))',
+            "(a.first_name == b.last_name and "
+            "(a.last_name is None or a.last_name == b.first_name)) or "
+            "(b.first_name == a.last_name and "
+            "(b.last_name is None or b.last_name == a.first_name))",
+        ),
         Level("Given names Jaro-Winkler >= 0.92", _jw_sql("first_name", 0.92),
               _jw_py("first_name", 0.92)),
-        Level("Given names Jaro-Winkler >= 0.8", _jw_sql("first_name", 0.8),
-              _jw_py("first_name", 0.8)),
         Level(
             "One given name is an initial of the other",
             '(length("first_name_l") = 1 OR length("first_name_r") = 1) AND '
@@ -201,17 +238,15 @@ GIVEN_NAME = Comparison(
             "(len(a.first_name) == 1 or len(b.first_name) == 1) "
             "and a.first_name[0] == b.first_name[0]",
         ),
+        Level("Given names Jaro-Winkler >= 0.8", _jw_sql("first_name", 0.8),
+              _jw_py("first_name", 0.8)),
         Level(
-            "Given name is the other's family name",
-            f"{_sql_eq('first_name', 'last_name')} OR {_sql_eq('last_name', 'first_name')}",
-            "a.first_name == b.last_name or a.last_name == b.first_name",
-        ),
-        Level(
-            "Given name like the other's family name (Jaro-Winkler >= 0.88)",
-            f"{_jw_sql('first_name', 0.88, 'last_name')} OR "
-            f"{_jw_sql('last_name', 0.88, 'first_name')}",
-            f"(b.last_name is not None and {_jw_py('first_name', 0.88, 'last_name')}) or "
-            f"(a.last_name is not None and {_jw_py('last_name', 0.88, 'first_name')})",
+            "The only name is like the other's family name (Jaro-Winkler >= 0.88)",
+            f'("last_name_l" IS NULL AND {_jw_sql("first_name", 0.88, "last_name")}) OR '
+            f'("last_name_r" IS NULL AND {_jw_sql("last_name", 0.88, "first_name")})',
+            f"(a.last_name is None and b.last_name is not None and "
+            f"{_jw_py('first_name', 0.88, 'last_name')}) or (b.last_name is None and "
+            f"a.last_name is not None and {_jw_py('last_name', 0.88, 'first_name')})",
         ),
         ELSE,
     ),
@@ -236,9 +271,9 @@ FAMILY_NAME = Comparison(
         Level("Family names Jaro-Winkler >= 0.8", _jw_sql("last_name", 0.8),
               _jw_py("last_name", 0.8)),
         Level(
-            "Family name is the other's given name",
-            f"{_sql_eq('last_name', 'first_name')} OR {_sql_eq('first_name', 'last_name')}",
-            "a.last_name == b.first_name or a.first_name == b.last_name",
+            "Given and family names swapped",
+            f"{_sql_eq('last_name', 'first_name')} AND {_sql_eq('first_name', 'last_name')}",
+            "a.last_name == b.first_name and a.first_name == b.last_name",
         ),
         ELSE,
     ),
@@ -279,6 +314,7 @@ DOB = Comparison(
     ),
 )  # fmt: skip
 
+
 # One comparison for postcode and town: both say where someone lives, and two
 # comparisons would count that evidence twice.
 PLACE = Comparison(
@@ -305,67 +341,128 @@ PLACE = Comparison(
     ),
 )  # fmt: skip
 
-ADDRESS = Comparison(
-    name="address",
-    description="Property (UPRN), or first address line with postcode",
-    columns=("uprn", "address_line_1"),
-    levels=(
-        Level(
-            "No comparable address",
-            'NOT (("uprn_l" IS NOT NULL AND "uprn_r" IS NOT NULL) OR '
-            '("address_line_1_l" IS NOT NULL AND "address_line_1_r" IS NOT NULL AND '
-            '"postcode_l" IS NOT NULL AND "postcode_r" IS NOT NULL))',
-            "not ((a.uprn is not None and b.uprn is not None) or "
-            "None not in (a.address_line_1, b.address_line_1, a.postcode, b.postcode))",
-            is_null=True,
-        ),
-        Level("Same UPRN", _sql_eq("uprn"), "a.uprn is not None and a.uprn == b.uprn"),
-        Level(
-            "Same first line and postcode",
-            f"{_sql_eq('address_line_1')} AND {_sql_eq('postcode')}",
-            "a.address_line_1 is not None and a.address_line_1 == b.address_line_1 "
-            "and a.postcode is not None and a.postcode == b.postcode",
-        ),
-        ELSE,
-    ),
-)  # fmt: skip
 
-EMAIL = Comparison(
-    name="email",
-    description="Email address",
-    columns=("email",),
-    levels=(
-        _null_level("email"),
-        Level("Exact match on email", _sql_eq("email"), "a.email == b.email"),
-        Level("Emails Jaro-Winkler >= 0.88", _jw_sql("email", 0.88), _jw_py("email", 0.88)),
-        ELSE,
-    ),
-)  # fmt: skip
+def _either_eq_sql(*columns: str) -> str:
+    return " OR ".join(f"({_sql_eq(c)})" for c in columns)
 
-NI_NUMBER = Comparison(
-    name="ni_number",
-    description="National Insurance number (without the suffix letter)",
-    columns=("ni_stem",),
-    levels=(
-        Level("ni_stem is null", _sql_null("ni_stem"), _py_null("ni_number"), is_null=True),
-        Level("Exact match on ni_stem", _sql_eq("ni_stem"), "a.ni_number[:8] == b.ni_number[:8]"),
-        ELSE,
-    ),
+
+def _eq_py(attribute: str) -> str:
+    return f"(a.{attribute} is not None and a.{attribute} == b.{attribute})"
+
+
+_HOME_COLUMNS = ("uprn", "address_text_key", "phone", "email")
+_PLACE_COLUMNS = (*_HOME_COLUMNS, "postcode", "town")
+_SAME_HOME_SQL = _either_eq_sql(*_HOME_COLUMNS)
+_SAME_HOME_PY = " or ".join(_eq_py(c) for c in _HOME_COLUMNS)
+_NEAR_SQL = f"{_either_eq_sql('postcode_sector', 'postcode_district', 'town')}"
+_NEAR_PY = " or ".join(_eq_py(c) for c in ("postcode_sector", "postcode_district", "town"))
+_SURNAME_EQ_SQL = _sql_eq("last_name")
+_SURNAME_EQ_PY = _eq_py("last_name")
+_SURNAME_CLOSE_SQL = (
+    f"{_jw_sql('last_name', 0.92)} OR "
+    'list_contains(string_split("last_name_l", \'-\'), "last_name_r") OR '
+    'list_contains(string_split("last_name_r", \'-\'), "last_name_l")'
 )
+_SURNAME_CLOSE_PY = (
+    f"a.last_name is not None and b.last_name is not None and ({_jw_py('last_name', 0.92)} "
+    "or b.last_name in a.last_name.split('-') or a.last_name in b.last_name.split('-'))"
+)
+
+
+def _family_and_home_levels() -> tuple[Level, ...]:
+    home = "Same address, phone or email"
+    pairs = (
+        ("Same family name", _SURNAME_EQ_SQL, _SURNAME_EQ_PY, "last_name"),
+        ("Family names alike (Jaro-Winkler >= 0.92, or one part of the other)",
+         _SURNAME_CLOSE_SQL, _SURNAME_CLOSE_PY, None),
+    )  # fmt: skip
+    levels = [
+        Level(
+            "Nothing comparable",
+            '("last_name_l" IS NULL OR "last_name_r" IS NULL) AND NOT ('
+            + " OR ".join(f'("{c}_l" IS NOT NULL AND "{c}_r" IS NOT NULL)' for c in _PLACE_COLUMNS)
+            + ")",
+            "(a.last_name is None or b.last_name is None) and not ("
+            + " or ".join(f"(a.{c} is not None and b.{c} is not None)" for c in _PLACE_COLUMNS)
+            + ")",
+            is_null=True,
+        )
+    ]
+    for name, sql, py, tf in pairs:
+        levels += [
+            Level(f"{name}; {home}", f"({sql}) AND ({_SAME_HOME_SQL})",
+                  f"({py}) and ({_SAME_HOME_PY})", tf_column=tf),
+            Level(f"{name}; same postcode", f"({sql}) AND ({_sql_eq('postcode')})",
+                  f"({py}) and {_eq_py('postcode')}", tf_column=tf),
+            Level(f"{name}; same area or town", f"({sql}) AND ({_NEAR_SQL})",
+                  f"({py}) and ({_NEAR_PY})", tf_column=tf),
+            Level(f"{name}; elsewhere or unknown", sql, py, tf_column=tf),
+        ]  # fmt: skip
+    levels += [
+        Level(f"Family names differ or unknown; {home}", _SAME_HOME_SQL, _SAME_HOME_PY),
+        Level("Family names differ or unknown; same postcode", _sql_eq("postcode"),
+              _eq_py("postcode")),
+        Level("Family names differ or unknown; same area or town", _NEAR_SQL, _NEAR_PY),
+        Level("Emails Jaro-Winkler >= 0.88", _jw_sql("email", 0.88),
+              f"a.email is not None and b.email is not None and {_jw_py('email', 0.88)}"),
+        ELSE,
+    ]  # fmt: skip
+    return tuple(levels)
+
+
+# Family name and where someone lives (address, phone, email, postcode, town) in one
+# comparison. Members of a household share all of these, so as separate comparisons their
+# agreements would add up, as if independent, to a link between different people. As one
+# comparison, "same family name at the same address" weighs what it is worth, which is
+# less than the two apart; the person-level comparisons (given name, date of birth,
+# identifiers) then decide between household members.
+FAMILY_AND_HOME = Comparison(
+    name="family_and_home",
+    description="Family name with address, phone, email, postcode and town",
+    columns=("last_name", *_PLACE_COLUMNS),
+    levels=_family_and_home_levels(),
+)
+
+# Error rates of valid-looking identifiers: NHS numbers and UPNs carry a check character
+# that catches single typing errors and transpositions; NI numbers have none.
+NHS_NUMBER = _identifier("nhs_number", "nhs_number", "NHS number", 0.001)
+NI_NUMBER = _identifier(
+    "ni_number",
+    "ni_stem",
+    "National Insurance number (without the suffix letter)",
+    0.005,
+    python="ni_number",
+)
+UPN = _identifier("upn", "upn", "Unique pupil number", 0.002)
 
 COMPARISONS: tuple[Comparison, ...] = (
     GIVEN_NAME,
-    FAMILY_NAME,
     DOB,
+    FAMILY_NAME,
     PLACE,
-    ADDRESS,
+    FAMILY_AND_HOME,
     _exact_only("sex", "sex", "Sex"),
-    _exact_only("nhs_number", "nhs_number", "NHS number"),
+    NHS_NUMBER,
     NI_NUMBER,
-    _exact_only("upn", "upn", "Unique pupil number"),
-    EMAIL,
-    _exact_only("phone", "phone", "Phone number"),
+    UPN,
 )
+
+
+# Data that knows households (addresses, phones, emails) uses FAMILY_AND_HOME; data that
+# does not (a postcode and town at most) compares family name and place apart, where each
+# keeps its term-frequency adjustments.
+HOUSEHOLD_COLUMNS: tuple[str, ...] = ("uprn", "address_text_key", "phone", "email")
+
+
+def comparisons_for(filled: Callable[[str], bool]) -> tuple[Comparison, ...]:
+    """The comparisons for a snapshot in which ``filled(column)`` says a column has values:
+    those reading some filled column, with one of the two family-name-and-place designs."""
+    household = any(filled(column) for column in HOUSEHOLD_COLUMNS)
+    left_out = (FAMILY_NAME, PLACE) if household else (FAMILY_AND_HOME,)
+    return tuple(
+        c for c in COMPARISONS
+        if c not in left_out and any(filled(column) for column in c.columns)
+    )  # fmt: skip
 
 
 def levels_by_sql() -> dict[tuple[str, str], Level]:

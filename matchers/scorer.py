@@ -117,12 +117,22 @@ def _generate(model: Model) -> Callable[[StandardRecord, StandardRecord], float]
     return namespace["score"]  # type: ignore[no-any-return]
 
 
+# Comparisons whose last ("All other comparisons") level says the two records describe
+# different people whatever else agrees: different given names, dates of birth far apart,
+# different valid identifiers. Twins (one date of birth, two names) and a son named after
+# his father (one name, two dates) at one address look alike on everything else.
+CONFLICT_COMPARISONS: tuple[str, ...] = ("given_name", "dob", "nhs_number", "ni_number", "upn")
+
+
 class Scorer:
     """Scores pairs with a loaded :class:`~matchers.model.Model`."""
 
     def __init__(self, model: Model) -> None:
         self._model = model
         self._score = _generate(model)
+        self._conflict_levels = tuple(
+            (c.name, c.levels) for c in model.comparisons if c.name in CONFLICT_COMPARISONS
+        )
 
     @property
     def version(self) -> str:
@@ -138,6 +148,17 @@ class Scorer:
     def score_many(self, record: StandardRecord, others: Sequence[StandardRecord]) -> list[float]:
         score = self._score
         return [score(record, other) for other in others]
+
+    def conflicts(self, a: StandardRecord, b: StandardRecord) -> frozenset[str]:
+        """The comparisons of :data:`CONFLICT_COMPARISONS` on which the pair disagrees
+        outright (their last level). Not part of the match weight (which stays Splink's);
+        a decision rule can refuse to link such a pair automatically, whatever its weight."""
+        found = []
+        for name, levels in self._conflict_levels:
+            level = next(level for level in levels if level.test(a, b))
+            if level.sql == "ELSE":
+                found.append(name)
+        return frozenset(found)
 
     def probability(self, a: StandardRecord, b: StandardRecord) -> float:
         """Splink's match probability of the pair."""

@@ -24,7 +24,13 @@ import orjson
 import pyarrow as pa
 
 from matchers.blocking import BLOCK_COLUMN_PREFIX, BlockingRules, candidate_pairs, rule_columns
-from matchers.comparisons import COMPARISONS, FEATURE_COLUMNS, Comparison, feature_row
+from matchers.comparisons import (
+    COMPARISONS,
+    FEATURE_COLUMNS,
+    Comparison,
+    comparisons_for,
+    feature_row,
+)
 from matchers.model import MODEL_FORMAT, Model, prob_to_match_weight
 from matchers.records import StandardRecord
 
@@ -54,6 +60,8 @@ _EM_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
      'l."first_name" = r."first_name" AND l."last_name" = r."last_name"'),
     (("postcode",), 'l."postcode" = r."postcode"'),
     (("nhs_number",), 'l."nhs_number" = r."nhs_number"'),
+    (("ni_stem",), 'l."ni_stem" = r."ni_stem"'),
+    (("upn",), 'l."upn" = r."upn"'),
 )  # fmt: skip
 
 
@@ -127,11 +135,11 @@ def train(
     options = options or TrainingOptions()
     started = time.perf_counter()
     table = input_table(records, options.blocking)
-    comparisons = [c for c in COMPARISONS if _filled_share(table, c.columns) >= MIN_FILLED_SHARE]
+    comparisons = comparisons_for(lambda c: _filled_share(table, (c,)) >= MIN_FILLED_SHARE)
     skipped = [c.name for c in COMPARISONS if c not in comparisons]
     progress(f"comparisons: {', '.join(c.name for c in comparisons)}")
     if skipped:
-        progress(f"left out (columns empty in this snapshot): {', '.join(skipped)}")
+        progress(f"not used for this snapshot: {', '.join(skipped)}")
     present = {c for c in FEATURE_COLUMNS if _filled_share(table, (c,)) >= MIN_FILLED_SHARE}
 
     # One thread: DuckDB's parallel sums differ in the last bit from run to run, and the

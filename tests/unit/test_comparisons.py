@@ -89,6 +89,10 @@ def _pool() -> list[StandardRecord]:
     raw += [{"postcode": p, "town": t} for p in POSTCODES for t in TOWNS]
     raw += [{"uprn": u, "address_line_1": line, "postcode": p}
             for u in UPRNS for line in LINES for p in POSTCODES[:2]]  # fmt: skip
+    raw += [{"uprn": u, "phone": p, "email": e} for u in UPRNS for p in PHONES for e in EMAILS]
+    places = [(p, t, u) for p in POSTCODES for t in TOWNS[:2] for u in UPRNS[:2]]
+    raw += [{"last_name": f, "postcode": p, "town": t, "uprn": u}
+            for f in FAMILY[:4] for p, t, u in places]  # fmt: skip
     raw += [{"nhs_number": n, "ni_number": i} for n in NHS for i in NI]
     upns = ("H801200001001", "X801200001002", None)
     raw += [{"upn": u, "email": e, "phone": p} for u in upns for e in EMAILS for p in PHONES]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from matchers.comparisons import COMPARISONS
+from matchers.comparisons import comparisons_for
 from matchers.model import MODEL_FORMAT, Model, ModelError, match_weight_to_probability
 from matchers.records import SourceRecord, StandardRecord
 from matchers.scorer import Scorer
@@ -20,12 +20,17 @@ from tests.unit.test_comparisons import sources
 pytestmark = pytest.mark.unit
 
 PRIOR = 0.001
+COUNCIL = comparisons_for(lambda _column: True)
+
+
+def raw_comparison(document: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(c for c in document["splink"]["comparisons"] if c["output_column_name"] == name)
 
 
 def hand_made_document() -> dict[str, Any]:
-    """Every comparison, each level with m falling and u rising down the list."""
+    """A council model (every column filled), each level with m falling and u rising."""
     comparisons = []
-    for comparison in COMPARISONS:
+    for comparison in COUNCIL:
         raw = comparison.splink_dict()
         levels = [lv for lv in raw["comparison_levels"] if not lv.get("is_null_level")]  # type: ignore[attr-defined]
         for i, level in enumerate(levels):
@@ -60,13 +65,17 @@ def level_weight(comparison: str, label: str) -> float:
 
 
 def test_weight_is_prior_plus_level_weights(scorer: Scorer) -> None:
-    a = person(first_name="Ann", last_name="Jones", dob="1980-02-01")
-    b = person(first_name="Ann", last_name="Jonas", dob="1980-01-02")
+    a = person(first_name="Ann", last_name="Jones", dob="1980-02-01", phone="07700 900123")
+    b = person(first_name="Ann", last_name="Jones-Smith", dob="1980-01-02", phone="07700 900123")
     expected = (
         math.log2(PRIOR / (1 - PRIOR))
         + level_weight("given_name", "Exact match on given name")  # "ann" has no TF entry
-        + level_weight("family_name", "Family names Jaro-Winkler >= 0.8")
         + level_weight("dob", "Day and month swapped")
+        + level_weight(
+            "family_and_home",
+            "Family names alike (Jaro-Winkler >= 0.92, or one part of the other); "
+            "Same address, phone or email",
+        )
     )
     assert scorer.score(a, b) == pytest.approx(expected, abs=1e-12)
 
@@ -90,7 +99,8 @@ def test_rare_shared_name_weighs_more_than_a_common_one(scorer: Scorer) -> None:
 
 def test_adjustment_uses_the_more_common_of_two_values(scorer: Scorer) -> None:
     one_known = scorer.explain(person(last_name="Smith"), person(last_name="Smith"))
-    step = next(s for s in one_known.steps if s.comparison == "family_name")
+    step = next(s for s in one_known.steps if s.comparison == "family_and_home")
+    assert step.level == "Same family name; elsewhere or unknown"
     assert step.tf_adjustment == pytest.approx(
         math.log2(step.u) - math.log2(0.02)  # type: ignore[arg-type]
     )
@@ -102,7 +112,7 @@ def test_explanation_adds_up_to_the_score(scorer: Scorer) -> None:
     b = person(first_name="Robert", last_name="Smith", dob="1981-02-01", postcode="NW1 2DE",
                nhs_number="4010232137", email="bob@mail.co.uk")  # fmt: skip
     explanation = scorer.explain(a, b)
-    assert [s.comparison for s in explanation.steps] == [c.name for c in COMPARISONS]
+    assert [s.comparison for s in explanation.steps] == [c.name for c in COUNCIL]
     total = explanation.prior_match_weight + sum(
         s.match_weight + s.tf_adjustment for s in explanation.steps
     )
@@ -111,8 +121,8 @@ def test_explanation_adds_up_to_the_score(scorer: Scorer) -> None:
     assert explanation.match_probability == pytest.approx(scorer.probability(a, b))
     levels = {s.comparison: s.level for s in explanation.steps}
     assert levels["given_name"] == "Same nickname group"
-    assert levels["place"] == "Same postcode sector"
-    assert levels["nhs_number"] == "All other comparisons"
+    assert levels["family_and_home"] == "Same family name; Same address, phone or email"
+    assert levels["nhs_number"] == "Different"
     assert levels["ni_number"] == "ni_stem is null"
     assert explanation.as_dict()["steps"][0]["comparison"] == "given_name"
 
@@ -149,14 +159,14 @@ def test_a_level_without_a_python_twin_is_refused() -> None:
 
 def test_an_untrained_level_is_refused() -> None:
     document = hand_made_document()
-    del document["splink"]["comparisons"][2]["comparison_levels"][1]["m_probability"]
+    del raw_comparison(document, "dob")["comparison_levels"][1]["m_probability"]
     with pytest.raises(ModelError, match=r"dob.*m_probability is not trained"):
         Model(document)
 
 
 def test_not_observed_levels_get_splinks_small_probability() -> None:
     document = hand_made_document()
-    level = document["splink"]["comparisons"][2]["comparison_levels"][1]
+    level = raw_comparison(document, "dob")["comparison_levels"][1]
     level["m_probability"] = "level not observed"
     dob = next(c for c in Model(document).comparisons if c.name == "dob")
     assert dob.levels[1].m == 1e-6
@@ -195,3 +205,16 @@ def test_unknown_and_missing_values_get_no_adjustment(scorer: Scorer) -> None:
     assert given_step.match_weight > 0
     missing = scorer.explain(person(first_name="John"), person())
     assert next(s for s in missing.steps if s.comparison == "given_name").match_weight == 0.0
+
+
+def test_conflicts_name_outright_disagreements(scorer: Scorer) -> None:
+    father = person(first_name="Jack", last_name="Rees", dob="1980-04-05", uprn="100023")
+    son = person(first_name="Jack", last_name="Rees", dob="2012-04-05", uprn="100023")
+    twin_a = person(first_name="Oliver", last_name="Hill", dob="2020-06-27", uprn="100023")
+    twin_b = person(first_name="Harry", last_name="Hill", dob="2020-06-27", uprn="100023")
+    assert scorer.conflicts(father, son) == {"dob"}
+    assert scorer.conflicts(twin_a, twin_b) == {"given_name"}
+    assert scorer.conflicts(father, father) == frozenset()
+    no_dob = person(first_name="Jack", last_name="Rees", nhs_number="9434765919")
+    other_nhs = person(first_name="Jack", last_name="Rees", nhs_number="4010232137")
+    assert scorer.conflicts(no_dob, other_nhs) == {"nhs_number"}
