@@ -54,15 +54,20 @@ _DETERMINISTIC_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 # Blocking rules for the expectation-maximisation sessions. Comparisons that read a
 # blocked column are held fixed in that session; every comparison is free in some session.
+# Pairs sharing an identifier are almost all true matches, so identifier sessions give
+# the cleanest m estimates; pairs sharing a postcode are mostly household members and
+# neighbours, so that session runs only when fewer than two identifiers can be used.
+_IDENTIFIER_EM_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("nhs_number",), 'l."nhs_number" = r."nhs_number"'),
+    (("ni_stem",), 'l."ni_stem" = r."ni_stem"'),
+    (("upn",), 'l."upn" = r."upn"'),
+)
 _EM_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("dob",), 'l."dob" = r."dob"'),
     (("first_name", "last_name"),
      'l."first_name" = r."first_name" AND l."last_name" = r."last_name"'),
-    (("postcode",), 'l."postcode" = r."postcode"'),
-    (("nhs_number",), 'l."nhs_number" = r."nhs_number"'),
-    (("ni_stem",), 'l."ni_stem" = r."ni_stem"'),
-    (("upn",), 'l."upn" = r."upn"'),
 )  # fmt: skip
+_FALLBACK_EM_RULE = (("postcode",), 'l."postcode" = r."postcode"')
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,11 @@ def train(
     )
     progress(f"estimating u from {options.max_pairs:,} random pairs (seed {options.seed})")
     linker.training.estimate_u_using_random_sampling(max_pairs=options.max_pairs, seed=options.seed)
-    for cols, sql in _EM_RULES:
+    sessions = [(c, sql) for c, sql in _IDENTIFIER_EM_RULES if set(c) <= present]
+    sessions += [(c, sql) for c, sql in _EM_RULES if set(c) <= present]
+    if len(sessions) - len(_EM_RULES) < 2 and set(_FALLBACK_EM_RULE[0]) <= present:
+        sessions.append(_FALLBACK_EM_RULE)
+    for cols, sql in sessions:
         if set(cols) <= present:
             progress(f"estimating m by expectation maximisation, blocking on {' and '.join(cols)}")
             linker.training.estimate_parameters_using_expectation_maximisation(
