@@ -7,9 +7,12 @@ import sys
 
 import typer
 
+from hub.bench import app as bench_app
+from hub.bench_scorer import bench_scorer
 from hub.console import err
 from hub.errors import HubError
 from hub.evaluate import eval_command
+from hub.model_cli import app as model_app
 from hub.stack import cli as stack_cli
 from schemas import cli as schemas_cli
 from sources.cli import cdc_command, publish_command
@@ -23,10 +26,11 @@ app = typer.Typer(
 )
 app.add_typer(stack_cli.app, name="stack")
 app.command("eval")(eval_command)
-bench_app = typer.Typer(help="Benchmarks; each prints JSON with --json.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 app.add_typer(bench_app, name="bench")
 app.add_typer(schemas_cli.app, name="schemas")
 bench_app.command("codec")(schemas_cli.codec_bench_command)
+bench_app.command("scorer")(bench_scorer)
 app.command("publish")(publish_command)
 app.command("cdc")(cdc_command)
 app.command("simulate")(simulate_command)
