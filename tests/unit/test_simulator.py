@@ -19,7 +19,7 @@ from hub.inputs import read_records
 from matchers.identifiers import check_nhs_number, check_ni_number, check_postcode, check_upn
 from matchers.records import SourceRecord
 from sources.simulator.config import SimulationConfig
-from sources.simulator.model import Person, PersonChange, PersonRecord, event_time
+from sources.simulator.model import Person, PersonChange, PersonRecord, Relationship, event_time
 from sources.simulator.names import SHORT_FORMS
 from sources.simulator.noise import swap_day_month
 from sources.simulator.simulation import Simulation, simulate
@@ -157,6 +157,20 @@ def test_relationship_truth_names_the_true_people(borough: Simulation) -> None:
             assert t.person_id in (child.mother_id, child.father_id)
         if rel.kind == "partner":
             assert persons[t.person_id].partner_id == t.related_person_id
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])  # each gave inverted partner periods once
+def test_no_relationship_ends_before_it_starts(seed: int) -> None:
+    sim = simulate(SimulationConfig(residents=300, seed=seed), day=2)
+    observed = [e for e in sim.events if isinstance(e, Relationship)]
+    inverted = [r for r in observed if r.start and r.end and r.end < r.start]
+    assert inverted == []
+    first: dict[str, Relationship] = {}
+    for rel in observed:
+        earlier = first.setdefault(rel.relationship_id, rel)
+        assert rel.start == earlier.start  # an end never moves the start
+    ended = [r for r in observed if r.end is not None]
+    assert ended and {r.kind for r in ended} >= {"partner"}  # ends are still observed
 
 
 # -- identifiers -------------------------------------------------------------------------------
