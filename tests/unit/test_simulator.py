@@ -446,7 +446,8 @@ def test_simulate_command_prints_a_summary(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--rate", "200"], "--rate needs the Kafka publisher"),
+        (["--rate", "0"], "--rate must be a positive number"),
+        (["--limit", "5"], "--limit needs --rate"),
         (["--format", "xml"], "--format must be one of csv, jsonl, parquet"),
         (["--residents", "3"], "--residents must be at least 10"),
         (["--day", "0"], "--day must be 1 or more"),
@@ -460,6 +461,14 @@ def test_bad_options_fail_with_one_line(tmp_path: Path, args: list[str], message
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {message}")
     assert not (tmp_path / "out").exists()
+
+
+def test_simulate_needs_somewhere_to_put_the_borough() -> None:
+    result = run_hub("simulate", "--residents", "50")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: give --out to write files, or --rate to publish the stream to Kafka"
+    )
 
 
 def test_person_changes_carry_the_source_ids(borough: Simulation) -> None:
