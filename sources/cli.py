@@ -29,7 +29,8 @@ MapOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="print the counts as one JSON line")]
 
 
-def _publisher(settings: Settings) -> Publisher:
+def connect_publisher(settings: Settings) -> Publisher:
+    """A publisher for the settings' Kafka and codec; one clear line if Kafka does not answer."""
     from schemas.codec import make_codec
     from sources.publisher import Publisher
 
@@ -87,7 +88,7 @@ def publish_command(
     topic = source_persons(source)
     columns = parse_mapping(mapping)
     _check_file(input_file)
-    publisher = _publisher(load_settings())
+    publisher = connect_publisher(load_settings())
     with progress(f"publishing to {topic}", estimate_rows(input_file)) as bar:
         report = publish_file(
             input_file,
@@ -139,7 +140,7 @@ def cdc_command(
     columns = parse_mapping(mapping)
     settings = load_settings()
     _check_file(snapshot)
-    publisher = _publisher(settings)
+    publisher = connect_publisher(settings)
     with (
         SnapshotState(state_path(settings.stack_dir)) as state,
         progress(f"diffing {snapshot.name}", estimate_rows(snapshot)) as bar,

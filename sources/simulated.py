@@ -4,16 +4,16 @@
 maps each of its events to the contract's event type, topic and key, so a simulated borough
 reaches Kafka exactly as real sources would send it:
 
-============================  ==========================  ==============================
-simulator                     contract                    topic
-============================  ==========================  ==============================
-PersonChange                  PersonChanged               src.<system>.persons
-AddressRecord                 PropertyChanged             src.property_gazetteer.properties
-Relationship                  RelationshipObserved        src.<system>.relationships
-Indicator                     PartnerIndicator            partner.<dataset>
-Team, Worker, Allocation,     Team, Worker, Allocation,   cms.teams, cms.workers,
-WorkflowStep                  WorkflowStep                cms.allocations, cms.workflow_steps
-============================  ==========================  ==============================
+- PersonChange -> PersonChanged on ``src.<system>.persons``, key ``<system>:<record id>``;
+- AddressRecord -> PropertyChanged on ``src.property_gazetteer.properties``, key
+  ``<system>:<uprn>``;
+- Relationship -> RelationshipObserved on ``src.<system>.relationships``, key
+  ``<system>:<relationship id>``;
+- Indicator -> PartnerIndicator on ``partner.<dataset>``, key the person's record id
+  ``<system>:<record id>`` (one person's indicators share a partition);
+- Team, Worker, Allocation, WorkflowStep -> the contract's types of the same names on
+  ``cms.teams``, ``cms.workers``, ``cms.allocations``, ``cms.workflow_steps``, key the
+  entity's own id.
 
 The simulator states entities (a relationship, a worker, an indicator) rather than changes
 to them, so those events carry ``SNAPSHOT_READ`` ("the record as the source holds it");
