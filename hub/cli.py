@@ -12,6 +12,7 @@ from hub.bench_scorer import bench_scorer
 from hub.console import err
 from hub.errors import HubError
 from hub.evaluate import eval_command
+from hub.link import link_command
 from hub.model_cli import app as model_app
 from hub.stack import cli as stack_cli
 from schemas import cli as schemas_cli
@@ -33,6 +34,7 @@ bench_app.command("codec")(schemas_cli.codec_bench_command)
 bench_app.command("scorer")(bench_scorer)
 app.command("publish")(publish_command)
 app.command("cdc")(cdc_command)
+app.command("link")(link_command)
 app.command("simulate")(simulate_command)
 
 
