@@ -91,10 +91,9 @@ def load_matcher(path: Path) -> Matcher:
     """The trained model's standardiser, blocking rules and scorer."""
     if not path.is_file():
         raise UsageError(f"{path}: no such model file (train one with `hub model train`)")
+    from matchers.blocking import BlockingRules
     from matchers.model import Model, ModelError
     from matchers.scorer import Scorer
-
-    from matchers.blocking import BlockingRules
     from matchers.standardise import standardise
 
     try:

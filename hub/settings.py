@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         None, description="Confluent-compatible registry; unset = embedded schemas/ folder"
     )
 
+    # -- contracts and sources ----------------------------------------------------------
+    publish_timeout_s: float = Field(
+        30.0, description="how long a publisher waits for Kafka to acknowledge an event"
+    )
+
     # -- workers ----------------------------------------------------------------------
     model_path: Path = Field(Path("model.json"), description="trained matching model (JSON)")
     metrics_port: int = Field(9108, description="Prometheus /metrics port of a worker")

@@ -26,6 +26,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import jellyfish
 
@@ -81,6 +82,7 @@ def _district(record: StandardRecord) -> str | None:
     return record.postcode_district if _postcode(record) else None
 
 
+@lru_cache(maxsize=65_536)
 def phonetic(name: str | None) -> str | None:
     """Metaphone code of a cleaned name (hyphens ignored)."""
     if not name:

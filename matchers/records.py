@@ -85,7 +85,8 @@ class StandardRecord:
     postcode_sector: str | None = None  # "NW1 2"
     postcode_district: str | None = None  # "NW1"
     uprn: str | None = None
-    address_key: str | None = None  # normalised address for household grouping
+    address_key: str | None = None  # "uprn:<n>", else address_text_key: for households
+    address_text_key: str | None = None  # "<premise>|<postcode>", e.g. "flat a 22 ivy road|NW1 9SE"
     nhs_number: str | None = None
     ni_number: str | None = None
     upn: str | None = None

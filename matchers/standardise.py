@@ -55,7 +55,7 @@ _PLACEHOLDER_EMAIL_USERS = frozenset(
      "notknown", "not.known", "na", "n.a", "nil", "null", "test", "dummy"}
 )  # fmt: skip
 _PLACEHOLDER_EMAIL_DOMAINS = frozenset(
-    {"example.com", "example.org", "none.com", "noemail.com", "test.com", "nomail.com"}
+    {"none.com", "noemail.com", "test.com", "nomail.com", "noemail.co.uk", "none.co.uk"}
 )
 _PHONE_JUNK = re.compile(r"[\s().\-/]+")
 
@@ -225,13 +225,38 @@ def clean_place(value: str | None) -> str | None:
     return " ".join(words) or None
 
 
-def address_key(uprn: str | None, line_1: str | None, postcode: str | None) -> str | None:
-    """``"uprn:<n>"`` when the property is known, else the cleaned first line and postcode."""
-    if uprn:
-        return f"uprn:{uprn}"
-    if line_1 and postcode:
-        return f"{line_1}|{postcode}"
-    return None
+_PREMISE_WORDS = {
+    "gff": "ground floor flat", "fff": "first floor flat", "sff": "second floor flat",
+    "bsmt": "basement", "grd": "ground", "gnd": "ground", "flr": "floor", "flt": "flat",
+    "1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth",
+}  # fmt: skip
+# "3/27 High Street" (cleaned to "3 27 high street"): flat 3 of number 27.
+_FLAT_SLASH = re.compile(r"^(\d+[a-z]?) (\d+[a-z]?) ")
+_DIGIT = re.compile(r"\d")
+
+
+def premise(line_1: str | None, line_2: str | None) -> str | None:
+    """The part of an address that names the property, from cleaned address lines: the
+    first line, joined with the second when the first has no number (``"flat a"``,
+    ``"22 ivymore terrace"``); common abbreviations written out (``gff``, ``1st``), and
+    ``3/27 ...`` written as ``flat 3 27 ...``."""
+    if not line_1:
+        return line_2 if line_2 and _DIGIT.search(line_2) else None
+    text = line_1
+    if not _DIGIT.search(line_1) and line_2 and _DIGIT.search(line_2):
+        text = f"{line_1} {line_2}"
+    text = _FLAT_SLASH.sub(r"flat \1 \2 ", text)
+    return " ".join(_PREMISE_WORDS.get(word, word) for word in text.split(" "))
+
+
+def address_key(uprn: str | None, text_key: str | None) -> str | None:
+    """``"uprn:<n>"`` when the property is known, else :func:`address_text_key`."""
+    return f"uprn:{uprn}" if uprn else text_key
+
+
+def address_text_key(premise_text: str | None, postcode: str | None) -> str | None:
+    """``"<premise>|<postcode>"``: the property as written, when both are known."""
+    return f"{premise_text}|{postcode}" if premise_text and postcode else None
 
 
 def _check_date(value: str | None, name: str) -> tuple[str | None, str | None]:
@@ -261,6 +286,8 @@ def standardise(record: SourceRecord) -> StandardRecord:
     postcode = keep(ids.check_postcode(record.postcode))
     uprn = keep(check_uprn(record.uprn))
     line_1 = clean_place(record.address_line_1)
+    line_2 = clean_place(record.address_line_2)
+    text_key = address_text_key(premise(line_1, line_2), postcode)
     return StandardRecord(
         record_id=record.record_id,
         source_system=_text(record.source_system),
@@ -271,13 +298,14 @@ def standardise(record: SourceRecord) -> StandardRecord:
         dob=keep(check_dob(record.dob)),
         sex=keep(check_sex(record.sex)),
         address_line_1=line_1,
-        address_line_2=clean_place(record.address_line_2),
+        address_line_2=line_2,
         town=clean_place(record.town),
         postcode=postcode,
         postcode_sector=ids.postcode_sector(postcode),
         postcode_district=ids.postcode_district(postcode),
         uprn=uprn,
-        address_key=address_key(uprn, line_1, postcode),
+        address_key=address_key(uprn, text_key),
+        address_text_key=text_key,
         nhs_number=keep(ids.check_nhs_number(record.nhs_number)),
         ni_number=keep(ids.check_ni_number(record.ni_number)),
         upn=keep(ids.check_upn(record.upn)),

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
+FORMATS = ("csv", "jsonl", "parquet")  # file formats of the snapshot tables
+
 
 @dataclass(frozen=True, slots=True)
 class ErrorRates:
@@ -64,7 +66,7 @@ class PopulationRates:
     """How the true population is shaped (per household unless said)."""
 
     twin_families: float = 0.04  # families with two or more children who include twins
-    junior_same_name: float = 0.06  # a son named exactly after his father (same household)
+    junior_same_name: float = 0.03  # a son named exactly after his father (same household)
     double_barrelled: float = 0.05  # couples who combine surnames (British and Irish names)
     mixed_heritage_couple: float = 0.12  # partners drawn from different name traditions
     partner_takes_surname: float = 0.65  # women (and 5% of men) who took a partner's surname
@@ -86,8 +88,9 @@ class ChurnRates:
     new_service_records: float = 0.004  # a resident becomes known to one more system
     corrections: float = 0.003  # a source corrects one wrong field of a record
     contact_changes: float = 0.002  # a new phone number or email on a record
-    duplicate_merges: float = 0.05  # share of a day's duplicates a source finds and deletes
-    notify_lag_days: float = 9.0  # mean days before a notified system records a change
+    duplicate_merges: float = 0.02  # share of duplicate records a source finds and deletes
+    same_day_share: float = 0.4  # share of changes a notified system records the same day
+    notify_lag_days: float = 9.0  # mean further days before it records the others
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,8 +87,12 @@ class Ledger:
         self.intents.append(Intent(at, len(self.intents), record_id, op, reason, fields, patch))
 
     def _lag(self, system: str, day: date) -> date:
-        mean = self.config.churn.notify_lag_days * PROFILES[system].notify_lag_days
-        return day + timedelta(days=int(self.rng.expovariate(1 / mean)) if mean > 0 else 0)
+        """When a system that is told of a change records it: often the same day."""
+        churn = self.config.churn
+        mean = churn.notify_lag_days * PROFILES[system].notify_lag_days
+        if self.rng.random() < churn.same_day_share or mean <= 0:
+            return day
+        return day + timedelta(days=1 + int(self.rng.expovariate(1 / mean)))
 
     def _told(self, system: str, stale_rate: float) -> bool:
         return self.rng.random() >= min(1.0, stale_rate * PROFILES[system].stale)

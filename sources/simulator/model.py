@@ -11,7 +11,7 @@ dataclass: :class:`PersonChange` (a change event around a :class:`PersonRecord`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
@@ -334,13 +334,3 @@ def event_time(event: Event) -> datetime:
 
 def event_kind(event: Event) -> str:
     return EVENT_KINDS[type(event)]
-
-
-@dataclass(slots=True)
-class Counter:
-    """Sequential ids with a prefix and random gaps, so they look like a source's own ids."""
-
-    prefix: str
-    width: int
-    next_value: int = 1
-    issued: list[str] = field(default_factory=list)

@@ -18,7 +18,7 @@ short forms of Nigerian, Polish and Arabic names that London systems hold.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -835,7 +835,3 @@ def short_form(name: str, rng: random.Random) -> str | None:
 def spelling_variant(name: str, rng: random.Random) -> str | None:
     forms = SPELLINGS.get(name.lower())
     return rng.choice(forms) if forms else None
-
-
-def pick(rng: random.Random, options: Sequence[str]) -> str:
-    return options[rng.randrange(len(options))]

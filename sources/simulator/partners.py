@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 
 from sources.simulator.ledger import Tracked, moment
 from sources.simulator.model import Household, Indicator
+from sources.simulator.timeline import Life
 
 
 def _months(day_one: date, count: int) -> list[tuple[date, date]]:
@@ -39,26 +40,25 @@ def _terms(day_one: date) -> list[tuple[date, date]]:
 
 def build_indicators(
     tracked: Mapping[str, Tracked],
-    live_ids: Mapping[str, object],
+    lives: Mapping[str, Life],
     households: Mapping[str, Household],
     *,
     day_one: date,
     until: datetime,
     seed: int,
 ) -> list[Indicator]:
-    """Every indicator about a live record that has been reported before ``until``."""
+    """Every indicator reported before ``until`` about a record that existed when reported."""
     out: list[Indicator] = []
     for record_id, t in tracked.items():
-        if record_id not in live_ids or t.created.date() >= day_one:
-            continue
+        life = lives.get(record_id)
         report = _REPORTS.get(t.system)
-        if report is None:
+        if life is None or report is None or t.created.date() >= day_one:
             continue
         rng = random.Random(f"{seed}:indicator:{record_id}")
         need = households[t.household_id].need
         for indicator in report(_Reporter(t, need, day_one, rng, seed)):
-            reported = max(indicator.updated_at, t.created + timedelta(minutes=1))
-            if reported < until:
+            reported = max(indicator.updated_at, life.created + timedelta(minutes=1))
+            if reported < until and life.alive_at(reported):
                 out.append(replace(indicator, updated_at=reported))
     return out
 

@@ -33,7 +33,6 @@ KINDS = (
 _KIND_NAMES = tuple(k for k, _ in KINDS)
 _KIND_WEIGHTS = tuple(w for _, w in KINDS)
 _SOUTH_ASIAN = frozenset({"bangladeshi", "pakistani", "indian", "sikh"})
-_EU = frozenset({"polish", "romanian", "bulgarian", "italian", "portuguese", "spanish", "greek"})
 MEAN_HOUSEHOLD_SIZE = 2.5
 
 

@@ -4,16 +4,25 @@ Groups: council-tax accounts (the liable people), housing tenancies, housing-ben
 units, Mosaic family groups. Pairs: parent and child (education and early-years contacts,
 social care, Mosaic, housing, benefits), partners, and carers (adult social care). A system
 records a relation only between records it holds; duplicate records take part in none.
+
+A relationship is observed when its last record is created, and observed again, with an
+end date, when a record's residence ends; the snapshot holds the latest observation of
+every relationship whose records are all still there. A relationship never ends before it
+starts: records whose residence had already ended (as the source knew) before the
+relationship would begin are never related, and an end learnt later but dated earlier
+(a backdated move-out) is taken as the start day.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 
 from sources.simulator.ledger import Tracked
 from sources.simulator.model import Person, PersonRecord, Relationship, RelationshipTruth
+from sources.simulator.timeline import Life
 
 GROUP_KINDS = {
     "council_tax": "council_tax_account",
@@ -24,7 +33,7 @@ GROUP_KINDS = {
 PARENT_SYSTEMS = frozenset(
     {"education", "early_years", "child_social_care", "mosaic", "housing", "housing_benefits"}
 )
-PARTNER_SYSTEMS = frozenset(
+COUPLE_SYSTEMS = frozenset(
     {"housing", "housing_benefits", "mosaic", "council_tax", "adult_social_care"}
 )
 
@@ -34,26 +43,36 @@ def _relationship_id(*parts: str) -> str:
     return f"rel-{digest}"
 
 
-def build_relationships(
-    tracked: Mapping[str, Tracked],
-    live: Mapping[str, PersonRecord],
-    persons: Mapping[str, Person],
-) -> tuple[list[Relationship], list[RelationshipTruth]]:
-    """Every relationship among the live records, and the true people behind each."""
-    relationships: list[Relationship] = []
-    truths: list[RelationshipTruth] = []
+class _Observer:
+    def __init__(self, lives: Mapping[str, Life]) -> None:
+        self.lives = lives
+        self.events: list[Relationship] = []
+        self.truths: list[RelationshipTruth] = []
 
-    def add(
+    def observe(
+        self,
         kind: str,
         one: Tracked,
         *,
-        other: Tracked | None,
-        group: str | None,
-        role: str | None,
+        other: Tracked | None = None,
+        group: str | None = None,
+        role: str | None = None,
         start: date | None = None,
     ) -> None:
+        lives = [self.lives[one.record_id]]
+        if other is not None:
+            lives.append(self.lives[other.record_id])
+        seen = max(life.created for life in lives)
+        gone = [life.deleted for life in lives if life.deleted is not None]
+        if gone and min(gone) <= seen:
+            return  # the records never existed together
+        start = start or seen.date()
+        ends = [life.ended for life in lives if life.ended is not None]
+        end = min(ends) if ends else None
+        if end is not None and end[0] <= seen and end[1] < start:
+            return  # a residence had already ended, as the source knew, before it began
         key = other.record_id if other else group or ""
-        rel = Relationship(
+        relationship = Relationship(
             relationship_id=_relationship_id(one.system, kind, one.record_id, key),
             source_system=one.system,
             kind=kind,
@@ -61,46 +80,86 @@ def build_relationships(
             related_record_id=other.record_id if other else None,
             group_id=f"{one.system}:{group}" if group else None,
             role=role,
-            start=start or one.created.date(),
-            end=_end(live[one.record_id]),
-            updated_at=max(one.created, other.created) if other else one.created,
+            start=start,
+            end=None,
+            updated_at=seen,
         )
-        relationships.append(rel)
-        truths.append(
+        self.events.append(relationship)
+        if end is not None:
+            # An end learnt later but dated before the start (a backdated move-out) closes
+            # the relationship on the day it began: no source holds an end before a start.
+            at, day = end
+            self.events.append(replace(relationship, end=max(day, start), updated_at=max(at, seen)))
+        self.truths.append(
             RelationshipTruth(
-                relationship_id=rel.relationship_id,
+                relationship_id=relationship.relationship_id,
                 person_id=one.person_id,
                 related_person_id=other.person_id if other else None,
                 household_id=one.household_id,
             )
         )
 
-    records = [t for t in tracked.values() if t.record_id in live]
-    main: dict[tuple[str, str], Tracked] = {}  # (system, person) -> the latest primary record
-    for t in records:
+
+def build_relationships(
+    tracked: Mapping[str, Tracked],
+    lives: Mapping[str, Life],
+    persons: Mapping[str, Person],
+) -> tuple[list[Relationship], list[RelationshipTruth]]:
+    """Every observation of a relationship between records that existed (any time order),
+    and the true people behind each relationship."""
+    observer = _Observer(lives)
+    held: dict[tuple[str, str], list[Tracked]] = {}  # (system, person) -> primary records
+    for t in tracked.values():
+        if t.record_id not in lives:
+            continue
         if t.group and t.system in GROUP_KINDS:
-            add(GROUP_KINDS[t.system], t, other=None, group=t.group, role=t.role)
+            observer.observe(GROUP_KINDS[t.system], t, group=t.group, role=t.role)
         if not t.duplicate:
-            main[(t.system, t.person_id)] = t
-    for (system, person_id), record in main.items():
-        person = persons[person_id]
-        if system in PARENT_SYSTEMS:
-            for parent_id, role in ((person.mother_id, "mother"), (person.father_id, "father")):
-                parent = main.get((system, parent_id or ""))
-                if parent is not None and parent.household_id == record.household_id:
-                    add("parent", parent, other=record, group=None, role=role, start=person.dob)
-        if system in PARTNER_SYSTEMS and person.partner_id and person_id < person.partner_id:
-            partner = main.get((system, person.partner_id))
-            if partner is not None:
-                add("partner", record, other=partner, group=None, role=None)
-        if system == "adult_social_care" and record.role == "carer":
-            for other_id in (person.partner_id, person.mother_id, person.father_id):
-                client = main.get((system, other_id or ""))
-                if client is not None and client.role == "client":
-                    add("carer", record, other=client, group=None, role="carer")
-                    break
-    return relationships, truths
+            held.setdefault((t.system, t.person_id), []).append(t)
+    for (_, person_id), records in held.items():
+        for record in records:
+            _pairs(observer, held, persons[person_id], record)
+    return observer.events, observer.truths
 
 
-def _end(record: PersonRecord) -> date | None:
-    return date.fromisoformat(record.residence_end) if record.residence_end else None
+def _pairs(
+    observer: _Observer,
+    held: Mapping[tuple[str, str], list[Tracked]],
+    person: Person,
+    record: Tracked,
+) -> None:
+    """The pair relations ``record`` has with the records of the person's family."""
+    system = record.system
+
+    def records_of(person_id: str | None) -> list[Tracked]:
+        return held.get((system, person_id or ""), [])
+
+    if system in PARENT_SYSTEMS:
+        for parent_id, role in ((person.mother_id, "mother"), (person.father_id, "father")):
+            for parent in records_of(parent_id):
+                observer.observe("parent", parent, other=record, role=role, start=person.dob)
+    partner_id = person.partner_id
+    if system in COUPLE_SYSTEMS and partner_id and person.person_id < partner_id:
+        for partner in records_of(partner_id):
+            observer.observe("partner", record, other=partner)
+    if system == "adult_social_care" and record.role == "carer":
+        for cared_for in (person.partner_id, person.mother_id, person.father_id):
+            for client in records_of(cared_for):
+                if client.role == "client":
+                    observer.observe("carer", record, other=client, role="carer")
+
+
+def current_relationships(
+    events: list[Relationship], records: Mapping[str, PersonRecord], until: datetime
+) -> list[Relationship]:
+    """The latest observation of each relationship before ``until`` whose records all exist."""
+    latest: dict[str, Relationship] = {}
+    for relationship in events:
+        if relationship.updated_at < until:
+            latest[relationship.relationship_id] = relationship
+    return [
+        r
+        for r in latest.values()
+        if r.record_id in records
+        and (r.related_record_id is None or r.related_record_id in records)
+    ]

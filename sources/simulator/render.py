@@ -9,6 +9,7 @@ out corrections).
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -35,6 +36,7 @@ class _Hand:
     rates: ErrorRates
     rng: random.Random
     scale: float  # multiplier on every error rate; 0 writes cleanly
+    fields: Mapping[str, float]  # the fields this kind of record has, and how often
 
     @property
     def clean(self) -> bool:
@@ -45,7 +47,7 @@ class _Hand:
 
     def holds(self, field: str) -> bool:
         """Does this record have ``field`` at all (the system collects it, it was filled in)?"""
-        share = self.profile.fields.get(field, 0.0)
+        share = self.fields.get(field, 0.0)
         if self.clean:
             return share > 0.0
         return self.rng.random() < share and not self.chance(self.rates.missing_field)
@@ -66,8 +68,10 @@ class Renderer:
         self.rates = rates
         self.persons = persons
 
-    def _hand(self, profile: Profile, rng: random.Random, scale: float = 1.0) -> _Hand:
-        return _Hand(profile, self.rates, rng, profile.noise * scale)
+    def _hand(
+        self, profile: Profile, rng: random.Random, scale: float = 1.0, role: str = ""
+    ) -> _Hand:
+        return _Hand(profile, self.rates, rng, profile.noise * scale, profile.fields_for(role))
 
     def person(
         self,
@@ -83,7 +87,7 @@ class Renderer:
         clean: bool = False,
     ) -> Fields:
         """Every field of a record except its ids, residence dates and time."""
-        hand = self._hand(profile, rng, 0.0 if clean else extra_noise)
+        hand = self._hand(profile, rng, 0.0 if clean else extra_noise, role)
         first, middle, last = self._names(hand, person, on, role)
         record: Fields = {
             "first_name": first,
@@ -201,7 +205,7 @@ class Renderer:
         variant = rng.randrange(5) if hand.chance(rates.address_variant) else -1
         if variant == 0:
             street = noise.abbreviate_street(street)
-        elif variant == 1 and sub and number and not building:
+        elif variant == 1 and sub and sub.startswith("Flat ") and number and not building:
             flat = sub.removeprefix("Flat ")  # Flat A, 27 -> 27A; Flat 3, 27 -> 3/27
             number, sub = (f"{number}{flat}" if len(flat) == 1 else f"{flat}/{number}"), None
         elif variant == 2 and building:

@@ -31,7 +31,7 @@ from sources.simulator.model import (
 )
 from sources.simulator.partners import build_indicators
 from sources.simulator.population import World, build_world
-from sources.simulator.relationships import build_relationships
+from sources.simulator.relationships import build_relationships, current_relationships
 from sources.simulator.render import Renderer
 from sources.simulator.systems import SourceIds, plan_household
 
@@ -51,10 +51,10 @@ class Simulation:
     records: dict[str, PersonRecord]  # the snapshot: live records by record id
     truth: list[TruthRow]  # every record that exists or existed up to ``until``
     addresses: list[AddressRecord]
-    relationships: list[Relationship]
-    relationship_truth: list[RelationshipTruth]
-    indicators: list[Indicator]
-    casework: Casework
+    relationships: list[Relationship]  # as of the snapshot: all their records exist
+    relationship_truth: list[RelationshipTruth]  # every relationship in the stream
+    indicators: list[Indicator]  # about records that exist
+    casework: Casework  # the latest version of every allocation and step
     world: World  # the true borough at the end of the day (the truth behind everything)
 
     @property
@@ -115,27 +115,41 @@ def simulate(
     if day > 1:
         say(f"simulated days 2 to {day}")
     until = end_of_day(config, day)
-    changes, live = timeline.apply(ledger.intents, until, seed)
-    say(f"person changes: {len(changes):,}; records on day {day}: {len(live):,}")
-    created = {e.record_id for e in changes if e.op == "create"}
+    history = timeline.apply(ledger.intents, until, seed)
+    say(f"person changes: {len(history.events):,}; records on day {day}: {len(history.records):,}")
     truth = [
         TruthRow(t.record_id, t.person_id, t.household_id)
         for t in sorted(ledger.records.values(), key=lambda t: t.record_id)
-        if t.record_id in created
+        if t.record_id in history.lives
     ]
     addresses = gazetteer(world.borough, datetime.combine(start, time(6, 0), tzinfo=UTC))
-    relationships, relationship_truth = build_relationships(ledger.records, live, world.persons)
+    observed, relationship_truth = build_relationships(ledger.records, history.lives, world.persons)
+    observed = [r for r in observed if r.updated_at < until]
+    seen = {r.relationship_id for r in observed}
+    relationship_truth = [t for t in relationship_truth if t.relationship_id in seen]
     indicators = build_indicators(
-        ledger.records, live, world.households, day_one=config.day_one, until=until, seed=seed
+        ledger.records,
+        history.lives,
+        world.households,
+        day_one=config.day_one,
+        until=until,
+        seed=seed,
     )
     casework = build_casework(
-        ledger.records, live, day_one=config.day_one, history_start=start, until=until, seed=seed
+        ledger.records,
+        history.lives,
+        day_one=config.day_one,
+        history_start=start,
+        until=until,
+        seed=seed,
+        residents=config.residents,
     )
+    relationships = current_relationships(observed, history.records, until)
     say(
         f"relationships: {len(relationships):,}; indicators: {len(indicators):,}; "
-        f"allocations: {len(casework.allocations):,}"
+        f"allocations: {len(casework.latest().allocations):,}"
     )
-    events = _merge(addresses, casework, changes, relationships, indicators)
+    events = _merge(addresses, casework, history.events, observed, indicators)
     current = world.current_households()
     return Simulation(
         config=config,
@@ -144,13 +158,13 @@ def simulate(
         residents=sum(len(h.members) for h in current),
         households=len(current),
         events=events,
-        records=live,
+        records=history.records,
         truth=truth,
         addresses=addresses,
         relationships=relationships,
         relationship_truth=relationship_truth,
-        indicators=indicators,
-        casework=casework,
+        indicators=[i for i in indicators if i.record_id in history.records],
+        casework=casework.latest(),
         world=world,
     )
 

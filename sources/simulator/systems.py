@@ -69,6 +69,12 @@ class Profile:
     account_per_address: bool = False  # a move ends the record and opens a new one
     on_leaving: str = "end"  # what a notified system does when someone leaves: end | delete
     notify_lag_days: float = 1.0  # multiplier on the mean delay before recording a change
+    contact_fields: Mapping[str, float] | None = None  # what it holds about a parent contact
+
+    def fields_for(self, role: str) -> Mapping[str, float]:
+        if role == "parent" and self.contact_fields is not None:
+            return self.contact_fields
+        return self.fields
 
 
 def _f(**fields: float) -> dict[str, float]:
@@ -145,6 +151,7 @@ PROFILES: dict[str, Profile] = {
             noise=0.8,
             stale=0.6,
             on_leaving="delete",
+            contact_fields=_f(middle_name=0.1, dob=0.05, sex=0.5, phone=0.98, email=0.85),
         ),
         Profile(
             "early_years",
@@ -152,6 +159,7 @@ PROFILES: dict[str, Profile] = {
             None,
             _f(middle_name=0.5, dob=1.0, sex=0.95, nhs_number=0.6, phone=0.9, email=0.6),
             stale=1.0,
+            contact_fields=_f(dob=0.3, sex=0.5, nhs_number=0.1, phone=0.95, email=0.7),
         ),
         Profile(
             "adult_social_care",
@@ -415,7 +423,7 @@ class _Planner:
         h, rng = self.household, self.rng
         grown = _years_after(person.dob, min_age)
         if self.arrival:
-            mean = 30 * PROFILES[system].notify_lag_days
+            mean = 10 * PROFILES[system].notify_lag_days
             return max(h.moved_in + timedelta(days=1 + int(rng.expovariate(1 / mean))), grown)
         low = max(self.history_start, h.arrived, grown)
         high = (h.left_on or self.day_one) - timedelta(days=1)

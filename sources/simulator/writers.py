@@ -28,12 +28,14 @@ from typing import Any
 import orjson
 
 from matchers.records import CANONICAL_FIELDS
+from sources.simulator.config import FORMATS
 from sources.simulator.geography import GAZETTEER
 from sources.simulator.model import AddressRecord, PersonRecord, TruthRow
 from sources.simulator.population import World
 from sources.simulator.simulation import Simulation
 from sources.simulator.streaming import JsonLinesSink
 from sources.simulator.systems import PERSON_SYSTEMS
+from sources.simulator.timeline import timestamp
 
 PERSON_COLUMNS: tuple[str, ...] = (
     *CANONICAL_FIELDS,
@@ -71,7 +73,7 @@ PEOPLE_COLUMNS: tuple[str, ...] = (
     "partner_id",
     "tradition",
 )
-FORMATS = ("csv", "jsonl", "parquet")
+FILE_COUNT = len(PERSON_SYSTEMS) + 11  # files written besides the stream and the manifest
 _JSON = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 
 Step = Callable[[str, int], None]
@@ -185,7 +187,9 @@ def _people_rows(world: World) -> Iterable[list[str | None]]:
 def _text(value: object) -> str | None:
     if value is None:
         return None
-    if isinstance(value, date | datetime):
+    if isinstance(value, datetime):
+        return timestamp(value)
+    if isinstance(value, date):
         return value.isoformat()
     return str(value)
 

@@ -70,7 +70,7 @@ def test_placeholders_never_make_keys() -> None:
             dob="01/01/1900",
             postcode="ZZ99 3VZ",
             nhs_number="0000000000",
-            email="noemail@example.com",
+            email="noemail@council.gov.uk",
             phone="00000 000000",
         )
     )

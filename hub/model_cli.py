@@ -1,0 +1,151 @@
+"""`hub model ...`: train the matching model on a snapshot, explain a pair's score."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from hub.console import err, say
+from hub.errors import HubError, UsageError
+from hub.inputs import RejectedRow, parse_mapping, read_records
+from matchers.model import Model, ModelError
+from matchers.records import StandardRecord
+from matchers.standardise import standardise
+
+app = typer.Typer(help="Train the matching model and explain its scores.", no_args_is_help=True)
+
+MIN_TRAINING_RECORDS = 50
+
+InputOption = Annotated[Path, typer.Option("--input", help="CSV, JSON Lines or Parquet file")]
+MapOption = Annotated[
+    str | None, typer.Option("--map", help="rename columns: column=field,column=field")
+]
+
+
+@dataclass(frozen=True)
+class LoadedRecords:
+    records: list[StandardRecord]
+    rejected: int
+    reasons: dict[str, int]
+
+
+def load_records(path: Path, mapping: str | None) -> LoadedRecords:
+    """Read and standardise every row of ``path``, counting the rows that cannot be used
+    (no record_id, malformed, or a record_id seen before)."""
+    columns = parse_mapping(mapping)
+    records: list[StandardRecord] = []
+    seen: set[str] = set()
+    reasons: Counter[str] = Counter()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task(f"reading {path.name}", total=None)
+        for item in read_records(path, columns):
+            if isinstance(item, RejectedRow):
+                reasons[item.reason] += 1
+            elif item.record_id in seen:
+                reasons["duplicate record_id"] += 1
+            else:
+                seen.add(item.record_id)
+                records.append(standardise(item))
+            if (len(records) + reasons.total()) % 5000 == 0:
+                progress.update(task, description=f"reading {path.name}: {len(records):,} records")
+    return LoadedRecords(records, reasons.total(), dict(reasons))
+
+
+@app.command("train")
+def train_command(
+    *,
+    input_path: InputOption,
+    out: Annotated[Path, typer.Option("--out", help="where to write the model JSON")],
+    mapping: MapOption = None,
+    max_pairs: Annotated[
+        int, typer.Option("--max-pairs", help="random pairs sampled to estimate u", min=1000)
+    ] = 5_000_000,
+    em_max_pairs: Annotated[
+        int, typer.Option("--em-max-pairs", help="pairs per m-estimation session", min=1000)
+    ] = 2_000_000,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the u sampling")] = 42,
+) -> None:
+    """Train a model on a snapshot without labels and write it as JSON.
+
+    Prints a JSON summary on stdout; progress goes to stderr.
+    """
+    from matchers.splink_adapter import TrainingOptions, train
+
+    began = time.monotonic()
+    if out.exists() and out.is_dir():
+        raise UsageError(f"{out}: is a folder, give a file name for the model")
+    loaded = load_records(input_path, mapping)
+    say(f"read {len(loaded.records):,} records, rejected {loaded.rejected:,}")
+    if len(loaded.records) < MIN_TRAINING_RECORDS:
+        raise UsageError(
+            f"{input_path}: {len(loaded.records)} usable records; "
+            f"training needs at least {MIN_TRAINING_RECORDS}"
+        )
+    options = TrainingOptions(seed=seed, max_pairs=max_pairs, em_max_pairs=em_max_pairs)
+    with err.status("training") as status:
+
+        def progress(message: str) -> None:
+            say(f"  {message}")
+            status.update(f"training: {message}")
+
+        try:
+            model = train(loaded.records, options, progress)
+        except ModelError as error:
+            raise HubError(f"training produced an unusable model: {error}") from None
+    try:
+        model.save(out)
+    except OSError as error:
+        raise UsageError(f"{out}: cannot be written: {error.strerror}") from None
+    summary: dict[str, Any] = {
+        "model": str(out),
+        "version": model.version,
+        "records": len(loaded.records),
+        "rejected": loaded.rejected,
+        "rejected_reasons": loaded.reasons,
+        "comparisons": [c.name for c in model.comparisons],
+        "probability_two_random_records_match": model.prior,
+        "seconds": round(time.monotonic() - began, 1),
+    }
+    say(f"model {model.version} written to {out} in {summary['seconds']}s")
+    typer.echo(orjson.dumps(summary).decode())
+
+
+@app.command("explain")
+def explain_command(
+    *,
+    model_path: Annotated[Path, typer.Option("--model", help="model JSON")],
+    input_path: InputOption,
+    first: Annotated[str, typer.Option("--a", help="record_id of the first record")],
+    second: Annotated[str, typer.Option("--b", help="record_id of the second record")],
+    mapping: MapOption = None,
+) -> None:
+    """Print the match-weight waterfall of two records as JSON."""
+    from matchers.scorer import Scorer
+
+    scorer = Scorer(load_model(model_path))
+    wanted = {first, second}
+    found = {
+        r.record_id: r for r in load_records(input_path, mapping).records if r.record_id in wanted
+    }
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise UsageError(f"{input_path}: no record with record_id {', '.join(missing)}")
+    explanation = scorer.explain(found[first], found[second])
+    typer.echo(orjson.dumps(explanation.as_dict(), option=orjson.OPT_INDENT_2).decode())
+
+
+def load_model(path: Path) -> Model:
+    try:
+        return Model.load(path)
+    except ModelError as error:
+        raise UsageError(f"{path}: {error}") from None

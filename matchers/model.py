@@ -1,0 +1,185 @@
+"""The trained model as data: one JSON document, read and checked here.
+
+The document (written by ``hub model train``) holds:
+
+- ``format``: :data:`MODEL_FORMAT`;
+- ``version``: a hash of everything that decides a score (Splink settings and TF tables);
+- ``splink``: Splink's own saved settings (``linker.misc.save_model_to_json()``): the prior,
+  and per comparison the levels with their SQL condition, m and u probabilities and
+  term-frequency settings. It loads into Splink unchanged: ``Linker(df, doc["splink"])``;
+- ``term_frequencies``: ``{column: {value: relative frequency}}`` computed by Splink on the
+  training snapshot, frozen so the model version fixes them;
+- ``blocking``: the blocking rule names and size cap the model was trained beside;
+- ``training``: how it was trained (records, seed, pair counts, time).
+
+:class:`Model` turns the Splink part into plain numbers: per comparison, per level, the
+match weight and the term-frequency adjustment inputs, each level joined to its Python
+test in :mod:`matchers.comparisons` by its SQL condition. A level whose SQL is unknown
+here, or an untrained level, makes the model unusable (:class:`ModelError`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from matchers.comparisons import TF_ATTRIBUTES, Test, levels_by_sql
+
+MODEL_FORMAT = "residents-hub-model/1"
+_CLAMP = 1e-300  # Splink clamps m and u to this before taking logs
+_NOT_OBSERVED = 1e-6  # Splink's m or u for a level never observed in training
+
+
+class ModelError(ValueError):
+    """The model document cannot be used (wrong format, unknown level, untrained level)."""
+
+
+def prob_to_match_weight(probability: float) -> float:
+    return math.log2(probability / (1 - probability))
+
+
+def match_weight_to_probability(weight: float) -> float:
+    """Splink's match probability for a match weight (stable for large magnitudes)."""
+    if weight >= 0:
+        return 1.0 / (1.0 + math.exp2(-weight))
+    odds = math.exp2(weight)
+    return odds / (1.0 + odds)
+
+
+@dataclass(frozen=True)
+class ModelLevel:
+    label: str
+    sql: str
+    python: str  # the level's test as a Python expression in a, b
+    test: Test
+    is_null: bool
+    m: float | None
+    u: float | None
+    weight: float  # log2(m / u); 0 for the null level
+    tf_column: str | None = None
+    tf_weight: float = 0.0
+    tf_minimum_u: float = 0.0
+    tf_log2_u_exact: float = 0.0  # log2 u of the exact-match level on tf_column
+
+    @property
+    def bayes_factor(self) -> float:
+        return math.exp2(self.weight)
+
+
+@dataclass(frozen=True)
+class ModelComparison:
+    name: str
+    description: str
+    levels: tuple[ModelLevel, ...]
+
+
+def _probability(level: Mapping[str, Any], key: str, where: str) -> float:
+    value = level.get(key)
+    if value == "level not observed":
+        return _NOT_OBSERVED
+    if not isinstance(value, int | float):
+        raise ModelError(f"{where}: {key} is not trained")
+    return float(value)
+
+
+def _exact_sql(column: str) -> str:
+    return f'"{column}_l" = "{column}_r"'
+
+
+def _comparison(raw: Mapping[str, Any]) -> ModelComparison:
+    name = str(raw.get("output_column_name"))
+    known = levels_by_sql()
+    raw_levels = raw.get("comparison_levels") or []
+    u_by_sql: dict[str, float] = {}
+    levels: list[ModelLevel] = []
+    for position, level in enumerate(raw_levels):
+        sql = str(level.get("sql_condition"))
+        spec = known.get((name, sql))
+        where = f"comparison {name!r} level {position}"
+        if spec is None:
+            raise ModelError(f"{where}: SQL condition {sql!r} has no Python twin")
+        if level.get("is_null_level"):
+            levels.append(
+                ModelLevel(spec.label, sql, spec.python, spec.test, True, None, None, 0.0)
+            )
+            continue
+        m = _probability(level, "m_probability", where)
+        u = _probability(level, "u_probability", where)
+        u_by_sql[sql] = u
+        weight = math.log2(max(m, _CLAMP) / max(u, _CLAMP))
+        levels.append(ModelLevel(spec.label, sql, spec.python, spec.test, False, m, u, weight))
+    for position, level in enumerate(raw_levels):
+        column = level.get("tf_adjustment_column")
+        if not column or level.get("is_null_level") or level.get("sql_condition") == "ELSE":
+            continue
+        tf_weight = float(level.get("tf_adjustment_weight", 1.0))
+        if tf_weight == 0:
+            continue
+        if column not in TF_ATTRIBUTES:
+            raise ModelError(f"comparison {name!r}: no term-frequency values for {column!r}")
+        u_exact = u_by_sql.get(_exact_sql(column))
+        if u_exact is None:
+            raise ModelError(f"comparison {name!r}: no exact-match level on {column!r}")
+        levels[position] = ModelLevel(
+            **{
+                **levels[position].__dict__,
+                "tf_column": column,
+                "tf_weight": tf_weight,
+                "tf_minimum_u": float(level.get("tf_minimum_u_value", 0.0)),
+                "tf_log2_u_exact": math.log2(u_exact),
+            }
+        )
+    if not levels or levels[-1].sql != "ELSE":
+        raise ModelError(f"comparison {name!r}: the last level must be ELSE")
+    return ModelComparison(name, str(raw.get("comparison_description", name)), tuple(levels))
+
+
+class Model:
+    """A loaded, checked model document."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        if document.get("format") != MODEL_FORMAT:
+            raise ModelError(f"not a model file (format is not {MODEL_FORMAT!r})")
+        try:
+            splink = document["splink"]
+            self.prior = float(splink["probability_two_random_records_match"])
+            self.comparisons = tuple(_comparison(c) for c in splink["comparisons"])
+            tf = document["term_frequencies"]
+            self.term_frequencies: dict[str, dict[str, float]] = {
+                str(column): {str(k): float(v) for k, v in table.items()}
+                for column, table in tf.items()
+            }
+            blocking = document["blocking"]
+            self.blocking_rules: tuple[str, ...] = tuple(blocking["rules"])
+            self.max_block_size = int(blocking["max_block_size"])
+            self.version = str(document["version"])
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ModelError(f"model file is missing or has a malformed {error}") from None
+        if not 0 < self.prior < 1:
+            raise ModelError("probability_two_random_records_match must be between 0 and 1")
+        self.prior_weight = prob_to_match_weight(self.prior)
+        self.document = document
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> Model:
+        return cls(document)
+
+    @classmethod
+    def load(cls, path: Path) -> Model:
+        try:
+            document = orjson.loads(path.read_bytes())
+        except OSError as error:
+            raise ModelError(f"cannot be read: {error.strerror}") from None
+        except orjson.JSONDecodeError:
+            raise ModelError("not JSON") from None
+        if not isinstance(document, dict):
+            raise ModelError("not a model file")
+        return cls(document)
+
+    def save(self, path: Path) -> None:
+        path.write_bytes(orjson.dumps(self.document, option=orjson.OPT_INDENT_2))

@@ -1,0 +1,365 @@
+"""The one module that uses Splink (and DuckDB): training, and Splink's own scores.
+
+Training (:func:`train`) fits a Fellegi-Sunter model on a snapshot without labels: the
+prior from deterministic rules, u by random sampling with a fixed seed, m by expectation
+maximisation over a few blocking rules. The comparisons are those of
+:mod:`matchers.comparisons`. The result is the model document described in
+:mod:`matchers.model`: Splink's own settings JSON plus the term-frequency tables, frozen,
+so that the model version fixes them.
+
+:func:`splink_match_weights` and :class:`SplinkRealtime` give Splink's own answers for
+the same model, for the parity test and the benchmark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from matchers.blocking import BLOCK_COLUMN_PREFIX, BlockingRules, candidate_pairs, rule_columns
+from matchers.comparisons import (
+    COMPARISONS,
+    FEATURE_COLUMNS,
+    Comparison,
+    comparisons_for,
+    feature_row,
+)
+from matchers.model import MODEL_FORMAT, Model, prob_to_match_weight
+from matchers.records import StandardRecord
+
+DEFAULT_SEED = 42
+DEFAULT_MAX_PAIRS = 5_000_000  # random pairs for the u estimate
+DEFAULT_EM_MAX_PAIRS = 2_000_000  # blocked pairs per expectation-maximisation session
+DEFAULT_PRIOR_RECALL = 0.7  # assumed share of true pairs the deterministic rules find
+MIN_FILLED_SHARE = 0.005  # a comparison is used when this share of records fill its columns
+
+Progress = Callable[[str], None]
+
+# Rules with (almost) no false positives, for the prior; each used when its columns exist.
+_DETERMINISTIC_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("first_name", "last_name", "dob"),
+        'l."first_name" = r."first_name" AND l."last_name" = r."last_name" AND l."dob" = r."dob"',
+    ),
+    (("nhs_number",), 'l."nhs_number" = r."nhs_number"'),
+    (("ni_stem", "dob"), 'l."ni_stem" = r."ni_stem" AND l."dob" = r."dob"'),
+    (("upn",), 'l."upn" = r."upn"'),
+)
+# Blocking rules for the expectation-maximisation sessions. Comparisons that read a
+# blocked column are held fixed in that session; every comparison is free in some session.
+# Pairs sharing an identifier are almost all true matches, so identifier sessions give
+# the cleanest m estimates; pairs sharing a postcode are mostly household members and
+# neighbours, so that session runs only when fewer than two identifiers can be used.
+_IDENTIFIER_EM_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("nhs_number",), 'l."nhs_number" = r."nhs_number"'),
+    (("ni_stem",), 'l."ni_stem" = r."ni_stem"'),
+    (("upn",), 'l."upn" = r."upn"'),
+)
+_EM_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("dob",), 'l."dob" = r."dob"'),
+    (("first_name", "last_name"),
+     'l."first_name" = r."first_name" AND l."last_name" = r."last_name"'),
+)  # fmt: skip
+_FALLBACK_EM_RULE = (("postcode",), 'l."postcode" = r."postcode"')
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    seed: int = DEFAULT_SEED
+    max_pairs: int = DEFAULT_MAX_PAIRS
+    em_max_pairs: int = DEFAULT_EM_MAX_PAIRS
+    prior_recall: float = DEFAULT_PRIOR_RECALL
+    blocking: BlockingRules = field(default_factory=BlockingRules)
+
+
+def _quiet_splink() -> None:
+    for name in ("splink", "duckdb"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def input_table(
+    records: Sequence[StandardRecord],
+    blocking: BlockingRules,
+    over_common: frozenset[str] = frozenset(),
+) -> pa.Table:
+    """Splink's input table: ``unique_id``, the feature columns and one ``block_<rule>``
+    column per blocking rule. Values whose key is in ``over_common`` are left null, so
+    Splink's blocking skips them as the index does."""
+    columns: dict[str, list[str | None]] = {"unique_id": [r.record_id for r in records]}
+    rows = [feature_row(r) for r in records]
+    for name in FEATURE_COLUMNS:
+        columns[name] = [row[name] for row in rows]
+    for column, values in rule_columns(records, blocking).items():
+        rule = column.removeprefix(BLOCK_COLUMN_PREFIX)
+        columns[column] = [
+            None if value is None or f"{rule}:{value}" in over_common else value for value in values
+        ]
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+
+
+def _filled_share(table: pa.Table, columns: Iterable[str]) -> float:
+    """The share of records with a value in the best-filled of ``columns``."""
+    if table.num_rows == 0:
+        return 0.0
+    filled: int = max(table.num_rows - table.column(c).null_count for c in columns)
+    return filled / int(table.num_rows)
+
+
+def _settings(comparisons: Sequence[Comparison], blocking: BlockingRules) -> dict[str, Any]:
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "unique_id",
+        "probability_two_random_records_match": 0.0001,
+        "comparisons": [c.splink_dict() for c in comparisons],
+        "blocking_rules_to_generate_predictions": [
+            f'l."{BLOCK_COLUMN_PREFIX}{name}" = r."{BLOCK_COLUMN_PREFIX}{name}"'
+            for name in blocking.names
+        ],
+        "retain_intermediate_calculation_columns": False,
+        "retain_matching_columns": False,
+    }
+
+
+def train(
+    records: Sequence[StandardRecord],
+    options: TrainingOptions | None = None,
+    progress: Progress = lambda _message: None,
+) -> Model:
+    """Train a model on ``records`` (see the module docstring). Deterministic for a seed."""
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    _quiet_splink()
+    options = options or TrainingOptions()
+    started = time.perf_counter()
+    table = input_table(records, options.blocking)
+    comparisons = comparisons_for(lambda c: _filled_share(table, (c,)) >= MIN_FILLED_SHARE)
+    skipped = [c.name for c in COMPARISONS if c not in comparisons]
+    progress(f"comparisons: {', '.join(c.name for c in comparisons)}")
+    if skipped:
+        progress(f"not used for this snapshot: {', '.join(skipped)}")
+    present = {c for c in FEATURE_COLUMNS if _filled_share(table, (c,)) >= MIN_FILLED_SHARE}
+
+    # One thread: DuckDB's parallel sums differ in the last bit from run to run, and the
+    # same snapshot and seed must give the same model version.
+    db_api = DuckDBAPI(connection=duckdb.connect(":memory:", config={"threads": 1}))
+    linker = Linker(
+        db_api.register(table), _settings(comparisons, options.blocking), log_level=None
+    )
+
+    rules: list[Any] = [sql for cols, sql in _DETERMINISTIC_RULES if set(cols) <= present]
+    progress("estimating the prior from deterministic rules")
+    linker.training.estimate_probability_two_random_records_match(
+        rules, recall=options.prior_recall
+    )
+    progress(f"estimating u from {options.max_pairs:,} random pairs (seed {options.seed})")
+    linker.training.estimate_u_using_random_sampling(max_pairs=options.max_pairs, seed=options.seed)
+    sessions = [(c, sql) for c, sql in _IDENTIFIER_EM_RULES if set(c) <= present]
+    sessions += [(c, sql) for c, sql in _EM_RULES if set(c) <= present]
+    if len(sessions) - len(_EM_RULES) < 2 and set(_FALLBACK_EM_RULE[0]) <= present:
+        sessions.append(_FALLBACK_EM_RULE)
+    for cols, sql in sessions:
+        if set(cols) <= present:
+            progress(f"estimating m by expectation maximisation, blocking on {' and '.join(cols)}")
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                sql, max_pairs=options.em_max_pairs
+            )
+
+    splink_settings = linker.misc.save_model_to_json()
+    splink_settings.pop("linker_uid", None)  # random per linker; not part of the model
+    neutral = _neutralise_untrained_levels(splink_settings)
+    if neutral:
+        progress(f"no evidence in this snapshot, weight 0: {'; '.join(neutral)}")
+    progress("freezing term-frequency tables")
+    tf_tables = {}
+    for column in sorted(_tf_columns(splink_settings)):
+        frame = linker.table_management.compute_tf_table(column).as_pandas_dataframe()  # type: ignore[no-untyped-call]
+        tf_tables[column] = {
+            str(value): float(tf)
+            for value, tf in sorted(zip(frame[column], frame[f"tf_{column}"], strict=True))
+        }
+    document: dict[str, Any] = {
+        "format": MODEL_FORMAT,
+        "splink": splink_settings,
+        "term_frequencies": tf_tables,
+        "blocking": {
+            "rules": list(options.blocking.names),
+            "max_block_size": options.blocking.max_block_size,
+        },
+        "training": {
+            "records": len(records),
+            "seed": options.seed,
+            "max_pairs": options.max_pairs,
+            "em_max_pairs": options.em_max_pairs,
+            "prior_recall": options.prior_recall,
+            "comparisons_left_out": skipped,
+            "levels_without_evidence": neutral,
+            "seconds": round(time.perf_counter() - started, 1),
+        },
+    }
+    document["version"] = model_version(document)
+    progress("estimating the prior by expectation over the candidate pairs")
+    prior = estimate_prior(Model.from_document(document), records, options.blocking)
+    splink_settings["probability_two_random_records_match"] = prior
+    document["training"]["seconds"] = round(time.perf_counter() - started, 1)
+    document["version"] = model_version(document)
+    return Model.from_document(document)
+
+
+def estimate_prior(
+    model: Model, records: Sequence[StandardRecord], blocking: BlockingRules
+) -> float:
+    """The probability that two random records match, as the fixed point of
+    ``prior = sum of match probabilities over the candidate pairs / all pairs``.
+
+    Splink's own estimate (matches found by deterministic rules divided by an assumed
+    recall) depends on a guess of that recall; this expectation step, with the trained m
+    and u held fixed, does not. Pairs that blocking does not propose count as non-matches.
+    """
+    import numpy as np
+
+    from matchers.scorer import Scorer
+
+    by_id = {r.record_id: r for r in records}
+    scorer = Scorer(model)
+    evidence = np.array(
+        [
+            scorer.score(by_id[a], by_id[b]) - model.prior_weight
+            for a, b in sorted(candidate_pairs(records, blocking).pairs)
+        ]
+    )
+    all_pairs = len(records) * (len(records) - 1) / 2
+    prior = model.prior
+    for _ in range(500):
+        odds = np.exp2(np.clip(evidence + prob_to_match_weight(prior), -1000, 1000))
+        new = float(np.sum(odds / (1.0 + odds))) / all_pairs
+        new = min(max(new, 1e-12), 0.5)
+        if abs(new - prior) <= 1e-6 * prior:
+            return new
+        prior = new
+    return prior
+
+
+def model_version(document: dict[str, Any]) -> str:
+    """A content hash of what decides scores: the Splink settings and the TF tables."""
+    payload = orjson.dumps(
+        {"splink": document["splink"], "tf": document["term_frequencies"]},
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return "m" + hashlib.sha256(payload).hexdigest()[:12]
+
+
+def _neutralise_untrained_levels(splink_settings: dict[str, Any]) -> list[str]:
+    """Give levels the snapshot never showed (no m or no u estimate) equal m and u, so
+    they weigh nothing; Splink reads the same values, so scores still agree."""
+    neutral = []
+    for comparison in splink_settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            m, u = level.get("m_probability"), level.get("u_probability")
+            if m is None or u is None:
+                level["m_probability"] = level["u_probability"] = m or u or 1e-6
+                neutral.append(f"{comparison['output_column_name']}: {level['label_for_charts']}")
+    return neutral
+
+
+def _tf_columns(splink_settings: dict[str, Any]) -> set[str]:
+    return {
+        level["tf_adjustment_column"]
+        for comparison in splink_settings["comparisons"]
+        for level in comparison["comparison_levels"]
+        if level.get("tf_adjustment_column")
+    }
+
+
+# -- Splink's own scores for the same model ---------------------------------------------
+
+
+def _linker_for(
+    model: Model, records: Sequence[StandardRecord], apply_cap: bool = False
+) -> tuple[Any, Any, Any]:
+    """A linker over ``records`` with the model's frozen TF tables registered."""
+    from splink import DuckDBAPI, Linker
+
+    _quiet_splink()
+    db_api = DuckDBAPI()
+    blocking = BlockingRules(tuple(model.blocking_rules), model.max_block_size)
+    over_common = candidate_pairs(records, blocking).over_common_keys if apply_cap else frozenset()
+    records_sdf = db_api.register(input_table(records, blocking, over_common))
+    linker = Linker(records_sdf, model.document["splink"], log_level=None)
+    for column, table in model.document["term_frequencies"].items():
+        tf = pa.table(
+            {
+                column: pa.array(list(table), pa.string()),
+                f"tf_{column}": pa.array(list(table.values()), pa.float64()),
+            }
+        )
+        linker.table_management.register_term_frequency_lookup(db_api.register(tf), column)
+    return db_api, linker, records_sdf
+
+
+def splink_match_weights(
+    model: Model,
+    records: Sequence[StandardRecord],
+    pairs: Sequence[tuple[str, str]] | None = None,
+    *,
+    apply_cap: bool = False,
+) -> dict[tuple[str, str], float]:
+    """Splink's ``predict()`` match weights, keyed by (smaller id, larger id).
+
+    With ``pairs``, exactly those pairs are scored (registered as Splink's blocked pairs).
+    Without, Splink blocks with the model's rules (``l.block_<rule> = r.block_<rule>``);
+    with ``apply_cap`` the values of over-common keys are nulled first, so Splink proposes
+    exactly :func:`~matchers.blocking.candidate_pairs` of the same records.
+    """
+    db_api, linker, _ = _linker_for(model, records, apply_cap)
+    if pairs is not None:
+        ordered = [tuple(sorted(p)) for p in pairs]
+        blocked = pa.table(
+            {
+                "match_key": pa.array(["0"] * len(ordered), pa.string()),
+                "join_key_l": pa.array([p[0] for p in ordered], pa.string()),
+                "join_key_r": pa.array([p[1] for p in ordered], pa.string()),
+            }
+        )
+        linker.table_management.register_blocked_pairs_for_predict(db_api.register(blocked))
+    frame = linker.inference.predict(warning_mode="never").as_pandas_dataframe()
+    return {
+        (min(a, b), max(a, b)): float(w)
+        for a, b, w in zip(
+            frame["unique_id_l"], frame["unique_id_r"], frame["match_weight"], strict=True
+        )
+    }
+
+
+class SplinkRealtime:
+    """Splink's per-record call: one new record against an index, with ``predict_between``."""
+
+    def __init__(self, model: Model, index: Sequence[StandardRecord]) -> None:
+        self._model = model
+        self._blocking = BlockingRules(tuple(model.blocking_rules), model.max_block_size)
+        self._db_api, self._linker, self._index = _linker_for(model, index)
+        self._count = 0
+
+    def match(self, record: StandardRecord) -> dict[str, float]:
+        """Match weights of the index records Splink's blocking finds for ``record``."""
+        self._count += 1
+        new = self._db_api.register(
+            input_table([record], self._blocking), table_name=f"new_record_{self._count}"
+        )
+        frame = self._linker.inference.predict_between(
+            self._index, new, warning_mode="never"
+        ).as_pandas_dataframe()
+        new.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+        return {
+            str(uid): float(w)
+            for uid, w in zip(frame["unique_id_l"], frame["match_weight"], strict=True)
+        }

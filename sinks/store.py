@@ -1,0 +1,147 @@
+"""The SQL store: SQLite by default, PostgreSQL through ``HUB_DATABASE_URL``.
+
+Writes arrive as batches of rows per table and are applied in one transaction with
+versioned upserts on natural keys: a row replaces the stored one only when its version
+is at least as new, so a redelivered, duplicated or reordered batch changes nothing.
+The schema is managed by Alembic (``sinks/migrations``); :meth:`Store.upgrade` brings a
+database to the newest revision and is safe to run at every start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, Table, create_engine, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from hub.errors import HubError, UsageError
+from sinks import tables
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+Row = Mapping[str, Any]
+
+
+class StoreError(HubError):
+    """The store could not be reached or written."""
+
+
+def create_store_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UsageError(f"HUB_DATABASE_URL {url!r} is not a database URL") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_store_engine(url)
+
+    def upgrade(self) -> None:
+        """Create or migrate the schema to the newest revision."""
+        try:
+            with self.engine.begin() as connection:
+                command.upgrade(alembic_config(connection), "head")
+        except SQLAlchemyError as error:
+            raise StoreError(
+                f"store at {self.safe_url} cannot be migrated: {error.orig or error}"
+            ) from None
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def apply(self, batch: Mapping[Table, Sequence[Row]]) -> None:
+        """Upsert every table's rows in one transaction (newer or equal versions win)."""
+        try:
+            with self.engine.begin() as connection:
+                for table, rows in batch.items():
+                    if rows:
+                        connection.execute(self._upsert(table), list(rows))
+        except SQLAlchemyError as error:
+            raise StoreError(f"store write failed: {type(error.orig or error).__name__}") from None
+
+    def _upsert(self, table: Table) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table)
+        keys = [c.name for c in table.primary_key.columns]
+        updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+        return statement.on_conflict_do_update(
+            index_elements=keys,
+            set_=updates,
+            where=table.c.version <= statement.excluded.version,
+        )
+
+    def rows(self, table: Table, **where: Any) -> list[dict[str, Any]]:
+        """Rows of a table, optionally filtered by column equality (for queries and tests)."""
+        query = select(table)
+        for column, value in where.items():
+            query = query.where(table.c[column] == value)
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+    def record_partition(self) -> dict[str, tuple[str | None, str | None]]:
+        """record id -> (person id, household id) for every live source record."""
+        query = (
+            select(
+                tables.source_records.c.record_id,
+                tables.source_records.c.person_id,
+                tables.persons.c.household_id,
+            )
+            .select_from(tables.source_records)
+            .join(
+                tables.persons,
+                tables.persons.c.person_id == tables.source_records.c.person_id,
+                isouter=True,
+            )
+            .where(tables.source_records.c.person_id.is_not(None))
+        )
+        with self.engine.connect() as connection:
+            return {r.record_id: (r.person_id, r.household_id) for r in connection.execute(query)}
+
+    def drop_all(self) -> None:
+        """Remove every table, including Alembic's own (for `hub stack reset`)."""
+        with self.engine.begin() as connection:
+            tables.metadata.drop_all(connection)
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def chunks(rows: Iterable[Row], size: int) -> Iterable[list[Row]]:
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,131 @@
+"""`hub model train` and `hub model explain` through the real command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from matchers.model import Model
+
+pytestmark = pytest.mark.unit
+
+FAKE_1000 = Path("/work/shared/data/fake_1000.csv")
+FAKE_MAP = "unique_id=record_id,surname=last_name,city=town"
+
+
+def run_hub(*args: str) -> subprocess.CompletedProcess[str]:
+    hub = Path(sys.executable).with_name("hub")
+    return subprocess.run([str(hub), *args], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+    if not FAKE_1000.exists():
+        pytest.skip(f"{FAKE_1000} is not on this machine (Splink's public test data)")
+    out = tmp_path_factory.mktemp("model") / "model.json"
+    result = run_hub("model", "train", "--input", str(FAKE_1000), "--map", FAKE_MAP,
+                     "--out", str(out), "--max-pairs", "100000", "--seed", "3")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return out, orjson.loads(result.stdout)
+
+
+def test_train_writes_a_model_and_a_json_summary(
+    trained: tuple[Path, dict[str, object]],
+) -> None:
+    out, summary = trained
+    model = Model.load(out)
+    assert summary["version"] == model.version
+    assert summary["records"] == 1000
+    assert summary["rejected"] == 0
+    assert summary["comparisons"] == ["given_name", "dob", "family_and_home"]
+    assert model.document["training"]["seed"] == 3
+    assert set(model.term_frequencies) == {"first_name", "last_name", "dob"}
+
+
+def test_training_is_reproducible_for_a_seed(
+    trained: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
+    _, summary = trained
+    again = tmp_path / "again.json"
+    result = run_hub("model", "train", "--input", str(FAKE_1000), "--map", FAKE_MAP,
+                     "--out", str(again), "--max-pairs", "100000", "--seed", "3")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert orjson.loads(result.stdout)["version"] == summary["version"]
+
+
+def test_explain_prints_the_waterfall(trained: tuple[Path, dict[str, object]]) -> None:
+    out, _ = trained
+    result = run_hub("model", "explain", "--model", str(out), "--input", str(FAKE_1000),
+                     "--map", FAKE_MAP, "--a", "0", "--b", "2")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    explanation = orjson.loads(result.stdout)
+    assert [s["comparison"] for s in explanation["steps"]] == [
+        "given_name",
+        "dob",
+        "family_and_home",
+    ]
+    total = explanation["prior_match_weight"] + sum(
+        s["match_weight"] + s["tf_adjustment"] for s in explanation["steps"]
+    )
+    assert explanation["match_weight"] == pytest.approx(total)
+    assert explanation["match_probability"] > 0.5  # records 0 and 2 are the same person
+
+
+def test_bad_input_is_one_line_and_a_usage_exit(tmp_path: Path) -> None:
+    few = tmp_path / "few.csv"
+    few.write_text("record_id,first_name\n1,Ann\n2,Bob\n")
+    result = run_hub("model", "train", "--input", str(few), "--out", str(tmp_path / "m.json"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {few}: 2 usable records; training needs at least 50"
+    )
+    missing = run_hub("model", "train", "--input", str(tmp_path / "nope.csv"),
+                      "--out", str(tmp_path / "m.json"))  # fmt: skip
+    assert missing.returncode == 2
+    assert "no such file" in missing.stderr
+    bad_map = run_hub("model", "train", "--input", str(few), "--map", "a=nowhere",
+                      "--out", str(tmp_path / "m.json"))  # fmt: skip
+    assert bad_map.returncode == 2
+    assert "not a record field" in bad_map.stderr
+
+
+def test_explain_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
+    bogus = tmp_path / "model.json"
+    bogus.write_text('{"format": "other"}')
+    people = tmp_path / "people.csv"
+    people.write_text("record_id,first_name\n1,Ann\n2,Ann\n")
+    result = run_hub("model", "explain", "--model", str(bogus), "--input", str(people),
+                     "--a", "1", "--b", "2")  # fmt: skip
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"error: {bogus}: not a model file (format is not 'residents-hub-model/1')"
+    )
+
+
+def test_bench_scorer_prints_json_with_parity(trained: tuple[Path, dict[str, object]]) -> None:
+    out, _ = trained
+    result = run_hub("bench", "scorer", "--model", str(out), "--input", str(FAKE_1000),
+                     "--map", FAKE_MAP, "--index", "500", "--queries", "8", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = orjson.loads(result.stdout)
+    assert report["index_records"] == 500
+    assert report["new_records"] == 8
+    assert report["candidate_pairs"] > 0
+    assert report["parity"]["same_pairs"] is True
+    assert report["parity"]["pairs_compared"] == report["candidate_pairs"]
+    assert report["parity"]["max_abs_difference"] <= 1e-6
+    assert report["ours"]["us_per_pair"] > 0
+    assert report["splink"]["pairs"] == report["candidate_pairs"]
+
+
+def test_bench_scorer_needs_enough_records(trained: tuple[Path, dict[str, object]]) -> None:
+    out, _ = trained
+    result = run_hub("bench", "scorer", "--model", str(out), "--input", str(FAKE_1000),
+                     "--map", FAKE_MAP, "--index", "995", "--queries", "10")  # fmt: skip
+    assert result.returncode == 2
+    assert "need 1005" in result.stderr
