@@ -68,7 +68,7 @@ from matchers.identity_state import (
 from matchers.ports import KeyRules, PairScorer, Standardiser
 from matchers.records import SourceRecord, StandardRecord
 from matchers.stable_ids import IdAssignment, assign_ids, format_id, id_age
-from matchers.survivorship import GoldenRecord, SurvivorshipRules, golden_record
+from matchers.survivorship import SurvivorshipRules, golden_record
 
 Explainer = Callable[[StandardRecord, StandardRecord], Sequence[FieldWeight]]
 
@@ -652,6 +652,3 @@ def _period(entry: PersonEntry | None) -> tuple[str | None, str | None]:
 
 def _sorted(ids: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(ids, key=id_age))
-
-
-__all__ = ["GoldenRecord", "PersonExplanation", "Resolver", "ResolverStats"]
