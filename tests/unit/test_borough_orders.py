@@ -13,16 +13,17 @@ from matchers.blocking import BlockingRules
 from matchers.decisions import Thresholds
 from matchers.identity_state import MemoryIdAllocator, MemoryIdentityState
 from matchers.resolver import Resolver
+from matchers.scorer import Scorer
+from matchers.splink_adapter import TrainingOptions, train
 from matchers.standardise import standardise
 from sources.simulator.config import SimulationConfig
 from sources.simulator.simulation import Simulation, simulate
 from tests.support.resolving import check_consistent
-from tests.support.toy_model import ToyScorer
 
 pytestmark = [pytest.mark.unit, pytest.mark.slow]
 
-# loose enough that families chain and the rule against weak bridges has work to do
-THRESHOLDS = Thresholds(link=4.0, review=0.0, group=-6.0, floor=-10.0, block_cap=40)
+# the default thresholds, with a small bucket cap so that buckets cross it both ways
+THRESHOLDS = Thresholds(link=0.0, review=-4.0, group=-5.0, floor=-10.0, block_cap=25)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,9 @@ def interleave(simulation: Simulation, rnd: random.Random) -> list[object]:
 
 
 def test_ten_random_orders_of_the_borough_equal_the_batch(borough: Simulation) -> None:
-    rules, scorer = BlockingRules(), ToyScorer()
     live = [standardise(r.to_source_record()) for r in borough.records.values()]
+    model = train(live, TrainingOptions(max_pairs=200_000))  # the trained model, as in production
+    rules, scorer = BlockingRules(model.blocking_rules, THRESHOLDS.block_cap), Scorer(model)
     expected = set(resolve_batch(live, rules, scorer, THRESHOLDS).clustering.clusters)
     ops = {c.op for c in borough.person_changes}
     assert {"create", "update", "delete"} <= {str(op) for op in ops}
@@ -65,3 +67,4 @@ def test_ten_random_orders_of_the_borough_equal_the_batch(borough: Simulation) -
                 resolver.upsert(change.after.to_source_record())  # type: ignore[attr-defined]
         check_consistent(state)
         assert state.partition() == expected, f"order {seed}"
+        assert resolver.stats.over_common_skips > 0  # buckets did cross the cap

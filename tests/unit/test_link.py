@@ -147,3 +147,15 @@ def test_a_bad_model_file_is_one_line(tmp_path: Path) -> None:
                      "--out", str(tmp_path / "out.csv"))  # fmt: skip
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "not a model file" in result.stderr
+
+
+def test_thresholds_come_from_settings_then_the_model_then_options() -> None:
+    from hub.link import thresholds_from
+    from hub.settings import Settings
+
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert thresholds_from(defaults, 40).block_cap == 40  # the model's cap
+    configured = Settings(_env_file=None, block_cap=70, link_threshold=3.0)  # type: ignore[call-arg]
+    assert thresholds_from(configured, 40).block_cap == 70
+    chosen = thresholds_from(configured, 40, block_cap=20, link=5.0, review=None)
+    assert (chosen.block_cap, chosen.link, chosen.review) == (20, 5.0, defaults.review_threshold)
