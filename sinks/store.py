@@ -86,7 +86,8 @@ class Store:
                     if rows:
                         connection.execute(self._upsert(table), list(rows))
         except SQLAlchemyError as error:
-            raise StoreError(f"store write failed: {type(error.orig or error).__name__}") from None
+            cause = getattr(error, "orig", None) or error
+            raise StoreError(f"store write failed: {type(cause).__name__}") from None
 
     def _upsert(self, table: Table) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
