@@ -70,9 +70,8 @@ class Store:
             with self.engine.begin() as connection:
                 command.upgrade(alembic_config(connection), "head")
         except SQLAlchemyError as error:
-            raise StoreError(
-                f"store at {self.safe_url} cannot be migrated: {error.orig or error}"
-            ) from None
+            cause = getattr(error, "orig", None) or error
+            raise StoreError(f"store at {self.safe_url} cannot be migrated: {cause}") from None
 
     @property
     def safe_url(self) -> str:
