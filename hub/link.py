@@ -252,6 +252,12 @@ def link_command(
     )
     summary["rejected"] = len(rejected)
     write_assignment(out, summary.pop("assignment"))
+    say(
+        f"linked {summary['records']:,} records ({summary['mode']}) into "
+        f"{summary['persons']:,} persons and {summary['households']:,} households in "
+        f"{summary['seconds']:.1f}s ({summary['records_per_second']:,} records/s); "
+        f"{len(rejected):,} rows rejected; wrote {out}"
+    )
     typer.echo(orjson.dumps(summary).decode())
 
 

@@ -51,10 +51,10 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9108, description="Prometheus /metrics port of a worker")
 
     # -- identity resolution (thresholds are match weights: log2 odds, prior included) ----
-    link_threshold: float = Field(8.0, description="auto-link a candidate pair at or above")
-    review_threshold: float = Field(2.0, description="review band from here up to the link")
+    link_threshold: float = Field(0.0, description="auto-link a candidate pair at or above")
+    review_threshold: float = Field(-4.0, description="review band from here up to the link")
     group_threshold: float = Field(
-        8.0, description="two groups join when their pairs average at least this weight"
+        -5.0, description="two groups join when their pairs average at least this weight"
     )
     pair_floor: float = Field(
         -10.0, description="in that average a pair counts at least this (unscored: exactly)"

@@ -96,28 +96,34 @@ def cluster_graph(
     (both directions; partners outside ``nodes`` are ignored)."""
     node_set = set(nodes)
     link_at = thresholds.link
-    links = [
-        Link(a, b, weight)
+    # (-weight, a, b) tuples sort strongest first, ties by record ids, at C speed
+    order = sorted(
+        (-weight, a, b)
         for a in node_set
         for b, weight in adjacency.get(a, {}).items()
         if a < b and weight >= link_at and b in node_set and judgements.get((a, b)) is not False
-    ]
-    links.sort(key=sort_key)
+    )
     forbidden: dict[str, set[str]] = {}
-    same: list[Link] = []
+    same: list[tuple[float, str, str]] = []
     for (a, b), is_same in sorted(judgements.items()):
         if a not in node_set or b not in node_set:
             continue
         if is_same:
-            same.append(Link(a, b, math.inf))
+            same.append((-math.inf, a, b))
         else:
             forbidden.setdefault(a, set()).add(b)
             forbidden.setdefault(b, set()).add(a)
     groups = _Groups(node_set, adjacency, forbidden, traits or {}, thresholds)
-    accepted = [link for link in [*links, *same] if groups.join(link)]
+    accepted = [
+        Link(a, b, -negative)
+        for negative, a, b in [*order, *same]
+        if groups.join(a, b, judged=negative == -math.inf)
+    ]
     clusters = sorted((frozenset(group) for group in groups.members.values()), key=min)
     refused = tuple(
-        k for k in [*links, *same] if groups.find(k.record_a) != groups.find(k.record_b)
+        Link(a, b, -negative)
+        for negative, a, b in [*order, *same]
+        if groups.find(a) != groups.find(b)
     )
     return Clustering(tuple(clusters), tuple(accepted), refused)
 
@@ -151,15 +157,15 @@ class _Groups:
             root[node], node = top, root[node]
         return top
 
-    def join(self, link: Link) -> bool:
-        """Join the groups of the link's records if the rules allow; whether it joined."""
-        a, b = self.find(link.record_a), self.find(link.record_b)
+    def join(self, record_a: str, record_b: str, *, judged: bool) -> bool:
+        """Join the groups of a link's two records if the rules allow; whether it joined."""
+        a, b = self.find(record_a), self.find(record_b)
         if a == b:
             return False
         small, big = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
         if self._judged_apart(small, big):
             return False
-        if not link.judged:
+        if not judged:
             # groups only change by joining, so two roots with the same sizes are the same
             # two groups as last time: the answer is the same too
             state = (small, big, len(self.members[small]), len(self.members[big]))

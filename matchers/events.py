@@ -74,6 +74,7 @@ class PersonUpserted:
     record_ids: tuple[str, ...]
     alias_ids: tuple[str, ...]
     household_id: str | None
+    version: int = 1  # of this person: goes up by one at every change
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,7 @@ class HouseholdChanged:
     moved_in: tuple[str, ...]
     moved_out: tuple[str, ...]
     merged_from: tuple[str, ...] = ()
+    version: int = 1  # of this household: goes up by one at every change
 
 
 Event = (

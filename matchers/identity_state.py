@@ -49,6 +49,7 @@ class PersonEntry:
     golden: GoldenRecord
     household_id: str | None = None
     aliases: frozenset[str] = frozenset()
+    version: int = 1  # goes up by one at every change, for idempotent sinks
 
     @property
     def household_key(self) -> str | None:
@@ -61,6 +62,7 @@ class HouseholdEntry:
     household_key: str
     person_ids: frozenset[str]
     aliases: frozenset[str] = frozenset()
+    version: int = 1
 
 
 @dataclass

@@ -68,7 +68,7 @@ from matchers.identity_state import (
 from matchers.ports import KeyRules, PairScorer, Standardiser
 from matchers.records import SourceRecord, StandardRecord
 from matchers.stable_ids import IdAssignment, assign_ids, format_id, id_age
-from matchers.survivorship import GoldenRecord, SurvivorshipRules, golden_record
+from matchers.survivorship import SurvivorshipRules, golden_record
 
 Explainer = Callable[[StandardRecord, StandardRecord], Sequence[FieldWeight]]
 
@@ -444,6 +444,7 @@ class Resolver:
                 golden,
                 old.household_id if old else None,
                 (old.aliases if old else frozenset()) | aliases.get(person_id, frozenset()),
+                old.version + 1 if old else 1,
             )
             changes[person_id] = (old, entry)
             for record_id in group:
@@ -498,6 +499,8 @@ class Resolver:
             if person_id not in changes and entry.household_id == household_id:
                 continue
             housed = replace(entry, household_id=household_id)
+            if person_id not in changes:  # only its household changed
+                housed = replace(housed, version=entry.version + 1)
             tx.persons.put(person_id, housed)
             events.append(
                 PersonUpserted(
@@ -506,6 +509,7 @@ class Resolver:
                     tuple(sorted(housed.record_ids)),
                     _sorted(housed.aliases),
                     household_id,
+                    housed.version,
                 )
             )
         return events
@@ -581,7 +585,14 @@ def _write_households(
         tx.households.put(household_id, None)
         gone = old[household_id]
         events.append(
-            HouseholdChanged(household_id, gone.household_key, (), (), _sorted(gone.person_ids))
+            HouseholdChanged(
+                household_id,
+                gone.household_key,
+                (),
+                (),
+                _sorted(gone.person_ids),
+                version=gone.version + 1,
+            )
         )
     for household_id, survivor in absorbed_by.items():
         tx.households.put(household_id, None)
@@ -598,7 +609,8 @@ def _write_households(
             aliases |= {absorbed} | old[absorbed].aliases
             lived_here |= old[absorbed].person_ids
         key = new_groups[group]
-        tx.households.put(household_id, HouseholdEntry(household_id, key, group, aliases))
+        version = before.version + 1 if before else 1
+        tx.households.put(household_id, HouseholdEntry(household_id, key, group, aliases, version))
         events.append(
             HouseholdChanged(
                 household_id,
@@ -607,6 +619,7 @@ def _write_households(
                 _sorted(group - lived_here),
                 _sorted(lived_here - group),
                 _sorted(merged),
+                version,
             )
         )
     return events
@@ -639,6 +652,3 @@ def _period(entry: PersonEntry | None) -> tuple[str | None, str | None]:
 
 def _sorted(ids: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(ids, key=id_age))
-
-
-__all__ = ["GoldenRecord", "PersonExplanation", "Resolver", "ResolverStats"]

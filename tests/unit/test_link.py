@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
 from hub.link import Matcher, read_input, report_rejected, run_link, write_assignment
@@ -84,3 +85,65 @@ def test_missing_model_is_one_line_and_exit_2(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "no such model file" in result.stderr
+
+
+FAKE_1000 = Path("/work/shared/data/fake_1000.csv")
+FAKE_MAP = "unique_id=record_id,surname=last_name,city=town"
+
+
+def run_hub(*args: str) -> subprocess.CompletedProcess[str]:
+    hub = Path(sys.executable).with_name("hub")
+    return subprocess.run([str(hub), *args], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not FAKE_1000.exists():
+        pytest.skip(f"{FAKE_1000} is not on this machine (Splink's public test data)")
+    out = tmp_path_factory.mktemp("model") / "model.json"
+    result = run_hub("model", "train", "--input", str(FAKE_1000), "--map", FAKE_MAP,
+                     "--out", str(out), "--max-pairs", "100000", "--seed", "3")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def read_assignment(path: Path) -> dict[str, str]:
+    with path.open() as handle:
+        return {row["record_id"]: row["person_id"] for row in csv.DictReader(handle)}
+
+
+@pytest.mark.slow
+def test_hub_link_with_a_trained_model_streams_the_batch_partition_in_any_order(
+    model: Path, tmp_path: Path
+) -> None:
+    batch_out = tmp_path / "batch.csv"
+    result = run_hub("link", "--input", str(FAKE_1000), "--map", FAKE_MAP, "--model", str(model),
+                     "--out", str(batch_out), "--batch", "--link-threshold", "4")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    batch = partition(read_assignment(batch_out))
+    assert len(batch) < 1000  # records did link
+    for seed in ("1", "2"):
+        out = tmp_path / f"stream{seed}.csv"
+        result = run_hub("link", "--input", str(FAKE_1000), "--map", FAKE_MAP,
+                         "--model", str(model), "--out", str(out), "--shuffle-seed", seed,
+                         "--link-threshold", "4")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        summary = orjson.loads(result.stdout)
+        assert summary["records"] == 1000 and summary["mode"] == "stream"
+        assert summary["thresholds"]["link"] == 4.0
+        assert partition(read_assignment(out)) == batch
+    scores = run_hub("eval", "--pred", str(out), "--truth", str(FAKE_1000),
+                     "--truth-id", "unique_id", "--truth-col", "cluster")  # fmt: skip
+    assert scores.returncode == 0, scores.stderr
+    assert orjson.loads(scores.stdout)["records"] == 1000
+
+
+def test_a_bad_model_file_is_one_line(tmp_path: Path) -> None:
+    bogus = tmp_path / "model.json"
+    bogus.write_text("{}")
+    source = tmp_path / "people.csv"
+    source.write_text(PEOPLE)
+    result = run_hub("link", "--input", str(source), "--model", str(bogus),
+                     "--out", str(tmp_path / "out.csv"))  # fmt: skip
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "not a model file" in result.stderr

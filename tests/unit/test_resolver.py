@@ -50,8 +50,8 @@ def test_a_new_record_that_links_two_persons_merges_them_and_the_oldest_id_survi
     assert of_type(events, PersonsMerged) == [PersonsMerged(pa, (pb,), ("a", "b", "c"))]
     assert {person_of_record(state, r) for r in "abc"} == {pa}
     upserted = of_type(events, PersonUpserted)
-    assert [(e.person_id, e.record_ids, e.alias_ids) for e in upserted] == [
-        (pa, ("a", "b", "c"), (pb,))
+    assert [(e.person_id, e.record_ids, e.alias_ids, e.version) for e in upserted] == [
+        (pa, ("a", "b", "c"), (pb,), 2)  # the second version of pa
     ]
     assert upserted[0].golden.record_ids == ("c", "a", "b")  # sorted by (system, record)
     # the decision: c's best candidate is a (8 against 6 for b), linked; c is now in pa
@@ -211,6 +211,7 @@ def test_households_change_when_people_move_and_ids_stay_stable() -> None:
     by_id = {e.household_id: e for e in of_type(events, HouseholdChanged)}
     assert [m.person_id for m in by_id[household].members] == [mum_id]  # kept the id
     assert by_id[household].moved_out == (son_id,)
+    assert by_id[household].version == changed[-1].version + 1
     new_home = [e for h, e in by_id.items() if h != household]
     assert len(new_home) == 1 and [m.person_id for m in new_home[0].members] == [son_id]
     assert new_home[0].household_key == "uprn:200"
