@@ -9,7 +9,7 @@ repeated source events are recognised by their source version and change nothing
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import orjson
 
@@ -63,7 +63,7 @@ _ENCODE = {name: encoder(t) for name, t in EVENT_TYPES.items()}
 _DECODE = {name: decoder(t) for name, t in EVENT_TYPES.items()}
 
 
-def encode_outbox(events: Sequence[domain.Event]) -> bytes:
+def encode_events(events: Sequence[domain.Event]) -> bytes:
     """The batch's events as JSON: ``[[type name, event], ...]`` in order."""
     parts = [
         b'["' + type(e).__name__.encode() + b'",' + _ENCODE[type(e).__name__](e) + b"]"
@@ -72,18 +72,58 @@ def encode_outbox(events: Sequence[domain.Event]) -> bytes:
     return b"[" + b",".join(parts) + b"]"
 
 
-def decode_outbox(data: bytes) -> list[domain.Event]:
+def decode_events(data: bytes) -> list[domain.Event]:
     return [_DECODE[name](orjson.dumps(body)) for name, body in orjson.loads(data)]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordChange:
+    """A source record as a batch left it: its content (None: deleted) and its person."""
+
+    record_id: str
+    source_version: int
+    record: SourceRecord | None
+    person_id: str | None = None
+
+
+_ENCODE_CHANGES = encoder(list[RecordChange])
+_DECODE_CHANGES = decoder(list[RecordChange])
+
+
+@dataclass
+class Outbox:
+    """One committed batch's effects, parked in Redis until published and stored."""
+
+    events: list[domain.Event] = field(default_factory=list)
+    records: list[RecordChange] = field(default_factory=list)  # in the order applied
+
+    def encode(self) -> bytes:
+        return (
+            b'{"events":' + encode_events(self.events)
+            + b',"records":' + _ENCODE_CHANGES(self.records) + b"}"
+        )  # fmt: skip
+
+    @classmethod
+    def decode(cls, data: bytes) -> Outbox:
+        parsed = orjson.loads(data)
+        return cls(
+            events=decode_events(orjson.dumps(parsed["events"])),
+            records=_DECODE_CHANGES(orjson.dumps(parsed["records"])),
+        )
 
 
 @dataclass
 class Applied:
-    """What one batch did."""
+    """What one batch did: its outbox entry (also parked in Redis) and counts."""
 
     version: int | None  # the state version committed (None: nothing changed)
-    events: list[domain.Event] = field(default_factory=list)
+    outbox: Outbox = field(default_factory=Outbox)
     applied: int = 0
     stale: int = 0
+
+    @property
+    def events(self) -> list[domain.Event]:
+        return self.outbox.events
 
 
 ResolverFactory = Callable[[IdentityState, IdAllocator], Resolver]
@@ -113,9 +153,15 @@ class IdentityWorker:
             try:
                 for operation in operations:
                     self._apply_one(operation, result)
+                changes = result.outbox.records
+                person_of = self.replica.person_of([c.record_id for c in changes])
+                result.outbox.records = [
+                    replace(c, person_id=person_of.get(c.record_id) if c.record else None)
+                    for c in changes
+                ]
                 if self.replica.dirty:
                     result.version = await self.redis.commit(
-                        self.replica, token, encode_outbox(result.events)
+                        self.replica, token, result.outbox.encode()
                     )
             except BaseException:
                 # The replica may hold writes that never reached Redis: start again from it.
@@ -136,8 +182,12 @@ class IdentityWorker:
             self.replica.set_source_version(record_id, operation.source_version)
             if isinstance(operation, Upsert):
                 result.events.extend(self.resolver.upsert(operation.record))
+                change = RecordChange(record_id, operation.source_version, operation.record)
+                result.outbox.records.append(change)
             else:
                 result.events.extend(self.resolver.delete(record_id))
+                change = RecordChange(record_id, operation.source_version, None)
+                result.outbox.records.append(change)
         elif isinstance(operation, Judge):
             result.events.extend(self.resolver.judge(operation.judgement))
         else:

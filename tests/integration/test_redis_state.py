@@ -17,7 +17,7 @@ from matchers.resolver import Resolver
 from matchers.standardise import standardise
 from sinks.redis_state import TABLES, RedisState, ReplicatedState, StateConflict
 from sources.simulator import SimulationConfig, simulate
-from streams.identity import Delete, IdentityWorker, Upsert, decode_outbox
+from streams.identity import Delete, IdentityWorker, Outbox, Upsert
 from tests.support.resolving import THRESHOLDS, batch, batch_partition
 from tests.support.toy_model import ToyKeyRules, ToyScorer
 
@@ -60,7 +60,7 @@ async def test_a_second_replica_loads_then_catches_up(
     assert applied.version == 1 and applied.applied == 150
     outbox = await redis_state.pending_outbox()
     assert [v for v, _ in outbox] == [1]
-    assert decode_outbox(outbox[0][1]) == applied.events
+    assert Outbox.decode(outbox[0][1]) == applied.outbox
 
     second = IdentityWorker(redis_state, toy_resolver)
     await second.start()
