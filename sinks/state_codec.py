@@ -41,7 +41,7 @@ def _to_json(hint: Any) -> ToJson:
         (item,) = typing.get_args(hint)
         convert = _to_json(item)
         return lambda value: sorted(convert(v) for v in value)
-    if origin is tuple:
+    if origin in (tuple, list):
         item = typing.get_args(hint)[0]
         convert = _to_json(item)
         return lambda value: [convert(v) for v in value]
@@ -81,10 +81,10 @@ def _from_json(hint: Any) -> FromJson:  # noqa: PLR0911 - one return per kind of
         (item,) = typing.get_args(hint)
         convert = _from_json(item)
         return lambda data: origin(convert(v) for v in data)
-    if origin is tuple:
+    if origin in (tuple, list):
         item = typing.get_args(hint)[0]
         convert = _from_json(item)
-        return lambda data: tuple(convert(v) for v in data)
+        return lambda data: origin(convert(v) for v in data)
     if origin is dict:
         _key, item = typing.get_args(hint)
         convert = _from_json(item)
