@@ -18,7 +18,15 @@ differ by far more, so no pair can fall between them.
 Levels are tried in order and the first that holds is the pair's level, as in Splink's
 ``CASE WHEN``. Each expression may assume the levels above it did not hold (in
 particular, that the null level did not). Where SQL would compare with a NULL (false),
-the Python says ``is not None`` explicitly.
+the Python says ``is not None`` explicitly. The SQL conditions use no NOT over a value
+that can be NULL, so SQL's three-valued logic and Python's two agree.
+
+The comparisons: given name (nicknames, typos, initials, swapped names), date of birth
+(exact, day and month swapped, year off by one, one character different, same year,
+years within one), NHS number, NI number and UPN (agree or disagree, m fixed), sex; and
+for family name and where someone lives one of two designs, chosen by
+:func:`comparisons_for`: ``family_and_home`` (one comparison, for data that knows
+households: addresses, phones, emails) or ``family_name`` and ``place`` apart.
 """
 
 from __future__ import annotations

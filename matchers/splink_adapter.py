@@ -1,14 +1,26 @@
 """The one module that uses Splink (and DuckDB): training, and Splink's own scores.
 
-Training (:func:`train`) fits a Fellegi-Sunter model on a snapshot without labels: the
-prior from deterministic rules, u by random sampling with a fixed seed, m by expectation
-maximisation over a few blocking rules. The comparisons are those of
-:mod:`matchers.comparisons`. The result is the model document described in
-:mod:`matchers.model`: Splink's own settings JSON plus the term-frequency tables, frozen,
-so that the model version fixes them.
+Training (:func:`train`) fits a Fellegi-Sunter model on a snapshot without labels:
 
-:func:`splink_match_weights` and :class:`SplinkRealtime` give Splink's own answers for
-the same model, for the parity test and the benchmark.
+1. the comparisons of :mod:`matchers.comparisons` whose columns the snapshot fills;
+2. a first prior from deterministic rules
+   (Splink's ``estimate_probability_two_random_records_match``);
+3. u by random sampling with a fixed seed (``estimate_u_using_random_sampling``);
+4. m by expectation maximisation, one session per blocking rule: each usable identifier
+   (NHS, NI, UPN), date of birth, given and family name; postcode only when fewer than two
+   identifiers are usable. Identifier levels have fixed m (see ``comparisons._identifier``);
+5. term-frequency tables computed by Splink and frozen into the model;
+6. the prior re-estimated as the fixed point over the candidate pairs, and blocking rules
+   that find almost no match the other rules miss dropped (:func:`refine_prior_and_blocking`).
+
+DuckDB runs on one thread so that the same snapshot and seed give the same model version.
+The result is the model document described in :mod:`matchers.model`. It loads into Splink
+as it is: ``Linker(input_table(records, blocking), doc["splink"])`` with the frozen TF
+tables registered (see :func:`splink_match_weights`).
+
+:func:`splink_match_weights` and :class:`SplinkRealtime` give Splink's own answers for the
+same model, for the parity test and the benchmark; :func:`input_table` is the table a bulk
+bootstrap registers so that Splink blocks exactly as the stream does.
 """
 
 from __future__ import annotations
