@@ -12,8 +12,11 @@ from hub.bench_scorer import bench_scorer
 from hub.console import err
 from hub.errors import HubError
 from hub.evaluate import eval_command
+from hub.link import link_command
 from hub.model_cli import app as model_app
 from hub.stack import cli as stack_cli
+from schemas import cli as schemas_cli
+from sources.cli import cdc_command, publish_command
 from sources.simulator.cli import simulate_command
 
 app = typer.Typer(
@@ -26,7 +29,12 @@ app.add_typer(stack_cli.app, name="stack")
 app.command("eval")(eval_command)
 app.add_typer(model_app, name="model")
 app.add_typer(bench_app, name="bench")
+app.add_typer(schemas_cli.app, name="schemas")
+bench_app.command("codec")(schemas_cli.codec_bench_command)
 bench_app.command("scorer")(bench_scorer)
+app.command("publish")(publish_command)
+app.command("cdc")(cdc_command)
+app.command("link")(link_command)
 app.command("simulate")(simulate_command)
 
 

@@ -41,9 +41,33 @@ class Settings(BaseSettings):
         None, description="Confluent-compatible registry; unset = embedded schemas/ folder"
     )
 
+    # -- contracts and sources ----------------------------------------------------------
+    publish_timeout_s: float = Field(
+        30.0, description="how long a publisher waits for Kafka to acknowledge an event"
+    )
+
     # -- workers ----------------------------------------------------------------------
     model_path: Path = Field(Path("model.json"), description="trained matching model (JSON)")
     metrics_port: int = Field(9108, description="Prometheus /metrics port of a worker")
+
+    # -- identity resolution (thresholds are match weights: log2 odds, prior included) ----
+    link_threshold: float = Field(8.0, description="auto-link a candidate pair at or above")
+    review_threshold: float = Field(2.0, description="review band from here up to the link")
+    group_threshold: float = Field(
+        8.0, description="two groups join when their pairs average at least this weight"
+    )
+    pair_floor: float = Field(
+        -10.0, description="in that average a pair counts at least this (unscored: exactly)"
+    )
+    dob_conflict_years: int = Field(
+        10, description="births further apart than this never link (0: off)"
+    )
+    block_cap: int | None = Field(
+        None, description="blocking keys held by more records are skipped (unset: the model's)"
+    )
+    trusted_address_sources: str = Field(
+        "", description="source systems whose addresses the golden record trusts, best first"
+    )
 
     @property
     def kafka_host_port(self) -> tuple[str, int]:

@@ -1,19 +1,25 @@
-"""`hub simulate`: write a synthetic borough's source snapshots, truth and event stream."""
+"""`hub simulate`: write a synthetic borough's source snapshots, truth and event stream,
+or publish the stream to Kafka live."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from hub.console import err, say
 from hub.errors import UsageError
 from sources.simulator.config import FORMATS
+
+if TYPE_CHECKING:
+    from sources.live import StreamReport
+    from sources.publisher import Publisher
+    from sources.simulator.simulation import Simulation
 
 
 def _rates(spec: str | None) -> dict[str, float]:
@@ -40,7 +46,7 @@ def _rates(spec: str | None) -> dict[str, float]:
 
 def simulate_command(
     *,
-    out: Annotated[Path, typer.Option("--out", help="folder to write the files to")],
+    out: Annotated[Path | None, typer.Option("--out", help="folder to write the files to")] = None,
     residents: Annotated[int, typer.Option(help="how many people live in the borough")] = 10_000,
     seed: Annotated[int, typer.Option(help="the same seed gives byte-identical files")] = 1,
     fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet")] = "csv",
@@ -58,13 +64,79 @@ def simulate_command(
         typer.Option(help="set data-problem rates, e.g. typo=0.05,stale_address=0.5"),
     ] = None,
     rate: Annotated[
-        float | None, typer.Option(help="publish the stream live at this many events a second")
+        float | None,
+        typer.Option(help="publish the event stream to Kafka at this many events a second"),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="with --rate: stop after this many events")
     ] = None,
 ) -> None:
     """Simulate a borough seen through its source systems, with the truth for evaluation.
 
-    Prints a JSON summary (row counts per file) on stdout; progress goes to stderr.
+    With --out, writes the snapshot files and the truth; with --rate, publishes the
+    time-ordered event stream to Kafka (src.<system>.*, partner.*, cms.*) at that rate,
+    acknowledged, until the stream ends, --limit events, or Ctrl-C. Prints a JSON summary
+    on stdout; progress goes to stderr.
     """
+    _check_options(
+        out=out,
+        fmt=fmt,
+        residents=residents,
+        day=day,
+        error_scale=error_scale,
+        rate=rate,
+        limit=limit,
+    )
+    from sources.simulator.config import SimulationConfig
+    from sources.simulator.simulation import simulate
+
+    publisher = None
+    if rate is not None:  # fail before the work if Kafka is not there
+        from hub.settings import load_settings
+        from sources.cli import connect_publisher
+
+        publisher = connect_publisher(load_settings())
+    base = SimulationConfig(residents=residents, seed=seed)
+    errors = replace(base.errors.scaled(error_scale), **_rates(rates))
+    config = replace(base, errors=errors)
+    started = time.monotonic()
+    simulation = simulate(config, day=day, progress=say)
+    summary: dict[str, object] = {
+        "seed": seed,
+        "day": day,
+        "residents": simulation.residents,
+        "households": simulation.households,
+    }
+    if out is not None:
+        counts = _write_files(simulation, out, fmt, events)
+        say(
+            f"wrote {len(counts)} files to {out} in {time.monotonic() - started:.1f}s: "
+            f"{len(simulation.records):,} person records from {simulation.residents:,} "
+            f"residents in {simulation.households:,} households"
+        )
+        summary |= {"out": str(out), "files": counts}
+    if publisher is None or rate is None:
+        typer.echo(orjson.dumps(summary).decode())
+        return
+    report = _stream_live(simulation, publisher, rate, limit)
+    summary["stream"] = report.summary()
+    typer.echo(orjson.dumps(summary).decode())
+    if report.interrupted:
+        raise typer.Exit(130)
+    if report.error is not None:
+        raise report.error
+
+
+def _check_options(
+    *,
+    out: Path | None,
+    fmt: str,
+    residents: int,
+    day: int,
+    error_scale: float,
+    rate: float | None,
+    limit: int | None,
+) -> None:
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if residents < 10:
@@ -73,22 +145,21 @@ def simulate_command(
         raise UsageError("--day must be 1 or more")
     if error_scale < 0:
         raise UsageError("--error-scale cannot be negative")
-    if rate is not None:
-        raise UsageError(
-            "--rate needs the Kafka publisher, which is not wired in yet; "
-            "use --events to write the same stream to events.jsonl"
-        )
-    if out.exists() and not out.is_dir():
+    if rate is not None and not rate > 0:
+        raise UsageError("--rate must be a positive number of events a second")
+    if limit is not None and rate is None:
+        raise UsageError("--limit needs --rate (it stops the live stream)")
+    if limit is not None and limit < 1:
+        raise UsageError("--limit must be 1 or more")
+    if out is None and rate is None:
+        raise UsageError("give --out to write files, or --rate to publish the stream to Kafka")
+    if out is not None and out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder")
-    from sources.simulator.config import SimulationConfig
-    from sources.simulator.simulation import simulate
+
+
+def _write_files(simulation: Simulation, out: Path, fmt: str, events: bool) -> dict[str, int]:
     from sources.simulator.writers import FILE_COUNT, write_simulation
 
-    base = SimulationConfig(residents=residents, seed=seed)
-    errors = replace(base.errors.scaled(error_scale), **_rates(rates))
-    config = replace(base, errors=errors)
-    started = time.monotonic()
-    simulation = simulate(config, day=day, progress=say)
     out.mkdir(parents=True, exist_ok=True)
     with Progress(
         TextColumn("writing {task.fields[name]:<32}"),
@@ -102,19 +173,62 @@ def simulate_command(
         def step(name: str, _rows: int) -> None:
             bar.update(task, advance=1, name=name)
 
-        counts = write_simulation(simulation, out, fmt, events=events, step=step)
-    seconds = time.monotonic() - started
+        return write_simulation(simulation, out, fmt, events=events, step=step)
+
+
+STATUS_EVERY_S = 10.0  # without a terminal (a log file), a status line this often
+
+
+def _stream_live(
+    simulation: Simulation, publisher: Publisher, rate: float, limit: int | None
+) -> StreamReport:
+    """Publish the stream with a progress bar (or a periodic line) and print the summary."""
+    from sources.live import stream
+
+    total = len(simulation.events) if limit is None else min(limit, len(simulation.events))
     say(
-        f"wrote {len(counts)} files to {out} in {seconds:.1f}s: "
-        f"{len(simulation.records):,} person records from {simulation.residents:,} residents "
-        f"in {simulation.households:,} households"
+        f"streaming {total:,} events to Kafka at {publisher.bootstrap} at {rate:g}/s (Ctrl-C stops)"
     )
-    summary = {
-        "out": str(out),
-        "seed": seed,
-        "day": day,
-        "residents": simulation.residents,
-        "households": simulation.households,
-        "files": counts,
-    }
-    typer.echo(orjson.dumps(summary).decode())
+    last_status = time.monotonic()
+    with Progress(
+        TextColumn("streaming"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[acknowledged]:,} acknowledged"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("stream", total=total, acknowledged=0)
+
+        def on_event(count: int) -> None:
+            nonlocal last_status
+            acknowledged = publisher.totals.acknowledged
+            bar.update(task, completed=count, acknowledged=acknowledged)
+            if not err.is_terminal and time.monotonic() - last_status >= STATUS_EVERY_S:
+                last_status = time.monotonic()
+                say(f"streamed {count:,} of {total:,} events, {acknowledged:,} acknowledged")
+
+        try:
+            report = stream(simulation.events, publisher, rate=rate, limit=limit, on_event=on_event)
+        except KeyboardInterrupt:  # a second Ctrl-C while waiting for acknowledgements
+            say("interrupted while waiting for Kafka's acknowledgements: the count is unknown")
+            raise typer.Exit(130) from None
+    _say_summary(report)
+    return report
+
+
+def _say_summary(report: StreamReport) -> None:
+    how = "interrupted after" if report.interrupted else "streamed"
+    per_s = report.streamed / report.seconds if report.seconds > 0 else 0.0
+    say(
+        f"{how} {report.streamed:,} of {report.planned:,} events in {report.seconds:.1f}s "
+        f"({per_s:,.0f}/s): {report.acknowledged:,} published, "
+        f"{sum(report.rejected.values()):,} rejected, {report.failed:,} not acknowledged"
+    )
+    width = max(map(len, report.by_topic), default=0)
+    for topic, count in sorted(report.by_topic.items()):
+        say(f"  {topic:<{width}}  {count:>9,}")
+    for reason, count in sorted(report.rejected.items()):
+        say(f"  rejected ({reason}): {count:,}")

@@ -7,7 +7,10 @@ records a relation only between records it holds; duplicate records take part in
 
 A relationship is observed when its last record is created, and observed again, with an
 end date, when a record's residence ends; the snapshot holds the latest observation of
-every relationship whose records are all still there.
+every relationship whose records are all still there. A relationship never ends before it
+starts: records whose residence had already ended (as the source knew) before the
+relationship would begin are never related, and an end learnt later but dated earlier
+(a backdated move-out) is taken as the start day.
 """
 
 from __future__ import annotations
@@ -63,6 +66,11 @@ class _Observer:
         gone = [life.deleted for life in lives if life.deleted is not None]
         if gone and min(gone) <= seen:
             return  # the records never existed together
+        start = start or seen.date()
+        ends = [life.ended for life in lives if life.ended is not None]
+        end = min(ends) if ends else None
+        if end is not None and end[0] <= seen and end[1] < start:
+            return  # a residence had already ended, as the source knew, before it began
         key = other.record_id if other else group or ""
         relationship = Relationship(
             relationship_id=_relationship_id(one.system, kind, one.record_id, key),
@@ -72,15 +80,16 @@ class _Observer:
             related_record_id=other.record_id if other else None,
             group_id=f"{one.system}:{group}" if group else None,
             role=role,
-            start=start or seen.date(),
+            start=start,
             end=None,
             updated_at=seen,
         )
         self.events.append(relationship)
-        ends = [life.ended for life in lives if life.ended is not None]
-        if ends:
-            at, day = min(ends)
-            self.events.append(replace(relationship, end=day, updated_at=max(at, seen)))
+        if end is not None:
+            # An end learnt later but dated before the start (a backdated move-out) closes
+            # the relationship on the day it began: no source holds an end before a start.
+            at, day = end
+            self.events.append(replace(relationship, end=max(day, start), updated_at=max(at, seen)))
         self.truths.append(
             RelationshipTruth(
                 relationship_id=relationship.relationship_id,

@@ -131,7 +131,7 @@ def test_service_dying_during_start_stops_the_others(stack_env: dict[str, str]) 
     stack_env["HUB_KAFKA_HEAP_MB"] = "1"  # the JVM refuses to start with a 1 MB heap
     result = hub(stack_env, "stack", "up")
     assert_one_line_error(result, "kafka exited during start")
-    assert "redis" in result.stderr and "ready in" in result.stderr  # it had started...
+    assert (Path(stack_env["HUB_STACK_DIR"]) / "logs" / "redis.log").exists()  # it started...
     assert_nothing_running(stack_env)  # ...and was stopped again
 
 

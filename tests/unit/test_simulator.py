@@ -19,7 +19,7 @@ from hub.inputs import read_records
 from matchers.identifiers import check_nhs_number, check_ni_number, check_postcode, check_upn
 from matchers.records import SourceRecord
 from sources.simulator.config import SimulationConfig
-from sources.simulator.model import Person, PersonChange, PersonRecord, event_time
+from sources.simulator.model import Person, PersonChange, PersonRecord, Relationship, event_time
 from sources.simulator.names import SHORT_FORMS
 from sources.simulator.noise import swap_day_month
 from sources.simulator.simulation import Simulation, simulate
@@ -157,6 +157,20 @@ def test_relationship_truth_names_the_true_people(borough: Simulation) -> None:
             assert t.person_id in (child.mother_id, child.father_id)
         if rel.kind == "partner":
             assert persons[t.person_id].partner_id == t.related_person_id
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])  # each gave inverted partner periods once
+def test_no_relationship_ends_before_it_starts(seed: int) -> None:
+    sim = simulate(SimulationConfig(residents=300, seed=seed), day=2)
+    observed = [e for e in sim.events if isinstance(e, Relationship)]
+    inverted = [r for r in observed if r.start and r.end and r.end < r.start]
+    assert inverted == []
+    first: dict[str, Relationship] = {}
+    for rel in observed:
+        earlier = first.setdefault(rel.relationship_id, rel)
+        assert rel.start == earlier.start  # an end never moves the start
+    ended = [r for r in observed if r.end is not None]
+    assert ended and {r.kind for r in ended} >= {"partner"}  # ends are still observed
 
 
 # -- identifiers -------------------------------------------------------------------------------
@@ -432,7 +446,8 @@ def test_simulate_command_prints_a_summary(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--rate", "200"], "--rate needs the Kafka publisher"),
+        (["--rate", "0"], "--rate must be a positive number"),
+        (["--limit", "5"], "--limit needs --rate"),
         (["--format", "xml"], "--format must be one of csv, jsonl, parquet"),
         (["--residents", "3"], "--residents must be at least 10"),
         (["--day", "0"], "--day must be 1 or more"),
@@ -446,6 +461,14 @@ def test_bad_options_fail_with_one_line(tmp_path: Path, args: list[str], message
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {message}")
     assert not (tmp_path / "out").exists()
+
+
+def test_simulate_needs_somewhere_to_put_the_borough() -> None:
+    result = run_hub("simulate", "--residents", "50")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: give --out to write files, or --rate to publish the stream to Kafka"
+    )
 
 
 def test_person_changes_carry_the_source_ids(borough: Simulation) -> None:

@@ -1,0 +1,310 @@
+"""`hub link`: resolve a file of records into persons and households, without services.
+
+Records go through the same incremental resolver the stream uses (in-memory identity
+state), one at a time in file order (or a shuffled order with ``--shuffle-seed``);
+``--batch`` computes the same partition in one pass instead. The output has one row per
+distinct input record id: ``record_id,person_id,household_id`` (empty household: no known
+address). A JSON summary (counts, rate) goes to stdout; progress and rejected rows to
+stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from hub.console import err, say
+from hub.errors import UsageError
+from hub.inputs import RejectedRow, parse_mapping, read_records
+from hub.settings import Settings, load_settings
+from matchers.batch import resolve_batch
+from matchers.decisions import Thresholds
+from matchers.events import FieldWeight, ReviewItemRaised
+from matchers.identity_state import MemoryIdAllocator, MemoryIdentityState
+from matchers.ports import KeyRules, PairScorer, Standardiser
+from matchers.records import SourceRecord, StandardRecord
+from matchers.resolver import Resolver
+from matchers.survivorship import SurvivorshipRules
+
+Explainer = Callable[[StandardRecord, StandardRecord], Sequence[FieldWeight]]
+MAX_LINES_SHOWN = 20
+PROGRESS_EVERY = 500
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """The model side the resolver needs: standardiser, blocking rules, scorer, and the
+    blocking-key cap the model was trained with."""
+
+    standardise: Standardiser
+    rules: KeyRules
+    scorer: PairScorer
+    explain: Explainer | None = None
+    block_cap: int | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    record_ids: list[str]  # distinct, in first-seen order
+    person_of: dict[str, str]
+    household_of: dict[str, str | None]  # record id -> household id
+
+
+def thresholds_from(
+    settings: Settings, model_block_cap: int | None = None, **overrides: Any
+) -> Thresholds:
+    """Thresholds from the settings; the block cap from the settings, else the model's;
+    overrides (command-line options) that are not None win."""
+    values: dict[str, Any] = {
+        "link": settings.link_threshold,
+        "review": settings.review_threshold,
+        "group": settings.group_threshold,
+        "floor": settings.pair_floor,
+        "dob_years": settings.dob_conflict_years,
+    }
+    block_cap = settings.block_cap if settings.block_cap is not None else model_block_cap
+    if block_cap is not None:
+        values["block_cap"] = block_cap
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Thresholds(**values)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def survivorship_from(settings: Settings) -> SurvivorshipRules:
+    trusted = tuple(s.strip() for s in settings.trusted_address_sources.split(",") if s.strip())
+    return SurvivorshipRules(trusted)
+
+
+def load_matcher(path: Path) -> Matcher:
+    """The trained model's standardiser, blocking rules and scorer."""
+    if not path.is_file():
+        raise UsageError(f"{path}: no such model file (train one with `hub model train`)")
+    from matchers.blocking import BlockingRules
+    from matchers.model import Model, ModelError
+    from matchers.scorer import Scorer
+    from matchers.standardise import standardise
+
+    try:
+        model = Model.load(path)
+        rules = BlockingRules(model.blocking_rules, model.max_block_size)
+    except (ModelError, ValueError) as error:
+        raise UsageError(f"{path}: {error}") from None
+    scorer = Scorer(model)
+
+    def explain(a: StandardRecord, b: StandardRecord) -> list[FieldWeight]:
+        waterfall = scorer.explain(a, b)
+        lines = [FieldWeight("prior", "prior", waterfall.prior_match_weight)]
+        lines.extend(
+            FieldWeight(step.comparison, step.level, step.match_weight + step.tf_adjustment)
+            for step in waterfall.steps
+        )
+        return lines
+
+    return Matcher(standardise, rules, scorer, explain, model.max_block_size)
+
+
+def _distinct(records: Sequence[SourceRecord]) -> list[str]:
+    return list(dict.fromkeys(r.record_id for r in records))
+
+
+def link_stream(
+    records: Sequence[SourceRecord],
+    matcher: Matcher,
+    thresholds: Thresholds,
+    survivorship: SurvivorshipRules,
+    *,
+    on_progress: Callable[[int], None] = lambda _n: None,
+) -> tuple[Assignment, Resolver, Counter[str]]:
+    """Resolve the records one at a time, in the order given; also counts the events."""
+    state = MemoryIdentityState()
+    resolver = Resolver(
+        state,
+        MemoryIdAllocator(),
+        standardise=matcher.standardise,
+        rules=matcher.rules,
+        scorer=matcher.scorer,
+        thresholds=thresholds,
+        survivorship=survivorship,
+        explain=None,  # review items are counted, not written: skip their waterfalls
+    )
+    events: Counter[str] = Counter()
+    for done, record in enumerate(records, start=1):
+        for event in resolver.upsert(record):
+            kind = type(event).__name__
+            events[f"{kind}:{event.reason}" if isinstance(event, ReviewItemRaised) else kind] += 1
+        if done % PROGRESS_EVERY == 0:
+            on_progress(PROGRESS_EVERY)
+    on_progress(len(records) % PROGRESS_EVERY)
+    ids = _distinct(records)
+    person_of = state.person_of(ids)
+    persons = state.persons(set(person_of.values()))
+    household_of = {r: persons[p].household_id for r, p in person_of.items()}
+    return Assignment(ids, person_of, household_of), resolver, events
+
+
+def link_batch(
+    records: Sequence[SourceRecord],
+    matcher: Matcher,
+    thresholds: Thresholds,
+    survivorship: SurvivorshipRules,
+) -> Assignment:
+    """The same partition computed in one pass (the last version of each record counts)."""
+    latest = {r.record_id: matcher.standardise(r) for r in records}
+    result = resolve_batch(
+        latest.values(), matcher.rules, matcher.scorer, thresholds, survivorship=survivorship
+    )
+    household_of = {r: result.household_of.get(p) for r, p in result.person_of.items()}
+    return Assignment(_distinct(records), result.person_of, household_of)
+
+
+def write_assignment(path: Path, assignment: Assignment) -> None:
+    try:
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["record_id", "person_id", "household_id"])
+            for record_id in assignment.record_ids:
+                household = assignment.household_of.get(record_id)
+                writer.writerow([record_id, assignment.person_of[record_id], household or ""])
+    except OSError as error:
+        raise UsageError(f"{path}: cannot be written: {error}") from None
+
+
+def read_input(path: Path, mapping: str | None) -> tuple[list[SourceRecord], list[RejectedRow]]:
+    records: list[SourceRecord] = []
+    rejected: list[RejectedRow] = []
+    for item in read_records(path, parse_mapping(mapping)):
+        (rejected if isinstance(item, RejectedRow) else records).append(item)  # type: ignore[arg-type]
+    return records, rejected
+
+
+def report_rejected(path: Path, rejected: Sequence[RejectedRow]) -> None:
+    if not rejected:
+        return
+    shown = ", ".join(f"{r.line} ({r.reason})" for r in rejected[:MAX_LINES_SHOWN])
+    more = f" and {len(rejected) - MAX_LINES_SHOWN} more" if len(rejected) > MAX_LINES_SHOWN else ""
+    say(f"{path}: {len(rejected)} rows rejected, lines {shown}{more}")
+
+
+def link_command(
+    *,
+    input_path: Annotated[
+        Path, typer.Option("--input", help="records: CSV, JSON Lines or Parquet")
+    ],
+    model: Annotated[Path, typer.Option("--model", help="trained model JSON")],
+    out: Annotated[
+        Path, typer.Option("--out", help="CSV to write record_id,person_id,household_id")
+    ],
+    mapping: Annotated[
+        str | None, typer.Option("--map", help="rename columns: column=field,...")
+    ] = None,
+    shuffle_seed: Annotated[
+        int | None, typer.Option("--shuffle-seed", help="resolve in a shuffled order")
+    ] = None,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="compute the partition in one pass instead")
+    ] = False,
+    link_threshold: Annotated[
+        float | None, typer.Option(help="override HUB_LINK_THRESHOLD")
+    ] = None,
+    review_threshold: Annotated[
+        float | None, typer.Option(help="override HUB_REVIEW_THRESHOLD")
+    ] = None,
+    group_threshold: Annotated[
+        float | None, typer.Option(help="override HUB_GROUP_THRESHOLD")
+    ] = None,
+    pair_floor: Annotated[float | None, typer.Option(help="override HUB_PAIR_FLOOR")] = None,
+    dob_conflict_years: Annotated[
+        int | None, typer.Option(help="override HUB_DOB_CONFLICT_YEARS")
+    ] = None,
+    block_cap: Annotated[int | None, typer.Option(help="override HUB_BLOCK_CAP")] = None,
+) -> None:
+    """Resolve a file into persons and households; print a JSON summary."""
+    settings = load_settings()
+    matcher = load_matcher(model)
+    thresholds = thresholds_from(
+        settings,
+        matcher.block_cap,
+        link=link_threshold,
+        review=review_threshold,
+        group=group_threshold,
+        floor=pair_floor,
+        dob_years=dob_conflict_years,
+        block_cap=block_cap,
+    )
+    records, rejected = read_input(input_path, mapping)
+    report_rejected(input_path, rejected)
+    if not records:
+        raise UsageError(f"{input_path}: no records to link")
+    summary = run_link(
+        records, matcher, thresholds, survivorship_from(settings), shuffle_seed, batch=batch
+    )
+    summary["rejected"] = len(rejected)
+    write_assignment(out, summary.pop("assignment"))
+    typer.echo(orjson.dumps(summary).decode())
+
+
+def run_link(
+    records: list[SourceRecord],
+    matcher: Matcher,
+    thresholds: Thresholds,
+    survivorship: SurvivorshipRules,
+    shuffle_seed: int | None = None,
+    *,
+    batch: bool = False,
+) -> dict[str, Any]:
+    """Link the records (shuffled first when a seed is given); the summary and assignment."""
+    order = list(records)
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(order)  # noqa: S311 (an order, not a secret)
+    started = time.perf_counter()
+    summary: dict[str, Any] = {"mode": "batch" if batch else "stream", "records": len(order)}
+    if batch:
+        assignment = link_batch(order, matcher, thresholds, survivorship)
+    else:
+        with Progress(
+            TextColumn("linking"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("link", total=len(order))
+            assignment, resolver, events = link_stream(
+                order,
+                matcher,
+                thresholds,
+                survivorship,
+                on_progress=lambda n: progress.advance(task, n),
+            )
+        stats = resolver.stats
+        summary.update(
+            pairs_scored=stats.pairs_scored,
+            over_common_skips=stats.over_common_skips,
+            decisions=dict(stats.decisions),
+            events=dict(sorted(events.items())),
+        )
+    seconds = time.perf_counter() - started
+    summary.update(
+        distinct_records=len(assignment.record_ids),
+        persons=len(set(assignment.person_of.values())),
+        households=len({h for h in assignment.household_of.values() if h}),
+        seconds=round(seconds, 3),
+        records_per_second=round(len(order) / seconds) if seconds else None,
+        model_version=matcher.scorer.version,
+        thresholds=asdict(thresholds),
+        assignment=assignment,
+    )
+    return summary

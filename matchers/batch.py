@@ -1,0 +1,115 @@
+"""The batch result: the persons and households of a set of records, in one pass.
+
+This is the definition the incremental :class:`~matchers.resolver.Resolver` must reproduce
+(see its module docstring): candidate pairs from blocking buckets of at most
+``thresholds.block_cap`` records, scored; clusters of them and of the judgements by
+:func:`matchers.clustering.cluster`, golden
+records by :mod:`matchers.survivorship`, households by :mod:`matchers.households`.
+Ids here are fresh and numbered by each group's smallest member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from matchers.clustering import Clustering, Link, cluster
+from matchers.constraints import traits
+from matchers.decisions import Judgement, Thresholds
+from matchers.households import group_residents
+from matchers.ports import KeyRules, PairScorer
+from matchers.records import StandardRecord
+from matchers.stable_ids import format_id
+from matchers.survivorship import GoldenRecord, SurvivorshipRules, golden_record
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    clustering: Clustering
+    person_of: dict[str, str]  # record id -> person id
+    goldens: dict[str, GoldenRecord]  # person id -> golden record
+    household_of: dict[str, str]  # person id -> household id (persons with an address)
+    pairs_scored: int
+    over_common_keys: int
+
+
+def candidate_pairs(
+    records: Iterable[StandardRecord], rules: KeyRules, cap: int
+) -> tuple[dict[str, set[str]], int]:
+    """Each record's candidates with a greater id, and how many keys were over-common."""
+    buckets: dict[str, list[str]] = {}
+    for record in records:
+        for key in rules.keys(record):
+            buckets.setdefault(key, []).append(record.record_id)
+    partners: dict[str, set[str]] = {}
+    over_common = 0
+    for members in buckets.values():
+        if len(members) > cap:
+            over_common += 1
+            continue
+        for x in members:
+            for y in members:
+                if x < y:
+                    partners.setdefault(x, set()).add(y)
+    return partners, over_common
+
+
+def latest_judgements(judgements: Iterable[Judgement]) -> dict[tuple[str, str], Judgement]:
+    latest: dict[tuple[str, str], Judgement] = {}
+    for judgement in judgements:
+        current = latest.get(judgement.pair)
+        if current is None or judgement.supersedes(current):
+            latest[judgement.pair] = judgement
+    return latest
+
+
+def resolve_batch(
+    records: Iterable[StandardRecord],
+    rules: KeyRules,
+    scorer: PairScorer,
+    thresholds: Thresholds,
+    *,
+    judgements: Iterable[Judgement] = (),
+    survivorship: SurvivorshipRules | None = None,
+) -> BatchResult:
+    by_id = {r.record_id: r for r in records}
+    partners, over_common = candidate_pairs(by_id.values(), rules, thresholds.block_cap)
+    scored: list[Link] = []
+    pairs_scored = 0
+    for x in sorted(partners):
+        others = sorted(partners[x])
+        pairs_scored += len(others)
+        weights = scorer.score_many(by_id[x], [by_id[y] for y in others])
+        scored.extend(
+            Link(x, y, w) for y, w in zip(others, weights, strict=True) if w >= thresholds.stored
+        )
+    judged = {
+        pair: j.same
+        for pair, j in latest_judgements(judgements).items()
+        if pair[0] in by_id and pair[1] in by_id
+    }
+    traits_of = {record_id: traits(record) for record_id, record in by_id.items()}
+    clustering = cluster(by_id, scored, judged, thresholds, traits_of)
+
+    rules_ = survivorship or SurvivorshipRules()
+    person_of: dict[str, str] = {}
+    goldens: dict[str, GoldenRecord] = {}
+    for number, group in enumerate(clustering.clusters, start=1):
+        person_id = format_id("P", number)
+        goldens[person_id] = golden_record((by_id[r] for r in group), rules_)
+        for record_id in group:
+            person_of[record_id] = person_id
+
+    residents: dict[str, dict[str, tuple[str | None, str | None]]] = {}
+    for person_id, golden in goldens.items():
+        if golden.household_key:
+            residents.setdefault(golden.household_key, {})[person_id] = (
+                golden.residence_start,
+                golden.residence_end,
+            )
+    groups = [g for periods in residents.values() for g in group_residents(periods)]
+    household_of: dict[str, str] = {}
+    for number, group in enumerate(sorted(groups, key=min), start=1):
+        for person_id in group:
+            household_of[person_id] = format_id("H", number)
+    return BatchResult(clustering, person_of, goldens, household_of, pairs_scored, over_common)

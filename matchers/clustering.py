@@ -1,0 +1,215 @@
+"""Clustering scored pairs into persons: a deterministic procedure against weak chaining.
+
+Input: the records, the scored candidate pairs (match weights; pairs below
+``thresholds.floor`` may be left out), and the human judgements. The **links** are the
+scored pairs at or above ``thresholds.link`` that nobody judged "not the same". The
+procedure is a union-find over groups of records, starting with every record alone:
+
+1. **Model links**, strongest first (ties by the pair's record ids). A link whose two
+   records are already in one group changes nothing. Otherwise the two groups ``A`` and
+   ``B`` are joined only if
+
+   - no "not the same person" judgement holds between a record of ``A`` and one of ``B``,
+   - no pair between them breaks a cannot-link rule (different NHS numbers, dates of
+     birth years apart: :mod:`matchers.constraints`; given ``traits``), and
+   - the groups are well linked on average (average linkage): over all ``|A| * |B|``
+     pairs between them, the mean of ``max(weight, floor)`` is at least
+     ``thresholds.group``, where a pair never scored counts as ``floor``. Two single
+     records always pass (their one pair is the link itself), so the rule bites exactly
+     where chaining happens: one weak bridge between two groups of three averages to
+     about ``(w + 8 * floor) / 9`` and is refused.
+
+2. **"Same person" judgements**, in order of their record ids: each joins the groups its
+   two records ended up in (a person looked at two records and said their persons are
+   one), unless that would put a "not the same" pair together. A person's judgement
+   overrides the cannot-link rules.
+
+The result depends only on the input (records, weights, judgements), never on the order
+the pairs are given in. Every decision looks only at the groups of a link's two records,
+and groups never span two connected components of the graph of links and "same"
+judgements; so clustering each component separately gives exactly the clusters of one pass
+over the whole graph, which is what lets the incremental resolver recompute only the
+components an update touches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from matchers.constraints import Summary, Traits
+from matchers.decisions import Thresholds
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A pair of records (sorted) and its match weight (``inf`` for a "same" judgement)."""
+
+    record_a: str
+    record_b: str
+    weight: float
+
+    @property
+    def judged(self) -> bool:
+        return self.weight == math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class Clustering:
+    """Clusters, with the links that built them and the links that were refused."""
+
+    clusters: tuple[frozenset[str], ...]  # sorted by their smallest record id
+    accepted: tuple[Link, ...]  # the links that joined two groups (a spanning forest)
+    refused: tuple[Link, ...]  # links left between two different clusters
+
+
+def sort_key(link: Link) -> tuple[float, str, str]:
+    return (-link.weight, link.record_a, link.record_b)
+
+
+def cluster(
+    nodes: Iterable[str],
+    scored: Iterable[Link],
+    judgements: Mapping[tuple[str, str], bool],
+    thresholds: Thresholds,
+    traits: Mapping[str, Traits] | None = None,
+) -> Clustering:
+    """Cluster ``nodes`` (see the module docstring). ``judgements`` maps a sorted pair to
+    True ("same person") or False ("not the same"); pairs and judgements with a record
+    outside ``nodes`` are ignored. Without ``traits`` no cannot-link rule applies."""
+    adjacency: dict[str, dict[str, float]] = {}
+    for pair in scored:
+        adjacency.setdefault(pair.record_a, {})[pair.record_b] = pair.weight
+        adjacency.setdefault(pair.record_b, {})[pair.record_a] = pair.weight
+    return cluster_graph(nodes, adjacency, judgements, thresholds, traits)
+
+
+def cluster_graph(
+    nodes: Iterable[str],
+    adjacency: Mapping[str, Mapping[str, float]],
+    judgements: Mapping[tuple[str, str], bool],
+    thresholds: Thresholds,
+    traits: Mapping[str, Traits] | None = None,
+) -> Clustering:
+    """:func:`cluster` over scored pairs given as each record's map of partner -> weight
+    (both directions; partners outside ``nodes`` are ignored)."""
+    node_set = set(nodes)
+    link_at = thresholds.link
+    links = [
+        Link(a, b, weight)
+        for a in node_set
+        for b, weight in adjacency.get(a, {}).items()
+        if a < b and weight >= link_at and b in node_set and judgements.get((a, b)) is not False
+    ]
+    links.sort(key=sort_key)
+    forbidden: dict[str, set[str]] = {}
+    same: list[Link] = []
+    for (a, b), is_same in sorted(judgements.items()):
+        if a not in node_set or b not in node_set:
+            continue
+        if is_same:
+            same.append(Link(a, b, math.inf))
+        else:
+            forbidden.setdefault(a, set()).add(b)
+            forbidden.setdefault(b, set()).add(a)
+    groups = _Groups(node_set, adjacency, forbidden, traits or {}, thresholds)
+    accepted = [link for link in [*links, *same] if groups.join(link)]
+    clusters = sorted((frozenset(group) for group in groups.members.values()), key=min)
+    refused = tuple(
+        k for k in [*links, *same] if groups.find(k.record_a) != groups.find(k.record_b)
+    )
+    return Clustering(tuple(clusters), tuple(accepted), refused)
+
+
+class _Groups:
+    """The union-find of the procedure: groups of records and what is known about each."""
+
+    def __init__(
+        self,
+        nodes: set[str],
+        adjacency: Mapping[str, Mapping[str, float]],
+        forbidden: dict[str, set[str]],
+        traits: Mapping[str, Traits],
+        thresholds: Thresholds,
+    ) -> None:
+        self.root = {n: n for n in nodes}
+        self.members = {n: [n] for n in nodes}
+        self.adjacency = adjacency
+        self.forbidden = forbidden
+        self.traits = traits
+        self.summaries: dict[str, Summary] = {}  # by group root, made when first needed
+        self.refused: set[tuple[str, str, int, int]] = set()
+        self.thresholds = thresholds
+
+    def find(self, node: str) -> str:
+        root = self.root
+        top = root[node]
+        while root[top] != top:
+            top = root[top]
+        while root[node] != top:
+            root[node], node = top, root[node]
+        return top
+
+    def join(self, link: Link) -> bool:
+        """Join the groups of the link's records if the rules allow; whether it joined."""
+        a, b = self.find(link.record_a), self.find(link.record_b)
+        if a == b:
+            return False
+        small, big = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
+        if self._judged_apart(small, big):
+            return False
+        if not link.judged:
+            # groups only change by joining, so two roots with the same sizes are the same
+            # two groups as last time: the answer is the same too
+            state = (small, big, len(self.members[small]), len(self.members[big]))
+            if state in self.refused:
+                return False
+            if self._incompatible(small, big) or not self._well_linked(small, big):
+                self.refused.add(state)
+                return False
+        self.root[small] = big
+        self.members[big].extend(self.members.pop(small))
+        absorbed, kept = self.summaries.pop(small, None), self.summaries.get(big)
+        if absorbed is not None and kept is not None:
+            kept.absorb(absorbed)
+        else:
+            self.summaries.pop(big, None)
+        return True
+
+    def _judged_apart(self, small: str, big: str) -> bool:
+        return any(
+            self.find(other) == big
+            for node in self.members[small]
+            for other in self.forbidden.get(node, ())
+        )
+
+    def _summary(self, root: str) -> Summary:
+        summary = self.summaries.get(root)
+        if summary is None:
+            summary = Summary.of(Traits())
+            for node in self.members[root]:
+                known = self.traits.get(node)
+                if known is not None:
+                    summary.absorb(Summary.of(known))
+            self.summaries[root] = summary
+        return summary
+
+    def _incompatible(self, small: str, big: str) -> bool:
+        if not self.traits:
+            return False
+        return self._summary(small).conflicts(self._summary(big), self.thresholds.dob_years)
+
+    def _well_linked(self, small: str, big: str) -> bool:
+        pairs = len(self.members[small]) * len(self.members[big])
+        if pairs == 1:
+            return True
+        floor = self.thresholds.floor
+        total, counted = 0.0, 0
+        root, find = self.root, self.find
+        for node in self.members[small]:
+            for other, weight in self.adjacency.get(node, {}).items():
+                if other in root and find(other) == big:
+                    total += weight if weight > floor else floor
+                    counted += 1
+        return total + floor * (pairs - counted) >= self.thresholds.group * pairs

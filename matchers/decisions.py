@@ -1,0 +1,118 @@
+"""Pairwise decisions: thresholds on match weights, and human judgements.
+
+Thresholds are **match weights** (Splink's ``match_weight``: log2 of the posterior odds that
+the two records are the same person, prior included), the unit :class:`PairScorer` returns.
+A weight ``w`` is the probability ``2**w / (1 + 2**w)``: 0 is 50%, 4.25 is 95%, 10 is
+99.9%, 20 is one in a million against. Weights add up across comparisons, so a threshold
+reads as "this much evidence".
+
+A human judgement is a hard constraint: a "same person" judgement links two records
+whatever the model says, and a "not the same person" judgement keeps them in different
+persons whatever later evidence says. For one pair the latest judgement wins.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+
+class Decision(enum.StrEnum):
+    LINK = "link"
+    REVIEW = "review"
+    NO_LINK = "no_link"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Decision thresholds and the clustering rule's parameters, all in match weights.
+
+    - ``link``: a candidate pair at or above this is a link (automatic, no human needed).
+    - ``review``: from here up to ``link`` the pair goes to a human (a review item).
+    - ``group``: two groups of records join only when the mean weight over all the pairs
+      between them is at least this (average linkage, see :mod:`matchers.clustering`).
+    - ``floor``: in that mean, a pair weighs at least this; pairs never scored (not
+      candidates) or scoring below it count as exactly this.
+    - ``block_cap``: a blocking key held by more records than this is over-common and
+      yields no candidates.
+    - ``dob_years``: records whose birth years are further apart than this can never be
+      one person (0: no such rule; see :mod:`matchers.constraints`).
+    """
+
+    link: float = 6.0
+    review: float = 2.0
+    group: float = -5.0
+    floor: float = -10.0
+    block_cap: int = 100
+    dob_years: int = 10
+
+    def __post_init__(self) -> None:
+        if self.floor > min(self.group, self.link):
+            raise ValueError("the floor must not be above the group or link threshold")
+        if self.review > self.link:
+            raise ValueError("the review threshold must not be above the link threshold")
+        if self.block_cap < 2:
+            raise ValueError("block_cap must be at least 2")
+        if self.dob_years < 0:
+            raise ValueError("dob_years cannot be negative")
+
+    def decide(self, weight: float) -> Decision:
+        if weight >= self.link:
+            return Decision.LINK
+        if weight >= self.review:
+            return Decision.REVIEW
+        return Decision.NO_LINK
+
+    @property
+    def stored(self) -> float:
+        """Scored pairs at or above this weight are kept in the identity state."""
+        return min(self.review, self.floor)
+
+
+def probability(weight: float) -> float:
+    """Match probability of a match weight."""
+    if weight == math.inf:
+        return 1.0
+    return 1.0 / (1.0 + math.pow(2.0, -weight))
+
+
+def pair_key(a: str, b: str) -> tuple[str, str]:
+    """The two record ids of a pair in canonical (sorted) order."""
+    return (a, b) if a <= b else (b, a)
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """A person's decision about two records: the same person, or not.
+
+    ``at`` is an ISO-8601 timestamp; for one pair the judgement with the latest ``at`` (then
+    the greater ``by``, then "not the same") wins, whatever order they arrive in.
+    """
+
+    record_a: str
+    record_b: str
+    same: bool
+    by: str
+    at: str
+
+    def __post_init__(self) -> None:
+        if self.record_a == self.record_b:
+            raise ValueError("a judgement needs two different records")
+        a, b = pair_key(self.record_a, self.record_b)
+        object.__setattr__(self, "record_a", a)
+        object.__setattr__(self, "record_b", b)
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return (self.record_a, self.record_b)
+
+    def other(self, record_id: str) -> str:
+        return self.record_b if record_id == self.record_a else self.record_a
+
+    def supersedes(self, other: Judgement) -> bool:
+        return self._rank() >= other._rank()
+
+    def _rank(self) -> tuple[str, str, bool]:
+        # latest first, then by name; at a full tie "not the same" (the safer answer) wins
+        return (self.at, self.by, not self.same)

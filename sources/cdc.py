@@ -1,0 +1,325 @@
+"""Snapshot-diff CDC (``hub cdc``): turn a source's nightly full extract into change events.
+
+Each run compares the snapshot with the previous one of the same source and publishes only
+what changed: CREATE for a record id not seen before, UPDATE for one whose values changed,
+DELETE for one that is gone. What was published is remembered durably in a SQLite file (per
+source system and record id, a digest of the record's values), and a row's new digest is
+stored only once Kafka has acknowledged its event: a run that fails part-way is simply run
+again, and running the same snapshot twice publishes nothing the second time.
+
+Safety: a snapshot that lacks more than half of the previous records (a truncated extract
+looks like that) has its deletes withheld unless the caller allows them; rows whose id
+cannot be read cannot be told apart from deleted ones, so they are reported by line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hub.errors import UsageError
+from hub.inputs import RejectedRow
+from matchers.records import SourceRecord
+from monitoring.metrics import HubMetrics
+from schemas.conversions import content_hash, person_changed, source_record_id
+from schemas.events import Operation
+from schemas.topics import source_persons
+from sources.files import numbered_records
+from sources.publish import source_problem
+from sources.publisher import Delivery, OnDelivery, Publisher, PublishError
+
+STATE_FILE = "cdc-state.db"
+MASS_DELETE_SHARE = 0.5
+MASS_DELETE_MIN_RECORDS = 20  # below this, any share of deletes is plausible
+
+
+class SnapshotState:
+    """The digest of every record last published per source, in a SQLite file.
+
+    One run per file at a time: opening takes an exclusive lock on ``<file>.lock``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = (path.parent / f"{path.name}.lock").open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise UsageError(
+                f"another hub cdc run is using {path}; try again when it ends"
+            ) from None
+        self._db = sqlite3.connect(path)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS snapshot_records ("
+            " source_system TEXT NOT NULL,"
+            " record_id TEXT NOT NULL,"
+            " content_hash TEXT NOT NULL,"
+            " PRIMARY KEY (source_system, record_id)"
+            ") WITHOUT ROWID"
+        )
+        self._db.commit()
+
+    def hashes(self, system: str) -> dict[str, str]:
+        rows = self._db.execute(
+            "SELECT record_id, content_hash FROM snapshot_records WHERE source_system = ?",
+            (system,),
+        )
+        return dict(rows)
+
+    def apply(
+        self, system: str, upserts: Iterable[tuple[str, str]], deletes: Iterable[str]
+    ) -> None:
+        """Record acknowledged changes, all in one transaction."""
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO snapshot_records (source_system, record_id, content_hash)"
+                " VALUES (?, ?, ?) ON CONFLICT (source_system, record_id)"
+                " DO UPDATE SET content_hash = excluded.content_hash",
+                ((system, record_id, digest) for record_id, digest in upserts),
+            )
+            self._db.executemany(
+                "DELETE FROM snapshot_records WHERE source_system = ? AND record_id = ?",
+                ((system, record_id) for record_id in deletes),
+            )
+
+    def close(self) -> None:
+        self._db.close()
+        with contextlib.suppress(OSError):
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+
+    def __enter__(self) -> SnapshotState:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    op: Operation
+    record_id: str  # the source's own id
+    content_hash: str | None = None  # None for a delete
+    record: SourceRecord | None = None
+    line: int | None = None
+
+
+class SnapshotDiff:
+    """Compares snapshot rows with the previous digests (pure: no files, no Kafka)."""
+
+    def __init__(self, previous: Mapping[str, str], system: str) -> None:
+        self.previous = previous
+        self.system = system
+        self.seen: dict[str, int] = {}  # record id -> first line
+        self.unchanged = 0
+
+    def feed(
+        self, rows: Iterable[tuple[int, SourceRecord | str]]
+    ) -> Iterator[Change | RejectedRow]:
+        """Creates and updates in file order, and rejected rows with their reasons."""
+        for line, record in rows:
+            if isinstance(record, str):
+                yield RejectedRow(line, record)
+                continue
+            record_id = source_record_id(record.record_id, self.system)
+            first = self.seen.get(record_id)
+            if first is not None:
+                yield RejectedRow(line, f"duplicate record_id (first on line {first})")
+                continue
+            self.seen[record_id] = line  # even if rejected below: a bad row is not a delete
+            problem = source_problem(record, self.system)
+            if problem:
+                yield RejectedRow(line, problem)
+                continue
+            digest = content_hash(record)
+            old = self.previous.get(record_id)
+            if old is None:
+                yield Change(Operation.CREATE, record_id, digest, record, line)
+            elif old != digest:
+                yield Change(Operation.UPDATE, record_id, digest, record, line)
+            else:
+                self.unchanged += 1
+
+    def deletes(self) -> list[Change]:
+        """Records of the previous snapshot that this one lacks (call after :meth:`feed`)."""
+        return [
+            Change(Operation.DELETE, record_id)
+            for record_id in sorted(self.previous.keys() - self.seen.keys())
+        ]
+
+
+@dataclass
+class CdcReport:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    published: int = 0
+    rows: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    failed: int = 0
+    withheld_deletes: int = 0
+    error: PublishError | None = None
+    read_error: UsageError | None = None
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "rejected": len(self.rejected),
+            "published": self.published,
+        }
+
+
+def is_mass_delete(deletes: int, previous: int) -> bool:
+    return previous >= MASS_DELETE_MIN_RECORDS and deletes > previous * MASS_DELETE_SHARE
+
+
+class _ChangeSender:
+    """Sends change events and keeps what Kafka acknowledged, for the state."""
+
+    def __init__(
+        self,
+        system: str,
+        publisher: Publisher,
+        report: CdcReport,
+        *,
+        now: dt.datetime,
+        snapshot_ts: dt.datetime | None,
+        metrics: HubMetrics | None,
+    ) -> None:
+        self.system = system
+        self.topic = source_persons(system)
+        self.publisher = publisher
+        self.report = report
+        self.now = now
+        self.snapshot_ts = snapshot_ts
+        self.metrics = metrics
+        self.upserts: list[tuple[str, str]] = []
+        self.deleted: list[str] = []
+
+    def send(self, change: Change) -> None:
+        record = change.record or SourceRecord(record_id=change.record_id)
+        event = person_changed(
+            record,
+            self.system,
+            change.op,
+            now=self.now,
+            source_ts=self.snapshot_ts,
+            record_id=change.record_id,
+        )
+        self.publisher.send(self.topic, event.record_id, event, on_delivery=self._track(change))
+
+    def _track(self, change: Change) -> OnDelivery:
+        def on_delivery(delivery: Delivery) -> None:
+            if not delivery.ok:
+                self.report.failed += 1
+                return
+            self.report.published += 1
+            if change.content_hash is None:
+                self.deleted.append(change.record_id)
+            else:
+                self.upserts.append((change.record_id, change.content_hash))
+            if self.metrics:
+                label = change.op.value.lower()
+                self.metrics.cdc_changes.labels(source=self.system, change=label).inc()
+
+        return on_delivery
+
+
+def run_cdc(
+    rows: Iterable[tuple[int, SourceRecord | str]],
+    system: str,
+    publisher: Publisher,
+    state: SnapshotState,
+    *,
+    now: dt.datetime,
+    snapshot_ts: dt.datetime | None = None,
+    allow_mass_delete: bool = False,
+    metrics: HubMetrics | None = None,
+    on_row: Callable[[], None] = lambda: None,
+) -> CdcReport:
+    """Publish the changes between ``rows`` (one snapshot) and the stored state, then store
+    the digests of the changes Kafka acknowledged."""
+    previous = state.hashes(system)
+    diff = SnapshotDiff(previous, system)
+    report = CdcReport()
+    sender = _ChangeSender(
+        system, publisher, report, now=now, snapshot_ts=snapshot_ts, metrics=metrics
+    )
+
+    def counted(
+        items: Iterable[tuple[int, SourceRecord | str]],
+    ) -> Iterator[tuple[int, SourceRecord | str]]:
+        for item in items:
+            on_row()
+            report.rows += 1
+            yield item
+
+    try:
+        for item in diff.feed(counted(rows)):
+            if isinstance(item, RejectedRow):
+                report.rejected.append(item)
+            else:
+                report.created += item.op is Operation.CREATE
+                report.updated += item.op is Operation.UPDATE
+                sender.send(item)
+        deletes = diff.deletes()
+        if is_mass_delete(len(deletes), len(previous)) and not allow_mass_delete:
+            report.withheld_deletes, deletes = len(deletes), []
+        for change in deletes:
+            report.deleted += 1
+            sender.send(change)
+    except UsageError as error:  # the file broke part-way: no deletes can be trusted
+        report.read_error = error
+    finally:
+        report.unchanged = diff.unchanged
+        try:
+            publisher.flush()
+        except PublishError as error:
+            report.error = error
+        state.apply(system, sender.upserts, sender.deleted)
+    return report
+
+
+def run_cdc_file(
+    path: Path,
+    system: str,
+    mapping: Mapping[str, str],
+    publisher: Publisher,
+    state: SnapshotState,
+    *,
+    now: dt.datetime,
+    allow_mass_delete: bool = False,
+    metrics: HubMetrics | None = None,
+    on_row: Callable[[], None] = lambda: None,
+) -> CdcReport:
+    """:func:`run_cdc` over a snapshot file; the file's modification time is the
+    snapshot's time (``source_ts`` of events whose rows carry no ``updated_at``)."""
+    snapshot_ts = None
+    with contextlib.suppress(OSError):
+        snapshot_ts = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
+    return run_cdc(
+        numbered_records(path, mapping),
+        system,
+        publisher,
+        state,
+        now=now,
+        snapshot_ts=snapshot_ts,
+        allow_mass_delete=allow_mass_delete,
+        metrics=metrics,
+        on_row=on_row,
+    )
+
+
+def state_path(stack_dir: Path) -> Path:
+    return stack_dir / STATE_FILE

@@ -1,0 +1,182 @@
+"""`hub publish` and `hub cdc`: person records from files onto the source's topic."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import orjson
+import typer
+
+from hub.console import say
+from hub.errors import HubError
+
+if TYPE_CHECKING:
+    from hub.inputs import RejectedRow
+    from hub.settings import Settings
+    from sources.publisher import Publisher
+
+SHOWN_LINES = 10
+
+SourceOption = Annotated[
+    str, typer.Option("--source", help="source system, e.g. council_tax (names the topic)")
+]
+MapOption = Annotated[
+    str | None,
+    typer.Option("--map", help="rename columns to record fields: column=field,..."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print the counts as one JSON line")]
+
+
+def connect_publisher(settings: Settings) -> Publisher:
+    """A publisher for the settings' Kafka and codec; one clear line if Kafka does not answer."""
+    from schemas.codec import make_codec
+    from sources.publisher import Publisher
+
+    publisher = Publisher(
+        settings.kafka_bootstrap, make_codec(settings), timeout_s=settings.publish_timeout_s
+    )
+    publisher.check_connection()
+    return publisher
+
+
+def _check_file(path: Path) -> None:
+    """Fail before connecting to anything if the file is missing or of an unknown type."""
+    from hub.errors import UsageError
+    from hub.inputs import file_format
+
+    file_format(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+
+
+def _lines(rows: list[RejectedRow]) -> str:
+    shown = ", ".join(f"{row.line} ({row.reason})" for row in rows[:SHOWN_LINES])
+    more = f" and {len(rows) - SHOWN_LINES} more" if len(rows) > SHOWN_LINES else ""
+    return f"line {shown}{more}" if len(rows) == 1 else f"lines {shown}{more}"
+
+
+def publish_command(
+    source: SourceOption,
+    input_file: Annotated[
+        Path, typer.Option("--input", help="CSV, JSON Lines or Parquet file of person records")
+    ],
+    mapping: MapOption = None,
+    op: Annotated[
+        str, typer.Option("--op", help="operation of the events: snapshot-read, create, update")
+    ] = "snapshot-read",
+    as_json: JsonOption = False,
+) -> None:
+    """Publish every row of a file as a PersonChanged event on src.<source>.persons.
+
+    "Published" means acknowledged by Kafka. Malformed rows are skipped and reported by
+    line; the summary goes to stderr (and with --json, the counts to stdout).
+    """
+    from hub.errors import UsageError
+    from hub.inputs import parse_mapping
+    from hub.settings import load_settings
+    from schemas.events import Operation
+    from schemas.topics import source_persons
+    from sources.files import estimate_rows, progress
+    from sources.publish import publish_file
+
+    operations = {"snapshot-read": Operation.SNAPSHOT_READ, "create": Operation.CREATE,
+                  "update": Operation.UPDATE}  # fmt: skip
+    if op not in operations:
+        raise UsageError(f"--op {op!r}: use one of {', '.join(operations)}")
+    topic = source_persons(source)
+    columns = parse_mapping(mapping)
+    _check_file(input_file)
+    publisher = connect_publisher(load_settings())
+    with progress(f"publishing to {topic}", estimate_rows(input_file)) as bar:
+        report = publish_file(
+            input_file,
+            source,
+            columns,
+            publisher,
+            op=operations[op],
+            now=dt.datetime.now(dt.UTC),
+            on_row=bar.advance,
+        )
+    if report.read_error is not None and report.rows == 0:
+        raise report.read_error
+    say(f"published {report.published:,} of {report.rows:,} rows from {input_file.name} to {topic}")
+    if report.rejected:
+        say(f"rejected {len(report.rejected):,}: {_lines(report.rejected)}")
+    if report.failed:
+        say(f"not acknowledged {len(report.failed):,}: {_lines(report.failed)}")
+    if as_json:
+        counts = {"published": report.published, "rejected": len(report.rejected),
+                  "failed": len(report.failed)}  # fmt: skip
+        typer.echo(orjson.dumps(counts).decode())
+    _raise_first(report.read_error, report.error)
+
+
+def cdc_command(
+    source: SourceOption,
+    snapshot: Annotated[
+        Path, typer.Option("--snapshot", help="today's full extract: CSV, JSON Lines or Parquet")
+    ],
+    mapping: MapOption = None,
+    allow_mass_delete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-delete",
+            help="publish deletes even when the snapshot lacks over half the previous records",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Publish what changed since the source's previous snapshot (creates, updates,
+    deletes); state is kept in the stack folder. The same snapshot twice publishes nothing."""
+    from hub.inputs import parse_mapping
+    from hub.settings import load_settings
+    from schemas.topics import check_name, source_persons
+    from sources.cdc import SnapshotState, run_cdc_file, state_path
+    from sources.files import estimate_rows, progress
+
+    check_name(source)
+    columns = parse_mapping(mapping)
+    settings = load_settings()
+    _check_file(snapshot)
+    publisher = connect_publisher(settings)
+    with (
+        SnapshotState(state_path(settings.stack_dir)) as state,
+        progress(f"diffing {snapshot.name}", estimate_rows(snapshot)) as bar,
+    ):
+        report = run_cdc_file(
+            snapshot,
+            source,
+            columns,
+            publisher,
+            state,
+            now=dt.datetime.now(dt.UTC),
+            allow_mass_delete=allow_mass_delete,
+            on_row=bar.advance,
+        )
+    if report.read_error is not None and report.rows == 0:
+        raise report.read_error
+    counts = report.summary()
+    say(
+        f"{snapshot.name} against the previous {source} snapshot: "
+        + ", ".join(f"{n:,} {k}" for k, n in counts.items())
+        + f" (to {source_persons(source)})"
+    )
+    if report.rejected:
+        say(f"rejected {len(report.rejected):,}: {_lines(report.rejected)}")
+    if as_json:
+        typer.echo(orjson.dumps(counts).decode())
+    if report.withheld_deletes:
+        raise HubError(
+            f"withheld {report.withheld_deletes:,} deletes: the snapshot lacks more than half "
+            "of the previous records (a truncated extract?); if that is right, run again "
+            "with --allow-mass-delete"
+        )
+    _raise_first(report.read_error, report.error)
+
+
+def _raise_first(*errors: HubError | None) -> None:
+    for error in errors:
+        if error is not None:
+            raise error

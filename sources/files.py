@@ -1,0 +1,78 @@
+"""Reading record files for publishing: numbered rows, and a progress bar sized to the file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from hub.console import err
+from hub.errors import UsageError
+from hub.inputs import file_format, read_rows, to_source_record
+from matchers.records import SourceRecord
+
+PROGRESS_MIN_ROWS = 10_000  # smaller files finish before a bar would help
+
+
+def numbered_records(
+    path: Path, mapping: Mapping[str, str]
+) -> Iterator[tuple[int, SourceRecord | str]]:
+    """``(line, record)`` for each row, or ``(line, reason)`` for a row that is malformed.
+    A file that cannot be read at all raises UsageError (possibly part-way through)."""
+    for line, row in read_rows(path):
+        if isinstance(row, str):
+            yield line, row
+        else:
+            yield line, to_source_record(row, mapping)
+
+
+def estimate_rows(path: Path) -> int | None:
+    """Rows in the file, cheaply: Parquet metadata, or newlines for text (an upper bound)."""
+    try:
+        if file_format(path) == "parquet":
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        lines = 0
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                lines += chunk.count(b"\n")
+        return lines
+    except (OSError, ValueError, UsageError):  # reading the rows reports the real error
+        return None
+
+
+class Progress:
+    """A rich progress bar on stderr (only on a terminal and for large files)."""
+
+    def __init__(self, bar: object | None, task: object | None) -> None:
+        self._bar = bar
+        self._task = task
+
+    def advance(self, rows: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, rows)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def progress(label: str, total: int | None) -> Iterator[Progress]:
+    if not err.is_terminal or total is None or total < PROGRESS_MIN_ROWS:
+        yield Progress(None, None)
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as Bar
+
+    with Bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        yield Progress(bar, bar.add_task(label, total=total))

@@ -1,0 +1,332 @@
+"""Validation at ingest: decode one Kafka message and check it, as a pure function.
+
+``validate_message`` returns either :class:`Accepted` (the event, cleaned) or
+:class:`Rejected` (why, and where the message came from), never raises for bad input, and
+touches no service, so a Faust agent, a plain consumer and the tests all use it the same way:
+
+- Undecodable bytes, an event on the wrong topic, missing required values, an operation
+  that contradicts its payload, or dates no source could mean are *rejected*: the message
+  goes to the dead-letter twin of its topic (see :mod:`streams.dead_letters`).
+- A bad identifier or date inside a person (NHS number failing mod 11, a malformed NI
+  number or postcode, a unique pupil number with a wrong check letter, a date of birth in
+  the future or before 1890) is *dropped* from the person and named in the person's
+  ``quality_flags``; the person is kept. Well-formed identifiers are rewritten in their
+  canonical form (``943 476 5919`` -> ``9434765919``, ``nw12db`` -> ``NW1 2DB``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from matchers.identifiers import check_nhs_number, check_ni_number, check_postcode, check_upn
+from schemas.codec import Codec, CodecError
+from schemas.events import (
+    EVENT_TYPES,
+    Address,
+    Event,
+    Operation,
+    PartnerIndicator,
+    Person,
+    PersonChanged,
+    PropertyChanged,
+    RelationshipKind,
+    RelationshipObserved,
+    full_name,
+)
+from schemas.topics import source_of
+
+STAGE = "validate"
+EARLIEST_DATE = dt.date(1890, 1, 1)
+LATEST_PLAN_YEARS = 50  # a target or period end may lie ahead, not this far
+
+# Reasons a message is rejected (besides the codec's own, see schemas.codec).
+MISSING_FIELD = "missing_field"
+SOURCE_MISMATCH = "source_mismatch"
+OP_MISMATCH = "op_mismatch"
+PERSON_EMPTY = "person_empty"
+DATE_OUT_OF_RANGE = "date_out_of_range"
+DATES_INVERTED = "dates_inverted"
+NO_VALUE = "no_value"
+UPRN_FORMAT = "uprn_format"
+
+_PAIRWISE = frozenset(
+    {
+        RelationshipKind.PARENT,
+        RelationshipKind.CHILD,
+        RelationshipKind.PARTNER,
+        RelationshipKind.SIBLING,
+        RelationshipKind.CARER,
+        RelationshipKind.CARED_FOR,
+        RelationshipKind.OTHER_RELATIVE,
+        RelationshipKind.HOUSEHOLD_MEMBER,
+    }
+)
+_GROUPS = frozenset(
+    {
+        RelationshipKind.FAMILY_GROUP,
+        RelationshipKind.BENEFIT_CLAIM_UNIT,
+        RelationshipKind.COUNCIL_TAX_ACCOUNT,
+        RelationshipKind.TENANCY,
+    }
+)
+_UPRN = re.compile(r"^\d{1,12}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """A message as read from Kafka, before decoding."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A valid event, cleaned; ``flags`` are the data-quality flags this validation raised."""
+
+    message: RawMessage
+    event: Event
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A message that must go to the dead-letter topic, with the reason (never field values)."""
+
+    message: RawMessage
+    reason: str
+    detail: str
+    event_type: str | None = None
+    fingerprint: str | None = None
+
+
+class _Invalid(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def validate_message(message: RawMessage, codec: Codec, today: dt.date) -> Accepted | Rejected:
+    """Decode and validate one message. ``today`` bounds dates (inject a clock in tests)."""
+    if message.value is None:
+        return Rejected(message, "empty", "message has no value (a tombstone?)")
+    try:
+        event = codec.decode(message.value, message.topic)
+    except CodecError as error:
+        return Rejected(message, error.reason, error.detail, error.event_type, error.fingerprint)
+    try:
+        cleaned, flags = validate_event(event, message.topic, today)
+    except _Invalid as invalid:
+        return Rejected(message, invalid.reason, invalid.detail, full_name(type(event)))
+    return Accepted(message, cleaned, flags)
+
+
+Checked = tuple[Event, tuple[str, ...]]
+
+
+def validate_event(event: Event, topic: str, today: dt.date) -> Checked:
+    """The event cleaned, with the flags raised; raises ``_Invalid`` for a structural fault."""
+    _check_required(event)
+    _check_dates(event, today)
+    source = source_of(topic)
+    if isinstance(event, PersonChanged):
+        return _person_changed(event, source, today)
+    if isinstance(event, RelationshipObserved):
+        return _relationship(event, source)
+    if isinstance(event, PropertyChanged):
+        return _property(event, source)
+    if isinstance(event, PartnerIndicator):
+        return _indicator(event, source, today)
+    return event, ()
+
+
+def _same_source(named: str, source: str | None, field: str = "source_system") -> None:
+    if source is not None and named != source:
+        raise _Invalid(SOURCE_MISMATCH, f"{field} differs from the topic's ({source})")
+
+
+def _person_changed(event: PersonChanged, source: str | None, today: dt.date) -> Checked:
+    _same_source(event.source_system, source)
+    if (event.op is Operation.DELETE) != (event.after is None):
+        payload = "absent" if event.after is None else "present"
+        raise _Invalid(OP_MISMATCH, f"op {event.op} with after {payload}")
+    if event.after is None:
+        return event, ()
+    after, flags = clean_person(event.after, today)
+    return dataclasses.replace(event, after=after), flags
+
+
+def _relationship(event: RelationshipObserved, source: str | None) -> Checked:
+    _same_source(event.source_system, source)
+    if event.kind in _PAIRWISE and not event.related_record_id:
+        raise _Invalid(MISSING_FIELD, f"a {event.kind} relation needs related_record_id")
+    if event.kind in _GROUPS and not event.group_id:
+        raise _Invalid(MISSING_FIELD, f"a {event.kind} membership needs group_id")
+    return event, ()
+
+
+def _property(event: PropertyChanged, source: str | None) -> Checked:
+    _same_source(event.source_system, source)
+    if not _UPRN.match(event.uprn.strip()):
+        raise _Invalid(UPRN_FORMAT, "uprn is not 1 to 12 digits")
+    postcode, _problem = check_postcode(event.postcode)
+    if postcode is not None and postcode != event.postcode:
+        return dataclasses.replace(event, postcode=postcode), ()
+    return event, ()
+
+
+def _indicator(event: PartnerIndicator, source: str | None, today: dt.date) -> Checked:
+    _same_source(event.dataset, source, "dataset")
+    if event.op is not Operation.DELETE and event.value is None and event.category is None:
+        raise _Invalid(NO_VALUE, "an indicator needs a value or a category")
+    if event.person is None:
+        return event, ()
+    person, flags = clean_person(event.person, today, require_content=False)
+    return dataclasses.replace(event, person=person), flags
+
+
+def clean_person(
+    person: Person, today: dt.date, *, require_content: bool = True
+) -> tuple[Person, tuple[str, ...]]:
+    """The person with bad identifiers and impossible dates dropped, and the flags raised."""
+    if require_content and not _has_content(person):
+        raise _Invalid(PERSON_EMPTY, "the person has no name, date of birth or identifier")
+    flags: list[str] = []
+    cleaned: dict[str, object] = {
+        "nhs_number": _identifier(person.nhs_number, check_nhs_number, flags),
+        "ni_number": _identifier(person.ni_number, check_ni_number, flags),
+        "upn": _identifier(person.upn, check_upn, flags),
+        "dob": _dob(person.dob, today, flags),
+        "email": _email(person.email, flags),
+        "address": _clean_address(person.address, today, flags),
+        "previous_addresses": tuple(
+            _clean_address(a, today, flags) or a for a in person.previous_addresses
+        ),
+    }
+    changes = {k: v for k, v in cleaned.items() if v != getattr(person, k)}
+    if not changes and not flags:
+        return person, ()
+    raised = tuple(dict.fromkeys(flags))
+    changes["quality_flags"] = tuple(dict.fromkeys((*person.quality_flags, *raised)))
+    return dataclasses.replace(person, **changes), raised  # type: ignore[arg-type]
+
+
+def _dob(dob: dt.date | None, today: dt.date, flags: list[str]) -> dt.date | None:
+    if dob is not None and dob > today:
+        flags.append("dob_in_future")
+        return None
+    if dob is not None and dob < EARLIEST_DATE:
+        flags.append("dob_before_1890")
+        return None
+    return dob
+
+
+def _email(email: str | None, flags: list[str]) -> str | None:
+    if email is not None and not _EMAIL.match(email.strip()):
+        flags.append("email_format")
+        return None
+    return email
+
+
+def _has_content(person: Person) -> bool:
+    return any(
+        (
+            person.first_name,
+            person.last_name,
+            person.dob,
+            person.nhs_number,
+            person.ni_number,
+            person.upn,
+        )
+    )
+
+
+def _identifier(
+    value: str | None,
+    check: Callable[[str | None], tuple[str | None, str | None]],
+    flags: list[str],
+) -> str | None:
+    canonical, problem = check(value)
+    if problem is not None:
+        flags.append(problem)
+    return canonical
+
+
+def _clean_address(address: Address | None, today: dt.date, flags: list[str]) -> Address | None:
+    if address is None:
+        return None
+    changes: dict[str, object] = {}
+    if address.postcode is not None:
+        postcode, problem = check_postcode(address.postcode)
+        if problem is not None:
+            flags.append(problem)
+        if postcode != address.postcode:
+            changes["postcode"] = postcode
+    if address.uprn is not None and not _UPRN.match(address.uprn.strip()):
+        flags.append("uprn_format")
+        changes["uprn"] = None
+    for name in ("residence_start", "residence_end"):
+        value = getattr(address, name)
+        if value is not None and value < EARLIEST_DATE:
+            flags.append(f"{name}_before_1890")
+            changes[name] = None
+    start = changes.get("residence_start", address.residence_start)
+    end = changes.get("residence_end", address.residence_end)
+    if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
+        flags.append("residence_dates_inverted")
+        changes["residence_end"] = None
+    if address.residence_start is not None and address.residence_start > today:
+        flags.append("residence_start_in_future")
+        changes["residence_start"] = None
+    return dataclasses.replace(address, **changes) if changes else address  # type: ignore[arg-type]
+
+
+# -- structure shared by every event type --------------------------------------------------
+
+
+def _required_strings(event_type: type) -> tuple[str, ...]:
+    """Fields typed plain ``str`` (required in the schema): they must not be blank."""
+    hints = typing.get_type_hints(event_type)
+    return tuple(f.name for f in dataclasses.fields(event_type) if hints[f.name] is str)
+
+
+def _date_fields(event_type: type) -> tuple[str, ...]:
+    hints = typing.get_type_hints(event_type)
+    dates = (dt.date, dt.date | None)
+    return tuple(f.name for f in dataclasses.fields(event_type) if hints[f.name] in dates)
+
+
+_REQUIRED = {t: _required_strings(t) for t in EVENT_TYPES}
+_DATES = {t: _date_fields(t) for t in EVENT_TYPES}
+
+
+def _check_required(event: Event) -> None:
+    for name in _REQUIRED[type(event)]:
+        if not getattr(event, name).strip():
+            raise _Invalid(MISSING_FIELD, f"{type(event).__name__}.{name} is empty")
+
+
+def _check_dates(event: Event, today: dt.date) -> None:
+    """Dates on the event itself (periods, allocations, steps); person dates are cleaned."""
+    latest = today + dt.timedelta(days=365 * LATEST_PLAN_YEARS)
+    names = _DATES[type(event)]
+    for name in names:
+        value = getattr(event, name)
+        if value is not None and not EARLIEST_DATE <= value <= latest:
+            raise _Invalid(DATE_OUT_OF_RANGE, f"{type(event).__name__}.{name} is out of range")
+    for first, last in (("start", "end"), ("period_start", "period_end")):
+        if first in names and last in names:
+            a, b = getattr(event, first), getattr(event, last)
+            if a is not None and b is not None and b < a:
+                raise _Invalid(DATES_INVERTED, f"{type(event).__name__}.{last} is before {first}")

@@ -1,0 +1,118 @@
+"""Snapshot diffing (pure) and its durable state (a SQLite file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.errors import UsageError
+from hub.inputs import RejectedRow
+from matchers.records import SourceRecord
+from schemas.conversions import content_hash
+from schemas.events import Operation
+from sources.cdc import Change, SnapshotDiff, SnapshotState, is_mass_delete
+
+pytestmark = pytest.mark.unit
+
+
+def rec(record_id: str, last_name: str = "Okafor", **values: str) -> SourceRecord:
+    return SourceRecord(record_id=record_id, last_name=last_name, **values)  # type: ignore[arg-type]
+
+
+def rows(*records: SourceRecord | str) -> list[tuple[int, SourceRecord | str]]:
+    return [(line, r) for line, r in enumerate(records, start=2)]
+
+
+def test_diff_finds_creates_updates_unchanged_and_deletes() -> None:
+    previous = {
+        "1": content_hash(rec("1")),
+        "2": content_hash(rec("2")),
+        "3": content_hash(rec("3")),
+    }
+    diff = SnapshotDiff(previous, "housing")
+    out = list(diff.feed(rows(rec("1"), rec("2", "Okafor-Smith"), rec("4"))))
+    assert [(c.op, c.record_id, c.line) for c in out if isinstance(c, Change)] == [
+        (Operation.UPDATE, "2", 3),
+        (Operation.CREATE, "4", 4),
+    ]
+    assert diff.unchanged == 1
+    assert [(c.op, c.record_id) for c in diff.deletes()] == [(Operation.DELETE, "3")]
+
+
+def test_malformed_duplicate_and_foreign_rows_are_rejected_by_line_and_not_deleted() -> None:
+    previous = {"1": content_hash(rec("1")), "2": content_hash(rec("2"))}
+    diff = SnapshotDiff(previous, "housing")
+    out = list(
+        diff.feed(
+            rows(
+                "expected 5 columns",
+                rec("1"),
+                rec("1", "Other"),
+                SourceRecord(record_id="2", source_system="council_tax", last_name="X"),
+            )
+        )
+    )
+    rejected = [r for r in out if isinstance(r, RejectedRow)]
+    assert [(r.line, r.reason) for r in rejected] == [
+        (2, "expected 5 columns"),
+        (4, "duplicate record_id (first on line 3)"),
+        (5, "source_system 'council_tax' is not 'housing'"),
+    ]
+    assert diff.deletes() == []  # record 2's row was bad, which is not a delete
+
+
+def test_prefixed_ids_are_the_same_record() -> None:
+    diff = SnapshotDiff({"1": content_hash(rec("1"))}, "housing")
+    assert list(diff.feed(rows(rec("housing:1")))) == []
+    assert diff.unchanged == 1
+
+
+_snapshots = st.dictionaries(
+    st.sampled_from([str(i) for i in range(12)]),
+    st.sampled_from(["Okafor", "Smith", "Khan"]),
+    max_size=12,
+)
+
+
+@given(_snapshots, _snapshots)
+def test_applying_the_changes_gives_the_new_snapshot_and_a_rerun_changes_nothing(
+    day1: dict[str, str], day2: dict[str, str]
+) -> None:
+    state = {rid: content_hash(rec(rid, name)) for rid, name in day1.items()}
+    diff = SnapshotDiff(state, "housing")
+    changes = [c for c in diff.feed(rows(*(rec(i, n) for i, n in day2.items())))]
+    for change in [*changes, *diff.deletes()]:
+        assert isinstance(change, Change)
+        if change.op is Operation.DELETE:
+            del state[change.record_id]
+        else:
+            assert change.content_hash is not None
+            state[change.record_id] = change.content_hash
+    assert state == {rid: content_hash(rec(rid, name)) for rid, name in day2.items()}
+    again = SnapshotDiff(state, "housing")
+    assert list(again.feed(rows(*(rec(i, n) for i, n in day2.items())))) == []
+    assert again.deletes() == []
+    assert again.unchanged == len(day2)
+
+
+def test_state_persists_per_source_and_allows_one_run_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "stack" / "cdc-state.db"
+    with SnapshotState(path) as state:
+        state.apply("housing", [("1", "a"), ("2", "b")], [])
+        state.apply("council_tax", [("1", "z")], [])
+        state.apply("housing", [("2", "c")], ["1"])
+        with pytest.raises(UsageError, match="another hub cdc run"):
+            SnapshotState(path)
+    with SnapshotState(path) as reopened:
+        assert reopened.hashes("housing") == {"2": "c"}
+        assert reopened.hashes("council_tax") == {"1": "z"}
+        assert reopened.hashes("libraries") == {}
+
+
+def test_mass_delete_needs_a_big_enough_share_of_enough_records() -> None:
+    assert is_mass_delete(11, 20)
+    assert not is_mass_delete(10, 20)
+    assert not is_mass_delete(5, 6)  # small sources can lose most of their records

@@ -1,0 +1,152 @@
+"""The clustering procedure: weak bridges stay apart, judgements bind, order never matters."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matchers.clustering import Link, cluster
+from matchers.decisions import Thresholds
+
+pytestmark = pytest.mark.unit
+
+RULE = Thresholds(link=6.0, review=2.0, group=-5.0, floor=-10.0)
+SIX = ["a1", "a2", "a3", "b1", "b2", "b3"]
+
+
+def clique(names: list[str], weight: float = 12.0) -> list[Link]:
+    return [Link(a, b, weight) for i, a in enumerate(names) for b in names[i + 1 :]]
+
+
+def test_two_groups_joined_by_one_weak_link_stay_apart() -> None:
+    links = [*clique(["a1", "a2", "a3"]), *clique(["b1", "b2", "b3"]), Link("a3", "b1", 9.0)]
+    result = cluster(SIX, links, {}, RULE)
+    assert set(result.clusters) == {frozenset({"a1", "a2", "a3"}), frozenset({"b1", "b2", "b3"})}
+    assert result.refused == (Link("a3", "b1", 9.0),)
+    assert len(result.accepted) == 4  # two spanning trees of two links each
+
+
+def test_well_linked_groups_join() -> None:
+    between = [Link(a, b, 7.0) for a, b in [("a1", "b1"), ("a2", "b2"), ("a3", "b3")]]
+    # the other pairs between the groups were scored too, mildly negative
+    others = [Link(a, b, -2.0) for a, b in [("a1", "b2"), ("a1", "b3"), ("a2", "b1")]]
+    links = [*clique(["a1", "a2", "a3"]), *clique(["b1", "b2", "b3"]), *between, *others]
+    # mean over the nine pairs: (3 * 7 - 3 * 2 - 3 * 10) / 9 = -1.67 >= -5
+    assert cluster(SIX, links, {}, RULE).clusters == (frozenset(SIX),)
+
+
+def test_evidence_against_between_groups_keeps_them_apart() -> None:
+    # the same three links, but the other pairs scored strongly against
+    between = [Link(a, b, 7.0) for a, b in [("a1", "b1"), ("a2", "b2"), ("a3", "b3")]]
+    against = [Link(a, b, -30.0) for a in ["a1", "a2", "a3"] for b in ["b1", "b2", "b3"]
+               if a[1] != b[1]]  # fmt: skip
+    links = [*clique(["a1", "a2", "a3"]), *clique(["b1", "b2", "b3"]), *between, *against]
+    # the floor caps how much one pair can count against: (21 - 60) / 9 = -4.3 >= -5
+    assert len(cluster(SIX, links, {}, RULE).clusters) == 1
+    strict = Thresholds(link=6.0, review=2.0, group=-4.0, floor=-10.0)
+    assert len(cluster(SIX, links, {}, strict).clusters) == 2
+
+
+def test_a_record_must_link_to_a_share_of_a_big_group() -> None:
+    five = ["a1", "a2", "a3", "a4", "a5"]
+    one_link = cluster([*five, "x"], [*clique(five), Link("a5", "x", 9.0)], {}, RULE)
+    assert frozenset({"x"}) in one_link.clusters  # (9 - 4 * 10) / 5 = -6.2
+    two = [*clique(five), Link("a5", "x", 9.0), Link("a1", "x", 7.0)]
+    assert len(cluster([*five, "x"], two, {}, RULE).clusters) == 1  # (16 - 30) / 5 = -2.8
+
+
+def test_not_same_judgement_holds_against_any_chain() -> None:
+    links = [Link("a", "b", 20.0), Link("b", "c", 20.0), Link("c", "d", 20.0)]
+    result = cluster("abcd", links, {("a", "d"): False, ("c", "d"): True}, RULE)
+    assert all(not {"a", "d"} <= group for group in result.clusters)
+
+
+def test_not_same_judgement_removes_the_link_itself() -> None:
+    result = cluster("ab", [Link("a", "b", 30.0)], {("a", "b"): False}, RULE)
+    assert len(result.clusters) == 2 and result.refused == ()
+
+
+def test_same_judgement_joins_the_two_persons_whatever_the_model() -> None:
+    links = [*clique(["a1", "a2", "a3"]), *clique(["b1", "b2", "b3"])]
+    result = cluster(SIX, links, {("a1", "b1"): True}, RULE)
+    assert result.clusters == (frozenset(SIX),)
+    assert Link("a1", "b1", float("inf")) in result.accepted
+
+
+def test_same_judgement_never_overrides_not_same() -> None:
+    result = cluster("abc", [Link("a", "b", 20.0)], {("a", "c"): False, ("b", "c"): True}, RULE)
+    assert set(result.clusters) == {frozenset("ab"), frozenset("c")}
+
+
+names = [f"r{i:02d}" for i in range(14)]
+scored_pairs = st.lists(
+    st.tuples(st.sampled_from(names), st.sampled_from(names), st.integers(-14, 20)),
+    max_size=50,
+)
+verdicts = st.dictionaries(
+    st.tuples(st.sampled_from(names), st.sampled_from(names)), st.booleans(), max_size=4
+)
+
+
+def build(
+    pairs: list[tuple[str, str, int]], judged: dict[tuple[str, str], bool]
+) -> tuple[list[str], list[Link], dict[tuple[str, str], bool]]:
+    weights = {(min(a, b), max(a, b)): float(w) for a, b, w in pairs if a != b}
+    judgements = {(min(a, b), max(a, b)): v for (a, b), v in judged.items() if a != b}
+    nodes = sorted({n for pair in [*weights, *judgements] for n in pair})
+    return nodes, [Link(a, b, w) for (a, b), w in weights.items()], judgements
+
+
+@settings(max_examples=200)
+@given(scored_pairs, verdicts, st.randoms(use_true_random=False))
+def test_input_order_never_changes_the_clusters(
+    pairs: list[tuple[str, str, int]], judged: dict[tuple[str, str], bool], rnd: random.Random
+) -> None:
+    nodes, links, judgements = build(pairs, judged)
+    first = cluster(nodes, links, judgements, RULE)
+    rnd.shuffle(nodes)
+    rnd.shuffle(links)
+    shuffled = dict(rnd.sample(sorted(judgements.items()), len(judgements)))
+    again = cluster(nodes, links, shuffled, RULE)
+    assert first.clusters == again.clusters
+    assert set(first.accepted) == set(again.accepted)
+
+
+@settings(max_examples=200)
+@given(scored_pairs, verdicts)
+def test_clustering_each_component_separately_equals_the_whole(
+    pairs: list[tuple[str, str, int]], judged: dict[tuple[str, str], bool]
+) -> None:
+    nodes, links, judgements = build(pairs, judged)
+    whole = set(cluster(nodes, links, judgements, RULE).clusters)
+    # components of the graph of links and "same" judgements, by a plain search
+    neighbours: dict[str, set[str]] = {n: set() for n in nodes}
+    for k in links:
+        if k.weight >= RULE.link and judgements.get((k.record_a, k.record_b)) is not False:
+            neighbours[k.record_a].add(k.record_b)
+            neighbours[k.record_b].add(k.record_a)
+    for (a, b), same in judgements.items():
+        if same:
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+    seen: set[str] = set()
+    parts: set[frozenset[str]] = set()
+    for start in nodes:
+        if start in seen:
+            continue
+        component, todo = {start}, [start]
+        while todo:
+            for other in neighbours[todo.pop()] - component:
+                component.add(other)
+                todo.append(other)
+        seen |= component
+        parts |= set(cluster(component, links, judgements, RULE).clusters)
+    assert parts == whole
+    assert {n for group in whole for n in group} == set(nodes)
+    # "not the same" always holds
+    for (a, b), same in judgements.items():
+        if not same:
+            assert not any({a, b} <= group for group in whole)

@@ -1,0 +1,90 @@
+"""Cannot-link rules: different identifiers or far-apart births keep records apart."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from matchers.clustering import Link, cluster
+from matchers.constraints import Summary, Traits, births_conflict, conflict, traits
+from matchers.decisions import Thresholds
+from matchers.records import StandardRecord
+
+pytestmark = pytest.mark.unit
+
+RULE = Thresholds(link=6.0, review=2.0, group=-5.0, floor=-10.0, dob_years=10)
+
+
+def test_births_far_apart_conflict_unless_the_year_looks_like_a_typo() -> None:
+    assert births_conflict("1980-03-04", "2012-07-09", 10)
+    assert not births_conflict("1980-03-04", "1988-07-09", 10)  # close enough
+    assert not births_conflict("1980-03-04", "2080-03-04", 10)  # same day and month
+    assert not births_conflict("1980-03-04", "2008-04-03", 10)  # day and month swapped
+    assert not births_conflict("1980-03-04", "2012-07-09", 0)  # rule off
+
+
+def test_different_identifiers_conflict() -> None:
+    a = StandardRecord("a", nhs_number="9434765919")
+    assert conflict(a, StandardRecord("b", nhs_number="9434765870"), 10)
+    assert not conflict(a, StandardRecord("b", nhs_number="9434765919"), 10)
+    assert not conflict(a, StandardRecord("b"), 10)  # missing is not different
+    ni_a, ni_b = (
+        StandardRecord("a", ni_number="QQ123456C"),
+        StandardRecord("b", ni_number="QQ123456"),
+    )
+    assert not conflict(ni_a, ni_b, 10)  # the suffix letter varies
+
+
+def test_strong_links_cannot_join_records_with_different_nhs_numbers() -> None:
+    records = {
+        "twin1": Traits(nhs_number="9434765919", dob="2010-01-01"),
+        "twin2": Traits(nhs_number="9434765870", dob="2010-01-01"),
+        "x": Traits(dob="2010-01-01"),
+    }
+    links = [Link("twin1", "twin2", 25.0), Link("twin1", "x", 20.0), Link("twin2", "x", 19.0)]
+    result = cluster(records, links, {}, RULE, records)
+    assert set(result.clusters) == {frozenset({"twin1", "x"}), frozenset({"twin2"})}
+    # a person's "same" judgement overrides the rule
+    judged = cluster(records, links, {("twin1", "twin2"): True}, RULE, records)
+    assert judged.clusters == (frozenset(records),)
+
+
+def test_parent_and_child_stay_apart_even_when_chained_through_a_dateless_record() -> None:
+    records = {
+        "dad": Traits(dob="1975-02-03"),
+        "son": Traits(dob="2005-08-09"),
+        "nodate": Traits(),
+    }
+    links = [Link("dad", "nodate", 15.0), Link("nodate", "son", 14.0), Link("dad", "son", 12.0)]
+    result = cluster(records, links, {}, RULE, records)
+    assert set(result.clusters) == {frozenset({"dad", "nodate"}), frozenset({"son"})}
+
+
+values = st.sampled_from([None, "1"]) | st.sampled_from(["2", "3"])
+dobs = st.sampled_from([None, "1980-01-02", "1981-05-06", "2001-02-01", "2005-09-09"])
+record_traits = st.builds(Traits, nhs_number=values, upn=values, ni_prefix=values, dob=dobs)
+
+
+@given(
+    st.lists(record_traits, min_size=1, max_size=4), st.lists(record_traits, min_size=1, max_size=4)
+)
+def test_group_summaries_agree_with_checking_every_pair(
+    left: list[Traits], right: list[Traits]
+) -> None:
+    def summary(group: list[Traits]) -> Summary:
+        total = Summary.of(group[0])
+        for t in group[1:]:
+            total.absorb(Summary.of(t))
+        return total
+
+    def pairwise(a: Traits, b: Traits) -> bool:
+        return Summary.of(a).conflicts(Summary.of(b), 10)
+
+    expected = any(pairwise(a, b) for a in left for b in right)
+    assert summary(left).conflicts(summary(right), 10) == expected
+
+
+def test_traits_of_a_record() -> None:
+    record = StandardRecord("a", nhs_number="9434765919", ni_number="QQ123456C", dob="1980-01-02")
+    assert traits(record) == Traits("9434765919", None, "QQ123456", "1980-01-02")

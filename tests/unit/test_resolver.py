@@ -1,0 +1,285 @@
+"""The incremental resolver: decisions, merges and splits with stable ids, judgements,
+review items, households and the person query, over the toy model."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TypeVar
+
+import pytest
+
+from matchers.decisions import Judgement
+from matchers.events import (
+    HouseholdChanged,
+    MatchDecided,
+    PersonPart,
+    PersonRemoved,
+    PersonsMerged,
+    PersonSplit,
+    PersonUpserted,
+    ReviewItemRaised,
+)
+from matchers.households import ServiceGroup
+from matchers.records import SourceRecord
+from matchers.views import person_of_record, person_view
+from tests.support.resolving import make_resolver
+
+pytestmark = pytest.mark.unit
+
+# a and b do not link (b has no date of birth); c links to both.
+A = SourceRecord("a", "housing", "Ann", None, "Smith", "1980-01-01", postcode="NW1 1AA")
+B = SourceRecord("b", "libraries", "Ann", None, "Smith", email="ann@example.org")
+C = SourceRecord("c", "council_tax", "Ann", None, "Smith", "1980-01-01", email="ann@example.org")
+
+
+T = TypeVar("T")
+
+
+def of_type(events: Sequence[object], kind: type[T]) -> list[T]:
+    return [e for e in events if isinstance(e, kind)]
+
+
+def test_a_new_record_that_links_two_persons_merges_them_and_the_oldest_id_survives() -> None:
+    resolver, state = make_resolver()
+    resolver.upsert(A)
+    resolver.upsert(B)
+    pa, pb = person_of_record(state, "a"), person_of_record(state, "b")
+    assert pa and pb and pa != pb
+    events = resolver.upsert(C)
+    assert of_type(events, PersonsMerged) == [PersonsMerged(pa, (pb,), ("a", "b", "c"))]
+    assert {person_of_record(state, r) for r in "abc"} == {pa}
+    upserted = of_type(events, PersonUpserted)
+    assert [(e.person_id, e.record_ids, e.alias_ids) for e in upserted] == [
+        (pa, ("a", "b", "c"), (pb,))
+    ]
+    assert upserted[0].golden.record_ids == ("c", "a", "b")  # sorted by (system, record)
+    # the decision: c's best candidate is a (8 against 6 for b), linked; c is now in pa
+    assert of_type(events, MatchDecided) == [
+        MatchDecided("c", "a", "link", 8.0, "toy-1", pa, "model", 2)
+    ]
+    # the old id still finds the person
+    view = person_view(state, pb)
+    assert view is not None and view.person.person_id == pa
+
+
+def test_an_update_that_removes_the_links_splits_and_the_largest_part_keeps_the_id() -> None:
+    resolver, state = make_resolver()
+    b2 = SourceRecord("b2", "parking", "Ann", None, "Smith", email="ann@example.org")
+    for record in (A, B, b2, C):
+        resolver.upsert(record)
+    person = person_of_record(state, "a")
+    assert state.partition() == {frozenset({"a", "b", "b2", "c"})}
+    moved = SourceRecord("c", "council_tax", "Zoe", None, "Brown", "1999-09-09")
+    events = resolver.upsert(moved)
+    assert state.partition() == {frozenset("a"), frozenset({"b", "b2"}), frozenset("c")}
+    assert {person_of_record(state, r) for r in ("b", "b2")} == {person}
+    (split,) = of_type(events, PersonSplit)
+    pa, pc = person_of_record(state, "a"), person_of_record(state, "c")
+    assert split == PersonSplit(
+        person or "",
+        (
+            PersonPart(person or "", ("b", "b2")),
+            PersonPart(pa or "", ("a",)),
+            PersonPart(pc or "", ("c",)),
+        ),
+    )
+    assert person not in {pa, pc}
+
+
+def test_deleting_the_last_record_retires_the_person() -> None:
+    resolver, state = make_resolver()
+    resolver.upsert(B)
+    person = person_of_record(state, "b")
+    assert person is not None
+    events = resolver.delete("b")
+    assert PersonRemoved(person) in events
+    assert state.partition() == set()
+    assert resolver.delete("b") == []  # deleting again changes nothing
+
+
+def test_redelivery_of_the_same_record_changes_nothing() -> None:
+    resolver, _state = make_resolver()
+    assert resolver.upsert(A)
+    assert resolver.upsert(A) == []
+    assert resolver.stats.unchanged == 1
+
+
+def test_not_same_judgement_splits_and_later_evidence_cannot_override_it() -> None:
+    resolver, state = make_resolver()
+    for record in (A, C):
+        resolver.upsert(record)
+    assert len(state.partition()) == 1
+    resolver.judge(Judgement("a", "c", same=False, by="officer1", at="2026-01-02T10:00:00"))
+    assert state.partition() == {frozenset("a"), frozenset("c")}
+    # a third record linking both cannot chain them back together
+    twin = SourceRecord("e", "housing", "Ann", None, "Smith", "1980-01-01", postcode="NW1 1AA")
+    resolver.upsert(twin)
+    assert all(not {"a", "c"} <= group for group in state.partition())
+    # re-sending the same content of c does not bring it back either
+    resolver.upsert(SourceRecord("c", "council_tax", "Ann", None, "Smith", "1980-01-01"))
+    assert all(not {"a", "c"} <= group for group in state.partition())
+
+
+def test_same_judgement_links_records_the_model_keeps_apart_and_latest_wins() -> None:
+    resolver, state = make_resolver()
+    resolver.upsert(A)
+    resolver.upsert(B)
+    assert len(state.partition()) == 2
+    events = resolver.judge(Judgement("b", "a", same=True, by="officer1", at="2026-01-02"))
+    assert of_type(events, PersonsMerged)
+    assert state.partition() == {frozenset("ab")}
+    older = Judgement("a", "b", same=False, by="officer2", at="2026-01-01")
+    assert resolver.judge(older) == []  # an older judgement does not replace a newer one
+    newer = Judgement("a", "b", same=False, by="officer2", at="2026-01-03")
+    assert of_type(resolver.judge(newer), PersonSplit)
+    assert state.partition() == {frozenset("a"), frozenset("b")}
+
+
+def test_judgement_about_records_not_yet_seen_applies_when_they_arrive() -> None:
+    resolver, state = make_resolver()
+    resolver.judge(Judgement("a", "c", same=False, by="officer1", at="2026-01-02"))
+    resolver.upsert(A)
+    resolver.upsert(C)
+    assert state.partition() == {frozenset("a"), frozenset("c")}
+
+
+def test_review_band_pair_raises_a_review_item_with_both_records_and_the_waterfall() -> None:
+    resolver, _state = make_resolver()
+    resolver.upsert(A)
+    # same name and postcode, no date of birth: -10 + 5 + 5 + 4 = 4 (review band 2..6)
+    events = resolver.upsert(
+        SourceRecord("f", "libraries", "Ann", None, "Smith", postcode="NW1 1AA")
+    )
+    items = of_type(events, ReviewItemRaised)
+    assert len(items) == 1
+    item = items[0]
+    assert (item.record_id, item.other_record_id, item.reason) == ("f", "a", "review_band")
+    assert item.match_weight == pytest.approx(4.0)
+    assert item.record.record_id == "f" and item.other_record.record_id == "a"
+    assert sum(line.match_weight for line in item.explanation) == pytest.approx(4.0)
+    assert item.model_version == "toy-1"
+    decided = of_type(events, MatchDecided)
+    assert [(d.candidate_record_id, d.decision, d.match_weight) for d in decided] == [
+        ("a", "review", 4.0)
+    ]
+
+
+def test_weak_bridge_is_refused_and_raised_for_review() -> None:
+    resolver, state = make_resolver()
+    father = [
+        SourceRecord("s1", "housing", "John", None, "Smith", "1950-03-03", postcode="E1 1AA",
+                     email="js@x.org"),
+        SourceRecord("s2", "adult_care", "John", None, "Smith", "1950-03-03", postcode="E1 1AA"),
+        SourceRecord("s3", "council_tax", "John", None, "Smith", "1950-03-03", postcode="E1 1AA"),
+    ]  # fmt: skip
+    son = [
+        SourceRecord("j1", "education", "John", None, "Smith", "2010-07-07", postcode="E1 1AA",
+                     email="js@x.org"),
+        SourceRecord("j2", "child_care", "John", None, "Smith", "2010-07-07", postcode="E1 1AA"),
+    ]  # fmt: skip
+    for record in [*father, *son]:
+        resolver.upsert(record)
+    assert state.partition() == {frozenset({"s1", "s2", "s3"}), frozenset({"j1", "j2"})}
+    # name and the shared email only: links to s1 and j1 alike (-10 + 5 + 5 + 6 = 6)
+    bridge = SourceRecord("x", "libraries", "John", None, "Smith", email="js@x.org")
+    events = resolver.upsert(bridge)
+    assert state.partition() == {frozenset({"s1", "s2", "s3"}), frozenset({"j1", "j2", "x"})}
+    (item,) = [e for e in of_type(events, ReviewItemRaised) if e.reason == "weak_bridge"]
+    assert (item.record_id, item.other_record_id, item.match_weight) == ("s1", "x", 6.0)
+
+
+def test_households_change_when_people_move_and_ids_stay_stable() -> None:
+    resolver, state = make_resolver()
+    mum = SourceRecord("m", "housing", "Mary", None, "Jones", "1970-01-01", uprn="100",
+                       residence_start="2015-01-01", updated_at="2020-01-01")  # fmt: skip
+    son = SourceRecord("s", "education", "Tom", None, "Jones", "2005-05-05", uprn="100",
+                       residence_start="2015-01-01", updated_at="2020-01-01")  # fmt: skip
+    resolver.upsert(mum)
+    events = resolver.upsert(son)
+    changed = of_type(events, HouseholdChanged)
+    household = changed[-1].household_id
+    mum_id, son_id = person_of_record(state, "m"), person_of_record(state, "s")
+    assert [m.person_id for m in changed[-1].members] == sorted((mum_id, son_id))
+    assert changed[-1].members[0].start == "2015-01-01"
+    assert changed[-1].moved_in == (son_id,)
+    # the son moves out: a newer record for him at another address
+    moved = SourceRecord("s2", "council_tax", "Tom", None, "Jones", "2005-05-05", uprn="200",
+                         residence_start="2024-01-01", updated_at="2024-01-02")  # fmt: skip
+    events = resolver.upsert(moved)
+    assert person_of_record(state, "s2") == son_id
+    by_id = {e.household_id: e for e in of_type(events, HouseholdChanged)}
+    assert [m.person_id for m in by_id[household].members] == [mum_id]  # kept the id
+    assert by_id[household].moved_out == (son_id,)
+    new_home = [e for h, e in by_id.items() if h != household]
+    assert len(new_home) == 1 and [m.person_id for m in new_home[0].members] == [son_id]
+    assert new_home[0].household_key == "uprn:200"
+
+
+def test_residents_at_different_times_are_different_households() -> None:
+    resolver, state = make_resolver()
+    before = SourceRecord("o", "housing", "Old", None, "Tenant", "1950-01-01", uprn="300",
+                          residence_start="2000-01-01", residence_end="2010-01-01")  # fmt: skip
+    after = SourceRecord("n", "housing", "New", None, "Tenant", "1990-01-01", uprn="300",
+                         residence_start="2012-01-01")  # fmt: skip
+    resolver.upsert(before)
+    resolver.upsert(after)
+    assert state.household_partition() == {frozenset("o"), frozenset("n")}
+
+
+def test_person_view_lists_every_source_record_household_and_service_groups() -> None:
+    resolver, state = make_resolver()
+    records = [
+        SourceRecord("housing:1", "housing", "Mary", None, "Jones", "1970-01-01", uprn="100",
+                     nhs_number="9434765919"),
+        SourceRecord("health:7", "health", "Mary", None, "Jones", "1970-01-01",
+                     nhs_number="9434765919"),
+        SourceRecord("education:3", "education", "Tom", None, "Jones", "2005-05-05", uprn="100"),
+    ]  # fmt: skip
+    for record in records:
+        resolver.upsert(record)
+    resolver.set_service_group(
+        ServiceGroup("cms", "family_group", "F1", frozenset({"education:3", "cms:9"}))
+    )
+    mary = person_of_record(state, "housing:1")
+    assert mary is not None
+    view = person_view(state, mary)
+    assert view is not None
+    assert {(s.source_system, s.record_id) for s in view.person.golden.sources} == {
+        ("housing", "housing:1"),
+        ("health", "health:7"),
+    }
+    assert view.person.golden.nhs_numbers == ("9434765919",)
+    assert view.household is not None
+    members = {m.person_id: m.golden.record_ids for m in view.household.members}
+    tom = person_of_record(state, "education:3")
+    assert members == {mary: view.person.golden.record_ids, tom: ("education:3",)}
+    assert view.service_groups == ()  # Mary's records are in no service group
+    tom_view = person_view(state, tom or "")
+    assert tom_view is not None
+    (group,) = tom_view.service_groups
+    assert (group.kind, group.group_id, group.unknown_record_ids) == (
+        "family_group",
+        "F1",
+        ("cms:9",),
+    )
+    assert [m.person_id for m in group.members] == [tom]
+
+
+def test_person_explanation_shows_the_links_model_version_and_thresholds() -> None:
+    resolver, state = make_resolver()
+    for record in (A, B, C):
+        resolver.upsert(record)
+    resolver.judge(Judgement("a", "b", same=True, by="officer1", at="2026-01-02"))
+    person = person_of_record(state, "a")
+    explanation = resolver.explain_person(person or "")
+    assert explanation is not None
+    assert explanation.model_version == "toy-1"
+    assert explanation.thresholds == resolver.thresholds
+    assert explanation.record_ids == ("a", "b", "c")
+    assert len(explanation.links) == 2  # a spanning tree of three records
+    assert any(k.weight == math.inf for k in explanation.links) or all(
+        k.weight >= resolver.thresholds.link for k in explanation.links
+    )
+    assert [j.pair for j in explanation.judgements] == [("a", "b")]
+    assert resolver.explain_person("P999999999") is None
