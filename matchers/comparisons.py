@@ -18,7 +18,15 @@ differ by far more, so no pair can fall between them.
 Levels are tried in order and the first that holds is the pair's level, as in Splink's
 ``CASE WHEN``. Each expression may assume the levels above it did not hold (in
 particular, that the null level did not). Where SQL would compare with a NULL (false),
-the Python says ``is not None`` explicitly.
+the Python says ``is not None`` explicitly. The SQL conditions use no NOT over a value
+that can be NULL, so SQL's three-valued logic and Python's two agree.
+
+The comparisons: given name (nicknames, typos, initials, swapped names), date of birth
+(exact, day and month swapped, year off by one, one character different, same year,
+years within one), NHS number, NI number and UPN (agree or disagree, m fixed), sex; and
+for family name and where someone lives one of two designs, chosen by
+:func:`comparisons_for`: ``family_and_home`` (one comparison, for data that knows
+households: addresses, phones, emails) or ``family_name`` and ``place`` apart.
 """
 
 from __future__ import annotations
@@ -82,10 +90,14 @@ TF_ATTRIBUTES: dict[str, str] = {
 }
 
 
-def _compile(expression: str) -> Test:
+def _compile(expression: str, lets: tuple[tuple[str, str], ...] = ()) -> Test:
     namespace = dict(EXPRESSION_NAMES)
+    lines = ["def test(a, b):"]
+    lines += [f"    {name} = {value}" for name, value in lets]
+    lines.append(f"    return bool({expression})")
     # The expressions are this module's own constants, never read from a model file.
-    return eval(f"lambda a, b: {expression}", namespace)  # type: ignore[no-any-return]  # noqa: S307
+    exec("\n".join(lines), namespace)  # noqa: S102
+    return namespace["test"]  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,14 @@ class Comparison:
     description: str
     columns: tuple[str, ...]  # it is left out of a model when all of these are (nearly) empty
     levels: tuple[Level, ...]
+    # Named Python values computed once per pair before the levels, which may use them
+    # (the scorer then evaluates a shared part once, not in every level).
+    lets: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.lets:
+            for level in self.levels:
+                object.__setattr__(level, "test", _compile(level.python, self.lets))
 
     def splink_dict(self) -> dict[str, object]:
         return {
@@ -372,9 +392,9 @@ _SURNAME_CLOSE_PY = (
 def _family_and_home_levels() -> tuple[Level, ...]:
     home = "Same address, phone or email"
     pairs = (
-        ("Same family name", _SURNAME_EQ_SQL, _SURNAME_EQ_PY, "last_name"),
+        ("Same family name", _SURNAME_EQ_SQL, "fh_same", "last_name"),
         ("Family names alike (Jaro-Winkler >= 0.92, or one part of the other)",
-         _SURNAME_CLOSE_SQL, _SURNAME_CLOSE_PY, None),
+         _SURNAME_CLOSE_SQL, "fh_alike", None),
     )  # fmt: skip
     levels = [
         Level(
@@ -391,18 +411,18 @@ def _family_and_home_levels() -> tuple[Level, ...]:
     for name, sql, py, tf in pairs:
         levels += [
             Level(f"{name}; {home}", f"({sql}) AND ({_SAME_HOME_SQL})",
-                  f"({py}) and ({_SAME_HOME_PY})", tf_column=tf),
+                  f"{py} and fh_home", tf_column=tf),
             Level(f"{name}; same postcode", f"({sql}) AND ({_sql_eq('postcode')})",
-                  f"({py}) and {_eq_py('postcode')}", tf_column=tf),
+                  f"{py} and fh_postcode", tf_column=tf),
             Level(f"{name}; same area or town", f"({sql}) AND ({_NEAR_SQL})",
-                  f"({py}) and ({_NEAR_PY})", tf_column=tf),
+                  f"{py} and fh_near", tf_column=tf),
             Level(f"{name}; elsewhere or unknown", sql, py, tf_column=tf),
         ]  # fmt: skip
     levels += [
-        Level(f"Family names differ or unknown; {home}", _SAME_HOME_SQL, _SAME_HOME_PY),
+        Level(f"Family names differ or unknown; {home}", _SAME_HOME_SQL, "fh_home"),
         Level("Family names differ or unknown; same postcode", _sql_eq("postcode"),
-              _eq_py("postcode")),
-        Level("Family names differ or unknown; same area or town", _NEAR_SQL, _NEAR_PY),
+              "fh_postcode"),
+        Level("Family names differ or unknown; same area or town", _NEAR_SQL, "fh_near"),
         Level("Emails Jaro-Winkler >= 0.88", _jw_sql("email", 0.88),
               f"a.email is not None and b.email is not None and {_jw_py('email', 0.88)}"),
         ELSE,
@@ -421,6 +441,13 @@ FAMILY_AND_HOME = Comparison(
     description="Family name with address, phone, email, postcode and town",
     columns=("last_name", *_PLACE_COLUMNS),
     levels=_family_and_home_levels(),
+    lets=(
+        ("fh_same", _SURNAME_EQ_PY),
+        ("fh_alike", _SURNAME_CLOSE_PY),
+        ("fh_home", _SAME_HOME_PY),
+        ("fh_postcode", _eq_py("postcode")),
+        ("fh_near", _NEAR_PY),
+    ),
 )
 
 # Error rates of valid-looking identifiers: NHS numbers and UPNs carry a check character
@@ -463,6 +490,10 @@ def comparisons_for(filled: Callable[[str], bool]) -> tuple[Comparison, ...]:
         c for c in COMPARISONS
         if c not in left_out and any(filled(column) for column in c.columns)
     )  # fmt: skip
+
+
+def comparison_named(name: str) -> Comparison | None:
+    return next((c for c in COMPARISONS if c.name == name), None)
 
 
 def levels_by_sql() -> dict[tuple[str, str], Level]:

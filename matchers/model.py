@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from matchers.comparisons import TF_ATTRIBUTES, Test, levels_by_sql
+from matchers.comparisons import TF_ATTRIBUTES, Test, comparison_named, levels_by_sql
 
 MODEL_FORMAT = "residents-hub-model/1"
 _CLAMP = 1e-300  # Splink clamps m and u to this before taking logs
@@ -76,6 +76,7 @@ class ModelComparison:
     name: str
     description: str
     levels: tuple[ModelLevel, ...]
+    lets: tuple[tuple[str, str], ...] = ()  # shared Python values the levels read
 
 
 def _probability(level: Mapping[str, Any], key: str, where: str) -> float:
@@ -136,7 +137,9 @@ def _comparison(raw: Mapping[str, Any]) -> ModelComparison:
         )
     if not levels or levels[-1].sql != "ELSE":
         raise ModelError(f"comparison {name!r}: the last level must be ELSE")
-    return ModelComparison(name, str(raw.get("comparison_description", name)), tuple(levels))
+    defined = comparison_named(name)
+    lets = defined.lets if defined else ()
+    return ModelComparison(name, str(raw.get("comparison_description", name)), tuple(levels), lets)
 
 
 class Model:

@@ -81,6 +81,7 @@ def _generate(model: Model) -> Callable[[StandardRecord, StandardRecord], float]
     namespace.update(log2=math.log2, PRIOR=model.prior_weight)
     lines = ["def score(a, b):", "    w = PRIOR"]
     for c, comparison in enumerate(model.comparisons):
+        lines += [f"    {name} = {value}" for name, value in comparison.lets]
         for i, level in enumerate(comparison.levels):
             name = f"C{c}L{i}"
             if level.sql == "ELSE":

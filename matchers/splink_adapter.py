@@ -1,14 +1,26 @@
 """The one module that uses Splink (and DuckDB): training, and Splink's own scores.
 
-Training (:func:`train`) fits a Fellegi-Sunter model on a snapshot without labels: the
-prior from deterministic rules, u by random sampling with a fixed seed, m by expectation
-maximisation over a few blocking rules. The comparisons are those of
-:mod:`matchers.comparisons`. The result is the model document described in
-:mod:`matchers.model`: Splink's own settings JSON plus the term-frequency tables, frozen,
-so that the model version fixes them.
+Training (:func:`train`) fits a Fellegi-Sunter model on a snapshot without labels:
 
-:func:`splink_match_weights` and :class:`SplinkRealtime` give Splink's own answers for
-the same model, for the parity test and the benchmark.
+1. the comparisons of :mod:`matchers.comparisons` whose columns the snapshot fills;
+2. a first prior from deterministic rules
+   (Splink's ``estimate_probability_two_random_records_match``);
+3. u by random sampling with a fixed seed (``estimate_u_using_random_sampling``);
+4. m by expectation maximisation, one session per blocking rule: each usable identifier
+   (NHS, NI, UPN), date of birth, given and family name; postcode only when fewer than two
+   identifiers are usable. Identifier levels have fixed m (see ``comparisons._identifier``);
+5. term-frequency tables computed by Splink and frozen into the model;
+6. the prior re-estimated as the fixed point over the candidate pairs, and blocking rules
+   that find almost no match the other rules miss dropped (:func:`refine_prior_and_blocking`).
+
+DuckDB runs on one thread so that the same snapshot and seed give the same model version.
+The result is the model document described in :mod:`matchers.model`. It loads into Splink
+as it is: ``Linker(input_table(records, blocking), doc["splink"])`` with the frozen TF
+tables registered (see :func:`splink_match_weights`).
+
+:func:`splink_match_weights` and :class:`SplinkRealtime` give Splink's own answers for the
+same model, for the parity test and the benchmark; :func:`input_table` is the table a bulk
+bootstrap registers so that Splink blocks exactly as the stream does.
 """
 
 from __future__ import annotations
@@ -23,7 +35,14 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from matchers.blocking import BLOCK_COLUMN_PREFIX, BlockingRules, candidate_pairs, rule_columns
+from matchers.blocking import (
+    BLOCK_COLUMN_PREFIX,
+    BlockingRules,
+    candidate_pairs,
+    prune_rules,
+    rule_columns,
+    rule_masks,
+)
 from matchers.comparisons import (
     COMPARISONS,
     FEATURE_COLUMNS,
@@ -112,16 +131,21 @@ def _filled_share(table: pa.Table, columns: Iterable[str]) -> float:
     return filled / int(table.num_rows)
 
 
+def _blocking_sql(blocking: BlockingRules) -> list[str]:
+    """Splink blocking rules equal to ours: ``l.block_<rule> = r.block_<rule>`` per rule."""
+    return [
+        f'l."{BLOCK_COLUMN_PREFIX}{name}" = r."{BLOCK_COLUMN_PREFIX}{name}"'
+        for name in blocking.names
+    ]
+
+
 def _settings(comparisons: Sequence[Comparison], blocking: BlockingRules) -> dict[str, Any]:
     return {
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
         "probability_two_random_records_match": 0.0001,
         "comparisons": [c.splink_dict() for c in comparisons],
-        "blocking_rules_to_generate_predictions": [
-            f'l."{BLOCK_COLUMN_PREFIX}{name}" = r."{BLOCK_COLUMN_PREFIX}{name}"'
-            for name in blocking.names
-        ],
+        "blocking_rules_to_generate_predictions": _blocking_sql(blocking),
         "retain_intermediate_calculation_columns": False,
         "retain_matching_columns": False,
     }
@@ -205,38 +229,30 @@ def train(
         },
     }
     document["version"] = model_version(document)
-    progress("estimating the prior by expectation over the candidate pairs")
-    prior = estimate_prior(Model.from_document(document), records, options.blocking)
+    progress("estimating the prior over the candidate pairs, pruning blocking rules")
+    prior, kept, dropped = refine_prior_and_blocking(
+        Model.from_document(document), records, options.blocking
+    )
+    if dropped:
+        progress(f"blocking rules that found almost nothing new, dropped: {', '.join(dropped)}")
     splink_settings["probability_two_random_records_match"] = prior
+    splink_settings["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in _blocking_sql(kept)
+    ]
+    document["blocking"]["rules"] = list(kept.names)
+    document["training"]["blocking_rules_dropped"] = {k: round(v, 2) for k, v in dropped.items()}
     document["training"]["seconds"] = round(time.perf_counter() - started, 1)
     document["version"] = model_version(document)
     return Model.from_document(document)
 
 
-def estimate_prior(
-    model: Model, records: Sequence[StandardRecord], blocking: BlockingRules
-) -> float:
-    """The probability that two random records match, as the fixed point of
-    ``prior = sum of match probabilities over the candidate pairs / all pairs``.
-
-    Splink's own estimate (matches found by deterministic rules divided by an assumed
-    recall) depends on a guess of that recall; this expectation step, with the trained m
-    and u held fixed, does not. Pairs that blocking does not propose count as non-matches.
-    """
+def _fixed_point_prior(evidence: Any, records: int, start: float) -> float:
+    """The prior solving ``prior = sum of match probabilities / all pairs``; ``evidence`` is
+    each candidate pair's match weight without the prior (a numpy array)."""
     import numpy as np
 
-    from matchers.scorer import Scorer
-
-    by_id = {r.record_id: r for r in records}
-    scorer = Scorer(model)
-    evidence = np.array(
-        [
-            scorer.score(by_id[a], by_id[b]) - model.prior_weight
-            for a, b in sorted(candidate_pairs(records, blocking).pairs)
-        ]
-    )
-    all_pairs = len(records) * (len(records) - 1) / 2
-    prior = model.prior
+    all_pairs = records * (records - 1) / 2
+    prior = start
     for _ in range(500):
         odds = np.exp2(np.clip(evidence + prob_to_match_weight(prior), -1000, 1000))
         new = float(np.sum(odds / (1.0 + odds))) / all_pairs
@@ -247,10 +263,46 @@ def estimate_prior(
     return prior
 
 
+def refine_prior_and_blocking(
+    model: Model, records: Sequence[StandardRecord], blocking: BlockingRules
+) -> tuple[float, BlockingRules, dict[str, float]]:
+    """The prior by expectation over the candidate pairs, and the blocking rules worth
+    their cost under this model (see :func:`matchers.blocking.prune_rules`).
+
+    Splink's own prior (matches found by deterministic rules divided by an assumed recall)
+    depends on a guess of that recall. Here, with the trained m and u held fixed, the prior
+    is the fixed point of ``prior = sum of match probabilities over the candidate pairs /
+    all pairs``; pairs that blocking does not propose count as non-matches.
+    """
+    import numpy as np
+
+    from matchers.scorer import Scorer
+
+    by_id = {r.record_id: r for r in records}
+    scorer = Scorer(model)
+    masks = rule_masks(records, blocking)
+    pairs = sorted(masks)
+    evidence = np.array([scorer.score(by_id[a], by_id[b]) - model.prior_weight for a, b in pairs])
+    prior = _fixed_point_prior(evidence, len(records), model.prior)
+    odds = np.exp2(np.clip(evidence + prob_to_match_weight(prior), -1000, 1000))
+    probabilities: list[float] = (odds / (1.0 + odds)).tolist()
+    kept, dropped = prune_rules(blocking, [masks[p] for p in pairs], probabilities)
+    if dropped:
+        active = sum(1 << blocking.names.index(name) for name in kept.names)
+        still = np.array([masks[p] & active != 0 for p in pairs], dtype=bool)
+        prior = _fixed_point_prior(evidence[still], len(records), prior)
+    return prior, kept, dropped
+
+
 def model_version(document: dict[str, Any]) -> str:
-    """A content hash of what decides scores: the Splink settings and the TF tables."""
+    """A content hash of what decides candidates and scores: the Splink settings, the TF
+    tables and the blocking."""
     payload = orjson.dumps(
-        {"splink": document["splink"], "tf": document["term_frequencies"]},
+        {
+            "splink": document["splink"],
+            "tf": document["term_frequencies"],
+            "blocking": document["blocking"],
+        },
         option=orjson.OPT_SORT_KEYS,
     )
     return "m" + hashlib.sha256(payload).hexdigest()[:12]

@@ -70,9 +70,8 @@ class Store:
             with self.engine.begin() as connection:
                 command.upgrade(alembic_config(connection), "head")
         except SQLAlchemyError as error:
-            raise StoreError(
-                f"store at {self.safe_url} cannot be migrated: {error.orig or error}"
-            ) from None
+            cause = getattr(error, "orig", None) or error
+            raise StoreError(f"store at {self.safe_url} cannot be migrated: {cause}") from None
 
     @property
     def safe_url(self) -> str:
@@ -86,7 +85,8 @@ class Store:
                     if rows:
                         connection.execute(self._upsert(table), list(rows))
         except SQLAlchemyError as error:
-            raise StoreError(f"store write failed: {type(error.orig or error).__name__}") from None
+            cause = getattr(error, "orig", None) or error
+            raise StoreError(f"store write failed: {type(cause).__name__}") from None
 
     def _upsert(self, table: Table) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite

@@ -65,6 +65,18 @@ source_records = Table(
 )
 Index(None, source_records.c.person_id)
 
+source_payloads = Table(
+    "source_payloads",
+    metadata,
+    Column("record_id", ID, primary_key=True),
+    Column("source_system", String(63), nullable=False),
+    Column("source_version", BigInteger, nullable=False, comment="the source's own version"),
+    Column("record", JSON, comment="the canonical source record; null once deleted"),
+    Column("version", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    comment="the newest source record per record id: what `hub state rebuild` rebuilds from",
+)
+
 person_aliases = Table(
     "person_aliases",
     metadata,
@@ -136,6 +148,7 @@ Index(None, partner_indicators.c.record_id)
 VERSIONED = (
     persons,
     source_records,
+    source_payloads,
     person_aliases,
     households,
     household_aliases,

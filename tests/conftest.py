@@ -70,3 +70,9 @@ def redis_url(stack_settings: Settings) -> str:
 @pytest.fixture
 def postgres_url(stack_settings: Settings) -> str:
     return stack_settings.postgres_url()
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests (marked ``anyio``) run on asyncio, as the Faust workers do."""
+    return "asyncio"

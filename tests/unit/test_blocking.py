@@ -11,7 +11,9 @@ from matchers.blocking import (
     RULES,
     BlockingRules,
     candidate_pairs,
+    prune_rules,
     rule_columns,
+    rule_masks,
 )
 from matchers.records import SourceRecord
 from matchers.standardise import standardise
@@ -146,3 +148,32 @@ def test_candidates_are_the_pairs_with_a_shared_value(sources: list[SourceRecord
             if shared:
                 expected.add(tuple(sorted((a.record_id, b.record_id))))
     assert candidate_pairs(standard, rules).pairs == expected
+
+
+def test_rule_masks_mark_every_rule_that_proposes_a_pair() -> None:
+    rules = BlockingRules(("nhs", "name", "pc_dob"))
+    records = [
+        standardise(ANNE),
+        standardise(person("b", first_name="Ann", last_name="Smith", nhs_number="9434765919")),
+        standardise(
+            person("c", first_name="Ann", last_name="Smith", postcode="NW1 2DB", dob="1980-02-01")
+        ),
+    ]
+    masks = rule_masks(records, rules)
+    assert masks == {("a", "b"): 0b011, ("a", "c"): 0b110, ("b", "c"): 0b010}
+    assert set(masks) == candidate_pairs(records, rules).pairs
+
+
+def test_pruning_drops_rules_that_find_nothing_new() -> None:
+    rules = BlockingRules(("nhs", "name", "town_fg", "pc_dob"))
+    # pairs: found by name only (likely matches), by name and town_fg, by town_fg only
+    # (unlikely matches), by nhs only (never pruned), by pc_dob only (a likely match).
+    masks = [0b0010, 0b0110, 0b0100, 0b0100, 0b0001, 0b1000]
+    probabilities = [0.9, 0.95, 0.0001, 0.0002, 0.001, 0.8]
+    kept, dropped = prune_rules(rules, masks, probabilities, min_share=0.01)
+    assert kept.names == ("nhs", "name", "pc_dob")
+    assert dropped == {"town_fg": pytest.approx(0.0003)}
+    assert kept.max_block_size == rules.max_block_size
+    everything, nothing = prune_rules(rules, masks, probabilities, min_share=0.0)
+    assert everything.names == rules.names
+    assert nothing == {}

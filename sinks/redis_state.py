@@ -1,0 +1,302 @@
+"""The identity state in Redis, shared by every worker, with a local replica in each.
+
+Redis is the shared truth: one hash per table (``<prefix>:t:<table>``, field = key, value =
+JSON), a version counter, and a change log (a stream whose entry ids are the versions,
+each listing the keys a commit wrote). Every worker keeps the whole state in memory (a
+:class:`ReplicatedState`) so that matching never waits on the network, and changes it
+only while it holds the state lock:
+
+1. take the lock; catch up by reading the keys the log lists since the replica's version;
+2. run the pure core against the replica (it records which keys it wrote);
+3. commit: in one MULTI/EXEC, guarded by WATCH on the lock and the version, write those
+   keys, bump the version, append the log entry and park the batch's outputs in the outbox;
+4. release the lock; publish and store the outbox entry, then delete it.
+
+A commit that finds the lock or version changed (the lock expired) fails as a whole and
+the replica is reloaded, so two workers never interleave half-batches, and two records of
+one person arriving at two workers at once are matched one after the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from hub.errors import HubError
+from matchers.decisions import Judgement
+from matchers.households import ServiceGroup
+from matchers.identity_state import (
+    HouseholdEntry,
+    MemoryIdentityState,
+    PersonEntry,
+    StateChanges,
+)
+from matchers.records import StandardRecord
+from sinks.state_codec import decoder, encoder
+
+
+class StateConflict(HubError):
+    """The state lock was lost or the state moved on during a commit: nothing was written."""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    attr: str  # the dictionary on the replica
+    hint: Any  # type of one value
+    touched_by: tuple[str, ...]  # StateChanges fields whose keys it writes
+    is_set: bool = False  # held as a mutable set locally
+
+
+TABLES: tuple[Table, ...] = (
+    Table("records", "_records", StandardRecord, ("records",)),
+    Table("record_keys", "_record_keys", frozenset[str], ("record_keys",)),
+    Table("buckets", "_buckets", frozenset[str], ("bucket_added", "bucket_removed"), True),
+    Table("edges", "_edges", dict[str, float], ("edges_set", "edges_removed")),
+    Table("judgements", "_judgements", dict[str, Judgement], ("judgements_set",)),
+    Table("person_of", "_person_of", str, ("person_of",)),
+    Table("persons", "_persons", PersonEntry, ("persons",)),
+    Table("person_aliases", "_person_aliases", str, ("person_aliases",)),
+    Table(
+        "residents", "_residents", frozenset[str], ("residents_added", "residents_removed"), True
+    ),
+    Table("households", "_households", HouseholdEntry, ("households",)),
+    Table("household_aliases", "_household_aliases", str, ("household_aliases",)),
+    Table("service_groups", "_service_groups", ServiceGroup, ("service_groups",)),
+    Table(
+        "record_groups",
+        "_record_groups",
+        frozenset[str],
+        ("record_groups_added", "record_groups_removed"),
+        True,
+    ),
+    # Not part of the matching core: the newest source version applied per record, so a
+    # redelivered or stale event is recognised and ignored.
+    Table("source_versions", "source_versions", int, ()),
+    # The last person and household numbers handed out (ids are allocated under the lock).
+    Table("counters", "counters", int, ()),
+)
+TABLE_BY_NAME = {t.name: t for t in TABLES}
+_ENCODE = {t.name: encoder(t.hint) for t in TABLES}
+_DECODE = {t.name: decoder(t.hint) for t in TABLES}
+
+
+class ReplicatedState(MemoryIdentityState):
+    """The whole identity state in memory, remembering which keys changed since the last
+    commit. Reads are the in-memory state's; :meth:`apply` also marks keys dirty."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.source_versions: dict[str, int] = {}
+        self.counters: dict[str, int] = {}
+        self.version = 0
+        self._dirty: dict[str, set[str]] = {t.name: set() for t in TABLES}
+
+    def _table(self, name: str) -> dict[str, Any]:
+        table: dict[str, Any] = getattr(self, TABLE_BY_NAME[name].attr)
+        return table
+
+    def apply(self, changes: StateChanges) -> None:
+        super().apply(changes)
+        for table in TABLES:
+            dirty = self._dirty[table.name]
+            for field_name in table.touched_by:
+                dirty.update(getattr(changes, field_name))
+
+    def set_source_version(self, record_id: str, version: int) -> None:
+        self.source_versions[record_id] = version
+        self._dirty["source_versions"].add(record_id)
+
+    def allocate(self, kind: str, count: int) -> list[int]:
+        """New id numbers (the ``IdAllocator`` port): safe because commits are serialised."""
+        start = self.counters.get(kind, 0)
+        self.counters[kind] = start + count
+        self._dirty["counters"].add(kind)
+        return list(range(start + 1, start + count + 1))
+
+    @property
+    def dirty(self) -> bool:
+        return any(self._dirty.values())
+
+    def take_writes(self) -> dict[str, dict[str, bytes | None]]:
+        """The dirty keys' current values, encoded (None: delete), and forget them."""
+        writes: dict[str, dict[str, bytes | None]] = {}
+        for name, keys in self._dirty.items():
+            if not keys:
+                continue
+            table, encode = self._table(name), _ENCODE[name]
+            writes[name] = {
+                k: (encode(v) if (v := table.get(k)) is not None else None) for k in keys
+            }
+            keys.clear()
+        return writes
+
+    def discard_writes(self) -> None:
+        for keys in self._dirty.values():
+            keys.clear()
+
+    def put_encoded(self, name: str, values: Mapping[str, bytes | None]) -> None:
+        """Set values read from Redis (None: the key is gone)."""
+        table, decode = self._table(name), _DECODE[name]
+        wrap = TABLE_BY_NAME[name].is_set
+        for key, raw in values.items():
+            if raw is None:
+                table.pop(key, None)
+            else:
+                value = decode(raw)
+                table[key] = set(value) if wrap else value
+
+    def clear(self) -> None:
+        for table in TABLES:
+            self._table(table.name).clear()
+        self.discard_writes()
+        self.version = 0
+
+    def size(self) -> dict[str, int]:
+        return {t.name: len(self._table(t.name)) for t in TABLES}
+
+
+class RedisState:
+    """The Redis side: load, catch up, lock, commit, outbox."""
+
+    LOG_MAXLEN = 20_000  # change-log entries kept; a replica further behind reloads
+
+    def __init__(self, client: aioredis.Redis, prefix: str = "hub") -> None:
+        # redis-py types every reply as bytes | str | list | ...; we always get bytes.
+        self.client: Any = client
+        self.prefix = prefix
+        self.version_key = f"{prefix}:state:version"
+        self.log_key = f"{prefix}:state:log"
+        self.lock_key = f"{prefix}:state:lock"
+        self.outbox_key = f"{prefix}:state:outbox"
+
+    def table_key(self, name: str) -> str:
+        return f"{self.prefix}:t:{name}"
+
+    async def current_version(self) -> int:
+        return int(await self.client.get(self.version_key) or 0)
+
+    # -- reading ---------------------------------------------------------------------------
+    async def load(self, replica: ReplicatedState | None = None) -> ReplicatedState:
+        """The whole state. Call it while holding the lock, so no commit interleaves."""
+        replica = replica or ReplicatedState()
+        replica.clear()
+        replica.version = await self.current_version()
+        for table in TABLES:
+            cursor = 0
+            while True:
+                cursor, chunk = await self.client.hscan(
+                    self.table_key(table.name), cursor, count=5000
+                )
+                replica.put_encoded(table.name, {k.decode(): v for k, v in chunk.items()})
+                if cursor == 0:
+                    break
+        return replica
+
+    async def catch_up(self, replica: ReplicatedState) -> int:
+        """Apply every commit after the replica's version; returns how many. Under the lock."""
+        target = await self.current_version()
+        if target == replica.version:
+            return 0
+        entries = await self.client.xrange(self.log_key, min=f"{replica.version + 1}-0", max="+")
+        versions = [int(entry_id.decode().split("-")[0]) for entry_id, _ in entries]
+        if not versions or versions[0] != replica.version + 1 or versions[-1] != target:
+            await self.load(replica)  # the log no longer reaches back far enough
+            return target
+        touched: dict[str, set[str]] = {}
+        for _entry_id, fields in entries:
+            for name, keys in orjson.loads(fields[b"keys"]).items():
+                touched.setdefault(name, set()).update(keys)
+        async with self.client.pipeline(transaction=False) as pipe:
+            order = [(name, sorted(keys)) for name, keys in touched.items()]
+            for name, keys in order:
+                pipe.hmget(self.table_key(name), keys)
+            results = await pipe.execute()
+        for (name, keys), values in zip(order, results, strict=True):
+            replica.put_encoded(name, dict(zip(keys, values, strict=True)))
+        replica.version = target
+        return len(entries)
+
+    # -- the lock --------------------------------------------------------------------------
+    async def acquire(self, ttl_s: float = 30.0, wait_s: float = 120.0) -> str:
+        token = uuid.uuid4().hex
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        delay = 0.001
+        while not await self.client.set(self.lock_key, token, nx=True, px=int(ttl_s * 1000)):
+            if loop.time() > deadline:
+                raise StateConflict(f"the identity state lock was not free within {wait_s:.0f}s")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return token
+
+    async def release(self, token: str) -> None:
+        # Delete only our own lock (compare-and-delete in one step).
+        await self.client.eval(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+            " return 0",
+            1,
+            self.lock_key,
+            token,
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+    async def commit(
+        self, replica: ReplicatedState, token: str, outbox: bytes | None = None
+    ) -> int:
+        """Write the replica's dirty keys as one new version (and park ``outbox``)."""
+        writes = replica.take_writes()
+        new_version = replica.version + 1
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                await pipe.watch(self.lock_key, self.version_key)
+                held = await pipe.get(self.lock_key)
+                current = int(await pipe.get(self.version_key) or 0)
+                if held is None or held.decode() != token or current != replica.version:
+                    raise StateConflict("the identity state lock expired during a batch")
+                pipe.multi()
+                for name, values in writes.items():
+                    present = {k: v for k, v in values.items() if v is not None}
+                    gone = [k for k, v in values.items() if v is None]
+                    if present:
+                        pipe.hset(self.table_key(name), mapping=present)
+                    if gone:
+                        pipe.hdel(self.table_key(name), *gone)
+                pipe.set(self.version_key, new_version)
+                keys = {name: list(values) for name, values in writes.items()}
+                pipe.xadd(
+                    self.log_key,
+                    {"keys": orjson.dumps(keys)},
+                    id=f"{new_version}-1",
+                    maxlen=self.LOG_MAXLEN,
+                    approximate=True,
+                )
+                if outbox is not None:
+                    pipe.hset(self.outbox_key, str(new_version), outbox)
+                await pipe.execute()
+        except WatchError:
+            raise StateConflict("the identity state changed during a commit") from None
+        replica.version = new_version
+        return new_version
+
+    async def pending_outbox(self) -> list[tuple[int, bytes]]:
+        entries = await self.client.hgetall(self.outbox_key)
+        return sorted((int(k), v) for k, v in entries.items())
+
+    async def clear_outbox(self, versions: Iterable[int]) -> None:
+        fields = [str(v) for v in versions]
+        if fields:
+            await self.client.hdel(self.outbox_key, *fields)
+
+    async def wipe(self) -> None:
+        """Remove every key of this state (for `hub stack reset` and tests)."""
+        keys = [self.version_key, self.log_key, self.lock_key, self.outbox_key]
+        keys += [self.table_key(t.name) for t in TABLES]
+        await self.client.delete(*keys)

@@ -1,0 +1,195 @@
+"""The resolve stage without Faust: apply a batch of operations to the shared identity state.
+
+One batch runs under the state lock: catch up with other workers' commits, apply each
+operation through the matching core's :class:`~matchers.resolver.Resolver`, and commit
+the batch's writes and its output events (the outbox) in one Redis transaction. Stale or
+repeated source events are recognised by their source version and change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import orjson
+
+from matchers import events as domain
+from matchers.decisions import Judgement
+from matchers.households import ServiceGroup
+from matchers.identity_state import IdAllocator, IdentityState
+from matchers.records import SourceRecord
+from matchers.resolver import Resolver
+from sinks.redis_state import RedisState, ReplicatedState
+from sinks.state_codec import decoder, encoder
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    record: SourceRecord
+    source_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    record_id: str
+    source_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Judge:
+    judgement: Judgement
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    group: ServiceGroup
+
+
+Operation = Upsert | Delete | Judge | Group
+
+EVENT_TYPES: dict[str, type] = {
+    t.__name__: t
+    for t in (
+        domain.MatchDecided,
+        domain.ReviewItemRaised,
+        domain.PersonUpserted,
+        domain.PersonsMerged,
+        domain.PersonSplit,
+        domain.PersonRemoved,
+        domain.HouseholdChanged,
+    )
+}
+_ENCODE = {name: encoder(t) for name, t in EVENT_TYPES.items()}
+_DECODE = {name: decoder(t) for name, t in EVENT_TYPES.items()}
+
+
+def encode_events(events: Sequence[domain.Event]) -> bytes:
+    """The batch's events as JSON: ``[[type name, event], ...]`` in order."""
+    parts = [
+        b'["' + type(e).__name__.encode() + b'",' + _ENCODE[type(e).__name__](e) + b"]"
+        for e in events
+    ]
+    return b"[" + b",".join(parts) + b"]"
+
+
+def decode_events(data: bytes) -> list[domain.Event]:
+    return [_DECODE[name](orjson.dumps(body)) for name, body in orjson.loads(data)]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordChange:
+    """A source record as a batch left it: its content (None: deleted) and its person."""
+
+    record_id: str
+    source_version: int
+    record: SourceRecord | None
+    person_id: str | None = None
+
+
+_ENCODE_CHANGES = encoder(list[RecordChange])
+_DECODE_CHANGES = decoder(list[RecordChange])
+
+
+@dataclass
+class Outbox:
+    """One committed batch's effects, parked in Redis until published and stored."""
+
+    events: list[domain.Event] = field(default_factory=list)
+    records: list[RecordChange] = field(default_factory=list)  # in the order applied
+
+    def encode(self) -> bytes:
+        return (
+            b'{"events":' + encode_events(self.events)
+            + b',"records":' + _ENCODE_CHANGES(self.records) + b"}"
+        )  # fmt: skip
+
+    @classmethod
+    def decode(cls, data: bytes) -> Outbox:
+        parsed = orjson.loads(data)
+        return cls(
+            events=decode_events(orjson.dumps(parsed["events"])),
+            records=_DECODE_CHANGES(orjson.dumps(parsed["records"])),
+        )
+
+
+@dataclass
+class Applied:
+    """What one batch did: its outbox entry (also parked in Redis) and counts."""
+
+    version: int | None  # the state version committed (None: nothing changed)
+    outbox: Outbox = field(default_factory=Outbox)
+    applied: int = 0
+    stale: int = 0
+
+    @property
+    def events(self) -> list[domain.Event]:
+        return self.outbox.events
+
+
+ResolverFactory = Callable[[IdentityState, IdAllocator], Resolver]
+
+
+class IdentityWorker:
+    """A worker's hold on the identity state: a local replica kept in step with Redis."""
+
+    def __init__(self, redis_state: RedisState, make_resolver: ResolverFactory) -> None:
+        self.redis = redis_state
+        self.replica = ReplicatedState()
+        self.resolver = make_resolver(self.replica, self.replica)
+
+    async def start(self) -> None:
+        token = await self.redis.acquire()
+        try:
+            await self.redis.load(self.replica)
+        finally:
+            await self.redis.release(token)
+
+    async def apply(self, operations: Sequence[Operation]) -> Applied:
+        """Apply the operations in order, as one commit."""
+        token = await self.redis.acquire()
+        try:
+            await self.redis.catch_up(self.replica)
+            result = Applied(version=None)
+            try:
+                for operation in operations:
+                    self._apply_one(operation, result)
+                changes = result.outbox.records
+                person_of = self.replica.person_of([c.record_id for c in changes])
+                result.outbox.records = [
+                    replace(c, person_id=person_of.get(c.record_id) if c.record else None)
+                    for c in changes
+                ]
+                if self.replica.dirty:
+                    result.version = await self.redis.commit(
+                        self.replica, token, result.outbox.encode()
+                    )
+            except BaseException:
+                # The replica may hold writes that never reached Redis: start again from it.
+                await self.redis.load(self.replica)
+                raise
+            return result
+        finally:
+            await self.redis.release(token)
+
+    def _apply_one(self, operation: Operation, result: Applied) -> None:
+        if isinstance(operation, Upsert | Delete):
+            record_id = (
+                operation.record.record_id if isinstance(operation, Upsert) else operation.record_id
+            )
+            if self.replica.source_versions.get(record_id, -1) >= operation.source_version:
+                result.stale += 1
+                return
+            self.replica.set_source_version(record_id, operation.source_version)
+            if isinstance(operation, Upsert):
+                result.events.extend(self.resolver.upsert(operation.record))
+                change = RecordChange(record_id, operation.source_version, operation.record)
+                result.outbox.records.append(change)
+            else:
+                result.events.extend(self.resolver.delete(record_id))
+                change = RecordChange(record_id, operation.source_version, None)
+                result.outbox.records.append(change)
+        elif isinstance(operation, Judge):
+            result.events.extend(self.resolver.judge(operation.judgement))
+        else:
+            self.resolver.set_service_group(operation.group)
+        result.applied += 1

@@ -1,0 +1,139 @@
+"""The identity state in real Redis: replicas load and catch up, commits are atomic and
+fenced by the lock, and two workers at once reach the batch result."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from matchers.identity_state import IdAllocator, IdentityState
+from matchers.records import SourceRecord
+from matchers.resolver import Resolver
+from matchers.standardise import standardise
+from sinks.redis_state import TABLES, RedisState, ReplicatedState, StateConflict
+from sources.simulator import SimulationConfig, simulate
+from streams.identity import Delete, IdentityWorker, Outbox, Upsert
+from tests.support.resolving import THRESHOLDS, batch, batch_partition
+from tests.support.toy_model import ToyKeyRules, ToyScorer
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+
+def toy_resolver(state: IdentityState, ids: IdAllocator) -> Resolver:
+    scorer = ToyScorer()
+    return Resolver(
+        state, ids, standardise=standardise, rules=ToyKeyRules(), scorer=scorer,
+        thresholds=THRESHOLDS, explain=scorer.explain,
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def redis_state(redis_url: str) -> AsyncIterator[RedisState]:
+    client = aioredis.Redis.from_url(redis_url)
+    state = RedisState(client, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    yield state
+    await state.wipe()
+    await client.aclose()
+
+
+@pytest.fixture(scope="module")
+def borough() -> list[SourceRecord]:
+    simulation = simulate(SimulationConfig(residents=300, seed=7), day=1)
+    return [r.to_source_record() for r in simulation.records.values()]
+
+
+def tables_of(replica: ReplicatedState) -> dict[str, dict[str, object]]:
+    return {t.name: dict(getattr(replica, t.attr)) for t in TABLES}
+
+
+async def test_a_second_replica_loads_then_catches_up(
+    redis_state: RedisState, borough: list[SourceRecord]
+) -> None:
+    first = IdentityWorker(redis_state, toy_resolver)
+    await first.start()
+    applied = await first.apply([Upsert(r, 1) for r in borough[:150]])
+    assert applied.version == 1 and applied.applied == 150
+    outbox = await redis_state.pending_outbox()
+    assert [v for v, _ in outbox] == [1]
+    assert Outbox.decode(outbox[0][1]) == applied.outbox
+
+    second = IdentityWorker(redis_state, toy_resolver)
+    await second.start()
+    assert tables_of(second.replica) == tables_of(first.replica)
+
+    await first.apply([Upsert(r, 1) for r in borough[150:]])
+    await first.apply([Delete(borough[0].record_id, 2)])
+    token = await redis_state.acquire()
+    caught = await redis_state.catch_up(second.replica)
+    await redis_state.release(token)
+    assert caught == 2
+    assert second.replica.version == first.replica.version == 3
+    assert tables_of(second.replica) == tables_of(first.replica)
+
+
+async def test_stale_and_repeated_events_change_nothing(
+    redis_state: RedisState, borough: list[SourceRecord]
+) -> None:
+    worker = IdentityWorker(redis_state, toy_resolver)
+    await worker.start()
+    await worker.apply([Upsert(r, 5) for r in borough[:20]])
+    before = tables_of(worker.replica)
+    again = await worker.apply([Upsert(r, 5) for r in borough[:20]] + [Upsert(borough[0], 4)])
+    assert (again.version, again.stale, again.applied) == (None, 21, 0)
+    assert tables_of(worker.replica) == before
+    assert await redis_state.current_version() == 1
+
+
+async def test_a_commit_without_the_lock_writes_nothing(
+    redis_state: RedisState, borough: list[SourceRecord]
+) -> None:
+    worker = IdentityWorker(redis_state, toy_resolver)
+    await worker.start()
+    token = await redis_state.acquire()
+    worker.resolver.upsert(borough[0])
+    await redis_state.client.delete(redis_state.lock_key)  # the lock expired meanwhile
+    with pytest.raises(StateConflict):
+        await redis_state.commit(worker.replica, token)
+    assert await redis_state.current_version() == 0
+    assert await redis_state.client.hlen(redis_state.table_key("records")) == 0
+
+
+async def test_two_workers_at_once_reach_the_batch_result(
+    redis_url: str, redis_state: RedisState, borough: list[SourceRecord]
+) -> None:
+    # Each worker has its own connection and replica; records of one person are spread
+    # over both and arrive in small batches at the same time.
+    second_client = aioredis.Redis.from_url(redis_url)
+    workers = [
+        IdentityWorker(redis_state, toy_resolver),
+        IdentityWorker(RedisState(second_client, prefix=redis_state.prefix), toy_resolver),
+    ]
+    for worker in workers:
+        await worker.start()
+    records = list(borough)
+    random.Random(3).shuffle(records)
+    halves = [records[0::2], records[1::2]]
+
+    async def run(worker: IdentityWorker, mine: list[SourceRecord]) -> None:
+        for start in range(0, len(mine), 7):
+            await worker.apply([Upsert(r, 1) for r in mine[start : start + 7]])
+            await asyncio.sleep(0)  # let the other worker in between batches
+
+    await asyncio.gather(*(run(w, h) for w, h in zip(workers, halves, strict=True)))
+    token = await redis_state.acquire()
+    for worker in workers:
+        await worker.redis.catch_up(worker.replica)
+    await redis_state.release(token)
+    await second_client.aclose()
+
+    expected = batch_partition(batch(standardise(r) for r in borough))
+    for worker in workers:
+        assert worker.replica.partition() == expected
+    # Person numbers were never handed out twice.
+    person_ids = [e.person_id for e in workers[0].replica._persons.values()]
+    assert len(person_ids) == len(set(person_ids))
