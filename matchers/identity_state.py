@@ -21,10 +21,13 @@ record_groups      record id -> group keys                set deltas
 =================  =====================================  ===========================
 
 ``edges`` holds every candidate pair (see :mod:`matchers.resolver`) that scored at or above
-the review threshold, under each of its two records. Every read takes many keys at once
-and every operation's writes arrive as one :class:`StateChanges`, so a Redis implementation
-can pipeline reads and apply the writes in one MULTI/EXEC. :class:`StagedState` is the
-per-operation unit of work: it reads through to the port, caches, and collects the writes.
+``Thresholds.stored`` (the lower of the review threshold and the floor), under each of its
+two records. Every read takes many keys at once and every operation's writes arrive as
+one :class:`StateChanges`, so a Redis implementation can pipeline reads and apply the
+writes in one MULTI/EXEC. :class:`StagedState` is the per-operation unit of work: it reads
+through to the port, caches, and collects the writes. Sets and maps a read returns are
+treated as read-only (StagedState copies before it changes one), so an implementation may
+hand out its own objects.
 """
 
 from __future__ import annotations
