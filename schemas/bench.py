@@ -169,7 +169,8 @@ def codec_bench_command(
         str,
         typer.Option(
             "--codec",
-            help="embedded (single-object) or confluent (wire format, in-process mock registry)",
+            help="embedded (single-object), confluent (wire format, in-process mock registry) "
+            "or confluent-serializers (the same through confluent-kafka's Avro serializers)",
         ),
     ] = "embedded",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON line")] = False,
@@ -180,16 +181,16 @@ def codec_bench_command(
 
     if registry == "embedded":
         codec: Codec = SingleObjectCodec()
-    elif registry == "confluent":
+    elif registry in ("confluent", "confluent-serializers"):
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
-        from schemas.codec import ConfluentCodec
+        from schemas.codec import ConfluentCodec, ConfluentSerializerCodec
 
-        codec = ConfluentCodec(
-            SchemaRegistryClient.new_client({"url": f"mock://bench-{uuid.uuid4().hex}"})
-        )
+        client = SchemaRegistryClient.new_client({"url": f"mock://bench-{uuid.uuid4().hex}"})
+        kind = ConfluentCodec if registry == "confluent" else ConfluentSerializerCodec
+        codec = kind(client)
     else:
-        raise UsageError(f"--codec {registry!r}: use embedded or confluent")
+        raise UsageError(f"--codec {registry!r}: use embedded, confluent or confluent-serializers")
     say(f"benchmarking the {registry} codec: {rounds} rounds of {events:,} events, one core")
     typical = measure(codec, sample_events(events), rounds)
     full = measure(codec, sample_events(events, full=True, seed=8), rounds)

@@ -5,7 +5,12 @@ Two wire formats, chosen by settings (:func:`make_codec`):
 - embedded (default): Avro single-object encoding, ``C3 01`` + the writer schema's 8-byte
   CRC-64-AVRO fingerprint (little-endian) + the Avro body; schemas come from ``schemas/``.
 - Confluent (``HUB_SCHEMA_REGISTRY_URL`` set): ``00`` + 4-byte big-endian schema id + body,
-  through confluent-kafka's schema-registry serializers (subjects ``<topic>-value``).
+  subjects ``<topic>-value``. Schema ids are registered and looked up with confluent-kafka's
+  ``SchemaRegistryClient`` exactly as its ``AvroSerializer`` does; the body is written and
+  read by the compiled codec, which is four to eight times faster than the serializer
+  classes' fastavro path. :class:`ConfluentSerializerCodec` goes through confluent-kafka's
+  ``AvroSerializer`` and ``AvroDeserializer`` themselves and stays as the reference: tests
+  hold the two byte-identical, and each reads what the other writes.
 
 Whatever goes wrong while decoding, the caller meets one exception, :class:`CodecError`,
 whose ``reason`` is a short code fit for a dead-letter record and a metric label.
@@ -19,13 +24,15 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from fastavro import schemaless_reader
+from fastavro import parse_schema, schemaless_reader
+from fastavro.read import SchemaResolutionError
+from fastavro.schema import SchemaParseException, UnknownType
 
 from hub.errors import HubError
 from schemas.binding import Binding
 from schemas.compiled import CompiledSchema
 from schemas.events import Event, full_name
-from schemas.registry import EmbeddedRegistry, default_registry
+from schemas.registry import EmbeddedRegistry, default_registry, schema_fingerprint
 from schemas.topics import event_type_for
 
 if TYPE_CHECKING:
@@ -150,23 +157,34 @@ class SingleObjectCodec:
         event_type, decode = found
         if topic is not None:
             _check_type(event_type, topic, fingerprint=fp.hex())
-        try:
-            event, end = decode(data, 10)
-        except _DECODE_ERRORS as error:
-            raise CodecError(
-                MALFORMED,
-                f"body is not a valid {event_type.__name__} ({type(error).__name__})",
-                fingerprint=fp.hex(),
-                event_type=full_name(event_type),
-            ) from None
-        if end != len(data):
-            raise CodecError(
-                TRAILING_BYTES if end < len(data) else MALFORMED,
-                f"{event_type.__name__} body is {end - 10} bytes, message has {len(data) - 10}",
-                fingerprint=fp.hex(),
-                event_type=full_name(event_type),
-            )
-        return event  # type: ignore[no-any-return]
+        return _decode_body(data, 10, event_type, decode, fingerprint=fp.hex())
+
+
+def _decode_body(
+    data: bytes,
+    start: int,
+    event_type: type[Event],
+    decode: Callable[[bytes, int], tuple[Any, int]],
+    **context: str | None,
+) -> Event:
+    """The event in ``data`` from ``start`` to the very end, or one CodecError."""
+    try:
+        event, end = decode(data, start)
+    except _DECODE_ERRORS as error:
+        raise CodecError(
+            MALFORMED,
+            f"body is not a valid {event_type.__name__} ({type(error).__name__})",
+            event_type=full_name(event_type),
+            **context,
+        ) from None
+    if end != len(data):
+        raise CodecError(
+            TRAILING_BYTES if end < len(data) else MALFORMED,
+            f"{event_type.__name__} body is {end - start} bytes, message has {len(data) - start}",
+            event_type=full_name(event_type),
+            **context,
+        )
+    return event  # type: ignore[no-any-return]
 
 
 def _resolving_reader(
@@ -177,14 +195,121 @@ def _resolving_reader(
     def decode(data: bytes, pos: int) -> tuple[Any, int]:
         buffer = io.BytesIO(data)
         buffer.seek(pos)
-        record = schemaless_reader(buffer, writer, reader)
+        try:
+            record = schemaless_reader(buffer, writer, reader)
+        except SchemaResolutionError as error:  # data the current schema cannot take in
+            raise ValueError(str(error)) from None
         return from_dict(record), buffer.tell()
 
     return decode
 
 
 class ConfluentCodec:
-    """Confluent wire format through confluent-kafka's Avro serializers.
+    """Confluent wire format: schema ids from the registry, bodies by the compiled codec.
+
+    Writing registers the event type's schema under ``<topic>-value`` the first time it
+    goes to that topic, as confluent-kafka's ``AvroSerializer`` does with
+    ``auto.register.schemas`` and the topic name strategy (the same schema text, not
+    normalised), then frames the compiled Avro body. Reading asks the registry once per
+    schema id which record it is; data written with the current schema (same canonical
+    form) is read by the compiled codec, data written with another version of the record
+    is resolved to the current one by fastavro, as ``AvroDeserializer`` would.
+    """
+
+    def __init__(
+        self, client: SchemaRegistryClient, registry: EmbeddedRegistry | None = None
+    ) -> None:
+        from confluent_kafka.schema_registry import Schema
+
+        self.client = client
+        self.registry = registry or default_registry()
+        self._writers: dict[type, tuple[Schema, Callable[[Any], bytes]]] = {}
+        self._current: dict[str, tuple[type[Event], bytes, Callable[[bytes, int], Any]]] = {}
+        for event_type, writer in self.registry.current.items():
+            compiled = CompiledSchema(writer.schema)
+            # The text AvroSerializer registers for a schema given as a string.
+            schema = Schema(json.dumps(writer.schema).strip(), schema_type="AVRO")
+            self._writers[event_type] = (schema, compiled.encode)
+            self._current[writer.full_name] = (event_type, writer.fingerprint, compiled.decode)
+        self._headers: dict[str, dict[type, bytes]] = {}  # topic -> event type -> 00 + id
+        self._readers: dict[int, tuple[type[Event], Callable[[bytes, int], Any]]] = {}
+
+    def encode(self, event: Event, topic: str) -> bytes:
+        event_type = type(event)
+        header = self._headers.get(topic, {}).get(event_type)
+        if header is None:
+            header = self._register(event_type, topic)
+        try:
+            return header + self._writers[event_type][1](event)
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as error:
+            raise CodecError(UNENCODABLE, f"{event_type.__name__}: {error!r}") from None
+
+    def _register(self, event_type: type, topic: str) -> bytes:
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+        found = self._writers.get(event_type)
+        if found is None:
+            raise CodecError(UNENCODABLE, f"{event_type.__name__} is not an event type")
+        try:
+            registered = self.client.register_schema_full_response(
+                f"{topic}-value", found[0], normalize_schemas=False
+            )
+        except SchemaRegistryError as error:
+            raise RegistryUnavailable(f"schema registry refused {topic}-value: {error}") from None
+        if registered.schema_id is None:
+            raise RegistryUnavailable(f"schema registry gave no schema id for {topic}-value")
+        header = CONFLUENT_MAGIC + registered.schema_id.to_bytes(4, "big")
+        self._headers.setdefault(topic, {})[event_type] = header
+        return header
+
+    def decode(self, data: bytes, topic: str) -> Event:
+        if not data:
+            raise CodecError(EMPTY, "empty message value")
+        if len(data) < 6 or data[0] != 0:
+            raise CodecError(NOT_CONFLUENT, "no Confluent wire-format header (00 + schema id)")
+        schema_id = int.from_bytes(data[1:5], "big")
+        found = self._readers.get(schema_id) or self._reader(schema_id)
+        event_type, decode = found
+        _check_type(event_type, topic)
+        return _decode_body(data, 5, event_type, decode)
+
+    def _reader(self, schema_id: int) -> tuple[type[Event], Callable[[bytes, int], Any]]:
+        """How to read data written with a schema id (asked of the registry once per id)."""
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+        try:
+            text = self.client.get_schema(schema_id).schema_str or "{}"
+        except SchemaRegistryError as error:
+            if error.http_status_code == 404:
+                raise CodecError(
+                    UNKNOWN_SCHEMA_ID, f"schema id {schema_id} is not registered"
+                ) from None
+            raise RegistryUnavailable(f"schema registry: {error}") from None
+        writer = json.loads(text)
+        name = writer.get("name") if isinstance(writer, dict) else None
+        current = self._current.get(name or "")
+        if current is None:
+            raise CodecError(UNKNOWN_SCHEMA_ID, f"schema id {schema_id} is not a hub event")
+        event_type, fingerprint, compiled = current
+        if schema_fingerprint(writer) == fingerprint:
+            decode = compiled
+        else:  # another version of the record: resolve it to the current one
+            try:
+                parsed = parse_schema(writer)
+            except (SchemaParseException, UnknownType, ValueError, TypeError, KeyError):
+                raise CodecError(
+                    UNKNOWN_SCHEMA_ID, f"schema id {schema_id} is not a readable {name}"
+                ) from None
+            reader = self.registry.writer(event_type)[1]
+            from_dict = Binding(self.registry.current[event_type].schema).from_dict
+            decode = _resolving_reader(parsed, reader, from_dict)
+        self._readers[schema_id] = (event_type, decode)
+        return event_type, decode
+
+
+class ConfluentSerializerCodec:
+    """Confluent wire format through confluent-kafka's ``AvroSerializer`` and
+    ``AvroDeserializer`` (the reference :class:`ConfluentCodec` is held to).
 
     Subjects follow the topic name strategy (``<topic>-value``); schemas are registered
     fully resolved (no references) the first time an event type is written to a topic.

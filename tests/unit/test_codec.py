@@ -33,6 +33,7 @@ from schemas.codec import (
     UNKNOWN_SCHEMA_ID,
     CodecError,
     ConfluentCodec,
+    ConfluentSerializerCodec,
     SingleObjectCodec,
 )
 from schemas.compiled import _EPOCH, _timestamp
@@ -248,15 +249,23 @@ def _drop_field(path: Path, name: str) -> None:
 # -- Confluent wire format, with confluent-kafka's in-process mock registry --------------
 
 
-@pytest.fixture
-def confluent() -> ConfluentCodec:
-    return ConfluentCodec(SchemaRegistryClient.new_client({"url": f"mock://{uuid.uuid4().hex}"}))
+def a_registry() -> SchemaRegistryClient:
+    return SchemaRegistryClient.new_client({"url": f"mock://{uuid.uuid4().hex}"})
+
+
+@pytest.fixture(params=[ConfluentCodec, ConfluentSerializerCodec])
+def confluent(request: pytest.FixtureRequest) -> ConfluentCodec | ConfluentSerializerCodec:
+    """The hub's Confluent codec, and confluent-kafka's serializers it is held to."""
+    return request.param(a_registry())  # type: ignore[no-any-return]
+
+
+Confluent = ConfluentCodec | ConfluentSerializerCodec
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(event=any_event())
 def test_every_event_round_trips_through_the_confluent_wire_format(
-    confluent: ConfluentCodec, event: Event
+    confluent: Confluent, event: Event
 ) -> None:
     topic = TOPICS[type(event)]
     data = confluent.encode(event, topic)
@@ -268,9 +277,7 @@ def test_every_event_round_trips_through_the_confluent_wire_format(
 
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(team=events_of(Team))
-def test_confluent_and_embedded_bodies_are_the_same_avro(
-    confluent: ConfluentCodec, team: Team
-) -> None:
+def test_confluent_and_embedded_bodies_are_the_same_avro(confluent: Confluent, team: Team) -> None:
     assert confluent.encode(team, t.CMS_TEAMS)[5:] == CODEC.encode(team, t.CMS_TEAMS)[10:]
 
 
@@ -283,14 +290,14 @@ def test_confluent_and_embedded_bodies_are_the_same_avro(
     ],
 )
 def test_confluent_decode_errors_have_reasons(
-    confluent: ConfluentCodec, data: bytes, reason: str
+    confluent: Confluent, data: bytes, reason: str
 ) -> None:
     with pytest.raises(CodecError) as caught:
         confluent.decode(data, t.source_persons("housing"))
     assert caught.value.reason == reason
 
 
-def test_confluent_malformed_body_and_wrong_topic(confluent: ConfluentCodec) -> None:
+def test_confluent_malformed_body_and_wrong_topic(confluent: Confluent) -> None:
     topic = t.source_persons("housing")
     data = confluent.encode(a_person_event(), topic)
     with pytest.raises(CodecError) as caught:
@@ -299,3 +306,65 @@ def test_confluent_malformed_body_and_wrong_topic(confluent: ConfluentCodec) -> 
     with pytest.raises(CodecError) as caught:
         confluent.decode(data, t.CMS_TEAMS)
     assert caught.value.reason == UNEXPECTED_TYPE
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(event=any_event())
+def test_the_confluent_codec_writes_exactly_what_confluent_kafkas_serializers_write(
+    event: Event,
+) -> None:
+    """Same registry, same subject, same schema text: the same schema id and the same bytes;
+    and each reads what the other wrote."""
+    client = a_registry()
+    ours, theirs = ConfluentCodec(client), ConfluentSerializerCodec(client)
+    topic = TOPICS[type(event)]
+    data = ours.encode(event, topic)
+    assert theirs.encode(event, topic) == data
+    assert theirs.decode(data, topic) == event
+    assert ours.decode(data, topic) == event
+
+
+def test_confluent_trailing_bytes_are_refused() -> None:
+    codec = ConfluentCodec(a_registry())
+    topic = t.source_persons("housing")
+    data = codec.encode(a_person_event(), topic)
+    with pytest.raises(CodecError) as caught:
+        codec.decode(data + b"\x00", topic)
+    assert caught.value.reason == TRAILING_BYTES
+
+
+def test_confluent_reads_an_older_schema_version_from_the_registry(tmp_path: Path) -> None:
+    """A PersonChanged written by a producer with an earlier schema (no source_version, no
+    quality flags) under its own registry id reads as the current version, as
+    confluent-kafka's AvroDeserializer reads it."""
+    from confluent_kafka.schema_registry import Schema
+
+    old_dir = tmp_path / "old"
+    shutil.copytree(SCHEMA_DIR, old_dir, ignore=shutil.ignore_patterns("*.py", "history"))
+    _drop_field(old_dir / "uk.gov.residentshub.PersonChanged.avsc", "source_version")
+    _drop_field(old_dir / "uk.gov.residentshub.Person.avsc", "quality_flags")
+    old_schema = load_resolved(old_dir, "uk.gov.residentshub.PersonChanged")
+    client = a_registry()
+    topic = t.source_persons("housing")
+    old_id = client.register_schema(f"{topic}-value", Schema(json.dumps(old_schema), "AVRO"))
+    old_record = {
+        "event_id": "e-1",
+        "op": "UPDATE",
+        "source_system": "housing",
+        "source_record_id": "H-1",
+        "source_ts": None,
+        "event_ts": NOW,
+        "before": None,
+        "after": ("uk.gov.residentshub.Person", {"first_name": "Peggy", "last_name": "Okafor"}),
+    }
+    buffer = io.BytesIO()
+    schemaless_writer(buffer, parse_schema(old_schema), old_record)
+    data = b"\x00" + old_id.to_bytes(4, "big") + buffer.getvalue()
+
+    ours = ConfluentCodec(client).decode(data, topic)
+    assert isinstance(ours, PersonChanged)
+    assert ours.source_version is None
+    assert ours.after == Person(first_name="Peggy", last_name="Okafor")
+    assert ours == ConfluentSerializerCodec(client).decode(data, topic)
+    current = ConfluentCodec(client).encode(ours, topic)
+    assert int.from_bytes(current[1:5], "big") != old_id  # new data: the current version
