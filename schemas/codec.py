@@ -101,90 +101,97 @@ class Codec(Protocol):
         ...
 
 
-def _check_type(event_type: type[Event], topic: str, **context: str | None) -> None:
-    expected = event_type_for(topic)
-    if expected is not None and event_type is not expected:
-        raise CodecError(
-            UNEXPECTED_TYPE,
-            f"{event_type.__name__} on a {expected.__name__} topic",
-            event_type=full_name(event_type),
-            **context,
-        )
-
-
 class SingleObjectCodec:
     """Avro single-object encoding with schemas from the embedded registry."""
 
     def __init__(self, registry: EmbeddedRegistry | None = None) -> None:
         self.registry = registry or default_registry()
-        self._writers: dict[type, tuple[bytes, Callable[[Any], bytes]]] = {}
+        self._writers: dict[type, Callable[[Any], bytes]] = {}
+        # keyed by the whole header (C3 01 + fingerprint): one slice, one look-up per message
         self._readers: dict[bytes, tuple[type[Event], Callable[[bytes, int], Any]]] = {}
         for event_type, writer in self.registry.current.items():
             compiled = CompiledSchema(writer.schema)
-            self._writers[event_type] = (SINGLE_OBJECT_MAGIC + writer.fingerprint, compiled.encode)
-            self._readers[writer.fingerprint] = (event_type, compiled.decode)
-        for fp in self.registry.fingerprints() - self._readers.keys():
+            header = SINGLE_OBJECT_MAGIC + writer.fingerprint
+            self._writers[event_type] = compiled.encoder(header)
+            self._readers[header] = (event_type, compiled.decode)
+        for fp in self.registry.fingerprints():
+            header = SINGLE_OBJECT_MAGIC + fp
+            if header in self._readers:
+                continue
             resolved = self.registry.resolve(fp)
             assert resolved is not None
             old, parsed_writer, parsed_reader = resolved
             from_dict = Binding(self.registry.current[old.event_type].schema).from_dict
-            self._readers[fp] = (
+            self._readers[header] = (
                 old.event_type,
                 _resolving_reader(parsed_writer, parsed_reader, from_dict),
             )
 
     def encode(self, event: Event, topic: str | None = None) -> bytes:
-        found = self._writers.get(type(event))
-        if found is None:
+        encode = self._writers.get(type(event))
+        if encode is None:
             raise CodecError(UNENCODABLE, f"{type(event).__name__} is not an event type")
-        header, encode = found
         try:
-            return header + encode(event)
+            return encode(event)
         except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as error:
             raise CodecError(UNENCODABLE, f"{type(event).__name__}: {error!r}") from None
 
     def decode(self, data: bytes, topic: str | None = None) -> Event:
-        if not data:
-            raise CodecError(EMPTY, "empty message value")
-        if len(data) < 10 or data[:2] != SINGLE_OBJECT_MAGIC:
-            raise CodecError(NOT_SINGLE_OBJECT, "no Avro single-object header (C3 01)")
-        fp = data[2:10]
-        found = self._readers.get(fp)
+        found = self._readers.get(data[:10])
         if found is None:
-            raise CodecError(
-                UNKNOWN_FINGERPRINT, "no schema with this fingerprint", fingerprint=fp.hex()
-            )
+            raise _unreadable_single_object(data)
         event_type, decode = found
         if topic is not None:
-            _check_type(event_type, topic, fingerprint=fp.hex())
-        return _decode_body(data, 10, event_type, decode, fingerprint=fp.hex())
+            expected = event_type_for(topic)
+            if expected is not None and expected is not event_type:
+                raise _unexpected(event_type, expected, fingerprint=data[2:10].hex())
+        try:
+            event, end = decode(data, 10)
+        except _DECODE_ERRORS as error:
+            raise _malformed(event_type, error, fingerprint=data[2:10].hex()) from None
+        if end != len(data):
+            raise _wrong_size(event_type, data, 10, end, fingerprint=data[2:10].hex())
+        return event  # type: ignore[no-any-return]
 
 
-def _decode_body(
-    data: bytes,
-    start: int,
-    event_type: type[Event],
-    decode: Callable[[bytes, int], tuple[Any, int]],
-    **context: str | None,
-) -> Event:
-    """The event in ``data`` from ``start`` to the very end, or one CodecError."""
-    try:
-        event, end = decode(data, start)
-    except _DECODE_ERRORS as error:
-        raise CodecError(
-            MALFORMED,
-            f"body is not a valid {event_type.__name__} ({type(error).__name__})",
-            event_type=full_name(event_type),
-            **context,
-        ) from None
-    if end != len(data):
-        raise CodecError(
-            TRAILING_BYTES if end < len(data) else MALFORMED,
-            f"{event_type.__name__} body is {end - start} bytes, message has {len(data) - start}",
-            event_type=full_name(event_type),
-            **context,
-        )
-    return event  # type: ignore[no-any-return]
+def _unreadable_single_object(data: bytes) -> CodecError:
+    """Why a message without a known single-object header cannot be read."""
+    if not data:
+        return CodecError(EMPTY, "empty message value")
+    if len(data) < 10 or data[:2] != SINGLE_OBJECT_MAGIC:
+        return CodecError(NOT_SINGLE_OBJECT, "no Avro single-object header (C3 01)")
+    fp = data[2:10].hex()
+    return CodecError(UNKNOWN_FINGERPRINT, "no schema with this fingerprint", fingerprint=fp)
+
+
+def _unexpected(event_type: type[Event], expected: type[Event], **context: str) -> CodecError:
+    return CodecError(
+        UNEXPECTED_TYPE,
+        f"{event_type.__name__} on a {expected.__name__} topic",
+        event_type=full_name(event_type),
+        **context,
+    )
+
+
+def _malformed(event_type: type[Event], error: Exception, **context: str) -> CodecError:
+    return CodecError(
+        MALFORMED,
+        f"body is not a valid {event_type.__name__} ({type(error).__name__})",
+        event_type=full_name(event_type),
+        **context,
+    )
+
+
+def _wrong_size(
+    event_type: type[Event], data: bytes, start: int, end: int, **context: str
+) -> CodecError:
+    """The body ended before the message did (trailing bytes), or after it."""
+    return CodecError(
+        TRAILING_BYTES if end < len(data) else MALFORMED,
+        f"{event_type.__name__} body is {end - start} bytes, message has {len(data) - start}",
+        event_type=full_name(event_type),
+        **context,
+    )
 
 
 def _resolving_reader(
@@ -223,60 +230,69 @@ class ConfluentCodec:
 
         self.client = client
         self.registry = registry or default_registry()
-        self._writers: dict[type, tuple[Schema, Callable[[Any], bytes]]] = {}
+        self._schemas: dict[type, tuple[Schema, CompiledSchema]] = {}
         self._current: dict[str, tuple[type[Event], bytes, Callable[[bytes, int], Any]]] = {}
         for event_type, writer in self.registry.current.items():
             compiled = CompiledSchema(writer.schema)
             # The text AvroSerializer registers for a schema given as a string.
             schema = Schema(json.dumps(writer.schema).strip(), schema_type="AVRO")
-            self._writers[event_type] = (schema, compiled.encode)
+            self._schemas[event_type] = (schema, compiled)
             self._current[writer.full_name] = (event_type, writer.fingerprint, compiled.decode)
-        self._headers: dict[str, dict[type, bytes]] = {}  # topic -> event type -> 00 + id
-        self._readers: dict[int, tuple[type[Event], Callable[[bytes, int], Any]]] = {}
+        # topic -> event type -> encode (with the 00 + schema id header of that subject)
+        self._writers: dict[str, dict[type, Callable[[Any], bytes]]] = {}
+        # keyed by the whole header (00 + schema id): one slice, one look-up per message
+        self._readers: dict[bytes, tuple[type[Event], Callable[[bytes, int], Any]]] = {}
 
     def encode(self, event: Event, topic: str) -> bytes:
         event_type = type(event)
-        header = self._headers.get(topic, {}).get(event_type)
-        if header is None:
-            header = self._register(event_type, topic)
+        encode = self._writers.get(topic, {}).get(event_type) or self._register(event_type, topic)
         try:
-            return header + self._writers[event_type][1](event)
+            return encode(event)
         except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as error:
             raise CodecError(UNENCODABLE, f"{event_type.__name__}: {error!r}") from None
 
-    def _register(self, event_type: type, topic: str) -> bytes:
+    def _register(self, event_type: type, topic: str) -> Callable[[Any], bytes]:
         from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-        found = self._writers.get(event_type)
+        found = self._schemas.get(event_type)
         if found is None:
             raise CodecError(UNENCODABLE, f"{event_type.__name__} is not an event type")
+        schema, compiled = found
         try:
             registered = self.client.register_schema_full_response(
-                f"{topic}-value", found[0], normalize_schemas=False
+                f"{topic}-value", schema, normalize_schemas=False
             )
         except SchemaRegistryError as error:
             raise RegistryUnavailable(f"schema registry refused {topic}-value: {error}") from None
         if registered.schema_id is None:
             raise RegistryUnavailable(f"schema registry gave no schema id for {topic}-value")
-        header = CONFLUENT_MAGIC + registered.schema_id.to_bytes(4, "big")
-        self._headers.setdefault(topic, {})[event_type] = header
-        return header
+        encode = compiled.encoder(CONFLUENT_MAGIC + registered.schema_id.to_bytes(4, "big"))
+        self._writers.setdefault(topic, {})[event_type] = encode
+        return encode
 
     def decode(self, data: bytes, topic: str) -> Event:
+        found = self._readers.get(data[:5]) or self._reader(data)
+        event_type, decode = found
+        expected = event_type_for(topic)
+        if expected is not None and expected is not event_type:
+            raise _unexpected(event_type, expected)
+        try:
+            event, end = decode(data, 5)
+        except _DECODE_ERRORS as error:
+            raise _malformed(event_type, error) from None
+        if end != len(data):
+            raise _wrong_size(event_type, data, 5, end)
+        return event  # type: ignore[no-any-return]
+
+    def _reader(self, data: bytes) -> tuple[type[Event], Callable[[bytes, int], Any]]:
+        """How to read data written with its schema id (asked of the registry once per id)."""
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
+
         if not data:
             raise CodecError(EMPTY, "empty message value")
         if len(data) < 6 or data[0] != 0:
             raise CodecError(NOT_CONFLUENT, "no Confluent wire-format header (00 + schema id)")
         schema_id = int.from_bytes(data[1:5], "big")
-        found = self._readers.get(schema_id) or self._reader(schema_id)
-        event_type, decode = found
-        _check_type(event_type, topic)
-        return _decode_body(data, 5, event_type, decode)
-
-    def _reader(self, schema_id: int) -> tuple[type[Event], Callable[[bytes, int], Any]]:
-        """How to read data written with a schema id (asked of the registry once per id)."""
-        from confluent_kafka.schema_registry.error import SchemaRegistryError
-
         try:
             text = self.client.get_schema(schema_id).schema_str or "{}"
         except SchemaRegistryError as error:
@@ -303,7 +319,7 @@ class ConfluentCodec:
             reader = self.registry.writer(event_type)[1]
             from_dict = Binding(self.registry.current[event_type].schema).from_dict
             decode = _resolving_reader(parsed, reader, from_dict)
-        self._readers[schema_id] = (event_type, decode)
+        self._readers[data[:5]] = (event_type, decode)
         return event_type, decode
 
 
@@ -388,15 +404,13 @@ class ConfluentSerializerCodec:
         if found is None:
             raise CodecError(UNKNOWN_SCHEMA_ID, f"schema id {schema_id} is not a hub event")
         event_type, deserializer = found
-        _check_type(event_type, topic)
+        expected = event_type_for(topic)
+        if expected is not None and expected is not event_type:
+            raise _unexpected(event_type, expected)
         try:
             event = deserializer(data, SerializationContext(topic, MessageField.VALUE))
         except (SerializationError, *_DECODE_ERRORS) as error:
-            raise CodecError(
-                MALFORMED,
-                f"body is not a valid {event_type.__name__} ({type(error).__name__})",
-                event_type=full_name(event_type),
-            ) from None
+            raise _malformed(event_type, error) from None
         return event  # type: ignore[return-value]
 
 

@@ -4,9 +4,11 @@ any bytes at all either decode or raise one CodecError; old schema versions stay
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import io
 import json
+import pickle
 import shutil
 import uuid
 from pathlib import Path
@@ -36,7 +38,7 @@ from schemas.codec import (
     ConfluentSerializerCodec,
     SingleObjectCodec,
 )
-from schemas.compiled import _EPOCH, _timestamp
+from schemas.compiled import _EPOCH, CompiledSchema, _timestamp
 from schemas.events import (
     EVENT_TYPES,
     Event,
@@ -116,6 +118,25 @@ def test_compiled_codec_and_fastavro_agree_byte_for_byte(event: Event) -> None:
     assert binding.from_dict(schemaless_reader(io.BytesIO(body), parsed, None)) == event
 
 
+@settings(max_examples=50, suppress_health_check=[HealthCheck.too_slow])
+@given(any_event())
+def test_decoded_events_are_ordinary_frozen_dataclasses(event: Event) -> None:
+    """Decoding builds records without __init__: they must be indistinguishable."""
+    decoded = CODEC.decode(CODEC.encode(event))
+    assert type(decoded) is type(event)
+    assert pickle.loads(pickle.dumps(decoded)) == decoded == event
+    assert dataclasses.replace(decoded, event_id="other").event_id == "other"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decoded.event_id = "changed"  # type: ignore[misc]
+
+
+def test_the_compiled_codec_refuses_a_record_that_contains_itself() -> None:
+    name = "uk.gov.residentshub.OtherName"
+    nested = {"type": "record", "name": name, "fields": [{"name": "kind", "type": ["null", name]}]}
+    with pytest.raises(TypeError, match="contains itself"):
+        CompiledSchema(nested)
+
+
 @given(st.integers(-(2**60), 2**60))
 def test_fast_timestamp_conversion_is_exact_to_the_millisecond(millis: int) -> None:
     try:
@@ -152,6 +173,18 @@ def test_damaged_events_decode_or_raise_codec_error(event: Event, data: st.DataO
     for candidate in damaged:
         with contextlib.suppress(CodecError):
             CODEC.decode(candidate)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(any_event(), st.data())
+def test_a_truncated_event_never_decodes(event: Event, data: st.DataObject) -> None:
+    """Whatever field the cut falls in (a string's length now points past the end, a
+    varint stops half-way), the message is refused, never read as a shorter event."""
+    raw = CODEC.encode(event)
+    cut = data.draw(st.integers(10, len(raw) - 1))
+    with pytest.raises(CodecError) as caught:
+        CODEC.decode(raw[:cut])
+    assert caught.value.reason == MALFORMED
 
 
 def _header(event_type: type) -> bytes:
@@ -308,15 +341,20 @@ def test_confluent_malformed_body_and_wrong_topic(confluent: Confluent) -> None:
     assert caught.value.reason == UNEXPECTED_TYPE
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@pytest.fixture(scope="module")
+def both() -> tuple[ConfluentCodec, ConfluentSerializerCodec]:
+    client = a_registry()
+    return ConfluentCodec(client), ConfluentSerializerCodec(client)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(event=any_event())
 def test_the_confluent_codec_writes_exactly_what_confluent_kafkas_serializers_write(
-    event: Event,
+    both: tuple[ConfluentCodec, ConfluentSerializerCodec], event: Event
 ) -> None:
     """Same registry, same subject, same schema text: the same schema id and the same bytes;
     and each reads what the other wrote."""
-    client = a_registry()
-    ours, theirs = ConfluentCodec(client), ConfluentSerializerCodec(client)
+    ours, theirs = both
     topic = TOPICS[type(event)]
     data = ours.encode(event, topic)
     assert theirs.encode(event, topic) == data
