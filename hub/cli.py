@@ -15,6 +15,7 @@ from hub.evaluate import eval_command
 from hub.link import link_command
 from hub.model_cli import app as model_app
 from hub.stack import cli as stack_cli
+from hub.worker_cli import worker_command
 from schemas import cli as schemas_cli
 from sources.cli import cdc_command, publish_command
 from sources.simulator.cli import simulate_command
@@ -36,6 +37,7 @@ app.command("publish")(publish_command)
 app.command("cdc")(cdc_command)
 app.command("link")(link_command)
 app.command("simulate")(simulate_command)
+app.command("worker")(worker_command)
 
 
 @app.command()

@@ -49,6 +49,19 @@ class Settings(BaseSettings):
     # -- workers ----------------------------------------------------------------------
     model_path: Path = Field(Path("model.json"), description="trained matching model (JSON)")
     metrics_port: int = Field(9108, description="Prometheus /metrics port of a worker")
+    redis_prefix: str = Field("hub", description="prefix of every Redis key the hub writes")
+    consumer_group: str = Field("residents-hub", description="Kafka consumer group of workers")
+    source_systems: str = Field(
+        "", description="extra source systems whose topics workers consume (comma separated)"
+    )
+    partner_datasets: str = Field(
+        "", description="extra partner datasets whose topics workers consume (comma separated)"
+    )
+    topic_partitions: int = Field(4, description="partitions of the topics the hub creates")
+    worker_batch_size: int = Field(500, description="most events a worker stage takes at once")
+    worker_batch_wait_s: float = Field(
+        0.05, description="longest a worker waits to fill a batch before processing it"
+    )
 
     # -- identity resolution (thresholds are match weights: log2 odds, prior included) ----
     link_threshold: float = Field(0.0, description="auto-link a candidate pair at or above")

@@ -55,13 +55,20 @@ SOURCE_SYSTEMS: tuple[str, ...] = (
     "mosaic",
     "parking_permits",
     "accessible_transport",
+    # partner agencies' own person files, so their indicators can be linked to residents
+    "dwp_benefits",
+    "youth_justice",
+    "neet_tracking",
+    "police_notifications",
 )
 PARTNER_DATASETS: tuple[str, ...] = (
     "school_attendance",
+    "school_exclusions",
     "out_of_work_benefits",
     "youth_offending",
     "neet",
     "rent_arrears",
+    "domestic_abuse",
     "domestic_abuse_notifications",
 )
 

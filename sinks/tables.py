@@ -145,6 +145,26 @@ partner_indicators = Table(
 )
 Index(None, partner_indicators.c.record_id)
 
+relationships = Table(
+    "relationships",
+    metadata,
+    Column("relationship_id", ID, primary_key=True, comment="<source system>:<its own id>"),
+    Column("source_system", String(63), nullable=False),
+    Column("kind", String(40), nullable=False, comment="PARENT, PARTNER, FAMILY_GROUP, ..."),
+    Column("record_id", ID, nullable=False, comment="the subject, as a record id"),
+    Column("related_record_id", ID, comment="the other person, for a relation between two"),
+    Column("group_id", ID, comment="the service's group, for a grouping"),
+    Column("role", String(63)),
+    Column("start", String(10)),
+    Column("end", String(10)),
+    Column("removed", Boolean, nullable=False),
+    Column("version", BigInteger, nullable=False, comment="the source's own version"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    comment="family and household relations and service groupings, as each source knows them",
+)
+Index(None, relationships.c.record_id)
+Index(None, relationships.c.group_id)
+
 VERSIONED = (
     persons,
     source_records,
@@ -155,4 +175,5 @@ VERSIONED = (
     match_decisions,
     review_items,
     partner_indicators,
+    relationships,
 )

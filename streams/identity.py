@@ -41,11 +41,21 @@ class Judge:
 
 
 @dataclass(frozen=True, slots=True)
-class Group:
-    group: ServiceGroup
+class Membership:
+    """A record joins (``present``) or leaves a service's grouping (a council-tax account,
+    a benefit claim unit, a case-management family group); ``key`` identifies the source's
+    relationship, whose ``source_version`` orders its changes."""
+
+    key: str
+    source_version: int
+    source_system: str
+    kind: str
+    group_id: str
+    record_id: str
+    present: bool
 
 
-Operation = Upsert | Delete | Judge | Group
+Operation = Upsert | Delete | Judge | Membership
 
 EVENT_TYPES: dict[str, type] = {
     t.__name__: t
@@ -191,5 +201,19 @@ class IdentityWorker:
         elif isinstance(operation, Judge):
             result.events.extend(self.resolver.judge(operation.judgement))
         else:
-            self.resolver.set_service_group(operation.group)
+            if self.replica.source_versions.get(operation.key, -1) >= operation.source_version:
+                result.stale += 1
+                return
+            self.replica.set_source_version(operation.key, operation.source_version)
+            self._set_membership(operation)
         result.applied += 1
+
+    def _set_membership(self, change: Membership) -> None:
+        group = ServiceGroup(change.source_system, change.kind, change.group_id, frozenset())
+        current = self.replica.service_groups([group.key]).get(group.key)
+        members = set(current.record_ids) if current else set()
+        if change.present:
+            members.add(change.record_id)
+        else:
+            members.discard(change.record_id)
+        self.resolver.set_service_group(replace(group, record_ids=frozenset(members)))

@@ -32,13 +32,17 @@ def test_schemas_list_names_every_event_type_with_its_fingerprint() -> None:
         assert row["fingerprint"] == writer.fingerprint.hex()
 
 
-@pytest.mark.parametrize("codec", ["embedded", "confluent"])
-def test_bench_codec_prints_one_json_line_of_rates(codec: str) -> None:
-    result = hub("bench", "codec", "--events", "200", "--rounds", "1", "--codec", codec, "--json")
+@pytest.mark.parametrize(
+    ("codec", "clock"),
+    [("embedded", "wall"), ("confluent", "cpu"), ("confluent-serializers", "wall")],
+)
+def test_bench_codec_prints_one_json_line_of_rates(codec: str, clock: str) -> None:
+    result = hub("bench", "codec", "--events", "200", "--rounds", "1", "--codec", codec,
+                 "--clock", clock, "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.splitlines()
     report = json.loads(line)
-    assert report["codec"] == codec
+    assert (report["codec"], report["clock"]) == (codec, clock)
     assert report["target_per_s"] == 100_000
     for case in ("typical", "every_field"):
         assert report[case]["events"] == 200

@@ -1,0 +1,58 @@
+"""`hub worker`: one worker of the streaming pipeline; several form one consumer group."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from hub.console import say
+from hub.errors import ServiceNotRunning
+from hub.settings import load_settings
+
+
+def worker_command(
+    metrics_port: Annotated[
+        int | None, typer.Option("--metrics-port", help="port of /metrics (default: settings)")
+    ] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="warn, info or debug")] = "warn",
+) -> None:
+    """Run one worker: validate, match, cluster, household, store and publish, until stopped."""
+    import faust
+    import redis
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from hub.wiring import worker_parts
+    from monitoring.metrics import build_metrics
+    from streams.app import Worker
+    from streams.topology import ensure_topics
+
+    settings = load_settings()
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    try:
+        redis.Redis.from_url(settings.redis_url, socket_timeout=5).ping()
+    except redis.RedisError:
+        raise ServiceNotRunning(
+            f"Redis at {settings.redis_url} does not answer (is the stack up? hub stack up)"
+        ) from None
+    registry = CollectorRegistry(auto_describe=True)
+    metrics = build_metrics(registry)
+    parts = worker_parts(settings, metrics)
+    topics = ensure_topics(settings)
+    parts.store.upgrade()
+    try:
+        start_http_server(settings.metrics_port, addr="127.0.0.1", registry=registry)
+    except OSError:
+        raise ServiceNotRunning(
+            f"port {settings.metrics_port} for /metrics is in use (give this worker its own: "
+            "--metrics-port or HUB_METRICS_PORT)"
+        ) from None
+    worker = Worker(settings, parts, topics)
+    say(
+        f"worker {worker.worker_id}: Kafka {settings.kafka_bootstrap}, Redis {settings.redis_url}, "
+        f"store {parts.store.safe_url}, metrics http://127.0.0.1:{settings.metrics_port}/metrics"
+    )
+    logging.getLogger("faust").setLevel(log_level.upper())
+    faust.Worker(worker.app, loglevel=log_level, quiet=True).execute_from_commandline()

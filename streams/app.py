@@ -1,0 +1,186 @@
+"""The one Faust app: topics, the agents (one per input stage) and the worker's timers.
+
+Each agent takes a batch of raw messages (``noack_take``: nothing is acknowledged by
+Faust itself), hands it to :class:`streams.pipeline.Pipeline`, and acknowledges the batch
+only after its effects are durable. Infrastructure failures (Redis, the store, Kafka) are
+retried with backoff; if they last, the worker crashes and restarts from the last
+committed offsets, and the idempotent stages make the redelivery harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import faust
+from mode import CrashingSupervisor
+from redis.exceptions import RedisError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from hub.settings import Settings
+from hub.wiring import WorkerParts
+from sinks.redis_state import StateConflict
+from sinks.store import StoreError
+from sources.publisher import PublishError
+from streams.pipeline import BatchReport
+from streams.topology import SourceTopics
+from streams.validation import RawMessage
+
+log = logging.getLogger("hub.worker")
+
+TRANSIENT = (RedisError, StoreError, PublishError, StateConflict, OSError)
+RETRY_FOR_S = 600.0  # a failing dependency is retried this long before the worker crashes
+HEARTBEAT_TTL_S = 10
+
+
+def heartbeat_key(prefix: str, worker_id: str) -> str:
+    return f"{prefix}:workers:{worker_id}"
+
+
+def raw_message(message: Any) -> RawMessage:
+    timestamp = dt.datetime.fromtimestamp(message.timestamp, dt.UTC) if message.timestamp else None
+    return RawMessage(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        timestamp=timestamp,
+    )
+
+
+Handler = Callable[[Sequence[RawMessage]], Awaitable[BatchReport]]
+
+
+class Worker:
+    """One worker process: the Faust app plus the parts its agents call."""
+
+    def __init__(self, settings: Settings, parts: WorkerParts, topics: SourceTopics) -> None:
+        self.settings = settings
+        self.parts = parts
+        self.topics = topics
+        self.worker_id = f"{socket.gethostname()}-{os.getpid()}"
+        self._ready: asyncio.Task[None] | None = None
+        self.app = self._build_app()
+
+    async def ready(self) -> None:
+        """Load the identity state and drain what a stopped worker left, once."""
+        if self._ready is None:
+            self._ready = asyncio.ensure_future(self._start())
+        await self._ready
+
+    async def _start(self) -> None:
+        await asyncio.to_thread(self.parts.store.upgrade)
+        await self._retrying(self.parts.pipeline.identity.start)
+        drained = await self._retrying(self.parts.pipeline.drain.recover)
+        replica = self.parts.pipeline.identity.replica
+        log.warning(
+            "worker %s ready: identity state version %d, %d persons; %d batches recovered",
+            self.worker_id, replica.version, len(replica.partition()), drained,
+        )  # fmt: skip
+
+    async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(TRANSIENT),
+            wait=wait_exponential(multiplier=0.2, max=10),
+            stop=stop_after_delay(RETRY_FOR_S),
+            reraise=True,
+        ):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    self._count_failure(attempt.retry_state.outcome)
+                    # A failed attempt may have committed a batch it did not drain.
+                    await self.parts.pipeline.drain.recover()
+                return await call()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _count_failure(self, outcome: Any) -> None:
+        error = outcome.exception() if outcome is not None else None
+        metrics = self.parts.metrics
+        if isinstance(error, RedisError | StateConflict):
+            metrics.redis_errors.inc()
+        elif isinstance(error, StoreError):
+            metrics.store_errors.inc()
+        log.warning("retrying a batch after %s", type(error).__name__)
+
+    async def _run(self, stream: Any, handle: Handler) -> AsyncIterator[BatchReport]:
+        size, wait = self.settings.worker_batch_size, self.settings.worker_batch_wait_s
+        async for events in stream.noack_take(size, within=wait):
+            await self.ready()
+            messages = [raw_message(event.message) for event in events]
+            report = await self._retrying(functools.partial(handle, messages))
+            for event in events:
+                await stream.ack(event)
+            yield report
+
+    def _build_app(self) -> Any:
+        settings = self.settings
+        app: Any = faust.App(
+            settings.consumer_group,
+            broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
+            store="memory://",
+            web_enabled=False,
+            processing_guarantee="at_least_once",
+            consumer_auto_offset_reset="earliest",
+            consumer_metadata_max_age_ms=5000,  # new source topics are picked up quickly
+            broker_commit_interval=1.0,
+            stream_buffer_maxsize=4 * settings.worker_batch_size,
+        )
+        pipeline = self.parts.pipeline
+
+        def source(names: tuple[str, ...]) -> Any:
+            return app.topic(*names, key_serializer="raw", value_serializer="raw")
+
+        @app.agent(source(self.topics.persons), supervisor_strategy=CrashingSupervisor)  # type: ignore[untyped-decorator]
+        async def persons(stream: Any) -> AsyncIterator[BatchReport]:
+            async for report in self._run(stream, pipeline.persons):
+                yield report
+
+        @app.agent(source(self.topics.relationships), supervisor_strategy=CrashingSupervisor)  # type: ignore[untyped-decorator]
+        async def relationships(stream: Any) -> AsyncIterator[BatchReport]:
+            async for report in self._run(stream, pipeline.relationships):
+                yield report
+
+        @app.agent(source(self.topics.indicators), supervisor_strategy=CrashingSupervisor)  # type: ignore[untyped-decorator]
+        async def indicators(stream: Any) -> AsyncIterator[BatchReport]:
+            async for report in self._run(stream, pipeline.indicators):
+                yield report
+
+        @app.task  # type: ignore[untyped-decorator]
+        async def start() -> None:
+            await self.ready()
+
+        @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
+        async def heartbeat() -> None:
+            key = heartbeat_key(settings.redis_prefix, self.worker_id)
+            try:
+                await self.parts.redis_state.client.set(key, "1", ex=HEARTBEAT_TTL_S)
+            except RedisError:
+                self.parts.metrics.redis_errors.inc()
+
+        @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+        async def lag() -> None:
+            await self._report_lag()
+
+        return app
+
+    async def _report_lag(self) -> None:
+        consumer: Any = self.app.consumer
+        assigned = sorted(consumer.assignment())
+        if not assigned:
+            return
+        highwaters = await consumer.highwaters(*assigned)
+        metrics = self.parts.metrics
+        for tp in assigned:
+            committed = consumer._committed_offset.get(tp)  # the last offset acknowledged
+            next_offset = committed + 1 if committed is not None else 0
+            labels = {"topic": tp.topic, "partition": str(tp.partition)}
+            metrics.consumer_lag.labels(**labels).set(max(0, highwaters[tp] - next_offset))
+            if committed is not None:
+                metrics.committed_offset.labels(**labels).set(committed)

@@ -1,0 +1,258 @@
+"""The worker's stages for one batch of messages, independent of Faust.
+
+validate -> (dead-letter the rejects) -> match, cluster, household (one commit of the
+identity state, see :mod:`streams.identity`) -> store and publish (the outbox) -> ack.
+
+Every effect is idempotent: a batch that is redelivered finds its source versions already
+applied and changes nothing; an outbox entry drained twice writes the same rows (same
+versions) and publishes the same events (same ids). A batch is acknowledged only after its
+effects are durable, so a worker killed at any point loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from matchers import events as domain
+from monitoring.metrics import HubMetrics
+from schemas import topics
+from schemas.conversions import record_from_person
+from schemas.events import Operation, PartnerIndicator, PersonChanged, RelationshipObserved
+from sinks import tables
+from sinks.redis_state import RedisState
+from sinks.store import Store
+from sources.publisher import Publisher
+from streams.dead_letters import DeadLetterWriter, utc_now
+from streams.identity import Delete, IdentityWorker, Membership, Outbox, Upsert
+from streams.identity import Operation as StateOperation
+from streams.outputs import outputs, store_rows
+from streams.validation import Accepted, RawMessage, validate_message
+
+Clock = Callable[[], dt.datetime]
+
+# Relationship kinds that are a service's grouping of its records (kept beside households).
+GROUP_KINDS = frozenset({"FAMILY_GROUP", "BENEFIT_CLAIM_UNIT", "COUNCIL_TAX_ACCOUNT", "TENANCY",
+                         "HOUSEHOLD_MEMBER"})  # fmt: skip
+
+
+RELATIONSHIP_KEY = ("relationship_id",)
+INDICATOR_KEY = ("dataset", "record_id", "indicator", "period_start")
+
+
+def source_version(version: int | None, source_ts: dt.datetime | None, message: RawMessage) -> int:
+    """What orders a source record's changes: its own version, else its change time in
+    milliseconds, else the Kafka offset (one record's events share a partition)."""
+    if version is not None:
+        return version
+    if source_ts is not None:
+        return int(source_ts.timestamp() * 1000)
+    return message.offset
+
+
+@dataclass
+class BatchReport:
+    consumed: int = 0
+    dead_lettered: int = 0
+    applied: int = 0
+    stale: int = 0
+    version: int | None = None
+    decisions: Counter[str] = field(default_factory=Counter)
+
+
+class Drain:
+    """Takes a committed batch out of the outbox: rows into the store, events onto Kafka."""
+
+    def __init__(
+        self, redis_state: RedisState, store: Store, publisher: Publisher, clock: Clock = utc_now
+    ) -> None:
+        self.redis = redis_state
+        self.store = store
+        self.publisher = publisher
+        self.clock = clock
+
+    async def drain(self, version: int, outbox: Outbox) -> None:
+        now = self.clock()
+        await asyncio.to_thread(self.store.apply, store_rows(outbox, version, now))
+        for out in outputs(outbox, version, now):
+            self.publisher.send(out.topic, out.key, out.event)
+        await asyncio.to_thread(self.publisher.flush)
+        await self.redis.clear_outbox([version])
+
+    async def recover(self) -> int:
+        """Drain what a stopped worker left in the outbox; returns how many batches."""
+        pending = await self.redis.pending_outbox()
+        for version, data in pending:
+            await self.drain(version, Outbox.decode(data))
+        return len(pending)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        identity: IdentityWorker,
+        drain: Drain,
+        dead_letters: DeadLetterWriter,
+        metrics: HubMetrics,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.identity = identity
+        self.drain = drain
+        self.dead_letters = dead_letters
+        self.codec = dead_letters.publisher.codec
+        self.metrics = metrics
+        self.clock = clock
+
+    def _validate(self, messages: Sequence[RawMessage], report: BatchReport) -> list[Accepted]:
+        today = self.clock().date()
+        accepted = []
+        for message in messages:
+            source = topics.source_of(message.topic) or "unknown"
+            self.metrics.events_consumed.labels(topic=message.topic, source=source).inc()
+            report.consumed += 1
+            result = validate_message(message, self.codec, today)
+            if isinstance(result, Accepted):
+                for flag in result.flags:
+                    self.metrics.quality_flags.labels(topic=message.topic, flag=flag).inc()
+                accepted.append(result)
+            else:
+                self.dead_letters.write(result)
+                report.dead_lettered += 1
+        return accepted
+
+    async def _apply(self, operations: Sequence[StateOperation], report: BatchReport) -> None:
+        with self.metrics.batch_seconds.labels(stage="resolve").time():
+            applied = await self.identity.apply(operations)
+        report.applied, report.stale, report.version = (
+            applied.applied,
+            applied.stale,
+            applied.version,
+        )
+        if applied.version is not None:
+            with self.metrics.batch_seconds.labels(stage="store_and_publish").time():
+                await self.drain.drain(applied.version, applied.outbox)
+        self._count(applied.outbox.events, report)
+
+    def _count(self, events: Sequence[domain.Event], report: BatchReport) -> None:
+        for event in events:
+            if isinstance(event, domain.MatchDecided) and event.decided_by == "model":
+                report.decisions[event.decision] += 1
+                self.metrics.match_decisions.labels(outcome=event.decision).inc()
+                self.metrics.candidate_set_size.observe(event.candidates)
+            elif isinstance(event, domain.PersonsMerged):
+                self.metrics.person_merges.inc(len(event.merged_person_ids))
+            elif isinstance(event, domain.PersonSplit):
+                self.metrics.person_splits.inc()
+
+    async def persons(self, messages: Sequence[RawMessage]) -> BatchReport:
+        """A batch from the ``src.<system>.persons`` topics."""
+        report = BatchReport()
+        operations: list[StateOperation] = []
+        sent_at: list[dt.datetime] = []
+        for accepted in self._validate(messages, report):
+            event = accepted.event
+            if not isinstance(event, PersonChanged):
+                continue
+            version = source_version(event.source_version, event.source_ts, accepted.message)
+            record_id = f"{event.source_system}:{event.source_record_id}"
+            if event.op is Operation.DELETE or event.after is None:
+                operations.append(Delete(record_id, version))
+            else:
+                record = record_from_person(
+                    event.source_system, event.source_record_id, event.after, event.source_ts
+                )
+                operations.append(Upsert(record, version))
+            if accepted.message.timestamp is not None:
+                sent_at.append(accepted.message.timestamp)
+        await self._apply(operations, report)
+        await asyncio.to_thread(self.dead_letters.flush)
+        if report.stale:
+            self.metrics.stale_events.labels(source="persons").inc(report.stale)
+        now = self.clock()
+        for sent in sent_at:
+            self.metrics.end_to_end_latency.observe(max(0.0, (now - sent).total_seconds()))
+        return report
+
+    async def relationships(self, messages: Sequence[RawMessage]) -> BatchReport:
+        """A batch from the ``src.<system>.relationships`` topics: stored, and service
+        groupings kept in the identity state beside the households."""
+        report = BatchReport()
+        operations: list[StateOperation] = []
+        rows: list[dict[str, Any]] = []
+        now = self.clock()
+        for accepted in self._validate(messages, report):
+            event = accepted.event
+            if not isinstance(event, RelationshipObserved):
+                continue
+            system = event.source_system
+            key = f"{system}:{event.relationship_id}"
+            version = source_version(event.source_version, event.source_ts, accepted.message)
+            record_id = f"{system}:{event.subject_record_id}"
+            removed = event.op is Operation.DELETE or (
+                event.end is not None and event.end < now.date()
+            )
+            rows.append({
+                "relationship_id": key, "source_system": system, "kind": event.kind.value,
+                "record_id": record_id,
+                "related_record_id": f"{system}:{event.related_record_id}"
+                if event.related_record_id else None,
+                "group_id": event.group_id, "role": event.role,
+                "start": event.start.isoformat() if event.start else None,
+                "end": event.end.isoformat() if event.end else None,
+                "removed": removed, "version": version, "updated_at": now,
+            })  # fmt: skip
+            if event.kind.value in GROUP_KINDS and event.group_id:
+                operations.append(Membership(
+                    key=f"rel:{key}", source_version=version, source_system=system,
+                    kind=event.kind.value.lower(), group_id=event.group_id,
+                    record_id=record_id, present=not removed,
+                ))  # fmt: skip
+        await self._apply(operations, report)
+        await asyncio.to_thread(
+            self.drain.store.apply, {tables.relationships: _latest(rows, RELATIONSHIP_KEY)}
+        )
+        await asyncio.to_thread(self.dead_letters.flush)
+        return report
+
+    async def indicators(self, messages: Sequence[RawMessage]) -> BatchReport:
+        """A batch from the ``partner.<dataset>`` topics: stored against the partner's
+        record, which links to a person through the source records."""
+        report = BatchReport()
+        rows: list[dict[str, Any]] = []
+        now = self.clock()
+        for accepted in self._validate(messages, report):
+            event = accepted.event
+            if not isinstance(event, PartnerIndicator):
+                continue
+            system = event.source_system or event.dataset
+            rows.append({
+                "dataset": event.dataset,
+                "record_id": f"{system}:{event.source_record_id}",
+                "indicator": event.indicator,
+                "period_start": event.period_start.isoformat() if event.period_start else "",
+                "period_end": event.period_end.isoformat() if event.period_end else None,
+                "value": event.value, "value_text": event.category,
+                "version": source_version(None, event.source_ts, accepted.message),
+                "received_at": now,
+            })  # fmt: skip
+        report.applied = len(rows)
+        await asyncio.to_thread(
+            self.drain.store.apply, {tables.partner_indicators: _latest(rows, INDICATOR_KEY)}
+        )
+        await asyncio.to_thread(self.dead_letters.flush)
+        return report
+
+
+def _latest(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One row per natural key (the newest version): one upsert statement needs that."""
+    newest: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        held = newest.get(k := tuple(row[c] for c in key))
+        if held is None or row["version"] >= held["version"]:
+            newest[k] = row
+    return list(newest.values())
