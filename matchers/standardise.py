@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 
 from anyascii import anyascii
@@ -78,13 +78,14 @@ def _text(value: str | None) -> str | None:
 
 
 @lru_cache(maxsize=65_536)
-def check_dob(value: str | None) -> tuple[str | None, str | None]:
+def check_dob(value: str | None) -> tuple[str | None, str | None]:  # noqa: PLR0911
     """(ISO date, None) for a believable date of birth; (None, reason) otherwise.
 
     Reads ISO (``1971-06-24``, with or without a time), ``YYYYMMDD``, ``YYYY/MM/DD`` and UK
     day-first forms (``24/06/1971``, ``24-6-1971``, ``24.06.1971``), then free text such
     as ``24 June 1971``. Reasons: ``dob_format`` (unreadable, or a two-digit year),
-    ``dob_invalid`` (no such day, or a year outside 1000-2099), ``dob_placeholder``.
+    ``dob_invalid`` (no such day, or a year outside 1000-2099), ``dob_placeholder``,
+    ``dob_in_future`` (after today, as ingest validation rejects it too).
     """
     text = _text(value)
     if text is None:
@@ -100,6 +101,8 @@ def check_dob(value: str | None) -> tuple[str | None, str | None]:
     iso = f"{year:04d}-{month:02d}-{day:02d}"
     if iso in PLACEHOLDER_DOBS:
         return None, "dob_placeholder"
+    if iso > date.today().isoformat():  # nobody is born in the future: a typo in the year
+        return None, "dob_in_future"
     return iso, None
 
 

@@ -9,6 +9,7 @@ database to the newest revision and is safe to run at every start.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,14 +65,24 @@ class Store:
         self.url = url
         self.engine = create_store_engine(url)
 
-    def upgrade(self) -> None:
-        """Create or migrate the schema to the newest revision."""
-        try:
-            with self.engine.begin() as connection:
-                command.upgrade(alembic_config(connection), "head")
-        except SQLAlchemyError as error:
-            cause = getattr(error, "orig", None) or error
-            raise StoreError(f"store at {self.safe_url} cannot be migrated: {cause}") from None
+    def upgrade(self, attempts: int = 5) -> None:
+        """Create or migrate the schema to the newest revision.
+
+        Workers starting together may race to migrate a new database: the loser's
+        transaction rolls back, and its next attempt finds the schema already current.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.engine.begin() as connection:
+                    command.upgrade(alembic_config(connection), "head")
+                return
+            except SQLAlchemyError as error:
+                if attempt == attempts:
+                    cause = getattr(error, "orig", None) or error
+                    raise StoreError(
+                        f"store at {self.safe_url} cannot be migrated: {cause}"
+                    ) from None
+                time.sleep(0.2 * attempt)
 
     @property
     def safe_url(self) -> str:

@@ -76,3 +76,27 @@ def postgres_url(stack_settings: Settings) -> str:
 def anyio_backend() -> str:
     """Async tests (marked ``anyio``) run on asyncio, as the Faust workers do."""
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def borough_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained on a small simulated borough (seed 11), as `hub model train` makes it."""
+    import subprocess
+    import sys
+
+    hub = str(Path(sys.executable).with_name("hub"))
+    folder = tmp_path_factory.mktemp("borough-model")
+    for args in (
+        ["simulate", "--out", str(folder), "--residents", "400", "--seed", "11"],
+        [
+            "model",
+            "train",
+            "--input",
+            str(folder / "persons.csv"),
+            "--out",
+            str(folder / "model.json"),
+        ],
+    ):
+        result = subprocess.run([hub, *args], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+    return folder / "model.json"

@@ -1,0 +1,122 @@
+"""The whole pipeline on real Kafka, Redis and the store, with real `hub worker` processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.link import link_batch, load_matcher, survivorship_from, thresholds_from
+from hub.settings import Settings
+from schemas.topics import dead_letter
+from sinks import tables
+from sources.simulator import PersonChange, SimulationConfig, iter_events
+from tests.conftest import world_readable_tempdir
+from tests.support.pipeline import (
+    HubUnderTest,
+    applied_records,
+    partition_of,
+    wait_until,
+    watermarks,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+BOROUGH = SimulationConfig(residents=400, seed=11)
+
+
+@pytest.fixture
+def hub(stack_settings: Settings, borough_model: Path) -> Iterator[HubUnderTest]:
+    under_test = HubUnderTest(stack_settings, borough_model, world_readable_tempdir("hub-e2e-"))
+    under_test.start_at_end()
+    yield under_test
+    under_test.stop()
+
+
+def assert_equals_batch(hub: HubUnderTest) -> int:
+    """The store's persons and households equal a batch run over the same records."""
+    store = hub.store()
+    records = applied_records(store)
+    matcher = load_matcher(hub.model_path)
+    settings = hub.worker_settings()
+    batch = link_batch(
+        records, matcher, thresholds_from(settings, matcher.block_cap), survivorship_from(settings)
+    )
+    streamed = store.record_partition()
+    assert set(streamed) == {r.record_id for r in records}
+    assert partition_of({r: p for r, (p, _h) in streamed.items()}) == partition_of(batch.person_of)
+    assert partition_of({r: h or f"none:{r}" for r, (_p, h) in streamed.items()}) == partition_of(
+        {r: h or f"none:{r}" for r, h in batch.household_of.items()}
+    )
+    return len(records)
+
+
+def dead_letters(bootstrap: str, topic: str, start: dict[int, int]) -> list[dict[str, str]]:
+    """Headers of the dead letters on ``topic`` after the offsets in ``start``."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"dlq-{uuid.uuid4().hex}"})
+    try:
+        consumer.assign([TopicPartition(topic, p, o) for p, o in start.items()])
+        ends = {p: watermarks(consumer, TopicPartition(topic, p))[1] for p in start}
+        found = []
+        while sum(max(0, ends[p] - start[p]) for p in start) > len(found):
+            message = consumer.poll(5)
+            assert message is not None, "a dead letter went missing"
+            found.append({k: v.decode() for k, v in message.headers() or []})
+        return found
+    finally:
+        consumer.close()
+
+
+def test_two_workers_stream_a_borough_to_the_batch_result(hub: HubUnderTest) -> None:
+    hub.start_worker()
+    hub.start_worker()
+    hub.wait_for_workers(2)
+    dlq = dead_letter("src.council_tax.persons")
+    before = hub.end_offsets(dlq)
+    events = list(iter_events(BOROUGH, day=1))
+    middle = len(events) // 2
+    assert hub.publish(events[:middle]) == middle
+    hub.publish_raw("src.council_tax.persons", [b"not avro at all", b"\xc3\x01" + b"\0" * 12])
+    assert hub.publish(events[middle:]) == len(events) - middle
+    wait_until(hub.caught_up, 300, "the workers to process the borough\n" + hub.worker_log())
+    records = assert_equals_batch(hub)
+    assert records > 1000
+    store = hub.store()
+    assert store.rows(tables.relationships)
+    assert store.rows(tables.partner_indicators)
+    letters = dead_letters(hub.settings.kafka_bootstrap, dlq, before)
+    reasons = sorted(h["hub.dlq.reason"] for h in letters)
+    assert reasons == ["not_single_object", "unknown_fingerprint"]
+    assert all(h["hub.dlq.source_topic"] == "src.council_tax.persons" for h in letters)
+
+
+def test_a_worker_killed_mid_stream_loses_nothing_and_repeats_nothing(hub: HubUnderTest) -> None:
+    worker = hub.start_worker()
+    hub.wait_for_workers(1)
+    events = list(iter_events(BOROUGH, day=1))
+    person_events = [e for e in events if isinstance(e, PersonChange)]
+    hub.publish(events)
+    store = hub.store()
+    wait_until(
+        lambda: len(store.rows(tables.source_payloads)) > len(person_events) // 4,
+        300,
+        "the worker to get a quarter of the way\n" + hub.worker_log(),
+    )
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(30)
+    newest: dict[str, int] = {}
+    for event in person_events:
+        newest[event.record_id] = max(newest.get(event.record_id, -1), event.version)
+    assert len(store.rows(tables.source_payloads)) < len(newest)  # killed mid-stream
+    hub.start_worker()
+    wait_until(hub.caught_up, 300, "the restarted worker to finish\n" + hub.worker_log())
+    assert_equals_batch(hub)
+    # Every source record holds the newest version the stream sent for it, once.
+    payloads = {row["record_id"]: row for row in store.rows(tables.source_payloads)}
+    assert {r: row["source_version"] for r, row in payloads.items()} == newest
