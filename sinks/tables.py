@@ -51,6 +51,7 @@ persons = Table(
     Column("identifiers", JSON, nullable=False, comment="NHS, NI, UPN numbers, phones, emails"),
     Column("record_count", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("revision", BigInteger, comment="the person's own version (PersonUpserted.version)"),
 )
 Index(None, persons.c.household_id)
 
@@ -94,6 +95,7 @@ households = Table(
     Column("household_key", Text, comment="uprn:<n> or address:<normalised address>"),
     Column("member_ids", JSON, nullable=False, comment="person ids; empty once dissolved"),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("revision", BigInteger, comment="the household's own version (HouseholdChanged)"),
 )
 
 household_aliases = Table(
@@ -128,6 +130,19 @@ review_items = Table(
     Column("model_version", String(100), nullable=False),
     Column("status", String(20), nullable=False, comment="open or decided"),
     Column("raised_at", DateTime(timezone=True), nullable=False),
+)
+
+judgements = Table(
+    "judgements",
+    metadata,
+    Column("record_a", ID, primary_key=True, comment="the pair's smaller record id"),
+    Column("record_b", ID, primary_key=True),
+    Column("same", Boolean, nullable=False, comment="one person (true) or not (false)"),
+    Column("judged_by", String(200), nullable=False),
+    Column("judged_at", String(40), nullable=False, comment="ISO timestamp; the latest wins"),
+    Column("version", BigInteger, nullable=False),
+    comment="human judgements, the hard constraints of matching: durable here, as the "
+    "identity state needs them to be rebuilt",
 )
 
 partner_indicators = Table(
@@ -174,6 +189,7 @@ VERSIONED = (
     household_aliases,
     match_decisions,
     review_items,
+    judgements,
     partner_indicators,
     relationships,
 )

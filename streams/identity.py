@@ -98,6 +98,8 @@ class RecordChange:
 
 _ENCODE_CHANGES = encoder(list[RecordChange])
 _DECODE_CHANGES = decoder(list[RecordChange])
+_ENCODE_JUDGEMENTS = encoder(list[Judgement])
+_DECODE_JUDGEMENTS = decoder(list[Judgement])
 
 
 @dataclass
@@ -106,11 +108,13 @@ class Outbox:
 
     events: list[domain.Event] = field(default_factory=list)
     records: list[RecordChange] = field(default_factory=list)  # in the order applied
+    judgements: list[Judgement] = field(default_factory=list)  # those that took effect
 
     def encode(self) -> bytes:
         return (
             b'{"events":' + encode_events(self.events)
-            + b',"records":' + _ENCODE_CHANGES(self.records) + b"}"
+            + b',"records":' + _ENCODE_CHANGES(self.records)
+            + b',"judgements":' + _ENCODE_JUDGEMENTS(self.judgements) + b"}"
         )  # fmt: skip
 
     @classmethod
@@ -119,6 +123,7 @@ class Outbox:
         return cls(
             events=decode_events(orjson.dumps(parsed["events"])),
             records=_DECODE_CHANGES(orjson.dumps(parsed["records"])),
+            judgements=_DECODE_JUDGEMENTS(orjson.dumps(parsed.get("judgements", []))),
         )
 
 
@@ -199,7 +204,10 @@ class IdentityWorker:
                 change = RecordChange(record_id, operation.source_version, None)
                 result.outbox.records.append(change)
         elif isinstance(operation, Judge):
-            result.events.extend(self.resolver.judge(operation.judgement))
+            events = self.resolver.judge(operation.judgement)
+            if events:  # not superseded by a later judgement of the pair: the store keeps it
+                result.events.extend(events)
+                result.outbox.judgements.append(operation.judgement)
         else:
             if self.replica.source_versions.get(operation.key, -1) >= operation.source_version:
                 result.stale += 1

@@ -293,6 +293,7 @@ class _Rows:
             "last_name": None, "dob": None, "sex": None, "address_line_1": None,
             "address_line_2": None, "town": None, "postcode": None, "uprn": None,
             "household_id": None, "identifiers": empty, "record_count": 0, "updated_at": self.now,
+            "revision": None,
         })  # fmt: skip
 
 
@@ -306,6 +307,7 @@ def _rows_person_upserted(rows: _Rows, event: domain.PersonUpserted) -> None:
         "town": golden.town, "postcode": golden.postcode, "uprn": golden.uprn,
         "household_id": event.household_id, "identifiers": _identifiers(golden),
         "record_count": len(event.record_ids), "updated_at": rows.now,
+        "revision": event.version,
     })  # fmt: skip
     for record_id in event.record_ids:
         rows.link(record_id, event.person_id)
@@ -325,6 +327,7 @@ def _rows_household_changed(rows: _Rows, event: domain.HouseholdChanged) -> None
     rows.put(tables.households, event.household_id, {
         "household_id": event.household_id, "household_key": event.household_key,
         "member_ids": [m.person_id for m in event.members], "updated_at": rows.now,
+        "revision": event.version,
     })  # fmt: skip
     for merged in event.merged_from:
         alias = {"alias_id": merged, "household_id": event.household_id}
@@ -377,4 +380,9 @@ def store_rows(outbox: Outbox, version: int, now: dt.datetime) -> dict[Table, li
     for change in outbox.records:
         rows.payload(change.record_id, change.source_version, change.record)
         rows.link(change.record_id, change.person_id)
+    for judgement in outbox.judgements:
+        rows.put(tables.judgements, judgement.pair, {
+            "record_a": judgement.record_a, "record_b": judgement.record_b,
+            "same": judgement.same, "judged_by": judgement.by, "judged_at": judgement.at,
+        })  # fmt: skip
     return {table: list(by_key.values()) for table, by_key in rows.by_table.items()}
