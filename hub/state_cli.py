@@ -1,0 +1,143 @@
+"""`hub state rebuild`: the identity state in Redis, rebuilt from the durable store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+import typer
+
+from hub.console import err, say
+from hub.errors import HubError
+from hub.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from hub.link import Matcher
+    from matchers.decisions import Thresholds
+    from matchers.survivorship import SurvivorshipRules
+    from sinks.store import Store
+    from streams.rebuild import RebuildReport
+
+app = typer.Typer(help="The identity state in Redis: rebuild it from the store.")
+
+
+@app.command("rebuild")
+def rebuild_command(
+    force: Annotated[
+        bool, typer.Option("--force", help="rebuild even while workers are running")
+    ] = False,
+) -> None:
+    """Rebuild the Redis identity state from the store: the same partition, the same ids.
+
+    Re-runs the matching core in batch (the model at HUB_MODEL_PATH) over every live
+    source record the store holds, with the human judgements and service groupings, keeps
+    the person and household ids the store knows, and writes the state under the state
+    lock. Refuses while workers are running unless --force. Prints a JSON summary.
+    """
+    from hub.link import load_matcher, survivorship_from, thresholds_from
+    from hub.running import connect_redis, running_workers
+    from sinks.store import Store
+
+    settings = load_settings()
+    matcher = load_matcher(settings.model_path)
+    thresholds = thresholds_from(settings, matcher.block_cap)
+    client = connect_redis(settings)
+    try:
+        workers = running_workers(client, settings.redis_prefix)
+    finally:
+        client.close()
+    if workers and not force:
+        raise HubError(
+            f"{len(workers)} worker(s) are running on prefix {settings.redis_prefix!r} "
+            f"({', '.join(workers[:3])}): stop them first, or rebuild anyway with --force"
+        )
+    store = Store(settings.database_url)
+    try:
+        store.upgrade()
+        began = time.perf_counter()
+        report = asyncio.run(
+            rebuild(settings, store, matcher, thresholds, survivorship_from(settings))
+        )
+    finally:
+        store.dispose()
+    summary: dict[str, Any] = {**report.as_dict(), "seconds": round(time.perf_counter() - began, 3)}
+    summary["model_version"] = matcher.scorer.version
+    say(
+        f"rebuilt the identity state (prefix {settings.redis_prefix!r}) from {store.safe_url}: "
+        f"{report.records:,} records, {report.persons:,} persons ({report.persons_kept:,} kept "
+        f"their id, {report.persons_new:,} new), {report.households:,} households, "
+        f"{report.judgements:,} judgements, state version {report.version} "
+        f"in {summary['seconds']:.1f}s"
+    )
+    if report.records_moved:
+        say(
+            f"{report.records_moved:,} records are in another person than the store says: "
+            "the model, thresholds or judgements differ from those the stream used"
+        )
+    typer.echo(orjson.dumps(summary).decode())
+
+
+async def rebuild(
+    settings: Settings,
+    store: Store,
+    matcher: Matcher,
+    thresholds: Thresholds,
+    survivorship: SurvivorshipRules,
+) -> RebuildReport:
+    """Drain what a stopped worker left, read the store, rebuild, write; under the lock."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hub.wiring import redis_state
+    from streams.rebuild import build_state, held_lock, read_durable, replace_state
+
+    state = redis_state(settings)
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            async with held_lock(state) as lease:
+                pending = await state.pending_outbox()
+                if pending:
+                    task = progress.add_task("storing batches a worker left", total=None)
+                    await _drain(settings, state, store)
+                    progress.remove_task(task)
+                task = progress.add_task("reading the store", total=None)
+                durable = await asyncio.to_thread(read_durable, store)
+                progress.update(task, description=f"matching {len(durable.records):,} records")
+                version = max(durable.state_version, await state.current_version()) + 1
+                rebuilt = await asyncio.to_thread(
+                    build_state, durable, matcher, thresholds, survivorship, version=version
+                )
+                progress.remove_task(task)
+                fields = sum(rebuilt.state.size().values())
+                task = progress.add_task("writing the state to Redis", total=fields)
+                await replace_state(
+                    state, rebuilt.state, lease, lambda n: progress.advance(task, n)
+                )
+        return rebuilt.report
+    finally:
+        await state.client.aclose()
+
+
+async def _drain(settings: Settings, state: Any, store: Store) -> None:
+    """Store and publish the batches committed to Redis but not yet drained (a worker
+    stopped in between), so the store holds every committed batch before it is read."""
+    from schemas.codec import make_codec
+    from sources.publisher import Publisher
+    from streams.pipeline import Drain
+
+    publisher = Publisher(
+        settings.kafka_bootstrap,
+        make_codec(settings),
+        timeout_s=settings.publish_timeout_s,
+        client_id="hub-state-rebuild",
+    )
+    publisher.check_connection()
+    await Drain(state, store, publisher).recover()
