@@ -14,7 +14,10 @@ from hub.errors import HubError
 from hub.evaluate import eval_command
 from hub.link import link_command
 from hub.model_cli import app as model_app
+from hub.reset import reset_command
+from hub.resolve import resolve_command
 from hub.stack import cli as stack_cli
+from hub.state_cli import app as state_app
 from hub.worker_cli import worker_command
 from schemas import cli as schemas_cli
 from sources.cli import cdc_command, publish_command
@@ -38,6 +41,9 @@ app.command("cdc")(cdc_command)
 app.command("link")(link_command)
 app.command("simulate")(simulate_command)
 app.command("worker")(worker_command)
+app.command("resolve")(resolve_command)
+app.add_typer(state_app, name="state")
+stack_cli.app.command("reset")(reset_command)
 
 
 @app.command()
