@@ -25,7 +25,7 @@ from schemas.codec import make_codec
 from sinks import tables
 from sinks.redis_state import TABLES, ReplicatedState
 from sources.publisher import Publisher
-from sources.simulator import SimulationConfig, iter_events
+from sources.simulator import PersonChange, SimulationConfig, iter_events
 from streams.identity import IdentityWorker, Judge
 from streams.pipeline import Drain
 from tests.conftest import world_readable_tempdir
@@ -173,8 +173,19 @@ def test_a_wiped_state_is_rebuilt_with_its_ids_and_the_stream_carries_on(
     live = load_state(hub)
     assert live.partition() != before.partition()  # day 2 changed something
 
-    # A rebuild while the worker runs (--force) finds nothing to change.
+    # A rebuild while the worker runs (--force) finds nothing to change, and the running
+    # worker reloads the rebuilt state before its next batch.
     forced = rebuild(hub, "--force")
     assert forced.returncode == 0, forced.stderr
     assert orjson.loads(forced.stdout)["records_moved"] == 0
     assert load_state(hub)._person_of == live._person_of
+    day_three = list(iter_events(BOROUGH, day=3))
+    assert hub.publish(day_three)
+    wait_until(hub.caught_up, 300, "the worker to process day 3\n" + hub.worker_log())
+    assert_equals_batch(hub)
+    newest: dict[str, int] = {}
+    for event in day_three:
+        if isinstance(event, PersonChange):
+            newest[event.record_id] = max(newest.get(event.record_id, -1), event.version)
+    payloads = hub.store().rows(tables.source_payloads)
+    assert {row["record_id"]: row["source_version"] for row in payloads} == newest
