@@ -80,7 +80,7 @@ def plan_file(
 ) -> Plan:
     """The events to publish for the file's rows, and the rows rejected (with reasons)."""
     from schemas.conversions import person_changed
-    from schemas.events import Operation
+    from schemas.events import Operation, PersonChanged
     from schemas.topics import source_persons
     from streams.pipeline import source_version
     from streams.validation import Accepted, RawMessage, validate_message
@@ -123,12 +123,9 @@ def plan_file(
             plan.rejected.append(RejectedRow(line, checked.reason))
             refused.add(index_id)
             continue
-        published = checked.event
-        version = source_version(
-            getattr(published, "source_version", None),
-            getattr(published, "source_ts", None),
-            checked.message,
-        )
+        seen = checked.event  # as a worker decodes it: its version is the worker's
+        assert isinstance(seen, PersonChanged)
+        version = source_version(seen.source_version, seen.source_ts, checked.message)
         plan.events[index_id] = Planned(index_id, line, topic, key, value, version)
     if refused:
         plan.file_ids = [f for f in plan.file_ids if plan.index_id[f] not in refused]
