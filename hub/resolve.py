@@ -64,7 +64,7 @@ class Planned:
 @dataclass
 class Plan:
     rows: int = 0
-    file_ids: list[str] = field(default_factory=list)  # distinct, in publishing order
+    file_ids: list[str] = field(default_factory=list)  # distinct, first seen (after a shuffle)
     index_id: dict[str, str] = field(default_factory=dict)  # file id -> index id
     events: dict[str, Planned] = field(default_factory=dict)  # by index id
     rejected: list[RejectedRow] = field(default_factory=list)

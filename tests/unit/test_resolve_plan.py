@@ -1,0 +1,95 @@
+"""What `hub resolve` publishes for a file: one validated event per record, the last row
+of a record winning, rejected rows kept with their lines, versions as a worker sees them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hub.resolve import Offsets, Planned, plan_file
+from matchers.records import SourceRecord
+from schemas.codec import SingleObjectCodec
+from schemas.events import PersonChanged
+from streams.validation import Accepted, RawMessage, validate_message
+
+pytestmark = pytest.mark.unit
+
+NOW = dt.datetime(2026, 11, 27, 9, 30, 15, 123000, tzinfo=dt.UTC)
+CODEC = SingleObjectCodec()
+
+
+def person(record_id: str, system: str | None = "housing", **values: str) -> SourceRecord:
+    return SourceRecord(
+        record_id, system, **({"first_name": "Ada", "last_name": "Lovelace"} | values)
+    )
+
+
+def test_the_last_row_of_a_record_wins_and_rows_keep_their_lines() -> None:
+    rows = [
+        (2, person("housing:1", updated_at="2024-01-02T03:04:05Z")),
+        (3, "expected 21 columns"),
+        (4, person("housing:2")),
+        (5, person("housing:1", last_name="King", updated_at="2025-01-02T03:04:05Z")),
+        (6, SourceRecord("housing:3", "housing")),  # nothing to match on
+        (7, person("9", None)),  # no system
+        (8, person("libraries:4", "libraries")),
+    ]
+    plan = plan_file(rows, CODEC, source=None, shuffle_seed=None, now=NOW)
+    assert plan.rows == 7
+    assert [(r.line, r.reason) for r in plan.rejected] == [
+        (3, "expected 21 columns"),
+        (6, "person_empty"),
+        (7, "no source_system (give the file's system with --source)"),
+    ]
+    assert plan.file_ids == ["housing:1", "housing:2", "libraries:4"]
+    assert [e.record_id for e in plan.events.values()] == ["housing:2", "housing:1", "libraries:4"]
+    first = plan.events["housing:1"]
+    assert (first.line, first.topic) == (5, "src.housing.persons")
+    event = CODEC.decode(first.value, first.topic)
+    assert isinstance(event, PersonChanged) and event.after is not None
+    assert event.after.last_name == "King"
+    # the row's own change time is its version; without one, the time of the run
+    assert first.version == int(dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC).timestamp() * 1000)
+    assert plan.events["housing:2"].version == int(NOW.timestamp() * 1000)
+
+
+def test_source_names_the_system_of_rows_without_one_and_refuses_others() -> None:
+    rows = [
+        (2, person("7", None)),
+        (3, person("housing:8")),
+        (4, person("council_tax:9", "council_tax")),
+    ]
+    plan = plan_file(rows, CODEC, source="housing", shuffle_seed=None, now=NOW)
+    assert plan.index_id == {"7": "housing:7", "housing:8": "housing:8"}
+    assert [(r.line, r.reason) for r in plan.rejected] == [
+        (4, "source_system 'council_tax' is not 'housing'")
+    ]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=30), st.integers(0, 2**32))
+def test_a_shuffle_publishes_the_same_records_once_each(ids: list[int], seed: int) -> None:
+    rows = [(n + 2, person(f"housing:{i}", phone=str(n))) for n, i in enumerate(ids)]
+    plain = plan_file(rows, CODEC, source=None, shuffle_seed=None, now=NOW)
+    shuffled = plan_file(rows, CODEC, source=None, shuffle_seed=seed, now=NOW)
+    assert (
+        sorted(plain.file_ids) == sorted(shuffled.file_ids) == sorted({f"housing:{i}" for i in ids})
+    )
+    assert len(shuffled.events) == len(set(ids))
+    for event in shuffled.events.values():
+        message = RawMessage(event.topic, 0, 0, event.key, event.value)
+        assert isinstance(validate_message(message, CODEC, NOW.date()), Accepted)
+
+
+def test_events_below_the_committed_offset_are_processed() -> None:
+    events = [Planned(f"housing:{n}", n, "src.housing.persons", b"", b"", 1) for n in range(5)]
+    placed = {"housing:0": (0, 10), "housing:1": (0, 11), "housing:2": (1, 3),
+              "housing:3": (0, 12), "housing:4": (1, 4)}  # fmt: skip
+    offsets = Offsets.of(events, placed)
+    topic = "src.housing.persons"
+    assert offsets.processed({}) == 0
+    assert offsets.processed({(topic, 0): 12, (topic, 1): 3}) == 2  # offsets 10 and 11
+    assert offsets.processed({(topic, 0): 13, (topic, 1): 5}) == 5
