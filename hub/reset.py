@@ -107,7 +107,8 @@ def survey(settings: Settings, admin: Any, redis_client: Any) -> Survey:
     if workers:
         raise HubError(
             f"{len(workers)} worker(s) are running on prefix {settings.redis_prefix!r} "
-            f"({', '.join(workers[:3])}): stop them before a reset"
+            f"({', '.join(workers[:3])}): stop them before a reset (a stopped worker's "
+            "heartbeat lasts 10 s)"
         )
     group = settings.consumer_group
     exists, members = _group_exists(admin, group)

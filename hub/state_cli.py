@@ -51,7 +51,8 @@ def rebuild_command(
     if workers and not force:
         raise HubError(
             f"{len(workers)} worker(s) are running on prefix {settings.redis_prefix!r} "
-            f"({', '.join(workers[:3])}): stop them first, or rebuild anyway with --force"
+            f"({', '.join(workers[:3])}): stop them first (a stopped worker's heartbeat lasts "
+            "10 s), or rebuild anyway with --force"
         )
     store = Store(settings.database_url)
     try:
