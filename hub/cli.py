@@ -14,6 +14,7 @@ from hub.errors import HubError
 from hub.evaluate import eval_command
 from hub.link import link_command
 from hub.model_cli import app as model_app
+from hub.run import run_command
 from hub.stack import cli as stack_cli
 from hub.worker_cli import worker_command
 from schemas import cli as schemas_cli
@@ -38,6 +39,7 @@ app.command("cdc")(cdc_command)
 app.command("link")(link_command)
 app.command("simulate")(simulate_command)
 app.command("worker")(worker_command)
+app.command("run")(run_command)
 
 
 @app.command()
