@@ -20,9 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	@touch $@
 
-run: system install ## the main job: start the stack and prove an event goes through Kafka
-	$(BIN)/hub stack up
-	$(BIN)/hub smoke
+run: system install ## the main job: the whole hub here, with a simulated borough streaming through it
+	$(BIN)/hub run
 
 test: system install lint ## lint, then every test against real Kafka, Redis and PostgreSQL
 	$(BIN)/pytest
@@ -39,7 +38,7 @@ format: install ## format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-stop: ## stop the local stack
+stop: ## stop the local stack and its workers
 	$(BIN)/hub stack down
 
 clean: stop ## stop the stack and remove .venv and the stack's data

@@ -12,6 +12,7 @@ from hub.settings import Settings
 from hub.stack import processes
 from hub.stack.processes import PidFile
 from hub.stack.services import Kafka, Postgres, Redis, Service
+from hub.stack.workers import Workers
 
 Report = Callable[[str], None]
 
@@ -104,8 +105,10 @@ class Stack:
 
     # -- down ----------------------------------------------------------------------------
     def down(self) -> None:
-        """Stop exactly the processes recorded in our pid files."""
-        any_found = False
+        """Stop exactly the processes recorded in our pid files (workers first)."""
+        workers = Workers(self.settings, self.report)
+        any_found = bool(workers.names())
+        workers.stop_all()
         for name in reversed(list(self.services)):
             if self.pid_file(name).exists():
                 any_found = True
@@ -126,7 +129,7 @@ class Stack:
 
     # -- status ----------------------------------------------------------------------------
     def states(self) -> list[ServiceState]:
-        states = []
+        states: list[ServiceState] = []
         for name, service in self.services.items():
             pid_file = self.pid_file(name)
             if not pid_file.exists():
@@ -140,6 +143,8 @@ class Stack:
                 )
             else:
                 states.append(ServiceState(name, service.address, True, f"healthy (pid {pid})"))
+        for worker in Workers(self.settings, self.report).states():
+            states.append(ServiceState(worker.name, worker.address, worker.healthy, worker.detail))
         return states
 
     def status(self) -> None:
