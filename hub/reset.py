@@ -10,14 +10,17 @@ external Kafka, Redis and database alike):
 - the store: its tables (and Alembic's version table), so the next start migrates afresh;
 - the snapshot state of `hub cdc` in the stack folder.
 
-Refuses while workers are running (they would write again at once). Asks first unless
-``--yes``. Services themselves keep running; `hub stack down` stops them.
+The stack's own workers (those `hub run` started, tracked by pid files) are stopped first;
+while other workers run on the prefix it refuses (they would write again at once). Asks
+first unless ``--yes``. The services keep running; `hub stack down` stops them.
 """
 
 from __future__ import annotations
 
 import fcntl
 import re
+import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,6 +44,7 @@ def hub_topics(names: set[str], consumer_group: str) -> list[str]:
 class Survey:
     """What there is to remove."""
 
+    workers: list[str] = field(default_factory=list)  # the stack's own, stopped first
     topics: list[str] = field(default_factory=list)
     group: str | None = None  # the workers' consumer group, when Kafka knows it
     redis_keys: int = 0
@@ -50,8 +54,9 @@ class Survey:
     @property
     def empty(self) -> bool:
         return not (
-            self.topics or self.group or self.redis_keys or self.store_tables or self.cdc_files
-        )
+            self.workers or self.topics or self.group or self.redis_keys or self.store_tables
+            or self.cdc_files
+        )  # fmt: skip
 
 
 def _group_exists(admin: Any, group: str) -> tuple[bool, int]:
@@ -100,24 +105,35 @@ def _cdc_files(settings: Settings) -> list[Path]:
     return [p for p in candidates if p.exists()]
 
 
-def survey(settings: Settings, admin: Any, redis_client: Any) -> Survey:
+def local_workers(settings: Settings) -> dict[str, int]:
+    """This machine's stack's own workers (`hub run` starts them): name -> pid."""
+    from hub.stack.workers import Workers
+
+    workers = Workers(settings, say)
+    running = {name: workers.pid_file(name).live_pid() for name in workers.names()}
+    return {name: pid for name, pid in running.items() if pid is not None}
+
+
+def survey(settings: Settings, admin: Any, redis_client: Any, local: dict[str, int]) -> Survey:
+    """What there is to remove; refuses while workers other than the stack's own run."""
     from hub.running import running_workers
 
-    workers = running_workers(redis_client, settings.redis_prefix)
-    if workers:
+    ours = {f"{socket.gethostname()}-{pid}" for pid in local.values()}
+    others = [w for w in running_workers(redis_client, settings.redis_prefix) if w not in ours]
+    if others:
         raise HubError(
-            f"{len(workers)} worker(s) are running on prefix {settings.redis_prefix!r} "
-            f"({', '.join(workers[:3])}): stop them before a reset (a stopped worker's "
-            "heartbeat lasts 10 s)"
+            f"{len(others)} worker(s) not started by this stack are running on prefix "
+            f"{settings.redis_prefix!r} ({', '.join(others[:3])}): stop them before a reset "
+            "(a stopped worker's heartbeat lasts 10 s)"
         )
     group = settings.consumer_group
     exists, members = _group_exists(admin, group)
-    if members:
+    if members and not local:
         raise HubError(
             f"consumer group {group} has {members} member(s) (workers still consuming): "
             "stop them before a reset"
         )
-    found = Survey()
+    found = Survey(workers=sorted(local))
     found.topics = hub_topics(set(admin.list_topics(timeout=30).topics), group)
     found.group = group if exists else None
     found.redis_keys = sum(
@@ -126,6 +142,19 @@ def survey(settings: Settings, admin: Any, redis_client: Any) -> Survey:
     found.store_tables = _store_tables(settings)
     found.cdc_files = _cdc_files(settings)
     return found
+
+
+def stop_local_workers(settings: Settings, admin: Any, timeout_s: float = 60.0) -> None:
+    """Stop the stack's own workers and wait until they have left the consumer group."""
+    from hub.stack.workers import Workers
+
+    Workers(settings, say).stop_all()
+    group = settings.consumer_group
+    deadline = time.monotonic() + timeout_s
+    while _group_exists(admin, group)[1]:
+        if time.monotonic() > deadline:
+            raise StackError(f"consumer group {group} still has members {timeout_s:.0f}s later")
+        time.sleep(0.5)
 
 
 def _pattern(settings: Settings) -> str:
@@ -137,6 +166,8 @@ def describe(settings: Settings, found: Survey) -> list[str]:
     from sinks.store import Store
 
     lines = []
+    if found.workers:
+        lines.append(f"this stack's workers {', '.join(found.workers)} (stopped first)")
     if found.topics or found.group:
         group = f" and consumer group {found.group} (its offsets)" if found.group else ""
         lines.append(f"Kafka {settings.kafka_bootstrap}: {len(found.topics)} topics{group}")
@@ -156,6 +187,8 @@ def describe(settings: Settings, found: Survey) -> list[str]:
 def remove(settings: Settings, admin: Any, redis_client: Any, found: Survey) -> list[str]:
     """Remove what the survey found; returns one line per thing removed."""
     done: list[str] = []
+    if found.workers:
+        stop_local_workers(settings, admin)
     if found.group:
         _delete_group(admin, found.group)
         done.append(f"removed consumer group {found.group} and its committed offsets")
@@ -247,7 +280,7 @@ def reset_command(
     admin = kafka_admin(settings)
     client = connect_redis(settings)
     try:
-        found = survey(settings, admin, client)
+        found = survey(settings, admin, client, local_workers(settings))
         if found.empty:
             say("nothing to remove: the hub holds no data")
             return

@@ -18,7 +18,8 @@ import redis
 from sqlalchemy import create_engine, inspect, text
 
 from hub.settings import Settings
-from hub.stack.processes import free_port
+from hub.stack.processes import free_port, process_start_time
+from hub.stack.workers import Workers
 from sinks.store import Store
 from streams.topology import ensure_topics
 from tests.conftest import world_readable_tempdir
@@ -120,10 +121,19 @@ def private_stack() -> Iterator[dict[str, str]]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_reset_wipes_the_local_stacks_data_after_asking(private_stack: dict[str, str]) -> None:
-    env = private_stack
+def test_reset_wipes_the_local_stacks_data_after_asking(
+    private_stack: dict[str, str], borough_model: Path
+) -> None:
+    env = private_stack | {
+        "HUB_MODEL_PATH": str(borough_model),
+        "HUB_METRICS_PORT": str(free_port()),
+    }
     fill(env, Path(env["HUB_STACK_DIR"]))
     settings = settings_of(env)
+    workers = Workers(settings, report=lambda _line: None)
+    workers.start(1, env)  # as `hub run` does
+    (pid,) = [workers.pid_file(name).live_pid() for name in workers.names()]
+    assert pid is not None
 
     declined = hub(env, "stack", "reset", stdin="n\n")
     assert declined.returncode != 0 and "nothing was removed" in declined.stderr
@@ -133,12 +143,14 @@ def test_reset_wipes_the_local_stacks_data_after_asking(private_stack: dict[str,
     client = redis.Redis.from_url(settings.redis_url)
     client.set(f"{settings.redis_prefix}:workers:w1", "1", ex=60)
     busy = hub(env, "stack", "reset", "--yes")
-    assert busy.returncode != 0 and "stop them before a reset" in busy.stderr
+    assert busy.returncode != 0 and "not started by this stack" in busy.stderr
     client.delete(f"{settings.redis_prefix}:workers:w1")
     client.close()
 
     done = hub(env, "stack", "reset", stdin="y\n")
     assert done.returncode == 0, done.stderr
+    assert f"worker-1  stopped (pid {pid})" in done.stderr
+    assert workers.names() == [] and process_start_time(pid) is None
     assert f"removed consumer group {settings.consumer_group}" in done.stderr
     assert "Redis keys under hub:" in done.stderr and "tables from the store" in done.stderr
     assert "CDC snapshot state" in done.stderr
