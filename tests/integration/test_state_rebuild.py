@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from sqlalchemy import create_engine, text
 
 from hub.link import Matcher
 from matchers.decisions import Judgement
@@ -72,13 +73,28 @@ def membership_row(change: Membership) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@pytest.fixture
-async def hubs(redis_url: str, tmp_path: Path) -> AsyncIterator[tuple[Hub, Hub]]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def hubs(
+    request: pytest.FixtureRequest, redis_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[Hub, Hub]]:
     client = aioredis.Redis.from_url(redis_url)
-    made = []
+    server = None
+    if request.param == "postgresql":
+        server = create_engine(
+            request.getfixturevalue("postgres_url"), isolation_level="AUTOCOMMIT"
+        )
+    made, databases = [], []
     for name in ("lost", "kept"):
         state = RedisState(client, prefix=f"test-{uuid.uuid4().hex[:8]}")
-        store = Store(f"sqlite:///{tmp_path / name}.db")
+        if server is None:
+            url = f"sqlite:///{tmp_path / name}.db"
+        else:
+            database = f"t_{uuid.uuid4().hex[:10]}"
+            with server.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{database}"'))
+            databases.append(database)
+            url = server.url.set(database=database).render_as_string(hide_password=False)
+        store = Store(url)
         store.upgrade()
         worker = IdentityWorker(state, toy_resolver)
         await worker.start()
@@ -88,6 +104,11 @@ async def hubs(redis_url: str, tmp_path: Path) -> AsyncIterator[tuple[Hub, Hub]]
         await hub.state.wipe()
         hub.store.dispose()
     await client.aclose()
+    if server is not None:
+        with server.connect() as connection:
+            for database in databases:
+                connection.execute(text(f'DROP DATABASE "{database}" WITH (FORCE)'))
+        server.dispose()
 
 
 def tables_of(replica: ReplicatedState) -> dict[str, dict[str, Any]]:
