@@ -210,7 +210,7 @@ def check_uprn(value: str | None) -> tuple[str | None, str | None]:
         return None, None
     if text.endswith(".0"):  # a number that went through a spreadsheet
         text = text[:-2]
-    if not text.isdigit() or len(text) > 12 or int(text) == 0:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12 or int(text) == 0:
         return None, "uprn_format"
     return str(int(text)), None
 
