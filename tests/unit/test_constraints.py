@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,6 +24,20 @@ def test_births_far_apart_conflict_unless_the_year_looks_like_a_typo() -> None:
     assert not births_conflict("1980-03-04", "2080-03-04", 10)  # same day and month
     assert not births_conflict("1980-03-04", "2008-04-03", 10)  # day and month swapped
     assert not births_conflict("1980-03-04", "2012-07-09", 0)  # rule off
+
+
+def test_a_year_with_one_wrong_or_two_swapped_digits_is_a_typo_if_month_or_day_agree() -> None:
+    assert not births_conflict("1813-01-07", "1843-01-01", 10)  # one digit, same month
+    assert not births_conflict("1985-06-02", "1958-09-02", 10)  # swapped digits, same day
+    assert births_conflict("1970-03-04", "1990-07-09", 10)  # one digit, nothing else agrees
+    assert births_conflict("1999-08-22", "2017-08-21", 10)  # no typo makes 1999 of 2017
+    assert births_conflict("1965-03-04", "1956-07-04", 0) is False  # rule off
+
+
+@given(st.dates(), st.dates(), st.integers(0, 30))
+def test_births_conflict_is_symmetric(a: date, b: date, years: int) -> None:
+    left, right = a.isoformat(), b.isoformat()
+    assert births_conflict(left, right, years) == births_conflict(right, left, years)
 
 
 def test_different_identifiers_conflict() -> None:
