@@ -67,9 +67,10 @@ def year_typo(a: str, b: str) -> bool:
     wrong = [i for i in range(4) if a[i] != b[i]]
     if len(wrong) == 1:
         return True
-    return len(wrong) == 2 and wrong[1] == wrong[0] + 1 and a[wrong[0]] == b[wrong[1]] and (
-        a[wrong[1]] == b[wrong[0]]
-    )
+    if len(wrong) != 2 or wrong[1] != wrong[0] + 1:
+        return False
+    i, j = wrong
+    return a[i] == b[j] and a[j] == b[i]
 
 
 def conflict(a: StandardRecord, b: StandardRecord, dob_years: int) -> bool:
