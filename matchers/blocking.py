@@ -103,6 +103,7 @@ RULES: dict[str, Rule] = {
     "uprn_fi": lambda r: _join(r.uprn, _initial(r)),
     # Names and date of birth.
     "name": lambda r: _join(r.first_name_group, r.last_name),
+    "names_any_order": lambda r: _join(*sorted((r.first_name or "", r.last_name or ""))),
     "dob_fk3": lambda r: _join(r.dob, _prefix(family_key(r))),
     "dob_fg": lambda r: _join(r.dob, r.first_name_group),
     "yob_fk": lambda r: _join(_year(r), family_key(r)),
