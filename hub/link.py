@@ -71,6 +71,7 @@ def thresholds_from(
         "group": settings.group_threshold,
         "floor": settings.pair_floor,
         "dob_years": settings.dob_conflict_years,
+        "ambiguity": settings.ambiguity_margin,
     }
     block_cap = settings.block_cap if settings.block_cap is not None else model_block_cap
     if block_cap is not None:
@@ -229,6 +230,9 @@ def link_command(
         int | None, typer.Option(help="override HUB_DOB_CONFLICT_YEARS")
     ] = None,
     block_cap: Annotated[int | None, typer.Option(help="override HUB_BLOCK_CAP")] = None,
+    ambiguity_margin: Annotated[
+        float | None, typer.Option(help="override HUB_AMBIGUITY_MARGIN")
+    ] = None,
 ) -> None:
     """Resolve a file into persons and households; print a JSON summary."""
     settings = load_settings()
@@ -242,6 +246,7 @@ def link_command(
         floor=pair_floor,
         dob_years=dob_conflict_years,
         block_cap=block_cap,
+        ambiguity=ambiguity_margin,
     )
     records, rejected = read_input(input_path, mapping)
     report_rejected(input_path, rejected)

@@ -5,9 +5,15 @@ Input: the records, the scored candidate pairs (match weights; pairs below
 scored pairs at or above ``thresholds.link`` that nobody judged "not the same". The
 procedure is a union-find over groups of records, starting with every record alone:
 
-1. **Model links**, strongest first (ties by the pair's record ids). A link whose two
-   records are already in one group changes nothing. Otherwise the two groups ``A`` and
-   ``B`` are joined only if
+1. **Records torn between two people** are set aside: a record linked, about equally
+   strongly (within ``thresholds.ambiguity`` of its strongest link), to two records that
+   can never be one person (a cannot-link rule) while it conflicts with neither. A dateless
+   "John Smith" at the address of a father and a son of that name links to both; which of
+   them it is, is for a person to decide. Its model links join nothing.
+
+2. **Model links** of the other records, strongest first (ties by the pair's record ids).
+   A link whose two records are already in one group changes nothing. Otherwise the two
+   groups ``A`` and ``B`` are joined only if
 
    - no "not the same person" judgement holds between a record of ``A`` and one of ``B``,
    - no pair between them breaks a cannot-link rule (different NHS numbers, dates of
@@ -19,27 +25,29 @@ procedure is a union-find over groups of records, starting with every record alo
      where chaining happens: one weak bridge between two groups of three averages to
      about ``(w + 8 * floor) / 9`` and is refused.
 
-2. **"Same person" judgements**, in order of their record ids: each joins the groups its
+3. **"Same person" judgements**, in order of their record ids: each joins the groups its
    two records ended up in (a person looked at two records and said their persons are
    one), unless that would put a "not the same" pair together. A person's judgement
    overrides the cannot-link rules.
 
 The result depends only on the input (records, weights, judgements), never on the order
-the pairs are given in. Every decision looks only at the groups of a link's two records,
-and groups never span two connected components of the graph of links and "same"
-judgements; so clustering each component separately gives exactly the clusters of one pass
-over the whole graph, which is what lets the incremental resolver recompute only the
-components an update touches.
+the pairs are given in. Every decision looks only at a record's links or at the groups of
+a link's two records, and groups never span two connected components of the graph of
+links and "same" judgements; so clustering each component separately gives exactly the
+clusters of one pass over the whole graph, which is what lets the incremental resolver
+recompute only the components an update touches.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from matchers.constraints import Summary, Traits
-from matchers.decisions import Thresholds
+from matchers.decisions import Thresholds, pair_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,7 @@ class Clustering:
     clusters: tuple[frozenset[str], ...]  # sorted by their smallest record id
     accepted: tuple[Link, ...]  # the links that joined two groups (a spanning forest)
     refused: tuple[Link, ...]  # links left between two different clusters
+    torn: frozenset[str] = frozenset()  # records linked to two people (see _torn)
 
 
 def sort_key(link: Link) -> tuple[float, str, str]:
@@ -96,12 +105,18 @@ def cluster_graph(
     (both directions; partners outside ``nodes`` are ignored)."""
     node_set = set(nodes)
     link_at = thresholds.link
+    torn = _torn(node_set, adjacency, judgements, traits or {}, thresholds)
     # (-weight, a, b) tuples sort strongest first, ties by record ids, at C speed
     order = sorted(
         (-weight, a, b)
         for a in node_set
+        if a not in torn
         for b, weight in adjacency.get(a, {}).items()
-        if a < b and weight >= link_at and b in node_set and judgements.get((a, b)) is not False
+        if a < b
+        and weight >= link_at
+        and b in node_set
+        and b not in torn
+        and judgements.get((a, b)) is not False
     )
     forbidden: dict[str, set[str]] = {}
     same: list[tuple[float, str, str]] = []
@@ -120,12 +135,60 @@ def cluster_graph(
         if groups.join(a, b, judged=negative == -math.inf)
     ]
     clusters = sorted((frozenset(group) for group in groups.members.values()), key=min)
+    left_out = sorted(
+        (-weight, *pair_key(a, b))
+        for a in torn
+        for b, weight in adjacency.get(a, {}).items()
+        if weight >= link_at and b in node_set and (a < b or b not in torn)
+    )
     refused = tuple(
         Link(a, b, -negative)
-        for negative, a, b in [*order, *same]
+        for negative, a, b in [*heapq.merge(order, left_out), *same]
         if groups.find(a) != groups.find(b)
     )
-    return Clustering(tuple(clusters), tuple(accepted), refused)
+    return Clustering(tuple(clusters), tuple(accepted), refused, frozenset(torn))
+
+
+def _torn(
+    nodes: set[str],
+    adjacency: Mapping[str, Mapping[str, float]],
+    judgements: Mapping[tuple[str, str], bool],
+    traits: Mapping[str, Traits],
+    thresholds: Thresholds,
+) -> set[str]:
+    """Records torn between two people: linked, about equally strongly (within
+    ``thresholds.ambiguity`` of their strongest link), to two records that can never be one
+    person (a cannot-link rule) while conflicting with neither. A dateless "John Smith" at
+    the address of a father and a son of that name links to both; which of them it is, is
+    for a person to decide. Their model links join nothing (judgements still do)."""
+    if not traits:
+        return set()
+    link_at, margin, years = thresholds.link, thresholds.ambiguity, thresholds.dob_years
+    torn: set[str] = set()
+    for record in nodes:
+        links = [
+            (weight, other)
+            for other, weight in adjacency.get(record, {}).items()
+            if weight >= link_at
+            and other in nodes
+            and judgements.get((record, other) if record < other else (other, record)) is not False
+        ]
+        if len(links) < 2:
+            continue
+        bar = max(weight for weight, _ in links) - margin
+        own = Summary.of(traits.get(record, _NO_TRAITS))
+        kinds = {traits.get(other, _NO_TRAITS) for weight, other in links if weight >= bar}
+        near = [
+            summary
+            for summary in map(Summary.of, kinds)
+            if not summary.empty and not summary.conflicts(own, years)
+        ]
+        if any(a.conflicts(b, years) for a, b in itertools.combinations(near, 2)):
+            torn.add(record)
+    return torn
+
+
+_NO_TRAITS = Traits()
 
 
 class _Groups:

@@ -90,6 +90,10 @@ class Summary:
     ni: frozenset[str]
     dobs: frozenset[str]
 
+    @property
+    def empty(self) -> bool:
+        return not (self.nhs or self.upn or self.ni or self.dobs)
+
     @classmethod
     def of(cls, traits: Traits) -> Summary:
         return cls(
