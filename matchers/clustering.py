@@ -104,8 +104,15 @@ def cluster_graph(
     """:func:`cluster` over scored pairs given as each record's map of partner -> weight
     (both directions; partners outside ``nodes`` are ignored)."""
     node_set = set(nodes)
+    if len(node_set) == 1:
+        return Clustering((frozenset(node_set),), (), ())
     link_at = thresholds.link
-    torn = _torn(node_set, adjacency, judgements, traits or {}, thresholds)
+    # a torn record links to two others: three records at least
+    torn = (
+        _torn(node_set, adjacency, judgements, traits or {}, thresholds)
+        if len(node_set) > 2
+        else set()
+    )
     # (-weight, a, b) tuples sort strongest first, ties by record ids, at C speed
     order = sorted(
         (-weight, a, b)
@@ -141,10 +148,11 @@ def cluster_graph(
         for b, weight in adjacency.get(a, {}).items()
         if weight >= link_at and b in node_set and (a < b or b not in torn)
     )
+    find = groups.find
     refused = tuple(
         Link(a, b, -negative)
-        for negative, a, b in [*heapq.merge(order, left_out), *same]
-        if groups.find(a) != groups.find(b)
+        for negative, a, b in [*(heapq.merge(order, left_out) if left_out else order), *same]
+        if find(a) != find(b)
     )
     return Clustering(tuple(clusters), tuple(accepted), refused, frozenset(torn))
 
@@ -171,24 +179,34 @@ def _torn(
             for other, weight in adjacency.get(record, {}).items()
             if weight >= link_at
             and other in nodes
-            and judgements.get((record, other) if record < other else (other, record)) is not False
+            and (not judgements or judgements.get(pair_key(record, other)) is not False)
         ]
         if len(links) < 2:
             continue
-        bar = max(weight for weight, _ in links) - margin
-        own = Summary.of(traits.get(record, _NO_TRAITS))
+        bar = max(links)[0] - margin
         kinds = {traits.get(other, _NO_TRAITS) for weight, other in links if weight >= bar}
-        near = [
-            summary
-            for summary in map(Summary.of, kinds)
-            if not summary.empty and not summary.conflicts(own, years)
-        ]
+        kinds.discard(_NO_TRAITS)
+        if len(kinds) < 2 or not _may_conflict(kinds):
+            continue
+        own = Summary.of(traits.get(record, _NO_TRAITS))
+        near = [s for s in map(Summary.of, kinds) if not s.conflicts(own, years)]
         if any(a.conflicts(b, years) for a, b in itertools.combinations(near, 2)):
             torn.add(record)
     return torn
 
 
 _NO_TRAITS = Traits()
+
+
+def _may_conflict(kinds: Iterable[Traits]) -> bool:
+    """Whether some two of ``kinds`` hold two different values of one trait (else no two
+    of them can conflict): a quick test before the rules proper."""
+    seen: dict[int, str] = {}
+    for kind in kinds:
+        for i, value in enumerate((kind.dob, kind.nhs_number, kind.upn, kind.ni_prefix)):
+            if value is not None and seen.setdefault(i, value) != value:
+                return True
+    return False
 
 
 class _Groups:
@@ -247,6 +265,8 @@ class _Groups:
         return True
 
     def _judged_apart(self, small: str, big: str) -> bool:
+        if not self.forbidden:
+            return False
         return any(
             self.find(other) == big
             for node in self.members[small]
@@ -256,8 +276,9 @@ class _Groups:
     def _summary(self, root: str) -> Summary:
         summary = self.summaries.get(root)
         if summary is None:
-            summary = Summary.of(Traits())
-            for node in self.members[root]:
+            first, *rest = self.members[root]
+            summary = Summary.of(self.traits.get(first, _NO_TRAITS))
+            for node in rest:
                 known = self.traits.get(node)
                 if known is not None:
                     summary.absorb(Summary.of(known))

@@ -28,6 +28,7 @@ two groups does not cost the product of their sizes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from matchers.records import StandardRecord
 
@@ -47,6 +48,7 @@ def traits(record: StandardRecord) -> Traits:
     return Traits(record.nhs_number, record.upn, ni, record.dob)
 
 
+@lru_cache(maxsize=65_536)
 def births_conflict(a: str, b: str, years: int) -> bool:
     """Two ISO dates of birth that cannot be one person's: more than ``years`` apart in
     year, and not explained by a typing error: neither the same day and month (or those
@@ -81,6 +83,10 @@ def conflict(a: StandardRecord, b: StandardRecord, dob_years: int) -> bool:
 _NONE: frozenset[str] = frozenset()
 
 
+def _differ(mine: frozenset[str], theirs: frozenset[str]) -> bool:
+    return bool(mine and theirs and (len(mine) > 1 or mine != theirs))
+
+
 @dataclass(slots=True)
 class Summary:
     """The traits of a group of records: its identifiers and dates of birth."""
@@ -105,13 +111,15 @@ class Summary:
 
     def conflicts(self, other: Summary, dob_years: int) -> bool:
         """Whether some record of this group and some record of ``other`` conflict."""
-        for mine, theirs in ((self.nhs, other.nhs), (self.upn, other.upn), (self.ni, other.ni)):
-            # some pair differs unless every value on both sides is the same one
-            if mine and theirs and (len(mine) > 1 or mine != theirs):
-                return True
-        if not (dob_years and self.dobs and other.dobs):
-            return False
-        return any(births_conflict(a, b, dob_years) for a in self.dobs for b in other.dobs)
+        # an identifier: some pair differs unless every value on both sides is the same one
+        if _differ(self.nhs, other.nhs) or _differ(self.upn, other.upn):
+            return True
+        if _differ(self.ni, other.ni):
+            return True
+        mine, theirs = self.dobs, other.dobs
+        if not (dob_years and mine and theirs) or (len(mine) == 1 and mine == theirs):
+            return False  # (one date never conflicts with itself)
+        return any(births_conflict(a, b, dob_years) for a in mine for b in theirs)
 
     def absorb(self, other: Summary) -> None:
         self.nhs |= other.nhs

@@ -266,16 +266,20 @@ class _ValueTable(Generic[V]):
         self.staged: dict[str, V | None] = {}
 
     def get(self, ids: Iterable[str]) -> dict[str, V]:
-        wanted = set(ids)
-        missing = [i for i in wanted if i not in self._cache]
+        cache = self._cache
+        wanted = ids if isinstance(ids, set | frozenset) else set(ids)
+        missing = [i for i in wanted if i not in cache]
         if missing:
             found = self._fetch(missing)
             for i in missing:
-                self._cache[i] = found.get(i)
-        return {i: v for i in wanted if (v := self._cache[i]) is not None}
+                cache[i] = found.get(i)
+        return {i: v for i in wanted if (v := cache[i]) is not None}
 
     def one(self, key: str) -> V | None:
-        return self.get((key,)).get(key)
+        cache = self._cache
+        if key not in cache:
+            cache[key] = self._fetch((key,)).get(key)
+        return cache[key]
 
     def put(self, key: str, value: V | None) -> None:
         self._cache[key] = value

@@ -478,8 +478,22 @@ class Resolver:
         """Regroup the households of every address a changed person left or joined, then
         write the changed persons (with their household ids) and announce them."""
         keys = _moved_keys(tx, changes)
-        residents = tx.residents.members(keys)
         entries = {pid: new for pid, (_old, new) in changes.items() if new is not None}
+        if not keys and all(e.household_key or not e.household_id for e in entries.values()):
+            # nobody moved: every household stays as it is
+            return [self._announce(tx, person_id, entry) for person_id, entry in entries.items()]
+        return self._regroup(tx, changes, keys, entries)
+
+    def _regroup(
+        self,
+        tx: StagedState,
+        changes: PersonChanges,
+        keys: set[str],
+        entries: dict[str, PersonEntry],
+    ) -> list[Event]:
+        """Group the residents of ``keys`` anew; write and announce the changed persons and
+        every person whose household changed."""
+        residents = tx.residents.members(keys)
         entries.update(tx.persons.get({p for g in residents.values() for p in g} - set(changes)))
         new_groups: dict[frozenset[str], str] = {}  # group -> its household key
         for key in sorted(keys):
@@ -504,21 +518,26 @@ class Resolver:
                 household_id = None
             if person_id not in changes and entry.household_id == household_id:
                 continue
-            housed = replace(entry, household_id=household_id)
+            housed = entry
+            if entry.household_id != household_id:
+                housed = replace(entry, household_id=household_id)
             if person_id not in changes:  # only its household changed
                 housed = replace(housed, version=entry.version + 1)
-            tx.persons.put(person_id, housed)
-            events.append(
-                PersonUpserted(
-                    person_id,
-                    housed.golden,
-                    tuple(sorted(housed.record_ids)),
-                    _sorted(housed.aliases),
-                    household_id,
-                    housed.version,
-                )
-            )
+            events.append(self._announce(tx, person_id, housed))
         return events
+
+    @staticmethod
+    def _announce(tx: StagedState, person_id: str, entry: PersonEntry) -> PersonUpserted:
+        """Write a changed person and say so."""
+        tx.persons.put(person_id, entry)
+        return PersonUpserted(
+            person_id,
+            entry.golden,
+            tuple(sorted(entry.record_ids)),
+            _sorted(entry.aliases),
+            entry.household_id,
+            entry.version,
+        )
 
     def _allocator(self, prefix: str) -> Callable[[int], list[str]]:
         kind = "person" if prefix == PERSON_PREFIX else "household"

@@ -84,40 +84,35 @@ class SurvivorshipRules:
     trusted_address_sources: tuple[str, ...] = ()
 
 
-def _has_address(record: StandardRecord) -> bool:
-    return bool(record.uprn or record.address_key or record.postcode)
-
-
-def _recency(record: StandardRecord) -> str:
-    return record.updated_at or ""
-
-
 def choose_address(
     records: Sequence[StandardRecord], rules: SurvivorshipRules
 ) -> StandardRecord | None:
     """The record whose address survives, or None when no record has an address."""
-    with_address = [r for r in records if _has_address(r)]
+    with_address = [r for r in records if r.uprn or r.address_key or r.postcode]
     trusted = rules.trusted_address_sources
     if trusted:
         from_trusted = [r for r in with_address if r.source_system in trusted]
         with_address = from_trusted or with_address
-    if not with_address:
-        return None
+    if len(with_address) <= 1:
+        return with_address[0] if with_address else None
     order = {system: i for i, system in enumerate(trusted)}
+    untrusted = len(order)
 
     def rank(r: StandardRecord) -> tuple[str, bool, str, int]:
-        trust = -order.get(r.source_system or "", len(order))
-        return (_recency(r), r.residence_end is None, r.residence_start or "", trust)
+        trust = -order.get(r.source_system or "", untrusted) if order else 0
+        return (r.updated_at or "", r.residence_end is None, r.residence_start or "", trust)
 
     best = max(rank(r) for r in with_address)
     return min((r for r in with_address if rank(r) == best), key=lambda r: r.record_id)
 
 
 def _vote(
-    records: Iterable[StandardRecord],
+    records: Sequence[StandardRecord],
     value: Callable[[StandardRecord], T | None],
     fullness: Callable[[T], tuple[int, ...]] = lambda _v: (),
 ) -> T | None:
+    if len(records) == 1:
+        return value(records[0])
     counts: dict[T, int] = {}
     latest: dict[T, str] = {}
     for record in records:
@@ -149,23 +144,38 @@ def _name_fullness(name: NameTuple) -> tuple[int, ...]:
     return (int(bool(first and last)), int(bool(middle)))
 
 
-def _every(
-    records: Iterable[StandardRecord], value: Callable[[StandardRecord], str | None]
-) -> tuple[str, ...]:
-    return tuple(sorted({v for r in records if (v := value(r))}))
-
-
 def golden_record(records: Iterable[StandardRecord], rules: SurvivorshipRules) -> GoldenRecord:
     """The golden record of a person made of ``records`` (see the module docstring)."""
     members = sorted(records, key=lambda r: r.record_id)
-    name = _vote(members, _name, _name_fullness) or (None, None, None)
+    names: list[StandardRecord] = []
+    dobs: list[StandardRecord] = []
+    sexes: list[StandardRecord] = []
+    nhs, ni, upn, phones, emails = set(), set(), set(), set(), set()
+    for r in members:  # one pass: which records hold what
+        if r.first_name or r.last_name:
+            names.append(r)
+        if r.dob:
+            dobs.append(r)
+        if r.sex:
+            sexes.append(r)
+        if r.nhs_number:
+            nhs.add(r.nhs_number)
+        if r.ni_number:
+            ni.add(r.ni_number)
+        if r.upn:
+            upn.add(r.upn)
+        if r.phone:
+            phones.add(r.phone)
+        if r.email:
+            emails.add(r.email)
+    name = _vote(names, _name, _name_fullness) or (None, None, None)
     address = choose_address(members, rules)
     return GoldenRecord(
         first_name=name[0],
         middle_name=name[1],
         last_name=name[2],
-        dob=_vote(members, lambda r: r.dob),
-        sex=_vote(members, lambda r: r.sex),
+        dob=_vote(dobs, lambda r: r.dob),
+        sex=_vote(sexes, lambda r: r.sex),
         address_line_1=address.address_line_1 if address else None,
         address_line_2=address.address_line_2 if address else None,
         town=address.town if address else None,
@@ -175,10 +185,10 @@ def golden_record(records: Iterable[StandardRecord], rules: SurvivorshipRules) -
         address_record_id=address.record_id if address else None,
         residence_start=address.residence_start if address else None,
         residence_end=address.residence_end if address else None,
-        nhs_numbers=_every(members, lambda r: r.nhs_number),
-        ni_numbers=_every(members, lambda r: r.ni_number),
-        upns=_every(members, lambda r: r.upn),
-        phones=_every(members, lambda r: r.phone),
-        emails=_every(members, lambda r: r.email),
+        nhs_numbers=tuple(sorted(nhs)),
+        ni_numbers=tuple(sorted(ni)),
+        upns=tuple(sorted(upn)),
+        phones=tuple(sorted(phones)),
+        emails=tuple(sorted(emails)),
         sources=tuple(sorted(SourceRef(r.source_system or "", r.record_id) for r in members)),
     )
