@@ -40,14 +40,13 @@ recompute only the components an update touches.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from matchers.constraints import Summary, Traits
-from matchers.decisions import Thresholds, pair_key
+from matchers.decisions import Thresholds
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,24 +106,15 @@ def cluster_graph(
     if len(node_set) == 1:
         return Clustering((frozenset(node_set),), (), ())
     link_at = thresholds.link
-    # a torn record links to two others: three records at least
-    torn = (
-        _torn(node_set, adjacency, judgements, traits or {}, thresholds)
-        if len(node_set) > 2
-        else set()
-    )
     # (-weight, a, b) tuples sort strongest first, ties by record ids, at C speed
-    order = sorted(
+    links = sorted(
         (-weight, a, b)
         for a in node_set
-        if a not in torn
         for b, weight in adjacency.get(a, {}).items()
-        if a < b
-        and weight >= link_at
-        and b in node_set
-        and b not in torn
-        and judgements.get((a, b)) is not False
+        if a < b and weight >= link_at and b in node_set and judgements.get((a, b)) is not False
     )
+    torn = _torn(links, traits or {}, thresholds) if len(links) > 1 else set()
+    order = [k for k in links if k[1] not in torn and k[2] not in torn] if torn else links
     forbidden: dict[str, set[str]] = {}
     same: list[tuple[float, str, str]] = []
     for (a, b), is_same in sorted(judgements.items()):
@@ -142,25 +132,15 @@ def cluster_graph(
         if groups.join(a, b, judged=negative == -math.inf)
     ]
     clusters = sorted((frozenset(group) for group in groups.members.values()), key=min)
-    left_out = sorted(
-        (-weight, *pair_key(a, b))
-        for a in torn
-        for b, weight in adjacency.get(a, {}).items()
-        if weight >= link_at and b in node_set and (a < b or b not in torn)
-    )
     find = groups.find
     refused = tuple(
-        Link(a, b, -negative)
-        for negative, a, b in [*(heapq.merge(order, left_out) if left_out else order), *same]
-        if find(a) != find(b)
+        Link(a, b, -negative) for negative, a, b in [*links, *same] if find(a) != find(b)
     )
     return Clustering(tuple(clusters), tuple(accepted), refused, frozenset(torn))
 
 
 def _torn(
-    nodes: set[str],
-    adjacency: Mapping[str, Mapping[str, float]],
-    judgements: Mapping[tuple[str, str], bool],
+    links: Iterable[tuple[float, str, str]],
     traits: Mapping[str, Traits],
     thresholds: Thresholds,
 ) -> set[str]:
@@ -168,23 +148,20 @@ def _torn(
     ``thresholds.ambiguity`` of their strongest link), to two records that can never be one
     person (a cannot-link rule) while conflicting with neither. A dateless "John Smith" at
     the address of a father and a son of that name links to both; which of them it is, is
-    for a person to decide. Their model links join nothing (judgements still do)."""
+    for a person to decide. ``links``: (-weight, a, b) of every link, strongest first."""
     if not traits:
         return set()
-    link_at, margin, years = thresholds.link, thresholds.ambiguity, thresholds.dob_years
+    margin, years = thresholds.ambiguity, thresholds.dob_years
+    linked: dict[str, list[tuple[float, str]]] = {}  # record -> (weight, other), strongest first
+    for negative, a, b in links:
+        linked.setdefault(a, []).append((-negative, b))
+        linked.setdefault(b, []).append((-negative, a))
     torn: set[str] = set()
-    for record in nodes:
-        links = [
-            (weight, other)
-            for other, weight in adjacency.get(record, {}).items()
-            if weight >= link_at
-            and other in nodes
-            and (not judgements or judgements.get(pair_key(record, other)) is not False)
-        ]
-        if len(links) < 2:
+    for record, near_links in linked.items():
+        if len(near_links) < 2:
             continue
-        bar = max(links)[0] - margin
-        kinds = {traits.get(other, _NO_TRAITS) for weight, other in links if weight >= bar}
+        bar = near_links[0][0] - margin
+        kinds = {traits.get(other, _NO_TRAITS) for weight, other in near_links if weight >= bar}
         kinds.discard(_NO_TRAITS)
         if len(kinds) < 2 or not _may_conflict(kinds):
             continue

@@ -379,6 +379,20 @@ class _SetTable:
     def members(self, keys: Iterable[str]) -> dict[str, AbstractSet[str]]:
         return {k: self._view(k, v) for k, v in self.stored_members(keys).items()}
 
+    def union(self, keys: Collection[str]) -> set[str]:
+        """Everyone in any of the buckets ``keys``, staged changes included."""
+        stored = self.stored_members(keys).values()
+        removed = self.removed
+        if removed and any(k in removed for k in keys):
+            return set().union(*self.members(keys).values())
+        found = set().union(*stored)
+        added = self.added
+        for key in keys:
+            more = added.get(key)
+            if more:
+                found |= more
+        return found
+
     def sizes(self, keys: Iterable[str]) -> dict[str, int]:
         wanted = set(keys)
         if self._fetch_sizes is None:
