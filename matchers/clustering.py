@@ -156,31 +156,43 @@ def _torn(
     for negative, a, b in links:
         linked.setdefault(a, []).append((-negative, b))
         linked.setdefault(b, []).append((-negative, a))
+    # what the cannot-link rules read, as plain tuples (cheap to hash and compare)
+    signature = {
+        node: (t.dob, t.nhs_number, t.upn, t.ni_prefix)
+        for node in linked
+        if (t := traits.get(node)) is not None
+    }
     torn: set[str] = set()
     for record, near_links in linked.items():
         if len(near_links) < 2:
             continue
         bar = near_links[0][0] - margin
-        kinds = {traits.get(other, _NO_TRAITS) for weight, other in near_links if weight >= bar}
-        kinds.discard(_NO_TRAITS)
+        kinds = {signature.get(other, _BLANK) for weight, other in near_links if weight >= bar}
+        kinds.discard(_BLANK)
         if len(kinds) < 2 or not _may_conflict(kinds):
             continue
         own = Summary.of(traits.get(record, _NO_TRAITS))
-        near = [s for s in map(Summary.of, kinds) if not s.conflicts(own, years)]
+        near = [
+            summary
+            for dob, nhs, upn, ni in kinds
+            if not (summary := Summary.of(Traits(nhs, upn, ni, dob))).conflicts(own, years)
+        ]
         if any(a.conflicts(b, years) for a, b in itertools.combinations(near, 2)):
             torn.add(record)
     return torn
 
 
 _NO_TRAITS = Traits()
+_BLANK: tuple[str | None, ...] = (None, None, None, None)
 
 
-def _may_conflict(kinds: Iterable[Traits]) -> bool:
-    """Whether some two of ``kinds`` hold two different values of one trait (else no two
-    of them can conflict): a quick test before the rules proper."""
+def _may_conflict(kinds: Iterable[tuple[str | None, ...]]) -> bool:
+    """Whether some two of ``kinds`` (signatures: dob, NHS number, UPN, NI prefix) hold two
+    different values of one trait (else no two of them can conflict): a quick test before
+    the rules proper."""
     seen: dict[int, str] = {}
     for kind in kinds:
-        for i, value in enumerate((kind.dob, kind.nhs_number, kind.upn, kind.ni_prefix)):
+        for i, value in enumerate(kind):
             if value is not None and seen.setdefault(i, value) != value:
                 return True
     return False

@@ -315,6 +315,10 @@ class _MapTable(Generic[V]):
                 cache[i] = current
         return {i: cache[i] for i in ids}
 
+    def one(self, key: str) -> dict[str, V]:
+        cached = self._cache.get(key)
+        return cached if cached is not None else self.get((key,))[key]
+
     def _writable(self, key: str) -> dict[str, V] | None:
         current = self._cache.get(key)
         if current is not None and key not in self._owned:

@@ -210,7 +210,7 @@ class Resolver:
         """Record a human judgement; it binds from now on, whatever the model says."""
         tx = StagedState(self.state)
         a, b = judgement.pair
-        current = tx.judgements.get([a])[a].get(b)
+        current = tx.judgements.one(a).get(b)
         if current is not None and (current == judgement or not judgement.supersedes(current)):
             return []
         self.stats.judgements += 1
@@ -257,8 +257,8 @@ class Resolver:
         cap = self.thresholds.block_cap
         old_keys = tx.record_keys.one(record_id) or frozenset()
         new_keys = frozenset(self.rules.keys(record)) if record is not None else frozenset()
-        affected = {record_id, *tx.judgements.get([record_id])[record_id]}
-        for other in list(tx.edges.get([record_id])[record_id]):
+        affected = {record_id, *tx.judgements.one(record_id)}
+        for other in list(tx.edges.one(record_id)):
             tx.remove_edge(record_id, other)
             affected.add(other)
         removed, added = old_keys - new_keys, new_keys - old_keys
@@ -358,7 +358,7 @@ class Resolver:
         weights = self.scorer.score_many(record, [others[c] for c in candidates])
         self.stats.pairs_scored += len(candidates)
         placed.candidates = len(candidates)
-        judged = tx.judgements.get([rid])[rid]
+        judged = tx.judgements.one(rid)
         stored, link, review = self.thresholds.stored, self.thresholds.link, self.thresholds.review
         best, best_weight = "", -math.inf
         links = reviews = 0
