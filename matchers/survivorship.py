@@ -6,7 +6,11 @@
   address); the most recent wins by ``updated_at``, then a still-current residence (no
   ``residence_end``), then the later ``residence_start``, then the source's place in the
   trust order, then the record id. The whole address (lines, town, postcode, UPRN,
-  residence dates) comes from that one record, never mixed from several.
+  residence dates) comes from that one record, never mixed from several, with one
+  exception: when that record holds no UPRN and others of the person hold one for the
+  same address (the same premise and postcode, one written out further than the other:
+  ``flat a 28`` and ``flat a 28 wynmore road``), the UPRN they give most is the address's,
+  so that household members whose chosen records differ only in that still share a key.
 - **Name**: the best-attested (first, middle, last) name: held by most records; ties go to
   the fuller name (both first and last, then a middle name), then the most recently
   updated, then alphabetical order.
@@ -144,6 +148,34 @@ def _name_fullness(name: NameTuple) -> tuple[int, ...]:
     return (int(bool(first and last)), int(bool(middle)))
 
 
+def _same_place_uprn(address: StandardRecord, members: Sequence[StandardRecord]) -> str | None:
+    """The UPRN that the person's other records give most for the address of ``address``
+    (the same postcode, and one premise the start of the other); ties: the smallest."""
+    key = address.address_text_key
+    if not key:
+        return None
+    premise, postcode = key.rsplit("|", 1)
+    counts: dict[str, int] = {}
+    for record in members:
+        other = record.address_text_key
+        if not record.uprn or not other:
+            continue
+        other_premise, other_postcode = other.rsplit("|", 1)
+        if other_postcode == postcode and (
+            _starts(other_premise, premise) or _starts(premise, other_premise)
+        ):
+            counts[record.uprn] = counts.get(record.uprn, 0) + 1
+    if not counts:
+        return None
+    best = max(counts.values())
+    return min(u for u, n in counts.items() if n == best)
+
+
+def _starts(text: str, prefix: str) -> bool:
+    """Whether ``prefix`` is ``text`` or its first words."""
+    return text == prefix or text.startswith(prefix + " ")
+
+
 def golden_record(records: Iterable[StandardRecord], rules: SurvivorshipRules) -> GoldenRecord:
     """The golden record of a person made of ``records`` (see the module docstring)."""
     members = sorted(records, key=lambda r: r.record_id)
@@ -170,6 +202,12 @@ def golden_record(records: Iterable[StandardRecord], rules: SurvivorshipRules) -
             emails.add(r.email)
     name = _vote(names, _name, _name_fullness) or (None, None, None)
     address = choose_address(members, rules)
+    uprn = address.uprn if address else None
+    address_key = address.address_key if address else None
+    if address is not None and uprn is None:
+        uprn = _same_place_uprn(address, members)
+        if uprn is not None:
+            address_key = f"uprn:{uprn}"
     return GoldenRecord(
         first_name=name[0],
         middle_name=name[1],
@@ -180,8 +218,8 @@ def golden_record(records: Iterable[StandardRecord], rules: SurvivorshipRules) -
         address_line_2=address.address_line_2 if address else None,
         town=address.town if address else None,
         postcode=address.postcode if address else None,
-        uprn=address.uprn if address else None,
-        address_key=address.address_key if address else None,
+        uprn=uprn,
+        address_key=address_key,
         address_record_id=address.record_id if address else None,
         residence_start=address.residence_start if address else None,
         residence_end=address.residence_end if address else None,
