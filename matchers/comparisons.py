@@ -21,12 +21,13 @@ particular, that the null level did not). Where SQL would compare with a NULL (f
 the Python says ``is not None`` explicitly. The SQL conditions use no NOT over a value
 that can be NULL, so SQL's three-valued logic and Python's two agree.
 
-The comparisons: given name (nicknames, typos, initials, swapped names), date of birth
-(exact, day and month swapped, year off by one, one character different, same year,
-years within one), NHS number, NI number and UPN (agree or disagree, m fixed), sex; and
-for family name and where someone lives one of two designs, chosen by
-:func:`comparisons_for`: ``family_and_home`` (one comparison, for data that knows
-households: addresses, phones, emails) or ``family_name`` and ``place`` apart.
+The comparisons: given name (nicknames and known short forms, typos, initials, swapped
+names, one name holding the other), middle name, date of birth (exact, day and month
+swapped, year off by one, one character different, same year, years within one), NHS
+number, NI number and UPN (agree or disagree, m fixed), sex, phone and email (only their
+disagreement counts: ``contact``); and for family name and where someone lives one of two
+designs, chosen by :func:`comparisons_for`: ``family_and_home`` (one comparison, for data
+that knows households: addresses, phones, emails) or ``family_name`` and ``place`` apart.
 """
 
 from __future__ import annotations
