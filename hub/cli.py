@@ -12,6 +12,7 @@ from hub.bench_scorer import bench_scorer
 from hub.console import err
 from hub.errors import HubError
 from hub.evaluate import eval_command
+from hub.explain import app as explain_app
 from hub.link import link_command
 from hub.model_cli import app as model_app
 from hub.reset import reset_command
@@ -33,6 +34,7 @@ app = typer.Typer(
 app.add_typer(stack_cli.app, name="stack")
 app.command("eval")(eval_command)
 app.add_typer(model_app, name="model")
+app.add_typer(explain_app, name="explain")
 app.add_typer(bench_app, name="bench")
 app.add_typer(schemas_cli.app, name="schemas")
 bench_app.command("codec")(schemas_cli.codec_bench_command)

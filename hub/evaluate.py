@@ -1,7 +1,14 @@
-"""`hub eval`: pairwise and B-cubed accuracy of a predicted partition against the truth."""
+"""`hub eval`: pairwise and B-cubed accuracy of a predicted partition against the truth.
+
+A record whose cluster is empty (in the truth or the prediction) is a cluster of its own:
+the simulator's truth gives no household to people without an address, and `hub link`
+writes an empty household for them. ``--pred-col household_id --truth-col household_id``
+scores households that way.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,9 +19,15 @@ from hub.errors import UsageError
 from hub.inputs import read_rows
 from matchers.evaluation import evaluate
 
+# Prefix of the cluster given to a record with an empty cluster; it cannot collide with
+# a value read from a file (the NUL character never survives as text in them).
+ALONE = "\0alone:"
 
-def _column_map(path: Path, id_col: str, value_col: str) -> dict[str, str]:
+
+def _column_map(path: Path, id_col: str, value_col: str) -> tuple[dict[str, str], int]:
+    """record id -> cluster, and how many records had an empty cluster (each is alone)."""
     mapping: dict[str, str] = {}
+    alone = 0
     for line, row in read_rows(path):
         if isinstance(row, str):
             raise UsageError(f"{path}: line {line}: {row}")
@@ -22,16 +35,19 @@ def _column_map(path: Path, id_col: str, value_col: str) -> dict[str, str]:
             missing = id_col if id_col not in row else value_col
             raise UsageError(f"{path}: no column {missing!r}")
         key, value = _text(row[id_col]), _text(row[value_col])
-        if key is None or value is None:
-            raise UsageError(f"{path}: line {line}: empty {id_col if key is None else value_col}")
+        if key is None:
+            raise UsageError(f"{path}: line {line}: empty {id_col}")
+        if value is None:
+            alone += 1
+            value = ALONE + key
         mapping[key] = value
     if not mapping:
         raise UsageError(f"{path}: no rows")
-    return mapping
+    return mapping, alone
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):  # NaN: Parquet's empty
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -45,10 +61,16 @@ def eval_command(
     truth_id: Annotated[
         str, typer.Option("--truth-id", help="column of the record id in the truth file")
     ] = "record_id",
+    pred_col: Annotated[
+        str, typer.Option("--pred-col", help="column of the predicted cluster")
+    ] = "person_id",
 ) -> None:
-    """Print pairwise and B-cubed precision, recall and F1 as JSON."""
-    predicted = _column_map(pred, "record_id", "person_id")
-    true = _column_map(truth, truth_id, truth_col)
+    """Print pairwise and B-cubed precision, recall and F1 as JSON.
+
+    A record with an empty cluster (no household, say) counts as a cluster of its own.
+    """
+    predicted, pred_alone = _column_map(pred, "record_id", pred_col)
+    true, true_alone = _column_map(truth, truth_id, truth_col)
     missing = len(set(predicted) - set(true))
     try:
         scores = evaluate(predicted, true)
@@ -56,4 +78,6 @@ def eval_command(
         raise UsageError(str(error)) from None
     result: dict[str, Any] = scores.as_dict()
     result["records_without_truth"] = missing
+    result["records_alone_in_truth"] = true_alone
+    result["records_alone_in_prediction"] = pred_alone
     typer.echo(orjson.dumps(result).decode())

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     )
 
     # -- identity resolution (thresholds are match weights: log2 odds, prior included) ----
-    link_threshold: float = Field(0.0, description="auto-link a candidate pair at or above")
+    link_threshold: float = Field(1.0, description="auto-link a candidate pair at or above")
     review_threshold: float = Field(-4.0, description="review band from here up to the link")
     group_threshold: float = Field(
         -5.0, description="two groups join when their pairs average at least this weight"
@@ -73,7 +73,10 @@ class Settings(BaseSettings):
         -10.0, description="in that average a pair counts at least this (unscored: exactly)"
     )
     dob_conflict_years: int = Field(
-        10, description="births further apart than this never link (0: off)"
+        2, description="births further apart than this never link (0: off)"
+    )
+    ambiguity_margin: float = Field(
+        2.0, description="a link this much stronger than a rival it excludes is not ambiguous"
     )
     block_cap: int | None = Field(
         None, description="blocking keys held by more records are skipped (unset: the model's)"

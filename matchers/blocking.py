@@ -103,6 +103,7 @@ RULES: dict[str, Rule] = {
     "uprn_fi": lambda r: _join(r.uprn, _initial(r)),
     # Names and date of birth.
     "name": lambda r: _join(r.first_name_group, r.last_name),
+    "names_any_order": lambda r: _join(*sorted((r.first_name or "", r.last_name or ""))),
     "dob_fk3": lambda r: _join(r.dob, _prefix(family_key(r))),
     "dob_fg": lambda r: _join(r.dob, r.first_name_group),
     "yob_fk": lambda r: _join(_year(r), family_key(r)),
@@ -207,14 +208,18 @@ def prune_rules(
     masks: Sequence[int],
     match_probabilities: Sequence[float],
     min_share: float = 0.001,
+    min_yield: float = 0.002,
 ) -> tuple[BlockingRules, dict[str, float]]:
-    """Drop rules that find almost no matches the other rules miss.
+    """Drop rules that find almost no matches the other rules miss, or find them only
+    among very many pairs.
 
     ``masks`` and ``match_probabilities`` describe the candidate pairs (as from
-    :func:`rule_masks` and a model). Repeatedly, the rule whose pairs found by no other
-    kept rule carry the least expected matches is dropped, while that is below
-    ``min_share`` of all expected matches. Returns the kept rules and, per dropped rule,
-    the expected matches only it found. No labels are needed, only the trained model.
+    :func:`rule_masks` and a model). Repeatedly, of the rules whose pairs found by no
+    other kept rule carry less than ``min_share`` of all expected matches, or are matches
+    at a rate below ``min_yield`` (expected matches per pair: a rule on town and given
+    name in a one-town borough proposes every namesake), the one with the fewest such
+    matches is dropped. Returns the kept rules and, per dropped rule, the expected
+    matches only it found. No labels are needed, only the trained model.
     """
     import numpy as np
 
@@ -223,21 +228,22 @@ def prune_rules(
     total = float(probability.sum())
     kept = list(rules.names)
     dropped: dict[str, float] = {}
-    while True:
+    while len(kept) > 1:
         active = sum(1 << rules.names.index(name) for name in kept)
         live = mask & active
-        unique = {
-            name: float(probability[live == (1 << rules.names.index(name))].sum())
-            for name in kept
-            if name not in UNPRUNED_RULES
-        }
-        if not unique:
+        weak: dict[str, float] = {}
+        for name in kept:
+            if name in UNPRUNED_RULES:
+                continue
+            alone = live == (1 << rules.names.index(name))
+            found, pairs = float(probability[alone].sum()), int(alone.sum())
+            if found < min_share * total or (pairs and found < min_yield * pairs):
+                weak[name] = found
+        if not weak:
             break
-        weakest = min(unique, key=lambda name: (unique[name], name))
-        if unique[weakest] >= min_share * total or len(kept) == 1:
-            break
+        weakest = min(weak, key=lambda name: (weak[name], name))
         kept.remove(weakest)
-        dropped[weakest] = unique[weakest]
+        dropped[weakest] = weak[weakest]
     return BlockingRules(tuple(kept), rules.max_block_size), dropped
 
 

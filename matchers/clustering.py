@@ -5,9 +5,15 @@ Input: the records, the scored candidate pairs (match weights; pairs below
 scored pairs at or above ``thresholds.link`` that nobody judged "not the same". The
 procedure is a union-find over groups of records, starting with every record alone:
 
-1. **Model links**, strongest first (ties by the pair's record ids). A link whose two
-   records are already in one group changes nothing. Otherwise the two groups ``A`` and
-   ``B`` are joined only if
+1. **Records torn between two people** are set aside: a record linked, about equally
+   strongly (within ``thresholds.ambiguity`` of its strongest link), to two records that
+   can never be one person (a cannot-link rule) while it conflicts with neither. A dateless
+   "John Smith" at the address of a father and a son of that name links to both; which of
+   them it is, is for a person to decide. Its model links join nothing.
+
+2. **Model links** of the other records, strongest first (ties by the pair's record ids).
+   A link whose two records are already in one group changes nothing. Otherwise the two
+   groups ``A`` and ``B`` are joined only if
 
    - no "not the same person" judgement holds between a record of ``A`` and one of ``B``,
    - no pair between them breaks a cannot-link rule (different NHS numbers, dates of
@@ -19,21 +25,22 @@ procedure is a union-find over groups of records, starting with every record alo
      where chaining happens: one weak bridge between two groups of three averages to
      about ``(w + 8 * floor) / 9`` and is refused.
 
-2. **"Same person" judgements**, in order of their record ids: each joins the groups its
+3. **"Same person" judgements**, in order of their record ids: each joins the groups its
    two records ended up in (a person looked at two records and said their persons are
    one), unless that would put a "not the same" pair together. A person's judgement
    overrides the cannot-link rules.
 
 The result depends only on the input (records, weights, judgements), never on the order
-the pairs are given in. Every decision looks only at the groups of a link's two records,
-and groups never span two connected components of the graph of links and "same"
-judgements; so clustering each component separately gives exactly the clusters of one pass
-over the whole graph, which is what lets the incremental resolver recompute only the
-components an update touches.
+the pairs are given in. Every decision looks only at a record's links or at the groups of
+a link's two records, and groups never span two connected components of the graph of
+links and "same" judgements; so clustering each component separately gives exactly the
+clusters of one pass over the whole graph, which is what lets the incremental resolver
+recompute only the components an update touches.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -62,6 +69,7 @@ class Clustering:
     clusters: tuple[frozenset[str], ...]  # sorted by their smallest record id
     accepted: tuple[Link, ...]  # the links that joined two groups (a spanning forest)
     refused: tuple[Link, ...]  # links left between two different clusters
+    torn: frozenset[str] = frozenset()  # records linked to two people (see _torn)
 
 
 def sort_key(link: Link) -> tuple[float, str, str]:
@@ -95,14 +103,18 @@ def cluster_graph(
     """:func:`cluster` over scored pairs given as each record's map of partner -> weight
     (both directions; partners outside ``nodes`` are ignored)."""
     node_set = set(nodes)
+    if len(node_set) == 1:
+        return Clustering((frozenset(node_set),), (), ())
     link_at = thresholds.link
     # (-weight, a, b) tuples sort strongest first, ties by record ids, at C speed
-    order = sorted(
+    links = sorted(
         (-weight, a, b)
         for a in node_set
         for b, weight in adjacency.get(a, {}).items()
         if a < b and weight >= link_at and b in node_set and judgements.get((a, b)) is not False
     )
+    torn = _torn(links, traits or {}, thresholds) if len(links) > 1 else set()
+    order = [k for k in links if k[1] not in torn and k[2] not in torn] if torn else links
     forbidden: dict[str, set[str]] = {}
     same: list[tuple[float, str, str]] = []
     for (a, b), is_same in sorted(judgements.items()):
@@ -120,12 +132,70 @@ def cluster_graph(
         if groups.join(a, b, judged=negative == -math.inf)
     ]
     clusters = sorted((frozenset(group) for group in groups.members.values()), key=min)
+    find = groups.find
     refused = tuple(
-        Link(a, b, -negative)
-        for negative, a, b in [*order, *same]
-        if groups.find(a) != groups.find(b)
+        Link(a, b, -negative) for negative, a, b in [*links, *same] if find(a) != find(b)
     )
-    return Clustering(tuple(clusters), tuple(accepted), refused)
+    return Clustering(tuple(clusters), tuple(accepted), refused, frozenset(torn))
+
+
+def _torn(
+    links: Iterable[tuple[float, str, str]],
+    traits: Mapping[str, Traits],
+    thresholds: Thresholds,
+) -> set[str]:
+    """Records torn between two people: linked, about equally strongly (within
+    ``thresholds.ambiguity`` of their strongest link), to two records that can never be one
+    person (a cannot-link rule) while conflicting with neither. A dateless "John Smith" at
+    the address of a father and a son of that name links to both; which of them it is, is
+    for a person to decide. ``links``: (-weight, a, b) of every link, strongest first."""
+    if not traits:
+        return set()
+    margin, years = thresholds.ambiguity, thresholds.dob_years
+    linked: dict[str, list[tuple[float, str]]] = {}  # record -> (weight, other), strongest first
+    for negative, a, b in links:
+        linked.setdefault(a, []).append((-negative, b))
+        linked.setdefault(b, []).append((-negative, a))
+    # what the cannot-link rules read, as plain tuples (cheap to hash and compare)
+    signature = {
+        node: (t.dob, t.nhs_number, t.upn, t.ni_prefix)
+        for node in linked
+        if (t := traits.get(node)) is not None
+    }
+    torn: set[str] = set()
+    for record, near_links in linked.items():
+        if len(near_links) < 2:
+            continue
+        bar = near_links[0][0] - margin
+        kinds = {signature.get(other, _BLANK) for weight, other in near_links if weight >= bar}
+        kinds.discard(_BLANK)
+        if len(kinds) < 2 or not _may_conflict(kinds):
+            continue
+        own = Summary.of(traits.get(record, _NO_TRAITS))
+        near = [
+            summary
+            for dob, nhs, upn, ni in kinds
+            if not (summary := Summary.of(Traits(nhs, upn, ni, dob))).conflicts(own, years)
+        ]
+        if any(a.conflicts(b, years) for a, b in itertools.combinations(near, 2)):
+            torn.add(record)
+    return torn
+
+
+_NO_TRAITS = Traits()
+_BLANK: tuple[str | None, ...] = (None, None, None, None)
+
+
+def _may_conflict(kinds: Iterable[tuple[str | None, ...]]) -> bool:
+    """Whether some two of ``kinds`` (signatures: dob, NHS number, UPN, NI prefix) hold two
+    different values of one trait (else no two of them can conflict): a quick test before
+    the rules proper."""
+    seen: dict[int, str] = {}
+    for kind in kinds:
+        for i, value in enumerate(kind):
+            if value is not None and seen.setdefault(i, value) != value:
+                return True
+    return False
 
 
 class _Groups:
@@ -184,6 +254,8 @@ class _Groups:
         return True
 
     def _judged_apart(self, small: str, big: str) -> bool:
+        if not self.forbidden:
+            return False
         return any(
             self.find(other) == big
             for node in self.members[small]
@@ -193,8 +265,9 @@ class _Groups:
     def _summary(self, root: str) -> Summary:
         summary = self.summaries.get(root)
         if summary is None:
-            summary = Summary.of(Traits())
-            for node in self.members[root]:
+            first, *rest = self.members[root]
+            summary = Summary.of(self.traits.get(first, _NO_TRAITS))
+            for node in rest:
                 known = self.traits.get(node)
                 if known is not None:
                     summary.absorb(Summary.of(known))

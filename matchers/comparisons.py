@@ -21,12 +21,13 @@ particular, that the null level did not). Where SQL would compare with a NULL (f
 the Python says ``is not None`` explicitly. The SQL conditions use no NOT over a value
 that can be NULL, so SQL's three-valued logic and Python's two agree.
 
-The comparisons: given name (nicknames, typos, initials, swapped names), date of birth
-(exact, day and month swapped, year off by one, one character different, same year,
-years within one), NHS number, NI number and UPN (agree or disagree, m fixed), sex; and
-for family name and where someone lives one of two designs, chosen by
-:func:`comparisons_for`: ``family_and_home`` (one comparison, for data that knows
-households: addresses, phones, emails) or ``family_name`` and ``place`` apart.
+The comparisons: given name (nicknames and known short forms, typos, initials, swapped
+names, one name holding the other), middle name, date of birth (exact, day and month
+swapped, year off by one, one character different, same year, years within one), NHS
+number, NI number and UPN (agree or disagree, m fixed), sex, phone and email (only their
+disagreement counts: ``contact``); and for family name and where someone lives one of two
+designs, chosen by :func:`comparisons_for`: ``family_and_home`` (one comparison, for data
+that knows households: addresses, phones, emails) or ``family_name`` and ``place`` apart.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from matchers.names import forms_text, known_forms
 from matchers.records import StandardRecord
 
 Test = Callable[[StandardRecord, StandardRecord], bool]
@@ -44,8 +46,10 @@ Test = Callable[[StandardRecord, StandardRecord], bool]
 # Columns of the Splink input table besides unique_id and the blocking columns.
 FEATURE_COLUMNS: tuple[str, ...] = (
     "first_name",
+    "middle_name",
     "last_name",
     "first_name_group",
+    "first_name_forms",
     "dob",
     "sex",
     "postcode",
@@ -65,6 +69,7 @@ FEATURE_COLUMNS: tuple[str, ...] = (
 EXPRESSION_NAMES: dict[str, Any] = {
     "jw": JaroWinkler.similarity,
     "lev": Levenshtein.distance,
+    "known_forms": known_forms,
 }
 
 
@@ -77,6 +82,7 @@ def feature_row(record: StandardRecord) -> dict[str, str | None]:
     """The values of :data:`FEATURE_COLUMNS` for one record."""
     row: dict[str, str | None] = {name: getattr(record, name, None) for name in FEATURE_COLUMNS}
     row["ni_stem"] = ni_stem(record)
+    row["first_name_forms"] = forms_text(record.first_name)
     return row
 
 
@@ -108,6 +114,7 @@ class Level:
     is_null: bool = False
     tf_column: str | None = None  # term-frequency adjusted on this column
     fixed_m: float | None = None  # m set from what is known, not estimated
+    fixed_u: float | None = None  # u set too (with fixed_m: a level that weighs nothing)
     test: Test = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -123,6 +130,9 @@ class Level:
         if self.fixed_m is not None:
             level["m_probability"] = self.fixed_m
             level["fix_m_probability"] = True
+        if self.fixed_u is not None:
+            level["u_probability"] = self.fixed_u
+            level["fix_u_probability"] = True
         return level
 
 
@@ -180,6 +190,10 @@ def _jw_sql(left: str, value: float, right: str | None = None) -> str:
 
 def _jw_py(left: str, value: float, right: str | None = None) -> str:
     return f"jw(a.{left}, b.{right or left}) >= {_threshold(value)}"
+
+
+def _eq_py(attribute: str) -> str:
+    return f"(a.{attribute} is not None and a.{attribute} == b.{attribute})"
 
 
 ELSE = Level("All other comparisons", "ELSE", "True")
@@ -249,8 +263,31 @@ GIVEN_NAME = Comparison(
             "(b.first_name == a.last_name and "
             "(b.last_name is None or b.last_name == a.first_name))",
         ),
+        Level(
+            "Known forms of one name (Chris and Christine, Mo and Muhammad)",
+            "list_has_any(string_split(\"first_name_forms_l\", '|'), "
+            "string_split(\"first_name_forms_r\", '|'))",
+            "known_forms(a.first_name, b.first_name)",
+        ),
         Level("Given names Jaro-Winkler >= 0.92", _jw_sql("first_name", 0.92),
               _jw_py("first_name", 0.92)),
+        Level(
+            "Given names one letter apart",
+            'length("first_name_l") >= 3 AND length("first_name_r") >= 3 AND '
+            'levenshtein("first_name_l", "first_name_r") <= 1',
+            "len(a.first_name) >= 3 and len(b.first_name) >= 3 and "
+            "lev(a.first_name, b.first_name, score_cutoff=1) <= 1",
+        ),
+        Level("Nickname groups Jaro-Winkler >= 0.92 (a misspelt nickname)",
+              _jw_sql("first_name_group", 0.92), _jw_py("first_name_group", 0.92)),
+        Level(
+            "One given name holds the other (Liv in Olivia, Femi in Oluwafemi)",
+            'length("first_name_l") >= 3 AND length("first_name_r") >= 3 AND '
+            '(contains("first_name_l", "first_name_r") OR '
+            'contains("first_name_r", "first_name_l"))',
+            "len(a.first_name) >= 3 and len(b.first_name) >= 3 and "
+            "(b.first_name in a.first_name or a.first_name in b.first_name)",
+        ),
         Level(
             "One given name is an initial of the other",
             '(length("first_name_l") = 1 OR length("first_name_r") = 1) AND '
@@ -271,6 +308,56 @@ GIVEN_NAME = Comparison(
         ELSE,
     ),
 )  # fmt: skip
+
+MIDDLE_NAME = Comparison(
+    name="middle_name",
+    description="Middle name",
+    columns=("middle_name",),
+    levels=(
+        _null_level("middle_name"),
+        Level("Exact match on middle name", _sql_eq("middle_name"),
+              "a.middle_name == b.middle_name"),
+        Level(
+            "One middle name is an initial of the other",
+            '(length("middle_name_l") = 1 OR length("middle_name_r") = 1) AND '
+            'substr("middle_name_l", 1, 1) = substr("middle_name_r", 1, 1)',
+            "(len(a.middle_name) == 1 or len(b.middle_name) == 1) "
+            "and a.middle_name[0] == b.middle_name[0]",
+        ),
+        Level("Middle names Jaro-Winkler >= 0.88", _jw_sql("middle_name", 0.88),
+              _jw_py("middle_name", 0.88)),
+        ELSE,
+    ),
+)  # fmt: skip
+
+# Phone and email as evidence against a match. That the same phone or email is evidence
+# for one is already part of FAMILY_AND_HOME ("same address, phone or email"), where a
+# household's shared landline or family email weighs what it is worth; counted here again
+# it would add up, as if independent, with the address. So agreement weighs nothing here
+# (m and u fixed equal) and only the level "both records give a phone or an email and
+# none of them agrees" is trained: people keep their numbers, namesakes have their own.
+CONTACT = Comparison(
+    name="contact",
+    description="Phone and email (only their disagreement counts)",
+    columns=("phone", "email"),
+    levels=(
+        Level(
+            "No phone or email on both records",
+            '("phone_l" IS NULL OR "phone_r" IS NULL) AND ("email_l" IS NULL OR "email_r" IS NULL)',
+            f"({_py_null('phone')}) and ({_py_null('email')})",
+            is_null=True,
+        ),
+        Level(
+            "A phone or an email agrees (counted in family_and_home)",
+            f"{_sql_eq('phone')} OR {_sql_eq('email')}",
+            f"{_eq_py('phone')} or {_eq_py('email')}",
+            fixed_m=0.5,
+            fixed_u=0.5,
+        ),
+        Level("Phones and emails differ", "ELSE", "True"),
+    ),
+)
+
 
 FAMILY_NAME = Comparison(
     name="family_name",
@@ -366,10 +453,6 @@ def _either_eq_sql(*columns: str) -> str:
     return " OR ".join(f"({_sql_eq(c)})" for c in columns)
 
 
-def _eq_py(attribute: str) -> str:
-    return f"(a.{attribute} is not None and a.{attribute} == b.{attribute})"
-
-
 _HOME_COLUMNS = ("uprn", "address_text_key", "phone", "email")
 _PLACE_COLUMNS = (*_HOME_COLUMNS, "postcode", "town")
 _SAME_HOME_SQL = _either_eq_sql(*_HOME_COLUMNS)
@@ -410,8 +493,11 @@ def _family_and_home_levels() -> tuple[Level, ...]:
     ]
     for name, sql, py, tf in pairs:
         levels += [
+            # no term-frequency adjustment at the same address: the records that share
+            # one and a family name without being one person are its household, who share
+            # the name however rare it is
             Level(f"{name}; {home}", f"({sql}) AND ({_SAME_HOME_SQL})",
-                  f"{py} and fh_home", tf_column=tf),
+                  f"{py} and fh_home"),
             Level(f"{name}; same postcode", f"({sql}) AND ({_sql_eq('postcode')})",
                   f"{py} and fh_postcode", tf_column=tf),
             Level(f"{name}; same area or town", f"({sql}) AND ({_NEAR_SQL})",
@@ -464,10 +550,12 @@ UPN = _identifier("upn", "upn", "Unique pupil number", 0.002)
 
 COMPARISONS: tuple[Comparison, ...] = (
     GIVEN_NAME,
+    MIDDLE_NAME,
     DOB,
     FAMILY_NAME,
     PLACE,
     FAMILY_AND_HOME,
+    CONTACT,
     _exact_only("sex", "sex", "Sex"),
     NHS_NUMBER,
     NI_NUMBER,

@@ -38,6 +38,8 @@ class Thresholds:
       yields no candidates.
     - ``dob_years``: records whose birth years are further apart than this can never be
       one person (0: no such rule; see :mod:`matchers.constraints`).
+    - ``ambiguity``: a record whose links to two people who can never be one differ by no
+      more than this joins neither (see :mod:`matchers.clustering`).
     """
 
     link: float = 6.0
@@ -46,6 +48,7 @@ class Thresholds:
     floor: float = -10.0
     block_cap: int = 100
     dob_years: int = 10
+    ambiguity: float = 2.0
 
     def __post_init__(self) -> None:
         if self.floor > min(self.group, self.link):
@@ -56,6 +59,8 @@ class Thresholds:
             raise ValueError("block_cap must be at least 2")
         if self.dob_years < 0:
             raise ValueError("dob_years cannot be negative")
+        if self.ambiguity < 0:
+            raise ValueError("ambiguity cannot be negative")
 
     def decide(self, weight: float) -> Decision:
         if weight >= self.link:

@@ -49,9 +49,11 @@ class MatchDecided:
 class ReviewItemRaised:
     """Two records a person should look at.
 
-    ``reason``: ``"review_band"`` (the pair scored between the review and link thresholds)
-    or ``"weak_bridge"`` (the pair scored above the link threshold but linking it would
-    have chained two otherwise separate persons, so clustering kept them apart).
+    ``reason``: ``"review_band"`` (the pair scored between the review and link thresholds),
+    ``"weak_bridge"`` (the pair scored above the link threshold but linking it would
+    have chained two otherwise separate persons, so clustering kept them apart) or
+    ``"ambiguous"`` (one of the two records links about equally to two people who cannot
+    be one, a father and a son of one name, so it joins neither).
     """
 
     record_id: str

@@ -266,16 +266,20 @@ class _ValueTable(Generic[V]):
         self.staged: dict[str, V | None] = {}
 
     def get(self, ids: Iterable[str]) -> dict[str, V]:
-        wanted = set(ids)
-        missing = [i for i in wanted if i not in self._cache]
+        cache = self._cache
+        wanted = ids if isinstance(ids, set | frozenset) else set(ids)
+        missing = [i for i in wanted if i not in cache]
         if missing:
             found = self._fetch(missing)
             for i in missing:
-                self._cache[i] = found.get(i)
-        return {i: v for i in wanted if (v := self._cache[i]) is not None}
+                cache[i] = found.get(i)
+        return {i: v for i in wanted if (v := cache[i]) is not None}
 
     def one(self, key: str) -> V | None:
-        return self.get((key,)).get(key)
+        cache = self._cache
+        if key not in cache:
+            cache[key] = self._fetch((key,)).get(key)
+        return cache[key]
 
     def put(self, key: str, value: V | None) -> None:
         self._cache[key] = value
@@ -310,6 +314,10 @@ class _MapTable(Generic[V]):
                     current.update(self.staged_set.get(i, {}))
                 cache[i] = current
         return {i: cache[i] for i in ids}
+
+    def one(self, key: str) -> dict[str, V]:
+        cached = self._cache.get(key)
+        return cached if cached is not None else self.get((key,))[key]
 
     def _writable(self, key: str) -> dict[str, V] | None:
         current = self._cache.get(key)
@@ -374,6 +382,20 @@ class _SetTable:
 
     def members(self, keys: Iterable[str]) -> dict[str, AbstractSet[str]]:
         return {k: self._view(k, v) for k, v in self.stored_members(keys).items()}
+
+    def union(self, keys: Collection[str]) -> set[str]:
+        """Everyone in any of the buckets ``keys``, staged changes included."""
+        stored = self.stored_members(keys).values()
+        removed = self.removed
+        if removed and any(k in removed for k in keys):
+            return set().union(*self.members(keys).values())
+        found = set().union(*stored)
+        added = self.added
+        for key in keys:
+            more = added.get(key)
+            if more:
+                found |= more
+        return found
 
     def sizes(self, keys: Iterable[str]) -> dict[str, int]:
         wanted = set(keys)

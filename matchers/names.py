@@ -131,3 +131,129 @@ def name_group(given_name: str | None) -> str | None:
         return None
     first = given_name.split("-", 1)[0]
     return _formal_names().get(first, first)
+
+
+# Short forms and spellings a UK clerk meets that the ``nicknames`` table (American and
+# historical) lacks: British usage, the transliterations of Arabic, Bengali, Somali and
+# Turkish names, and the everyday forms of Nigerian, Polish, Greek, Spanish, Italian,
+# Portuguese, Irish and Russian names common in London. Each group lists the forms of one
+# name, the full form first; a form may belong to several groups (Alex, Sam, Chris, Mo).
+VARIANT_GROUPS: tuple[tuple[str, ...], ...] = tuple(
+    tuple(group.split()) for group in (
+        # British and Irish
+        "william liam will bill billy willie", "henry harry hal hank",
+        "john jack johnny jon", "james jim jimmy jamie", "margaret maggie meg peggy margo",
+        "elizabeth liz lizzie beth betty eliza bess libby", "olivia liv livvy livy",
+        "christopher chris kit topher", "christine chris chrissie christina",
+        "christian chris", "patricia pat trish patsy tricia", "patrick pat paddy",
+        "alexander alex sandy sasha xander", "alexandra alex sasha lexi sandra",
+        "samuel sam sammy", "samantha sam sammy", "charlotte lottie charlie",
+        "charles charlie chas chuck", "catherine cathy kate katie cat kathryn katherine",
+        "katherine kate kathy katie kath kathryn", "kathleen kath kathy",
+        "rebecca becky becca", "deborah debbie deb", "jennifer jen jenny",
+        "victoria vicky tori", "jacqueline jackie jacqui", "abigail abby abi",
+        "eleanor ellie nell elle", "isabella bella izzy isabel isobel isabelle",
+        "josephine jo josie", "joanna jo asia", "frances fran frankie",
+        "francis frank frankie", "edward ed eddie ted ned", "theodore theo ted",
+        "thomas tom tommy", "michael mike mick mickey", "anthony tony ant",
+        "daniel dan danny", "david dave davey davy", "joseph joe joey jo",
+        "matthew matt", "nicholas nick nicky", "peter pete", "stephen steve steven",
+        "steven steve stephen", "andrew andy drew", "benjamin ben benny",
+        "frederick fred freddie", "jonathan jon jonny", "kenneth ken kenny",
+        "lawrence larry laurie", "leonard len lenny leo", "gerald gerry",
+        "philip phil pip phillip", "raymond ray", "ronald ron ronnie",
+        "stanley stan", "terence terry", "timothy tim", "victor vic",
+        "douglas doug dougie", "susan sue susie", "natalie nat", "nathaniel nate nat",
+        "jessica jess jessie", "stephanie steph", "gillian gill jill", "jacob jake",
+        "joshua josh", "teresa tess terri theresa", "kimberley kim kimberly",
+        "dorothy dot dottie", "rosemary rosie", "valerie val", "mary molly polly",
+        "richard rich rick ricky dick richie", "robert rob bob bobby robbie bert",
+        "sean shaun shawn", "siobhan shiv", "padraig paddy patrick", "seamus jimmy james",
+        "eoin owen", "aoife eva", "niamh neve", "sinead sinead", "ciaran kieran",
+        "lewis louis", "ann anne anna annie", "sarah sara", "hannah hana",
+        "rachel rachael", "zoe zoey", "geoffrey jeffrey geoff jeff",
+        # Arabic, Bengali, Somali, Turkish
+        "muhammad mohammed mohammad mohamed muhammed mohamad mohd md mo",
+        "ahmed ahmad ahmet", "aisha ayesha aysha ayse", "fatima fatimah fatma fatuma fadumo",
+        "yusuf yousef yousuf yusef yosef", "ibrahim ebrahim", "mustafa mostafa",
+        "hussain hussein husain huseyin", "hassan hasan", "omar umar omer",
+        "osman usman othman", "nur noor nour", "zainab zaynab zeynep",
+        "khadija khadijah hatice", "mariam maryam miriam meryem", "ali aly",
+        "abdullahi abdi", "abdirahman abdi", "abdikarim abdi", "abdulrahman abdul",
+        "suleiman sulaiman suleyman", "yasmin yasmine jasmine", "amina aminah",
+        # Nigerian (Yoruba, Igbo)
+        "oluwaseun seun", "oluwafemi femi", "olufunmilayo funmi funmilayo",
+        "oluwaseyi seyi", "babatunde tunde", "olumide mide", "chukwuemeka emeka",
+        "temitope tope", "abimbola bimbo", "oyinkansola oyin", "oluwatobi tobi",
+        "tobiloba tobi", "olusegun segun", "titilayo titi", "oluwakemi kemi",
+        "oluwadamilare dami damilare", "damilola dami", "chiamaka amaka", "ifeoma ify",
+        "moyosore moyo", "chidiebere chidi", "ngozichukwu ngozi",
+        # Polish
+        "malgorzata gosia", "katarzyna kasia", "barbara basia", "anna ania",
+        "aleksandra ola", "aleksander olek", "wojciech wojtek", "grzegorz grzesiek",
+        "agnieszka aga", "magdalena magda", "tomasz tomek", "piotr piotrek",
+        "jakub kuba", "krzysztof krzysiek", "bartlomiej bartek", "stanislaw stas",
+        "malgorzata malgosia",
+        # Greek
+        "ioannis yiannis giannis john", "konstantinos kostas costas",
+        "georgios giorgos george", "nikolaos nikos nick", "dimitrios dimitris dimitri jim",
+        "aikaterini katerina kate", "vasileios vasilis bill", "panagiotis panos",
+        # Spanish, Portuguese, Italian
+        "jose pepe ze", "francisco paco chico", "ignacio nacho", "dolores lola",
+        "manuel manolo", "enrique quique", "concepcion conchi concha",
+        "giuseppe peppe joe pino", "francesco franco", "alessandro sandro alex",
+        "giovanni gianni",
+        # Russian, Ukrainian
+        "aleksandr sasha alex", "dmitri dima", "mikhail misha", "nikolai kolya",
+        "natalia natasha", "ekaterina katya", "maria masha", "vladimir volodya",
+        "sergei seryozha", "evgeni zhenya", "elena lena", "olga olya", "tatiana tanya",
+    )
+)  # fmt: skip
+
+
+@cache
+def _variant_groups() -> dict[str, frozenset[str]]:
+    """Every name of :data:`VARIANT_GROUPS` mapped to the full forms of its groups."""
+    found: dict[str, set[str]] = {}
+    for group in VARIANT_GROUPS:
+        for name in group:
+            found.setdefault(name, set()).add(group[0])
+    return {name: frozenset(full) for name, full in found.items()}
+
+
+@lru_cache(maxsize=131_072)
+def name_forms(given_name: str | None) -> frozenset[str]:
+    """The names a cleaned given name may stand for: itself, its nickname group, the formal
+    names the ``nicknames`` table gives it, and the full forms of its groups in
+    :data:`VARIANT_GROUPS` (multi-part names by their first part). Two given names with a
+    form in common are known forms of one name (Chris and Christine, Mo and Muhammad)."""
+    if not given_name:
+        return frozenset()
+    first = given_name.split("-", 1)[0]
+    forms = {given_name, first, _formal_names().get(first, first)}
+    forms |= _canonicals().get(first, frozenset())
+    forms |= _variant_groups().get(first, frozenset())
+    return frozenset(forms)
+
+
+@cache
+def _canonicals() -> dict[str, frozenset[str]]:
+    """Every nickname of the ``nicknames`` table mapped to all its formal names."""
+    from nicknames import name_triplets
+
+    found: dict[str, set[str]] = {}
+    for formal, relationship, nickname in name_triplets():
+        if relationship == "has_nickname":
+            found.setdefault(nickname, set()).add(formal)
+    return {name: frozenset(formals) for name, formals in found.items()}
+
+
+def known_forms(a: str | None, b: str | None) -> bool:
+    """Whether two cleaned given names have a form in common (see :func:`name_forms`)."""
+    return not name_forms(a).isdisjoint(name_forms(b))
+
+
+def forms_text(given_name: str | None) -> str | None:
+    """:func:`name_forms` as one ``|``-separated, sorted string (the SQL side splits it)."""
+    forms = name_forms(given_name)
+    return "|".join(sorted(forms)) if forms else None

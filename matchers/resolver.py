@@ -22,7 +22,9 @@ its stored scored pairs (``edges``). An upsert or delete of record ``r``:
 3. scores ``r`` against the members of its buckets that are not over-common and stores
    the pairs; raises review items for pairs in the review band;
 4. re-clusters only the connected components (of the graph of links and "same"
-   judgements) holding a record whose stored pairs or judgements changed. A component
+   judgements) holding a record whose stored pairs or judgements changed
+   (:meth:`Resolver.upsert_many` places several records by steps 1-3, one after another,
+   then re-clusters the components of all of them once). A component
    without such a record has the same records, pairs and judgements as before, so its
    clusters are still right; a touched one is recomputed from scratch by the same
    deterministic procedure a batch run uses. Hence the final persons do not depend on
@@ -39,6 +41,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
 from matchers.clustering import Clustering, Link, cluster_graph
@@ -146,26 +149,50 @@ class Resolver:
         return self.upsert_standard(self.standardise(record))
 
     def upsert_standard(self, record: StandardRecord) -> list[Event]:
+        return self.upsert_many((record,))
+
+    def upsert_many(self, records: Iterable[StandardRecord]) -> list[Event]:
+        """Create or update standard records as one operation: each is placed in turn
+        (scored against the index as it stands, the call's earlier records included),
+        then the persons they touch are re-clustered once. The persons are those that
+        upserting the records one at a time gives, since they are a function of the
+        records (see the module docstring); ids and events are the operation's: a person
+        made and merged again within the call is never announced."""
         tx = StagedState(self.state)
-        if tx.records.one(record.record_id) == record:
-            self.stats.unchanged += 1
+        placements: list[tuple[str, _Placed]] = []
+        affected: set[str] = set()
+        for record in records:
+            if tx.records.one(record.record_id) == record:
+                self.stats.unchanged += 1
+                continue
+            self.stats.upserts += 1
+            placed = self._place(tx, record.record_id, record, staged=bool(placements))
+            placements.append((record.record_id, placed))
+            affected |= placed.affected
+        if not placements:
             return []
-        self.stats.upserts += 1
-        rid = record.record_id
-        placed = self._place(tx, rid, record)
-        changes = self._recluster(tx, placed.affected, focus=rid)
-        best, weight = placed.best or (None, None)
-        decided = MatchDecided(
-            record_id=rid,
-            candidate_record_id=best,
-            decision=self.thresholds.decide(weight).value if weight is not None else "no_link",
-            match_weight=weight,
-            model_version=self.scorer.version,
-            person_id=tx.person_of.one(rid),
-            candidates=placed.candidates,
-        )
+        focus = {rid for rid, _ in placements}
+        changes = self._recluster(tx, affected, focus=focus)
+        events: list[Event] = []
+        for rid, placed in placements:
+            best, weight = placed.best or (None, None)
+            decision = self.thresholds.decide(weight).value if weight is not None else "no_link"
+            events.append(
+                MatchDecided(
+                    record_id=rid,
+                    candidate_record_id=best,
+                    decision=decision,
+                    match_weight=weight,
+                    model_version=self.scorer.version,
+                    person_id=tx.person_of.one(rid),
+                    candidates=placed.candidates,
+                )
+            )
         self.state.apply(tx.changes())
-        return [decided, *placed.reviews, *changes]
+        for _, placed in placements:
+            events.extend(placed.reviews)
+        events.extend(changes)
+        return events
 
     def delete(self, record_id: str) -> list[Event]:
         """Delete a source record; deleting an unknown record changes nothing."""
@@ -183,7 +210,7 @@ class Resolver:
         """Record a human judgement; it binds from now on, whatever the model says."""
         tx = StagedState(self.state)
         a, b = judgement.pair
-        current = tx.judgements.get([a])[a].get(b)
+        current = tx.judgements.one(a).get(b)
         if current is not None and (current == judgement or not judgement.supersedes(current)):
             return []
         self.stats.judgements += 1
@@ -216,14 +243,22 @@ class Resolver:
         self.state.apply(tx.changes())
 
     # -- step 1-3: a record's place in blocking buckets and its scored pairs -------------
-    def _place(self, tx: StagedState, record_id: str, record: StandardRecord | None) -> _Placed:
+    def _place(
+        self,
+        tx: StagedState,
+        record_id: str,
+        record: StandardRecord | None,
+        *,
+        staged: bool = False,
+    ) -> _Placed:
         """Move ``record_id`` to its new content (None: deleted). ``affected``: the records
-        whose stored pairs or judgements changed (including ``record_id``)."""
+        whose stored pairs or judgements changed (including ``record_id``). ``staged``:
+        the operation already placed other records (its buckets have staged changes)."""
         cap = self.thresholds.block_cap
         old_keys = tx.record_keys.one(record_id) or frozenset()
         new_keys = frozenset(self.rules.keys(record)) if record is not None else frozenset()
-        affected = {record_id, *tx.judgements.get([record_id])[record_id]}
-        for other in list(tx.edges.get([record_id])[record_id]):
+        affected = {record_id, *tx.judgements.one(record_id)}
+        for other in list(tx.edges.one(record_id)):
             tx.remove_edge(record_id, other)
             affected.add(other)
         removed, added = old_keys - new_keys, new_keys - old_keys
@@ -247,7 +282,8 @@ class Resolver:
             affected |= self._score_buckets(tx, now_usable, record_id)
         placed = _Placed(affected)
         if record is not None:
-            self._score_record(tx, record, [k for k in new_keys if after[k] <= cap], placed)
+            usable = [k for k in new_keys if after[k] <= cap]
+            self._score_record(tx, record, usable, placed, staged=staged)
             self.stats.over_common_skips += sum(1 for k in new_keys if after[k] > cap)
         return placed
 
@@ -297,21 +333,32 @@ class Resolver:
         return affected
 
     def _score_record(
-        self, tx: StagedState, record: StandardRecord, usable: list[str], placed: _Placed
+        self,
+        tx: StagedState,
+        record: StandardRecord,
+        usable: list[str],
+        placed: _Placed,
+        *,
+        staged: bool = False,
     ) -> None:
         """Score a record against the members of its usable buckets, store its pairs,
-        decide each pair. The only bucket change staged is this record's own, so the
-        stored members minus the record are the candidates."""
+        decide each pair. Unless ``staged`` (other records placed in this operation), the
+        only bucket change staged is this record's own, so the stored members minus the
+        record are the candidates."""
         rid = record.record_id
-        stored_members = tx.buckets.stored_members(usable).values()
-        candidates = sorted(set().union(*stored_members) - {rid})
+        if staged:
+            members = tx.buckets.union(usable)
+        else:
+            members = set().union(*tx.buckets.stored_members(usable).values())
+        members.discard(rid)
+        candidates = sorted(members)
         if not candidates:
             return
         others = tx.records.get(candidates)
         weights = self.scorer.score_many(record, [others[c] for c in candidates])
         self.stats.pairs_scored += len(candidates)
         placed.candidates = len(candidates)
-        judged = tx.judgements.get([rid])[rid]
+        judged = tx.judgements.one(rid)
         stored, link, review = self.thresholds.stored, self.thresholds.link, self.thresholds.review
         best, best_weight = "", -math.inf
         links = reviews = 0
@@ -387,7 +434,7 @@ class Resolver:
         self,
         tx: StagedState,
         seeds: Iterable[str],
-        focus: str | None = None,
+        focus: AbstractSet[str] = frozenset(),
         gone: frozenset[str] = frozenset(),
     ) -> list[Event]:
         nodes, scored, judgements = self.component(tx, seeds)
@@ -431,7 +478,7 @@ class Resolver:
             for group, person_id in assignment.ids.items()
             if person_id not in old_entries
             or old_entries[person_id].record_ids != group
-            or focus in group
+            or not focus.isdisjoint(group)
             or person_id in aliases
         }
         records = tx.records.get({r for group in touched for r in group})
@@ -451,19 +498,29 @@ class Resolver:
                 if old_person_of.get(record_id) != person_id:
                     tx.person_of.put(record_id, person_id)
         events.extend(self._rehouse(tx, changes))
-        if focus is not None:
+        if focus:
             events.extend(self._weak_bridges(tx, clustering, focus))
         return events
 
-    def _weak_bridges(self, tx: StagedState, clustering: Clustering, focus: str) -> list[Event]:
+    def _weak_bridges(
+        self, tx: StagedState, clustering: Clustering, focus: AbstractSet[str]
+    ) -> list[Event]:
         refused = [
-            k for k in clustering.refused if focus in (k.record_a, k.record_b) and not k.judged
+            k
+            for k in clustering.refused
+            if (k.record_a in focus or k.record_b in focus) and not k.judged
         ]
         if not refused:
             return []
         records = tx.records.get({r for k in refused for r in (k.record_a, k.record_b)})
+        torn = clustering.torn
         return [
-            self._review(records[k.record_a], records[k.record_b], k.weight, "weak_bridge")
+            self._review(
+                records[k.record_a],
+                records[k.record_b],
+                k.weight,
+                "ambiguous" if k.record_a in torn or k.record_b in torn else "weak_bridge",
+            )
             for k in refused
         ]
 
@@ -472,8 +529,22 @@ class Resolver:
         """Regroup the households of every address a changed person left or joined, then
         write the changed persons (with their household ids) and announce them."""
         keys = _moved_keys(tx, changes)
-        residents = tx.residents.members(keys)
         entries = {pid: new for pid, (_old, new) in changes.items() if new is not None}
+        if not keys and all(e.household_key or not e.household_id for e in entries.values()):
+            # nobody moved: every household stays as it is
+            return [self._announce(tx, person_id, entry) for person_id, entry in entries.items()]
+        return self._regroup(tx, changes, keys, entries)
+
+    def _regroup(
+        self,
+        tx: StagedState,
+        changes: PersonChanges,
+        keys: set[str],
+        entries: dict[str, PersonEntry],
+    ) -> list[Event]:
+        """Group the residents of ``keys`` anew; write and announce the changed persons and
+        every person whose household changed."""
+        residents = tx.residents.members(keys)
         entries.update(tx.persons.get({p for g in residents.values() for p in g} - set(changes)))
         new_groups: dict[frozenset[str], str] = {}  # group -> its household key
         for key in sorted(keys):
@@ -498,21 +569,26 @@ class Resolver:
                 household_id = None
             if person_id not in changes and entry.household_id == household_id:
                 continue
-            housed = replace(entry, household_id=household_id)
+            housed = entry
+            if entry.household_id != household_id:
+                housed = replace(entry, household_id=household_id)
             if person_id not in changes:  # only its household changed
                 housed = replace(housed, version=entry.version + 1)
-            tx.persons.put(person_id, housed)
-            events.append(
-                PersonUpserted(
-                    person_id,
-                    housed.golden,
-                    tuple(sorted(housed.record_ids)),
-                    _sorted(housed.aliases),
-                    household_id,
-                    housed.version,
-                )
-            )
+            events.append(self._announce(tx, person_id, housed))
         return events
+
+    @staticmethod
+    def _announce(tx: StagedState, person_id: str, entry: PersonEntry) -> PersonUpserted:
+        """Write a changed person and say so."""
+        tx.persons.put(person_id, entry)
+        return PersonUpserted(
+            person_id,
+            entry.golden,
+            tuple(sorted(entry.record_ids)),
+            _sorted(entry.aliases),
+            entry.household_id,
+            entry.version,
+        )
 
     def _allocator(self, prefix: str) -> Callable[[int], list[str]]:
         kind = "person" if prefix == PERSON_PREFIX else "household"

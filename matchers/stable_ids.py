@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 ID_DIGITS = 9
 
@@ -25,6 +26,7 @@ def format_id(prefix: str, number: int) -> str:
     return f"{prefix}{number:0{ID_DIGITS}d}"
 
 
+@lru_cache(maxsize=262_144)
 def id_age(identifier: str) -> tuple[int, str]:
     """Sort key: older ids first (smaller allocation number)."""
     digits = identifier.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -50,6 +52,11 @@ def assign_ids(
     Members of old groups that are in no new group have gone (deleted); ``allocate(n)``
     returns ``n`` fresh ids, newer than every existing one.
     """
+    if len(new) == 1 and len(old) == 1:
+        ((only_id, members),) = old.items()
+        (successor,) = new
+        if not members.isdisjoint(successor):  # one group carries on under its id
+            return IdAssignment({successor: only_id})
     group_of = {member: group for group in new for member in group}
     claims: dict[frozenset[str], list[str]] = {}
     pieces: dict[str, list[frozenset[str]]] = {}

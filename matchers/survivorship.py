@@ -6,7 +6,11 @@
   address); the most recent wins by ``updated_at``, then a still-current residence (no
   ``residence_end``), then the later ``residence_start``, then the source's place in the
   trust order, then the record id. The whole address (lines, town, postcode, UPRN,
-  residence dates) comes from that one record, never mixed from several.
+  residence dates) comes from that one record, never mixed from several, with one
+  exception: when that record holds no UPRN and others of the person hold one for the
+  same address (the same premise and postcode, one written out further than the other:
+  ``flat a 28`` and ``flat a 28 wynmore road``), the UPRN they give most is the address's,
+  so that household members whose chosen records differ only in that still share a key.
 - **Name**: the best-attested (first, middle, last) name: held by most records; ties go to
   the fuller name (both first and last, then a middle name), then the most recently
   updated, then alphabetical order.
@@ -84,40 +88,35 @@ class SurvivorshipRules:
     trusted_address_sources: tuple[str, ...] = ()
 
 
-def _has_address(record: StandardRecord) -> bool:
-    return bool(record.uprn or record.address_key or record.postcode)
-
-
-def _recency(record: StandardRecord) -> str:
-    return record.updated_at or ""
-
-
 def choose_address(
     records: Sequence[StandardRecord], rules: SurvivorshipRules
 ) -> StandardRecord | None:
     """The record whose address survives, or None when no record has an address."""
-    with_address = [r for r in records if _has_address(r)]
+    with_address = [r for r in records if r.uprn or r.address_key or r.postcode]
     trusted = rules.trusted_address_sources
     if trusted:
         from_trusted = [r for r in with_address if r.source_system in trusted]
         with_address = from_trusted or with_address
-    if not with_address:
-        return None
+    if len(with_address) <= 1:
+        return with_address[0] if with_address else None
     order = {system: i for i, system in enumerate(trusted)}
+    untrusted = len(order)
 
     def rank(r: StandardRecord) -> tuple[str, bool, str, int]:
-        trust = -order.get(r.source_system or "", len(order))
-        return (_recency(r), r.residence_end is None, r.residence_start or "", trust)
+        trust = -order.get(r.source_system or "", untrusted) if order else 0
+        return (r.updated_at or "", r.residence_end is None, r.residence_start or "", trust)
 
     best = max(rank(r) for r in with_address)
     return min((r for r in with_address if rank(r) == best), key=lambda r: r.record_id)
 
 
 def _vote(
-    records: Iterable[StandardRecord],
+    records: Sequence[StandardRecord],
     value: Callable[[StandardRecord], T | None],
     fullness: Callable[[T], tuple[int, ...]] = lambda _v: (),
 ) -> T | None:
+    if len(records) == 1:
+        return value(records[0])
     counts: dict[T, int] = {}
     latest: dict[T, str] = {}
     for record in records:
@@ -149,36 +148,85 @@ def _name_fullness(name: NameTuple) -> tuple[int, ...]:
     return (int(bool(first and last)), int(bool(middle)))
 
 
-def _every(
-    records: Iterable[StandardRecord], value: Callable[[StandardRecord], str | None]
-) -> tuple[str, ...]:
-    return tuple(sorted({v for r in records if (v := value(r))}))
+def _same_place_uprn(address: StandardRecord, members: Sequence[StandardRecord]) -> str | None:
+    """The UPRN that the person's other records give most for the address of ``address``
+    (the same postcode, and one premise the start of the other); ties: the smallest."""
+    key = address.address_text_key
+    if not key:
+        return None
+    premise, postcode = key.rsplit("|", 1)
+    counts: dict[str, int] = {}
+    for record in members:
+        other = record.address_text_key
+        if not record.uprn or not other:
+            continue
+        other_premise, other_postcode = other.rsplit("|", 1)
+        if other_postcode == postcode and (
+            _starts(other_premise, premise) or _starts(premise, other_premise)
+        ):
+            counts[record.uprn] = counts.get(record.uprn, 0) + 1
+    if not counts:
+        return None
+    best = max(counts.values())
+    return min(u for u, n in counts.items() if n == best)
+
+
+def _starts(text: str, prefix: str) -> bool:
+    """Whether ``prefix`` is ``text`` or its first words."""
+    return text == prefix or text.startswith(prefix + " ")
 
 
 def golden_record(records: Iterable[StandardRecord], rules: SurvivorshipRules) -> GoldenRecord:
     """The golden record of a person made of ``records`` (see the module docstring)."""
     members = sorted(records, key=lambda r: r.record_id)
-    name = _vote(members, _name, _name_fullness) or (None, None, None)
+    names: list[StandardRecord] = []
+    dobs: list[StandardRecord] = []
+    sexes: list[StandardRecord] = []
+    nhs, ni, upn, phones, emails = set(), set(), set(), set(), set()
+    for r in members:  # one pass: which records hold what
+        if r.first_name or r.last_name:
+            names.append(r)
+        if r.dob:
+            dobs.append(r)
+        if r.sex:
+            sexes.append(r)
+        if r.nhs_number:
+            nhs.add(r.nhs_number)
+        if r.ni_number:
+            ni.add(r.ni_number)
+        if r.upn:
+            upn.add(r.upn)
+        if r.phone:
+            phones.add(r.phone)
+        if r.email:
+            emails.add(r.email)
+    name = _vote(names, _name, _name_fullness) or (None, None, None)
     address = choose_address(members, rules)
+    uprn = address.uprn if address else None
+    address_key = address.address_key if address else None
+    if address is not None and uprn is None:
+        uprn = _same_place_uprn(address, members)
+        if uprn is not None:
+            address_key = f"uprn:{uprn}"
     return GoldenRecord(
         first_name=name[0],
         middle_name=name[1],
         last_name=name[2],
-        dob=_vote(members, lambda r: r.dob),
-        sex=_vote(members, lambda r: r.sex),
+        dob=_vote(dobs, lambda r: r.dob),
+        sex=_vote(sexes, lambda r: r.sex),
         address_line_1=address.address_line_1 if address else None,
         address_line_2=address.address_line_2 if address else None,
         town=address.town if address else None,
         postcode=address.postcode if address else None,
-        uprn=address.uprn if address else None,
-        address_key=address.address_key if address else None,
+        uprn=uprn,
+        address_key=address_key,
         address_record_id=address.record_id if address else None,
         residence_start=address.residence_start if address else None,
         residence_end=address.residence_end if address else None,
-        nhs_numbers=_every(members, lambda r: r.nhs_number),
-        ni_numbers=_every(members, lambda r: r.ni_number),
-        upns=_every(members, lambda r: r.upn),
-        phones=_every(members, lambda r: r.phone),
-        emails=_every(members, lambda r: r.email),
+        nhs_numbers=tuple(sorted(nhs)),
+        ni_numbers=tuple(sorted(ni)),
+        upns=tuple(sorted(upn)),
+        phones=tuple(sorted(phones)),
+        emails=tuple(sorted(emails)),
         sources=tuple(sorted(SourceRef(r.source_system or "", r.record_id) for r in members)),
     )

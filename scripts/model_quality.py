@@ -19,6 +19,10 @@ parent with a same-named child::
     .venv/bin/python scripts/model_quality.py --borough DIR [--model model.json]
 
 The resolver's clustering replaces both in `hub link`; this script measures the model.
+With ``--pred`` (a `hub link` output) it counts, instead, the twins and same-named parents
+and children that output puts in one person::
+
+    .venv/bin/python scripts/model_quality.py --borough DIR --pred out.csv
 """
 
 from __future__ import annotations
@@ -220,12 +224,34 @@ def _borough_special_pairs(folder: Path) -> dict[str, set[frozenset[str]]]:
     return {"twins": twins, "same_name_parent_child": namesakes}
 
 
+def merged_in_prediction(folder: Path, pred: Path) -> dict[str, Any]:
+    """How many twin pairs and same-named parent-child pairs a prediction merges."""
+    with (folder / "truth.csv").open() as handle:
+        truth = {row["record_id"]: row["person_id"] for row in csv.DictReader(handle)}
+    with pred.open() as handle:
+        clusters = {row["record_id"]: row["person_id"] for row in csv.DictReader(handle)}
+    people: dict[str, set[str]] = defaultdict(set)
+    for record, cluster in clusters.items():
+        people[cluster].add(truth[record])
+    present = {t for r, t in truth.items() if r in clusters}
+    report: dict[str, Any] = {"prediction": str(pred)}
+    for kind, pairs in _borough_special_pairs(folder).items():
+        both = {p for p in pairs if p <= present}
+        merged = {p for p in both if any(p <= found for found in people.values())}
+        report[kind] = {"pairs": len(both), "merged": len(merged)}
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="model JSON (default: train one first)")
     parser.add_argument("--borough", type=Path, help="folder written by `hub simulate`")
     parser.add_argument("--no-baseline", action="store_true", help="skip Splink's baseline")
+    parser.add_argument("--pred", type=Path, help="with --borough: a `hub link` output to check")
     args = parser.parse_args()
+    if args.pred and args.borough:
+        print(orjson.dumps(merged_in_prediction(args.borough, args.pred)).decode())
+        return
     if args.borough:
         records = _records(args.borough / "persons.csv", "")
         with (args.borough / "truth.csv").open() as handle:

@@ -174,6 +174,19 @@ def test_pruning_drops_rules_that_find_nothing_new() -> None:
     assert kept.names == ("nhs", "name", "pc_dob")
     assert dropped == {"town_fg": pytest.approx(0.0003)}
     assert kept.max_block_size == rules.max_block_size
-    everything, nothing = prune_rules(rules, masks, probabilities, min_share=0.0)
+    everything, nothing = prune_rules(rules, masks, probabilities, min_share=0.0, min_yield=0.0)
     assert everything.names == rules.names
     assert nothing == {}
+
+
+def test_pruning_drops_rules_whose_own_pairs_are_almost_never_matches() -> None:
+    rules = BlockingRules(("name", "town_fg"))
+    # town_fg alone finds 1.5 expected matches, but among 1,000 pairs (a 0.15% yield)
+    masks = [0b01] * 10 + [0b10] * 1000
+    probabilities = [0.9] * 10 + [0.0015] * 1000
+    kept, dropped = prune_rules(rules, masks, probabilities, min_share=0.001, min_yield=0.002)
+    assert kept.names == ("name",)
+    assert dropped == {"town_fg": pytest.approx(1.5)}
+    # a better yield keeps it
+    kept, _ = prune_rules(rules, masks, probabilities, min_share=0.001, min_yield=0.001)
+    assert kept.names == rules.names

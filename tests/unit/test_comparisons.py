@@ -21,7 +21,9 @@ pytestmark = pytest.mark.unit
 # double-barrelled names, dates one digit / one year / day-month apart, postcodes in the
 # same sector or district, identifiers equal and different.
 GIVEN = ["John", "Jon", "Johnny", "Jack", "J", "Jonathan", "Jonathon", "Smith", "Smyth",
-         "Anne-Marie", None]  # fmt: skip
+         "Anne-Marie", "Dave", "Dvaid", "Olivia", "Liv", "Marie", "Mario", "Marianne", "Mariana",
+         "Jonas", None]  # fmt: skip
+MIDDLE = ["Rose", "Rosa", "R", "Mary", None]
 FAMILY = ["Smith", "Smyth", "Smith-Jones", "Jones", "John", "Jon", "S", "Schmidt", None]
 DOBS = ["1980-02-01", "1980-01-02", "1981-02-01", "1980-02-11", "1979-02-01", "1908-02-01",
         "1980-12-01", "1980-11-01", "1982-05-07", "2001-02-01", None]  # fmt: skip
@@ -38,6 +40,7 @@ sources = st.builds(
     SourceRecord,
     record_id=st.just("x"),
     first_name=st.sampled_from(GIVEN),
+    middle_name=st.sampled_from(MIDDLE),
     last_name=st.sampled_from(FAMILY),
     dob=st.sampled_from(DOBS),
     sex=st.sampled_from(["m", "f", None]),
@@ -85,6 +88,7 @@ def _pool() -> list[StandardRecord]:
     """Records that between them reach every level of every comparison."""
     raw: list[dict[str, str | None]] = []
     raw += [{"first_name": f, "last_name": la} for f in GIVEN for la in FAMILY]
+    raw += [{"first_name": "Ann", "middle_name": m} for m in MIDDLE]
     raw += [{"dob": d, "sex": s} for d in DOBS for s in ("m", "f", None)]
     raw += [{"postcode": p, "town": t} for p in POSTCODES for t in TOWNS]
     raw += [{"uprn": u, "address_line_1": line, "postcode": p}

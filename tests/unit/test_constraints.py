@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,6 +26,20 @@ def test_births_far_apart_conflict_unless_the_year_looks_like_a_typo() -> None:
     assert not births_conflict("1980-03-04", "2012-07-09", 0)  # rule off
 
 
+def test_a_year_with_one_wrong_or_two_swapped_digits_is_a_typo_if_month_or_day_agree() -> None:
+    assert not births_conflict("1813-01-07", "1843-01-01", 10)  # one digit, same month
+    assert not births_conflict("1985-06-02", "1958-09-02", 10)  # swapped digits, same day
+    assert births_conflict("1970-03-04", "1990-07-09", 10)  # one digit, nothing else agrees
+    assert births_conflict("1999-08-22", "2017-08-21", 10)  # no typo makes 1999 of 2017
+    assert births_conflict("1965-03-04", "1956-07-04", 0) is False  # rule off
+
+
+@given(st.dates(), st.dates(), st.integers(0, 30))
+def test_births_conflict_is_symmetric(a: date, b: date, years: int) -> None:
+    left, right = a.isoformat(), b.isoformat()
+    assert births_conflict(left, right, years) == births_conflict(right, left, years)
+
+
 def test_different_identifiers_conflict() -> None:
     a = StandardRecord("a", nhs_number="9434765919")
     assert conflict(a, StandardRecord("b", nhs_number="9434765870"), 10)
@@ -42,7 +58,7 @@ def test_strong_links_cannot_join_records_with_different_nhs_numbers() -> None:
         "twin2": Traits(nhs_number="9434765870", dob="2010-01-01"),
         "x": Traits(dob="2010-01-01"),
     }
-    links = [Link("twin1", "twin2", 25.0), Link("twin1", "x", 20.0), Link("twin2", "x", 19.0)]
+    links = [Link("twin1", "twin2", 25.0), Link("twin1", "x", 20.0), Link("twin2", "x", 15.0)]
     result = cluster(records, links, {}, RULE, records)
     assert set(result.clusters) == {frozenset({"twin1", "x"}), frozenset({"twin2"})}
     # a person's "same" judgement overrides the rule
@@ -56,9 +72,43 @@ def test_parent_and_child_stay_apart_even_when_chained_through_a_dateless_record
         "son": Traits(dob="2005-08-09"),
         "nodate": Traits(),
     }
-    links = [Link("dad", "nodate", 15.0), Link("nodate", "son", 14.0), Link("dad", "son", 12.0)]
+    links = [Link("dad", "nodate", 15.0), Link("nodate", "son", 11.0), Link("dad", "son", 12.0)]
     result = cluster(records, links, {}, RULE, records)
     assert set(result.clusters) == {frozenset({"dad", "nodate"}), frozenset({"son"})}
+
+
+def test_a_record_linked_about_equally_to_two_people_joins_neither() -> None:
+    # a dateless "John Smith" at the address of a father and a son of that name
+    records = {
+        "dad": Traits(dob="1975-02-03"),
+        "dad2": Traits(dob="1975-02-03"),
+        "son": Traits(dob="2005-08-09"),
+        "nodate": Traits(),
+    }
+    links = [
+        Link("dad", "dad2", 20.0),
+        Link("dad", "nodate", 9.0),
+        Link("dad2", "nodate", 8.0),
+        Link("nodate", "son", 7.5),
+    ]
+    result = cluster(records, links, {}, RULE, records)
+    assert set(result.clusters) == {
+        frozenset({"dad", "dad2"}),
+        frozenset({"son"}),
+        frozenset({"nodate"}),
+    }
+    assert result.torn == {"nodate"}
+    assert {(k.record_a, k.record_b) for k in result.refused} == {
+        ("dad", "nodate"),
+        ("dad2", "nodate"),
+        ("nodate", "son"),
+    }
+    # clearly closer to one of them (more than the margin): no doubt
+    clear = [*links[:3], Link("nodate", "son", 9.0 - RULE.ambiguity - 0.5)]
+    assert cluster(records, clear, {}, RULE, records).torn == frozenset()
+    # a person's "same" judgement still joins it
+    judged = cluster(records, links, {("dad", "nodate"): True}, RULE, records)
+    assert frozenset({"dad", "dad2", "nodate"}) in judged.clusters
 
 
 values = st.sampled_from([None, "1"]) | st.sampled_from(["2", "3"])

@@ -91,3 +91,31 @@ def test_eval_command_missing_column_is_one_line(tmp_path: Path) -> None:
     result = run_hub("eval", "--pred", str(pred), "--truth", str(pred), "--truth-col", "nope")
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {pred}: no column 'nope'"
+
+
+def test_eval_command_empty_cluster_is_a_cluster_of_its_own(tmp_path: Path) -> None:
+    # households: d has no address, so neither the truth nor the prediction gives it one
+    pred = tmp_path / "pred.csv"
+    pred.write_text("record_id,person_id,household_id\na,p1,h1\nb,p2,h1\nc,p3,h2\nd,p4,\n")
+    truth = tmp_path / "truth.csv"
+    truth.write_text("record_id,person_id,household_id\na,1,H1\nb,2,H1\nc,3,\nd,4,\n")
+    result = run_hub("eval", "--pred", str(pred), "--truth", str(truth),
+                     "--truth-col", "household_id", "--pred-col", "household_id")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    scores = orjson.loads(result.stdout)
+    # c and d are alone in the truth; c is alone in h2, d alone: only a-b is a pair, and right
+    assert scores["pairwise_precision"] == scores["pairwise_recall"] == 1.0
+    assert scores["true_clusters"] == scores["predicted_clusters"] == 3
+    assert (scores["records_alone_in_truth"], scores["records_alone_in_prediction"]) == (2, 1)
+
+
+def test_eval_command_empty_clusters_never_join(tmp_path: Path) -> None:
+    pred = tmp_path / "pred.csv"
+    pred.write_text("record_id,person_id\na,p\nb,p\n")
+    truth = tmp_path / "truth.csv"
+    truth.write_text("record_id,who\na,\nb,\n")
+    result = run_hub("eval", "--pred", str(pred), "--truth", str(truth), "--truth-col", "who")
+    assert result.returncode == 0, result.stderr
+    scores = orjson.loads(result.stdout)
+    assert scores["pairwise_precision"] == 0.0
+    assert scores["true_clusters"] == 2

@@ -159,3 +159,17 @@ def test_thresholds_come_from_settings_then_the_model_then_options() -> None:
     assert thresholds_from(configured, 40).block_cap == 70
     chosen = thresholds_from(configured, 40, block_cap=20, link=5.0, review=None)
     assert (chosen.block_cap, chosen.link, chosen.review) == (20, 5.0, defaults.review_threshold)
+
+
+@pytest.mark.slow
+def test_hub_explain_person_prints_the_links_of_the_records_person(model: Path) -> None:
+    result = run_hub("explain", "person", "--input", str(FAKE_1000), "--map", FAKE_MAP,
+                     "--model", str(model), "--record", "0")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = orjson.loads(result.stdout)
+    assert "0" in document["record_ids"]
+    assert len(document["links"]) == len(document["record_ids"]) - 1
+    missing = run_hub("explain", "person", "--input", str(FAKE_1000), "--map", FAKE_MAP,
+                      "--model", str(model), "--record", "no-such-record")  # fmt: skip
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"error: {FAKE_1000}: no record with record_id no-such-record"

@@ -41,7 +41,7 @@ def test_train_writes_a_model_and_a_json_summary(
     assert summary["version"] == model.version
     assert summary["records"] == 1000
     assert summary["rejected"] == 0
-    assert summary["comparisons"] == ["given_name", "dob", "family_and_home"]
+    assert summary["comparisons"] == ["given_name", "dob", "family_and_home", "contact"]
     assert model.document["training"]["seed"] == 3
     assert set(model.term_frequencies) == {"first_name", "last_name", "dob"}
 
@@ -67,6 +67,7 @@ def test_explain_prints_the_waterfall(trained: tuple[Path, dict[str, object]]) -
         "given_name",
         "dob",
         "family_and_home",
+        "contact",
     ]
     total = explanation["prior_match_weight"] + sum(
         s["match_weight"] + s["tf_adjustment"] for s in explanation["steps"]

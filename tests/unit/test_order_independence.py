@@ -103,3 +103,49 @@ def test_any_operation_sequence_ends_in_the_batch_result(
             assert isinstance(item, Judgement)
             again.judge(item)
     assert again_state.partition() == state.partition()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(operations(), max_size=40),
+    st.lists(st.integers(1, 6), min_size=1, max_size=40),
+)
+def test_upserts_in_chunks_end_in_the_batch_result(
+    ops: list[tuple[str, object]], sizes: list[int]
+) -> None:
+    """Runs of upserts applied as one operation each (placed one by one, clustered once),
+    between deletes and judgements, end where single operations end."""
+    resolver, state = make_resolver(LOOSE)
+    final: dict[str, SourceRecord] = {}
+    judgements: list[Judgement] = []
+    pending: list[SourceRecord] = []
+    chunk_sizes = iter(sizes * 40)
+
+    def flush() -> None:
+        while pending:
+            size = next(chunk_sizes)
+            resolver.upsert_many([toy_standardise(r) for r in pending[:size]])
+            del pending[:size]
+
+    for kind, payload in ops:
+        if kind == "upsert":
+            assert isinstance(payload, SourceRecord)
+            pending.append(payload)
+            final[payload.record_id] = payload
+            continue
+        flush()
+        if kind == "delete":
+            assert isinstance(payload, str)
+            resolver.delete(payload)
+            final.pop(payload, None)
+        else:
+            assert isinstance(payload, Judgement)
+            resolver.judge(payload)
+            judgements.append(payload)
+    flush()
+    check_consistent(state)
+    standard = [toy_standardise(r) for r in final.values()]
+    expected = batch(standard, LOOSE, judgements)
+    assert stored_edges(state) == expected_edges(standard, LOOSE)
+    assert state.partition() == batch_partition(expected)
+    assert state.household_partition() == batch_households(expected)

@@ -76,6 +76,7 @@ def test_weight_is_prior_plus_level_weights(scorer: Scorer) -> None:
             "Family names alike (Jaro-Winkler >= 0.92, or one part of the other); "
             "Same address, phone or email",
         )
+        + level_weight("contact", "A phone or an email agrees (counted in family_and_home)")
     )
     assert scorer.score(a, b) == pytest.approx(expected, abs=1e-12)
 

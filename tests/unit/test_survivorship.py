@@ -105,3 +105,24 @@ def test_golden_record_does_not_depend_on_record_order(
     first = golden_record(members, rules)
     rnd.shuffle(members)
     assert golden_record(members, rules) == first
+
+
+def test_an_address_without_a_uprn_takes_the_persons_uprn_for_the_same_place() -> None:
+    from matchers.records import SourceRecord
+    from matchers.standardise import standardise
+
+    def source(
+        record_id: str, line_1: str, postcode: str, uprn: str | None, at: str
+    ) -> StandardRecord:
+        return standardise(SourceRecord(record_id, "x", address_line_1=line_1,
+                                        postcode=postcode, uprn=uprn, updated_at=at))  # fmt: skip
+
+    taxed = source("a", "Flat A, 28 Wynmore Road", "NW1 9EF", "5022228021", "2020-01-01")
+    short = source("b", "Flat A, 28", "NW1 9EF", None, "2024-01-01")  # the most recent
+    golden = golden_record([taxed, short], SurvivorshipRules())
+    assert golden.address_record_id == "b"
+    assert golden.uprn == "5022228021"
+    assert golden.household_key == "uprn:5022228021"
+    # another place (a different flat) lends no UPRN
+    elsewhere = source("c", "Flat B, 28 Wynmore Road", "NW1 9EF", "5022228099", "2020-01-01")
+    assert golden_record([elsewhere, short], SurvivorshipRules()).uprn is None
