@@ -8,7 +8,9 @@ import sys
 import typer
 
 from hub.bench import app as bench_app
+from hub.bench_bootstrap import bench_bootstrap
 from hub.bench_scorer import bench_scorer
+from hub.bootstrap import bootstrap_command
 from hub.console import err
 from hub.errors import HubError
 from hub.evaluate import eval_command
@@ -33,11 +35,13 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(schemas_cli.app, name="schemas")
 bench_app.command("codec")(schemas_cli.codec_bench_command)
 bench_app.command("scorer")(bench_scorer)
+bench_app.command("bootstrap")(bench_bootstrap)
 app.command("publish")(publish_command)
 app.command("cdc")(cdc_command)
 app.command("link")(link_command)
 app.command("simulate")(simulate_command)
 app.command("worker")(worker_command)
+app.command("bootstrap")(bootstrap_command)
 
 
 @app.command()
