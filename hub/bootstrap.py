@@ -285,24 +285,26 @@ def adjacency(
 def _best_candidates(linkage: Linkage) -> tuple[list[int], list[float], list[int]]:
     """Per record (by position): its best candidate (the highest weight, then the smallest
     record id, as the stream's match decision picks it; -1 for none), that weight, and
-    its number of candidates."""
+    its number of candidates. Positions follow record ids, so the smallest position is
+    the smallest id."""
     import numpy as np
 
     n = len(linkage.standard)
     position = np.concatenate([linkage.left, linkage.right])
-    other = np.concatenate([linkage.right, linkage.left])
-    weight = np.concatenate([linkage.weights, linkage.weights])
+    counts = np.bincount(position, minlength=n)
     best = np.full(n, -1, dtype=np.int64)
     best_weight = np.zeros(n, dtype=np.float64)
     if len(position):
-        order = np.lexsort((other, -weight, position))
-        ordered = position[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = ordered[1:] != ordered[:-1]
-        chosen = order[first]
-        best[position[chosen]] = other[chosen]
-        best_weight[position[chosen]] = weight[chosen]
-    counts = np.bincount(position, minlength=n)
+        order = np.argsort(position, kind="stable")
+        other = np.concatenate([linkage.right, linkage.left])[order]
+        weight = np.concatenate([linkage.weights, linkage.weights])[order]
+        present = np.flatnonzero(counts)
+        starts = np.concatenate([[0], np.cumsum(counts[present])[:-1]])
+        top = np.maximum.reduceat(weight, starts)
+        at_top = weight == np.repeat(top, counts[present])
+        candidate = np.where(at_top, other, n)
+        best[present] = np.minimum.reduceat(candidate, starts)
+        best_weight[present] = top
     return best.tolist(), best_weight.tolist(), counts.tolist()
 
 
@@ -366,7 +368,13 @@ def store_batches(
     best, best_weight, counts = _best_candidates(linkage)
     model_version = matcher.scorer.version
     explain = matcher.explain or (lambda _a, _b: [])
-    reviews = _review_items(linkage, thresholds, explain, model_version)
+    reviews = _review_pairs(linkage, thresholds)
+    standard = linkage.standard
+
+    def review(a: int, b: int, weight: float, reason: str) -> ReviewItemRaised:
+        x, y = standard[a], standard[b]
+        lines = tuple(explain(x, y))
+        return ReviewItemRaised(ids[a], ids[b], weight, reason, x, y, lines, model_version)
 
     def person_events(person_id: str) -> list[Event]:
         entry = parts.persons[person_id]
@@ -395,7 +403,7 @@ def store_batches(
                         candidates=counts[i],
                     )
                 )
-            events.extend(reviews.get(record_id, ()))
+            events.extend(review(i, *item) for item in reviews.get(i, ()))
         return events
 
     person_ids = sorted(parts.persons, key=id_age)
@@ -431,37 +439,27 @@ def store_batches(
         yield 0, {tables.households: store_rows(outbox, version, now)[tables.households]}
 
 
-def _review_items(
-    linkage: Linkage,
-    thresholds: Thresholds,
-    explain: Callable[[StandardRecord, StandardRecord], Sequence[Any]],
-    model_version: str,
-) -> dict[str, list[ReviewItemRaised]]:
-    """Review items by their first record: every stored pair in the review band, and
-    every link clustering refused (a weak bridge between two persons)."""
+def _review_pairs(
+    linkage: Linkage, thresholds: Thresholds
+) -> dict[int, list[tuple[int, float, str]]]:
+    """What to raise review items for, by the position of the pair's first record: every
+    stored pair in the review band, and every link clustering refused (a weak bridge
+    between two persons). The items themselves, with their explanations, are made a
+    chunk at a time."""
     assert linkage.batch is not None
-    by_id = {r.record_id: r for r in linkage.standard}
-    found: dict[str, list[ReviewItemRaised]] = {}
-
-    def raise_item(a: str, b: str, weight: float, reason: str) -> None:
-        x, y = by_id[a], by_id[b]
-        item = ReviewItemRaised(a, b, weight, reason, x, y, tuple(explain(x, y)), model_version)
-        found.setdefault(a, []).append(item)
-
-    ids = linkage.ids
-    band = (linkage.weights >= max(thresholds.review, thresholds.stored)) & (
-        linkage.weights < thresholds.link
-    )
+    found: dict[int, list[tuple[int, float, str]]] = {}
+    weights = linkage.weights
+    band = (weights >= max(thresholds.review, thresholds.stored)) & (weights < thresholds.link)
     for a, b, w in zip(
-        linkage.left[band].tolist(),
-        linkage.right[band].tolist(),
-        linkage.weights[band].tolist(),
+        linkage.left[band].tolist(), linkage.right[band].tolist(), weights[band].tolist(),
         strict=True,
-    ):
-        raise_item(ids[a], ids[b], w, "review_band")
+    ):  # fmt: skip
+        found.setdefault(a, []).append((b, w, "review_band"))
+    position = {record_id: i for i, record_id in enumerate(linkage.ids)}
     for link in linkage.batch.clustering.refused:
         if not link.judged:
-            raise_item(link.record_a, link.record_b, link.weight, "weak_bridge")
+            a, b = position[link.record_a], position[link.record_b]
+            found.setdefault(a, []).append((b, link.weight, "weak_bridge"))
     return found
 
 
@@ -768,9 +766,18 @@ class _Run:
                 version=version,
                 now=dt.datetime.now(dt.UTC),
             )
+            # the next transaction's rows are made while the last one is written
+            writing: asyncio.Future[None] | None = None
+            written = 0
             for done, rows in batches:
-                await asyncio.to_thread(store.apply, rows)
-                advance(done)
+                if writing is not None:
+                    await writing
+                    advance(written)
+                writing = asyncio.ensure_future(asyncio.to_thread(store.apply, rows))
+                written = done
+            if writing is not None:
+                await writing
+                advance(written)
 
     async def write_state(
         self, linkage: Linkage, parts: StateParts, snapshot: Snapshot, version: int

@@ -9,6 +9,7 @@ import typer
 
 from hub.bench import app as bench_app
 from hub.bench_bootstrap import bench_bootstrap
+from hub.bench_pipeline import bench_pipeline
 from hub.bench_scorer import bench_scorer
 from hub.bootstrap import bootstrap_command
 from hub.console import err
@@ -36,6 +37,7 @@ app.add_typer(schemas_cli.app, name="schemas")
 bench_app.command("codec")(schemas_cli.codec_bench_command)
 bench_app.command("scorer")(bench_scorer)
 bench_app.command("bootstrap")(bench_bootstrap)
+bench_app.command("pipeline")(bench_pipeline)
 app.command("publish")(publish_command)
 app.command("cdc")(cdc_command)
 app.command("link")(link_command)

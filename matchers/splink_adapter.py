@@ -446,11 +446,15 @@ def splink_predict(
             }
         )
         linker.table_management.register_term_frequency_lookup(db_api.register(tf), column)
-    predictions = linker.inference.predict(warning_mode="never")
-    columns = (
-        predictions.as_duckdbpyrelation()
-        .select("unique_id_l, unique_id_r, match_weight")
-        .fetchnumpy()
-    )
-    predictions.drop_table_from_database_and_remove_from_cache()
+    try:
+        predictions = linker.inference.predict(warning_mode="never")
+        columns = (
+            predictions.as_duckdbpyrelation()
+            .select("unique_id_l, unique_id_r, match_weight")
+            .fetchnumpy()
+        )
+    finally:
+        # the tables (input, blocked pairs, predictions) go now, not when the linker's
+        # reference cycles are collected
+        db_api.duckdb_con.close()
     return columns["unique_id_l"], columns["unique_id_r"], columns["match_weight"]

@@ -37,6 +37,7 @@ class Message:
     key: bytes | None
     value: bytes
     headers: Sequence[tuple[str, bytes]] = ()
+    timestamp_ms: int | None = None  # the message's time (None: when it is produced)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +120,12 @@ class Publisher:
         *,
         on_delivery: OnDelivery | None = None,
         headers: Sequence[tuple[str, bytes]] = (),
+        timestamp_ms: int | None = None,
     ) -> None:
         """Encode ``event`` for ``topic`` and send it; ``on_delivery`` hears the outcome."""
         raw_key = key.encode() if isinstance(key, str) else key
-        self.send_message(
-            Message(topic, raw_key, self.codec.encode(event, topic), headers), on_delivery
-        )
+        value = self.codec.encode(event, topic)
+        self.send_message(Message(topic, raw_key, value, headers, timestamp_ms), on_delivery)
 
     def send_message(self, message: Message, on_delivery: OnDelivery | None = None) -> None:
         """Send a message that is already serialised (dead letters, replays)."""
@@ -138,6 +139,7 @@ class Publisher:
                     key=message.key,
                     headers=list(message.headers) or None,
                     on_delivery=report,
+                    timestamp=message.timestamp_ms or 0,
                 )
                 break
             except BufferError:  # the local queue is full: let deliveries drain, then retry

@@ -6,7 +6,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub.bench_bootstrap import snapshot_rows, write_snapshot
 from hub.bootstrap import hub_scores, over_common_keys, read_snapshot, state_parts
@@ -17,10 +20,13 @@ from matchers.identity_state import (
     MemoryIdentityState,
     PersonEntry,
 )
+from matchers.records import SourceRecord
 from matchers.resolver import Resolver
 from matchers.standardise import standardise
 from matchers.survivorship import GoldenRecord
+from sinks.state_codec import encoder
 from sources.simulator import SimulationConfig, simulate
+from streams.outputs import _record_json
 from tests.support.resolving import THRESHOLDS
 from tests.support.toy_model import ToyKeyRules, ToyScorer
 
@@ -131,3 +137,10 @@ def test_bootstrap_persons_and_households_are_what_the_resolver_reaches(tmp_path
         state._persons, state._households
     )
     assert len(parts.households) > 50
+
+
+@given(st.builds(SourceRecord, record_id=st.text(min_size=1), first_name=st.none() | st.text(),
+                 last_name=st.none() | st.text(), postcode=st.none() | st.text(),
+                 updated_at=st.none() | st.text()))  # fmt: skip
+def test_a_payload_is_the_record_as_the_state_codec_writes_it(record: SourceRecord) -> None:
+    assert _record_json(record) == orjson.loads(encoder(SourceRecord)(record))
