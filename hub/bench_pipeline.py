@@ -391,7 +391,8 @@ def bench_pipeline(
     data: Annotated[Path | None, typer.Option("--data", help="folder for cached data")] = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the borough and sample")] = 1,
     profile: Annotated[
-        Path | None, typer.Option("--profile", help="py-spy flame graph of the worker (SVG)")
+        Path | None,
+        typer.Option("--profile", help="py-spy profile of the worker: .svg, .txt or .json"),
     ] = None,
 ) -> None:
     """Drive the real pipeline (Kafka, one worker, Redis, the store) and time it."""
@@ -583,10 +584,15 @@ def _py_spy() -> str | None:
 
 
 def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy on the worker: a flame graph (.svg), collapsed stacks (.txt) or speedscope
+    JSON (.json), by the file's suffix."""
+    kind = {".txt": "raw", ".json": "speedscope"}.get(out.suffix, "flamegraph")
     return subprocess.Popen(
         [
             _py_spy() or "py-spy",
             "record",
+            "--format",
+            kind,
             "--pid",
             str(pid),
             "--output",

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from schemas.codec import Codec
     from schemas.events import Event
 
+POLL_EVERY = 500  # sends between two polls for delivery reports
 _kafka_log = logging.getLogger("hub.sources.kafka")
 _kafka_log.addHandler(logging.NullHandler())
 _kafka_log.propagate = False  # librdkafka's chatter stays out of the terminal
@@ -86,6 +87,7 @@ class Publisher:
         self.metrics = metrics
         self.totals = PublishTotals()
         self._fatal: str | None = None
+        self._unpolled = 0
         conf: dict[str, Any] = {
             "bootstrap.servers": bootstrap,
             "client.id": client_id,
@@ -145,7 +147,12 @@ class Publisher:
             except BufferError:  # the local queue is full: let deliveries drain, then retry
                 self._producer.poll(0.5)
                 self._raise_if_fatal()
-        self._producer.poll(0)
+        # Delivery reports are served every so many sends (and by flush), not after each:
+        # a poll costs about as much as the produce itself.
+        self._unpolled += 1
+        if self._unpolled >= POLL_EVERY:
+            self._unpolled = 0
+            self._producer.poll(0)
 
     def flush(self) -> PublishTotals:
         """Wait for every delivery report; raise :class:`PublishError` if any event failed
