@@ -51,19 +51,22 @@ def _to_json(hint: Any) -> ToJson | None:  # noqa: PLR0911 - one return per kind
         convert = _to_json(item)
         if convert is None:
             return sorted
-        return lambda value: sorted(convert(v) for v in value)
+        each: ToJson = convert
+        return lambda value: sorted(each(v) for v in value)
     if origin in (tuple, list):
         item = typing.get_args(hint)[0]
         convert = _to_json(item)
         if convert is None:
             return None
-        return lambda value: [convert(v) for v in value]
+        element: ToJson = convert
+        return lambda value: [element(v) for v in value]
     if origin is dict:
         _key, item = typing.get_args(hint)
         convert = _to_json(item)
         if convert is None:
             return None
-        return lambda value: {k: convert(v) for k, v in value.items()}
+        entry: ToJson = convert
+        return lambda value: {k: entry(v) for k, v in value.items()}
     if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(options) == 1:
