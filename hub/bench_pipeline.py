@@ -138,6 +138,15 @@ def high_watermark(consumer: Any, topic: str, partition: int) -> int:
             time.sleep(0.2)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """A process's CPU time so far (user and system), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """A process's peak resident memory (``VmHWM``), in MB."""
     try:
@@ -526,8 +535,15 @@ class PipelineBench:
         )
         ids = {row["record_id"] for row, _ in plan.events}
         self.commits.expect(ids)
+        cpu_before = cpu_seconds(self.worker.pid)
         sent = publish(publisher, plan.events, rate)
         self.commits.wait(ids, TIMEOUT_S, "the events", self.worker)
+        cpu_after = cpu_seconds(self.worker.pid)
+        if cpu_before is not None and cpu_after is not None:
+            self.facts["worker_cpu_s"] = round(cpu_after - cpu_before, 2)
+            self.facts["events_per_worker_cpu_s"] = round(
+                len(plan.events) / max(0.01, cpu_after - cpu_before)
+            )
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(120)

@@ -61,7 +61,7 @@ import typer
 
 from hub.console import err, say
 from hub.errors import ServiceNotRunning, UsageError
-from hub.inputs import parse_mapping, read_rows, to_source_record
+from hub.inputs import file_format, parse_mapping, read_rows, to_source_record
 from hub.link import Matcher, load_matcher, survivorship_from, thresholds_from
 from hub.settings import Settings, load_settings
 from matchers.batch import BatchResult, resolve_scored
@@ -631,6 +631,11 @@ async def bootstrap(
     on it meanwhile, except the task that keeps the state lock while Redis is written."""
     if scorer not in SCORERS:
         raise UsageError(f"--scorer must be one of: {', '.join(SCORERS)}")
+    for path in paths:
+        file_format(path)
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+    parse_mapping(mapping)
     started = time.perf_counter()
     run = _Run(settings, target, show_progress)
     try:
