@@ -8,7 +8,10 @@ import sys
 import typer
 
 from hub.bench import app as bench_app
+from hub.bench_bootstrap import bench_bootstrap
+from hub.bench_pipeline import bench_pipeline
 from hub.bench_scorer import bench_scorer
+from hub.bootstrap import bootstrap_command
 from hub.console import err
 from hub.errors import HubError
 from hub.evaluate import eval_command
@@ -39,6 +42,8 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(schemas_cli.app, name="schemas")
 bench_app.command("codec")(schemas_cli.codec_bench_command)
 bench_app.command("scorer")(bench_scorer)
+bench_app.command("bootstrap")(bench_bootstrap)
+bench_app.command("pipeline")(bench_pipeline)
 app.command("publish")(publish_command)
 app.command("cdc")(cdc_command)
 app.command("link")(link_command)
@@ -48,6 +53,7 @@ app.command("resolve")(resolve_command)
 app.add_typer(state_app, name="state")
 stack_cli.app.command("reset")(reset_command)
 app.command("run")(run_command)
+app.command("bootstrap")(bootstrap_command)
 
 
 @app.command()

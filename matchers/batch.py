@@ -10,10 +10,10 @@ Ids here are fresh and numbered by each group's smallest member.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
-from matchers.clustering import Clustering, Link, cluster
+from matchers.clustering import Clustering, cluster_graph
 from matchers.constraints import traits
 from matchers.decisions import Judgement, Thresholds
 from matchers.households import group_residents
@@ -74,22 +74,40 @@ def resolve_batch(
 ) -> BatchResult:
     by_id = {r.record_id: r for r in records}
     partners, over_common = candidate_pairs(by_id.values(), rules, thresholds.block_cap)
-    scored: list[Link] = []
+    scored: dict[str, dict[str, float]] = {}
     pairs_scored = 0
     for x in sorted(partners):
         others = sorted(partners[x])
         pairs_scored += len(others)
         weights = scorer.score_many(by_id[x], [by_id[y] for y in others])
-        scored.extend(
-            Link(x, y, w) for y, w in zip(others, weights, strict=True) if w >= thresholds.stored
-        )
+        for y, w in zip(others, weights, strict=True):
+            if w >= thresholds.stored:
+                scored.setdefault(x, {})[y] = w
+                scored.setdefault(y, {})[x] = w
+    result = resolve_scored(
+        by_id, scored, thresholds, judgements=judgements, survivorship=survivorship
+    )
+    return replace(result, pairs_scored=pairs_scored, over_common_keys=over_common)
+
+
+def resolve_scored(
+    by_id: Mapping[str, StandardRecord],
+    scored: Mapping[str, Mapping[str, float]],
+    thresholds: Thresholds,
+    *,
+    judgements: Iterable[Judgement] = (),
+    survivorship: SurvivorshipRules | None = None,
+) -> BatchResult:
+    """The rest of :func:`resolve_batch` once the candidate pairs are scored elsewhere (a
+    bulk bootstrap scores them with Splink): ``scored`` holds each record's partners and
+    match weights in both directions, pairs below ``thresholds.stored`` left out."""
     judged = {
         pair: j.same
         for pair, j in latest_judgements(judgements).items()
         if pair[0] in by_id and pair[1] in by_id
     }
     traits_of = {record_id: traits(record) for record_id, record in by_id.items()}
-    clustering = cluster(by_id, scored, judged, thresholds, traits_of)
+    clustering = cluster_graph(by_id, scored, judged, thresholds, traits_of)
 
     rules_ = survivorship or SurvivorshipRules()
     person_of: dict[str, str] = {}
@@ -112,4 +130,4 @@ def resolve_batch(
     for number, group in enumerate(sorted(groups, key=min), start=1):
         for person_id in group:
             household_of[person_id] = format_id("H", number)
-    return BatchResult(clustering, person_of, goldens, household_of, pairs_scored, over_common)
+    return BatchResult(clustering, person_of, goldens, household_of, 0, 0)

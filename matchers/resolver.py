@@ -677,14 +677,21 @@ def _write_households(
     for group, household_id in assignment.ids.items():
         before = old.get(household_id)
         merged = assignment.merged.get(household_id, ())
-        if before is not None and before.person_ids == group and not merged:
+        key = new_groups[group]
+        # unchanged only if the same people still live at the same place (a household
+        # whose people all moved together keeps its id and changes its key)
+        if (
+            before is not None
+            and before.person_ids == group
+            and before.household_key == key
+            and not merged
+        ):
             continue
         aliases = before.aliases if before else frozenset()
         lived_here = set(before.person_ids if before else ())
         for absorbed in merged:
             aliases |= {absorbed} | old[absorbed].aliases
             lived_here |= old[absorbed].person_ids
-        key = new_groups[group]
         version = before.version + 1 if before else 1
         tx.households.put(household_id, HouseholdEntry(household_id, key, group, aliases, version))
         events.append(

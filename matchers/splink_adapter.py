@@ -415,3 +415,46 @@ class SplinkRealtime:
             str(uid): float(w)
             for uid, w in zip(frame["unique_id_l"], frame["match_weight"], strict=True)
         }
+
+
+def splink_predict(
+    model: Model, records: Sequence[StandardRecord], over_common: frozenset[str]
+) -> tuple[Any, Any, Any]:
+    """Splink's batch linkage of a whole snapshot, for a bulk bootstrap.
+
+    ``predict()`` blocks with the model's rules over :func:`input_table` with the values of
+    ``over_common`` keys nulled (so its pairs are exactly the candidate pairs the index
+    makes under the same cap) and scores them with the frozen TF tables. Returns three
+    numpy arrays: the positions in ``records`` of each pair's two records (left < right)
+    and its match weight. Records are identified to Splink by position, so the result
+    comes back as numbers rather than millions of strings.
+    """
+    from splink import DuckDBAPI, Linker
+
+    _quiet_splink()
+    db_api = DuckDBAPI()
+    blocking = BlockingRules(tuple(model.blocking_rules), model.max_block_size)
+    table = input_table(records, blocking, over_common)
+    positions = pa.array(range(len(records)), pa.int64())
+    table = table.set_column(table.schema.get_field_index("unique_id"), "unique_id", positions)
+    linker = Linker(db_api.register(table), model.document["splink"], log_level=None)
+    for column, values in model.document["term_frequencies"].items():
+        tf = pa.table(
+            {
+                column: pa.array(list(values), pa.string()),
+                f"tf_{column}": pa.array(list(values.values()), pa.float64()),
+            }
+        )
+        linker.table_management.register_term_frequency_lookup(db_api.register(tf), column)
+    try:
+        predictions = linker.inference.predict(warning_mode="never")
+        columns = (
+            predictions.as_duckdbpyrelation()
+            .select("unique_id_l, unique_id_r, match_weight")
+            .fetchnumpy()
+        )
+    finally:
+        # the tables (input, blocked pairs, predictions) go now, not when the linker's
+        # reference cycles are collected
+        db_api.duckdb_con.close()
+    return columns["unique_id_l"], columns["unique_id_r"], columns["match_weight"]

@@ -22,38 +22,56 @@ FromJson = Callable[[Any], Any]
 
 
 @cache
-def _to_json(hint: Any) -> ToJson:
+def _to_json(hint: Any) -> ToJson | None:  # noqa: PLR0911 - one return per kind of type
+    """A function from a value of ``hint`` to what orjson writes as its JSON, or None when
+    orjson writes the value as it is (text, numbers, and tuples, lists and maps of them).
+
+    Dataclasses get a function generated for their fields (it runs for every value a
+    worker commits): each field that is set, in field order, converted where it must be.
+    """
     origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
         hints = typing.get_type_hints(hint)
-        parts = [(f.name, _to_json(hints[f.name])) for f in dataclasses.fields(hint)]
-
-        def from_dataclass(value: Any) -> Any:
-            out = {}
-            for name, convert in parts:
-                item = getattr(value, name)
-                if item is not None:
-                    out[name] = convert(item)
-            return out
-
-        return from_dataclass
+        namespace: dict[str, Any] = {}
+        lines = ["def from_dataclass(value):", "    out = {}"]
+        for f in dataclasses.fields(hint):
+            convert = _to_json(hints[f.name])
+            lines += [f"    v = value.{f.name}", "    if v is not None:"]
+            if convert is None:
+                lines.append(f"        out[{f.name!r}] = v")
+            else:
+                namespace[f"convert_{f.name}"] = convert
+                lines.append(f"        out[{f.name!r}] = convert_{f.name}(v)")
+        lines.append("    return out")
+        exec("\n".join(lines), namespace)  # noqa: S102 - code made here from field names
+        generated: ToJson = namespace["from_dataclass"]
+        return generated
     if origin in (frozenset, set):
         (item,) = typing.get_args(hint)
         convert = _to_json(item)
-        return lambda value: sorted(convert(v) for v in value)
+        if convert is None:
+            return sorted
+        each: ToJson = convert
+        return lambda value: sorted(each(v) for v in value)
     if origin in (tuple, list):
         item = typing.get_args(hint)[0]
         convert = _to_json(item)
-        return lambda value: [convert(v) for v in value]
+        if convert is None:
+            return None
+        element: ToJson = convert
+        return lambda value: [element(v) for v in value]
     if origin is dict:
         _key, item = typing.get_args(hint)
         convert = _to_json(item)
-        return lambda value: {k: convert(v) for k, v in value.items()}
+        if convert is None:
+            return None
+        entry: ToJson = convert
+        return lambda value: {k: entry(v) for k, v in value.items()}
     if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(options) == 1:
             return _to_json(options[0])
-    return lambda value: value  # str, int, float, bool
+    return None  # str, int, float, bool
 
 
 @cache
@@ -100,6 +118,8 @@ def _from_json(hint: Any) -> FromJson:  # noqa: PLR0911 - one return per kind of
 
 def encoder(hint: Any) -> Callable[[Any], bytes]:
     convert = _to_json(hint)
+    if convert is None:
+        return orjson.dumps
     return lambda value: orjson.dumps(convert(value))
 
 

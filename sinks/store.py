@@ -9,11 +9,13 @@ database to the newest revision and is safe to run at every start.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, Table, create_engine, event, select
@@ -32,6 +34,11 @@ class StoreError(HubError):
     """The store could not be reached or written."""
 
 
+def _json(value: Any) -> str:
+    """JSON columns written by orjson (several times faster than the json module)."""
+    return orjson.dumps(value).decode()
+
+
 def create_store_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -40,7 +47,7 @@ def create_store_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": 30}, json_serializer=_json)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -50,7 +57,7 @@ def create_store_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, json_serializer=_json)
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -64,6 +71,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_store_engine(url)
+        self._compiled: dict[str, tuple[str, list[tuple[str, Any]]]] = {}
 
     def upgrade(self, attempts: int = 5) -> None:
         """Create or migrate the schema to the newest revision.
@@ -90,14 +98,37 @@ class Store:
 
     def apply(self, batch: Mapping[Table, Sequence[Row]]) -> None:
         """Upsert every table's rows in one transaction (newer or equal versions win)."""
+        sqlite_ = self.engine.dialect.name == "sqlite"
         try:
             with self.engine.begin() as connection:
                 for table, rows in batch.items():
-                    if rows:
+                    if not rows:
+                        continue
+                    if sqlite_:
+                        sql, columns = self._sqlite_upsert(table)
+                        connection.exec_driver_sql(sql, _bound(columns, rows))
+                    else:
                         connection.execute(self._upsert(table), list(rows))
         except SQLAlchemyError as error:
             cause = getattr(error, "orig", None) or error
             raise StoreError(f"store write failed: {type(cause).__name__}") from None
+
+    def _sqlite_upsert(self, table: Table) -> tuple[str, list[tuple[str, Any]]]:
+        """The upsert as SQL with positional parameters, and each column with its type's
+        bind processor. SQLite executes it straight through the driver's executemany:
+        SQLAlchemy's per-row parameter handling costs more than the insert itself (about
+        15 against 4 microseconds a row), and the values stored are the same."""
+        cached = self._compiled.get(table.name)
+        if cached is None:
+            compiled = self._upsert(table).compile(dialect=self.engine.dialect)
+            order = list(compiled.positiontup or [])
+            if order != [c.name for c in table.columns]:
+                raise StoreError(f"unexpected parameter order for {table.name}")
+            columns = [
+                (c.name, c.type._cached_bind_processor(self.engine.dialect)) for c in table.columns
+            ]
+            cached = self._compiled[table.name] = (str(compiled), columns)
+        return cached
 
     def _upsert(self, table: Table) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
@@ -145,6 +176,40 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _bound(columns: Sequence[tuple[str, Any]], rows: Iterable[Row]) -> list[tuple[Any, ...]]:
+    """Rows as parameter tuples in column order (missing columns are NULL), each value
+    through its column type's bind processor. Rows of one batch share their timestamps,
+    so a processor's last answer is reused for the same object."""
+    processors = []
+    for name, process in columns:
+        if process is None:
+            processors.append((name, None))
+        else:
+            processors.append((name, _remembering(process)))
+    return [
+        tuple(row.get(name) if process is None else process(row.get(name))
+              for name, process in processors)
+        for row in rows
+    ]  # fmt: skip
+
+
+def _remembering(process: Any) -> Any:
+    last: list[Any] = [_NOTHING, None]
+
+    def cached(value: Any) -> Any:
+        if value is last[0]:
+            return last[1]
+        result = process(value)
+        if isinstance(value, dt.datetime):
+            last[0], last[1] = value, result
+        return result
+
+    return cached
+
+
+_NOTHING = object()
 
 
 def chunks(rows: Iterable[Row], size: int) -> Iterable[list[Row]]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from schemas.codec import Codec
     from schemas.events import Event
 
+POLL_EVERY = 500  # sends between two polls for delivery reports
 _kafka_log = logging.getLogger("hub.sources.kafka")
 _kafka_log.addHandler(logging.NullHandler())
 _kafka_log.propagate = False  # librdkafka's chatter stays out of the terminal
@@ -37,6 +38,7 @@ class Message:
     key: bytes | None
     value: bytes
     headers: Sequence[tuple[str, bytes]] = ()
+    timestamp_ms: int | None = None  # the message's time (None: when it is produced)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class Publisher:
         self.metrics = metrics
         self.totals = PublishTotals()
         self._fatal: str | None = None
+        self._unpolled = 0
         conf: dict[str, Any] = {
             "bootstrap.servers": bootstrap,
             "client.id": client_id,
@@ -119,12 +122,12 @@ class Publisher:
         *,
         on_delivery: OnDelivery | None = None,
         headers: Sequence[tuple[str, bytes]] = (),
+        timestamp_ms: int | None = None,
     ) -> None:
         """Encode ``event`` for ``topic`` and send it; ``on_delivery`` hears the outcome."""
         raw_key = key.encode() if isinstance(key, str) else key
-        self.send_message(
-            Message(topic, raw_key, self.codec.encode(event, topic), headers), on_delivery
-        )
+        value = self.codec.encode(event, topic)
+        self.send_message(Message(topic, raw_key, value, headers, timestamp_ms), on_delivery)
 
     def send_message(self, message: Message, on_delivery: OnDelivery | None = None) -> None:
         """Send a message that is already serialised (dead letters, replays)."""
@@ -138,12 +141,18 @@ class Publisher:
                     key=message.key,
                     headers=list(message.headers) or None,
                     on_delivery=report,
+                    timestamp=message.timestamp_ms or 0,
                 )
                 break
             except BufferError:  # the local queue is full: let deliveries drain, then retry
                 self._producer.poll(0.5)
                 self._raise_if_fatal()
-        self._producer.poll(0)
+        # Delivery reports are served every so many sends (and by flush), not after each:
+        # a poll costs about as much as the produce itself.
+        self._unpolled += 1
+        if self._unpolled >= POLL_EVERY:
+            self._unpolled = 0
+            self._producer.poll(0)
 
     def flush(self) -> PublishTotals:
         """Wait for every delivery report; raise :class:`PublishError` if any event failed

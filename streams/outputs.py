@@ -7,13 +7,13 @@ drained twice produces the same events (same ids) and the same rows (same versio
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Table
 
 from matchers import events as domain
@@ -23,11 +23,16 @@ from matchers.survivorship import GoldenRecord
 from schemas import events as contract
 from schemas import topics
 from sinks import tables
-from sinks.state_codec import encoder
 from streams.identity import Outbox
 
 _ID_SPACE = uuid.UUID("1b0f8f63-27a7-4c52-9d1e-7f3c3f2e9a10")
-_ENCODE_RECORD = encoder(SourceRecord)
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(SourceRecord))
+
+
+def _record_json(record: SourceRecord) -> dict[str, str]:
+    """The record as :mod:`sinks.state_codec` writes it (its fields are all text: the ones
+    set, in field order), made directly: a payload is written for every record."""
+    return {name: value for name in _RECORD_FIELDS if (value := getattr(record, name)) is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +275,9 @@ class _Rows:
         self.by_table: dict[Table, dict[Any, dict[str, Any]]] = {}
 
     def put(self, table: Table, key: Any, row: dict[str, Any]) -> None:
-        self.by_table.setdefault(table, {})[key] = {**row, "version": self.version}
+        """Keep ``row`` (a dict made for this call; it gets the batch's version)."""
+        row["version"] = self.version
+        self.by_table.setdefault(table, {})[key] = row
 
     def link(self, record_id: str, person_id: str | None) -> None:
         self.put(tables.source_records, record_id, {
@@ -282,7 +289,7 @@ class _Rows:
         self.put(tables.source_payloads, record_id, {
             "record_id": record_id, "source_system": _system(record_id),
             "source_version": source_version,
-            "record": orjson.loads(_ENCODE_RECORD(record)) if record else None,
+            "record": _record_json(record) if record else None,
             "updated_at": self.now,
         })  # fmt: skip
 

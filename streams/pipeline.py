@@ -76,10 +76,13 @@ class Drain:
         self.clock = clock
 
     async def drain(self, version: int, outbox: Outbox) -> None:
+        """Store the batch's rows, then publish its events. Each event's Kafka timestamp is
+        the time the store transaction committed: when its effect became visible."""
         now = self.clock()
         await asyncio.to_thread(self.store.apply, store_rows(outbox, version, now))
+        committed_ms = int(self.clock().timestamp() * 1000)
         for out in outputs(outbox, version, now):
-            self.publisher.send(out.topic, out.key, out.event)
+            self.publisher.send(out.topic, out.key, out.event, timestamp_ms=committed_ms)
         await asyncio.to_thread(self.publisher.flush)
         await self.redis.clear_outbox([version])
 

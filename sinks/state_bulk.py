@@ -1,0 +1,201 @@
+"""A whole identity state written into Redis at once (for `hub bootstrap`).
+
+Workers change the state one commit at a time (:mod:`sinks.redis_state`); a bulk load
+instead writes every table of a complete state, in the same layout (one hash per table,
+the values in :mod:`sinks.state_codec` JSON), so that a worker's ``load`` reads it as if
+the stream had built it. The load is atomic for the workers:
+
+1. take the state lock (kept alive while the load runs) and check that the state is
+   still at the version the caller planned for;
+2. write every table into staging keys (``<prefix>:staging:t:<table>``) with pipelined
+   ``HSET`` s: the live state is untouched meanwhile;
+3. swap in one MULTI/EXEC, guarded by WATCH on the lock and the version: drop the live
+   tables (``UNLINK``, freed in the background), rename the staging keys over them, set
+   the new version, and drop the change log and the outbox (they describe the old state);
+4. release the lock.
+
+A worker whose replica is older than the new version finds no change-log entries to catch
+up with and reloads the whole state. A load that fails before the swap leaves the live
+state as it was (and staging keys, which the next load clears first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import WatchError
+
+from sinks.redis_state import TABLE_BY_NAME, TABLES, RedisState, StateConflict
+from sinks.state_codec import encoder
+
+FIELDS_PER_COMMAND = 1000  # fields per HSET
+FIELDS_PER_ROUND_TRIP = 50_000  # fields sent before waiting for Redis's answers
+LOCK_TTL_S = 30.0
+_ENCODE = {t.name: encoder(t.hint) for t in TABLES}
+_EXTEND = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+)
+
+Rows = Iterable[tuple[str, Any]]  # (key, value) of one table; values as the replica holds them
+
+
+@dataclass(frozen=True)
+class StateSummary:
+    """What a state holds, enough to tell an empty one."""
+
+    version: int
+    records: int
+    keys: int  # fields over every table
+    outbox: int
+
+    @property
+    def empty(self) -> bool:
+        return self.version == 0 and self.keys == 0 and self.outbox == 0
+
+
+async def summarise(redis_state: RedisState) -> StateSummary:
+    client = redis_state.client
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.get(redis_state.version_key)
+        pipe.hlen(redis_state.outbox_key)
+        for table in TABLES:
+            pipe.hlen(redis_state.table_key(table.name))
+        version, outbox, *sizes = await pipe.execute()
+    by_name = dict(zip((t.name for t in TABLES), sizes, strict=True))
+    return StateSummary(int(version or 0), int(by_name["records"]), sum(sizes), int(outbox))
+
+
+def staging_key(redis_state: RedisState, table: str) -> str:
+    return f"{redis_state.prefix}:staging:t:{table}"
+
+
+@contextlib.asynccontextmanager
+async def held_lock(redis_state: RedisState, ttl_s: float = LOCK_TTL_S) -> AsyncIterator[str]:
+    """The state lock, extended every third of its TTL until the block ends."""
+    token = await redis_state.acquire(ttl_s=ttl_s)
+    lost = asyncio.Event()
+
+    async def keep() -> None:
+        while True:
+            await asyncio.sleep(ttl_s / 3)
+            extended = await redis_state.client.eval(
+                _EXTEND, 1, redis_state.lock_key, token, int(ttl_s * 1000)
+            )
+            if not extended:
+                lost.set()
+                return
+
+    keeper = asyncio.create_task(keep())
+    try:
+        yield token
+        if lost.is_set():
+            raise StateConflict("the identity state lock was lost during a bulk load")
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        await redis_state.release(token)
+
+
+def _hset(key: bytes, fields: list[tuple[bytes, bytes]]) -> bytes:
+    """One ``HSET key field value ...`` in the Redis protocol (RESP)."""
+    head = b"*%d\r\n$4\r\nHSET\r\n$%d\r\n%b\r\n" % (2 + 2 * len(fields), len(key), key)
+    return head + b"".join(
+        b"$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(f), f, len(v), v) for f, v in fields
+    )
+
+
+async def _stage(
+    redis_state: RedisState, name: str, rows: Rows, progress: Callable[[int], None]
+) -> int:
+    """Write one table's rows into its staging key; how many fields.
+
+    The commands are framed here and sent on one connection, a round trip of
+    :data:`FIELDS_PER_ROUND_TRIP` fields at a time: redis-py's asyncio pipeline frames
+    every argument in Python, which took longer than encoding the values."""
+    key = staging_key(redis_state, name).encode()
+    encode = _ENCODE[name]
+    pool = redis_state.client.connection_pool
+    connection = await pool.get_connection()
+    written = 0
+    try:
+        commands: list[bytes] = []
+        fields: list[tuple[bytes, bytes]] = []
+        pending = 0
+
+        async def flush() -> None:
+            nonlocal written, pending, commands
+            if fields:
+                commands.append(_hset(key, fields))
+                fields.clear()
+            if not commands:
+                return
+            await connection.send_packed_command(commands)
+            for _ in commands:
+                await connection.read_response()
+            written += pending
+            progress(pending)
+            commands, pending = [], 0
+
+        for field, value in rows:
+            fields.append((field.encode(), encode(value)))
+            pending += 1
+            if len(fields) >= FIELDS_PER_COMMAND:
+                commands.append(_hset(key, fields))
+                fields.clear()
+                if pending >= FIELDS_PER_ROUND_TRIP:
+                    await flush()
+        await flush()
+    finally:
+        await pool.release(connection)
+    return written
+
+
+async def write_state(
+    redis_state: RedisState,
+    tables: Mapping[str, Rows],
+    *,
+    expected_version: int,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> int:
+    """Replace the whole state with ``tables`` (table name -> rows; tables left out end up
+    empty) as one new version, if the state is still at ``expected_version``. Returns
+    the new version. ``progress`` is told how many fields were written, as they are."""
+    unknown = set(tables) - set(TABLE_BY_NAME)
+    if unknown:
+        raise ValueError(f"unknown state tables: {', '.join(sorted(unknown))}")
+    client = redis_state.client
+    new_version = expected_version + 1
+    async with held_lock(redis_state) as token:
+        if await redis_state.current_version() != expected_version:
+            raise StateConflict("the identity state changed while the bulk load was prepared")
+        staged = [staging_key(redis_state, t.name) for t in TABLES]
+        await client.delete(*staged)
+        filled = [name for name, rows in tables.items() if await _stage(
+            redis_state, name, rows, progress
+        )]  # fmt: skip
+        try:
+            async with client.pipeline(transaction=True) as pipe:
+                await pipe.watch(redis_state.lock_key, redis_state.version_key)
+                held = await pipe.get(redis_state.lock_key)
+                current = int(await pipe.get(redis_state.version_key) or 0)
+                if held is None or held.decode() != token or current != expected_version:
+                    raise StateConflict("the identity state lock expired during a bulk load")
+                pipe.multi()
+                for table in TABLES:
+                    pipe.unlink(redis_state.table_key(table.name))
+                for name in filled:
+                    pipe.rename(staging_key(redis_state, name), redis_state.table_key(name))
+                pipe.set(redis_state.version_key, new_version)
+                pipe.unlink(redis_state.log_key, redis_state.outbox_key)
+                await pipe.execute()
+        except WatchError:
+            raise StateConflict("the identity state changed during a bulk load") from None
+        finally:
+            await client.delete(*staged)
+    return new_version

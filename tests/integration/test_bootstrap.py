@@ -1,0 +1,199 @@
+"""`hub bootstrap` on real Redis and a real store: the state it loads is the state the
+stream builds from the same snapshot, and it never overwrites a state by accident."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from hub.bench_bootstrap import snapshot_rows, write_snapshot
+from hub.bootstrap import Target, read_snapshot, run_bootstrap
+from hub.errors import UsageError
+from hub.settings import Settings
+from hub.wiring import resolver_factory, store
+from sinks import tables
+from sinks.redis_state import TABLES, RedisState, ReplicatedState
+from sources.simulator import SimulationConfig, simulate
+from streams.identity import IdentityWorker, Upsert
+from tests.support.pipeline import partition_of
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+BOROUGH = SimulationConfig(residents=400, seed=11)
+# Tables whose content does not depend on the order records arrived in.
+ORDER_FREE = (
+    "records", "record_keys", "buckets", "edges", "judgements", "source_versions",
+    "service_groups", "record_groups",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def snapshot_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rows = snapshot_rows(simulate(BOROUGH, day=1))
+    return write_snapshot(rows, tmp_path_factory.mktemp("snapshot") / "persons.parquet")
+
+
+@pytest.fixture
+def settings(stack_settings: Settings, borough_model: Path, tmp_path: Path) -> Settings:
+    return stack_settings.model_copy(
+        update={
+            "model_path": borough_model,
+            "redis_prefix": f"boot-{uuid.uuid4().hex[:8]}",
+            "database_url": f"sqlite:///{tmp_path / 'store.db'}",
+        }
+    )
+
+
+def target_for(settings: Settings) -> Target:
+    client = aioredis.Redis.from_url(settings.redis_url)
+    return Target(RedisState(client, prefix=settings.redis_prefix), store(settings))
+
+
+@pytest.fixture
+def target(settings: Settings) -> Iterator[Target]:
+    target = target_for(settings)
+    yield target
+    asyncio.run(wipe(settings.redis_url, settings.redis_prefix))
+    target.store.dispose()
+
+
+async def wipe(url: str, prefix: str) -> None:
+    async with aioredis.Redis.from_url(url) as client:
+        keys = [k async for k in client.scan_iter(f"{prefix}:*")]
+        if keys:
+            await client.unlink(*keys)
+
+
+async def load_state(settings: Settings) -> ReplicatedState:
+    async with aioredis.Redis.from_url(settings.redis_url) as client:
+        return await RedisState(client, prefix=settings.redis_prefix).load()
+
+
+def tables_of(replica: ReplicatedState) -> dict[str, dict[str, Any]]:
+    return {t.name: dict(getattr(replica, t.attr)) for t in TABLES}
+
+
+async def stream_snapshot(settings: Settings, snapshot_path: Path) -> None:
+    """The same records through the stream's resolve stage, in small batches, shuffled."""
+    snapshot = read_snapshot([snapshot_path], None)
+    upserts = [
+        Upsert(record, version)
+        for record, version in zip(snapshot.records, snapshot.versions, strict=True)
+    ]
+    random.Random(5).shuffle(upserts)
+    async with aioredis.Redis.from_url(settings.redis_url) as client:
+        worker = IdentityWorker(
+            RedisState(client, settings.redis_prefix), resolver_factory(settings)
+        )
+        await worker.start()
+        for start in range(0, len(upserts), 40):
+            await worker.apply(upserts[start : start + 40])
+
+
+def persons_by_records(replica: ReplicatedState) -> dict[frozenset[str], Any]:
+    """Each person's golden record, keyed by its records (ids aside)."""
+    return {entry.record_ids: entry.golden for entry in replica._persons.values()}
+
+
+def households_by_records(replica: ReplicatedState) -> set[tuple[str, frozenset[frozenset[str]]]]:
+    persons = replica._persons
+    return {
+        (entry.household_key, frozenset(persons[p].record_ids for p in entry.person_ids))
+        for entry in replica._households.values()
+    }
+
+
+def residents_by_records(replica: ReplicatedState) -> dict[str, frozenset[frozenset[str]]]:
+    persons = replica._persons
+    return {
+        key: frozenset(persons[p].record_ids for p in members)
+        for key, members in replica._residents.items()
+    }
+
+
+@pytest.mark.parametrize("scorer", ["splink", "hub"])
+def test_bootstrap_loads_the_state_the_stream_builds(
+    settings: Settings, target: Target, snapshot_file: Path, scorer: str
+) -> None:
+    summary = run_bootstrap(
+        [snapshot_file], settings=settings, target=target, scorer=scorer, show_progress=False
+    )
+    assert summary["records"] > 1000
+    assert summary["state_version"] == 1
+    streamed_settings = settings.model_copy(update={"redis_prefix": settings.redis_prefix + "s"})
+    asyncio.run(stream_snapshot(streamed_settings, snapshot_file))
+    booted = asyncio.run(load_state(settings))
+    streamed = asyncio.run(load_state(streamed_settings))
+    try:
+        ours, theirs = tables_of(booted), tables_of(streamed)
+        for name in ORDER_FREE:
+            assert ours[name] == theirs[name], name
+        # Persons, households and residents are the same groups of records; ids,
+        # aliases and versions depend on arrival order (the stream merged as it went).
+        assert persons_by_records(booted) == persons_by_records(streamed)
+        assert households_by_records(booted) == households_by_records(streamed)
+        assert residents_by_records(booted) == residents_by_records(streamed)
+        assert partition_of(ours["person_of"]) == partition_of(theirs["person_of"])
+        assert ours["counters"] == {
+            "person": summary["persons"],
+            "household": summary["households"],
+        }
+        assert not ours["person_aliases"] and not ours["household_aliases"]
+    finally:
+        asyncio.run(wipe(settings.redis_url, streamed_settings.redis_prefix))
+    # The store holds the same persons and every record's payload and source version.
+    persons = {p.person_id: p for p in booted._persons.values()}
+    stored = target.store.record_partition()
+    assert {r: p for r, (p, _h) in stored.items()} == ours["person_of"]
+    assert {r: h for r, (_p, h) in stored.items()} == {
+        r: persons[p].household_id for r, p in ours["person_of"].items()
+    }
+    payloads = target.store.rows(tables.source_payloads)
+    assert {row["record_id"]: row["source_version"] for row in payloads} == ours["source_versions"]
+    assert len(target.store.rows(tables.households)) == summary["households"]
+
+
+def test_bootstrap_refuses_a_state_that_is_not_empty_unless_told_to_replace(
+    settings: Settings, target: Target, snapshot_file: Path
+) -> None:
+    first = run_bootstrap([snapshot_file], settings=settings, target=target, show_progress=False)
+    with pytest.raises(UsageError, match="already holds an identity state"):
+        run_bootstrap([snapshot_file], settings=settings, target=target, show_progress=False)
+    before = asyncio.run(load_state(settings))
+    again = run_bootstrap(
+        [snapshot_file], settings=settings, target=target, replace=True, show_progress=False
+    )
+    assert again["replaced"] is True
+    assert again["state_version"] == first["state_version"] + 1
+    after = asyncio.run(load_state(settings))
+    assert after.version == again["state_version"]
+    assert tables_of(after) == tables_of(before)  # the same snapshot gives the same state
+    # Nothing of the first load is left twice in the store.
+    assert len(target.store.rows(tables.source_records)) == again["records"]
+    assert len(target.store.rows(tables.persons)) == again["persons"]
+
+
+def test_bootstrap_refuses_while_a_worker_runs_on_the_state(
+    settings: Settings, target: Target, snapshot_file: Path
+) -> None:
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url)
+    client.set(f"{settings.redis_prefix}:workers:somewhere-1", "1", ex=30)
+    try:
+        with pytest.raises(UsageError, match="worker"):
+            run_bootstrap(
+                [snapshot_file], settings=settings, target=target, replace=True,
+                show_progress=False,
+            )  # fmt: skip
+        assert asyncio.run(load_state(settings)).version == 0
+    finally:
+        client.delete(f"{settings.redis_prefix}:workers:somewhere-1")
+        client.close()

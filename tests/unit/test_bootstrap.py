@@ -1,0 +1,146 @@
+"""`hub bootstrap`'s pure parts: which version each record gets, which row wins, and that
+the persons and households it builds are the ones the incremental resolver reaches."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.bench_bootstrap import snapshot_rows, write_snapshot
+from hub.bootstrap import hub_scores, over_common_keys, read_snapshot, state_parts
+from matchers.batch import resolve_scored
+from matchers.identity_state import (
+    HouseholdEntry,
+    MemoryIdAllocator,
+    MemoryIdentityState,
+    PersonEntry,
+)
+from matchers.records import SourceRecord
+from matchers.resolver import Resolver
+from matchers.standardise import standardise
+from matchers.survivorship import GoldenRecord
+from sinks.state_codec import encoder
+from sources.simulator import SimulationConfig, simulate
+from streams.outputs import _record_json
+from tests.support.resolving import THRESHOLDS
+from tests.support.toy_model import ToyKeyRules, ToyScorer
+
+pytestmark = pytest.mark.unit
+
+HEADER = "record_id,first_name,last_name,updated_at,source_version\n"
+
+
+def write(path: Path, *lines: str) -> Path:
+    path.write_text(HEADER + "".join(line + "\n" for line in lines))
+    return path
+
+
+def test_versions_come_from_the_version_column_else_updated_at_in_ms_else_zero(
+    tmp_path: Path,
+) -> None:
+    snapshot = read_snapshot(
+        [
+            write(
+                tmp_path / "a.csv",
+                "a:1,Ann,Lee,2024-01-02T03:04:05Z,7",
+                "a:2,Bob,Lee,2024-01-02T03:04:05.250+00:00,",
+                "a:3,Cat,Lee,2024-01-02T03:04:05,",  # naive: UTC
+                "a:4,Dan,Lee,,",
+                "a:5,Eve,Lee,not a time,",
+            )
+        ],
+        None,
+    )
+    assert [r.record_id for r in snapshot.records] == ["a:1", "a:2", "a:3", "a:4", "a:5"]
+    assert snapshot.versions == [7, 1704164645250, 1704164645000, 0, 0]
+    assert snapshot.unversioned == 2
+
+
+def test_the_newest_version_of_a_record_wins_and_the_first_on_a_tie(tmp_path: Path) -> None:
+    first = write(tmp_path / "a.csv", "a:1,Old,Lee,,3", "a:2,First,Lee,,5")
+    second = write(tmp_path / "b.csv", "a:1,New,Lee,,4", "a:2,Second,Lee,,5", "a:1,Older,Lee,,2")
+    snapshot = read_snapshot([first, second], None)
+    names = {r.record_id: r.first_name for r in snapshot.records}
+    assert names == {"a:1": "New", "a:2": "First"}
+    assert snapshot.versions == [4, 5]
+    assert snapshot.duplicates == 3
+
+
+def test_rows_without_an_id_or_with_a_bad_version_are_rejected_with_a_reason(
+    tmp_path: Path,
+) -> None:
+    snapshot = read_snapshot(
+        [write(tmp_path / "a.csv", ",Ann,Lee,,1", "a:2,Bob,Lee,,two", "a:3,Cy,Lee,,-1")], None
+    )
+    assert not snapshot.records
+    assert snapshot.rejected == {"no record_id": 1, "source_version is not a whole number": 2}
+
+
+def test_the_version_column_can_be_named(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("record_id,rev\na:1,12\n")
+    assert read_snapshot([path], None, version_column="rev").versions == [12]
+
+
+@pytest.mark.slow
+def test_bootstrap_persons_and_households_are_what_the_resolver_reaches(tmp_path: Path) -> None:
+    """The batch state (bootstrap's) against records streamed one at a time, in a random
+    order: the same persons with the same golden records, the same households at the
+    same places."""
+    path = write_snapshot(
+        snapshot_rows(simulate(SimulationConfig(residents=300, seed=4), day=1)),
+        tmp_path / "persons.parquet",
+    )
+    snapshot = read_snapshot([path], None)
+    rules, scorer = ToyKeyRules(), ToyScorer()
+    standard = [standardise(r) for r in snapshot.records]
+    keys = [rules.keys(r) for r in standard]
+    over_common = over_common_keys(keys, THRESHOLDS.block_cap)
+
+    left, right, weights = hub_scores(scorer, standard, keys, over_common)
+    ids = [r.record_id for r in standard]
+    scored: dict[str, dict[str, float]] = {}
+    for a, b, w in zip(left.tolist(), right.tolist(), weights.tolist(), strict=True):
+        if w >= THRESHOLDS.stored:
+            scored.setdefault(ids[a], {})[ids[b]] = w
+            scored.setdefault(ids[b], {})[ids[a]] = w
+    parts = state_parts(resolve_scored(dict(zip(ids, standard, strict=True)), scored, THRESHOLDS))
+
+    state = MemoryIdentityState()
+    resolver = Resolver(
+        state, MemoryIdAllocator(), standardise=standardise, rules=rules, scorer=scorer,
+        thresholds=THRESHOLDS,
+    )  # fmt: skip
+    order = list(snapshot.records)
+    random.Random(9).shuffle(order)
+    for record in order:
+        resolver.upsert(record)
+
+    def persons(entries: dict[str, PersonEntry]) -> dict[frozenset[str], GoldenRecord]:
+        return {e.record_ids: e.golden for e in entries.values()}
+
+    def households(
+        people: dict[str, PersonEntry], entries: dict[str, HouseholdEntry]
+    ) -> set[tuple[str, frozenset[frozenset[str]]]]:
+        return {
+            (e.household_key, frozenset(people[p].record_ids for p in e.person_ids))
+            for e in entries.values()
+        }
+
+    assert persons(parts.persons) == persons(state._persons)
+    assert households(parts.persons, parts.households) == households(
+        state._persons, state._households
+    )
+    assert len(parts.households) > 50
+
+
+@given(st.builds(SourceRecord, record_id=st.text(min_size=1), first_name=st.none() | st.text(),
+                 last_name=st.none() | st.text(), postcode=st.none() | st.text(),
+                 updated_at=st.none() | st.text()))  # fmt: skip
+def test_a_payload_is_the_record_as_the_state_codec_writes_it(record: SourceRecord) -> None:
+    assert _record_json(record) == orjson.loads(encoder(SourceRecord)(record))
