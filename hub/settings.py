@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # -- workers ----------------------------------------------------------------------
     model_path: Path = Field(Path("model.json"), description="trained matching model (JSON)")
     metrics_port: int = Field(9108, description="Prometheus /metrics port of a worker")
+    metrics_host: str = Field(
+        "127.0.0.1", description="address a worker's /metrics listens on (0.0.0.0 in a container)"
+    )
     redis_prefix: str = Field("hub", description="prefix of every Redis key the hub writes")
     consumer_group: str = Field("residents-hub", description="Kafka consumer group of workers")
     source_systems: str = Field(

@@ -43,7 +43,7 @@ def worker_command(
     topics = ensure_topics(settings)
     parts.store.upgrade()
     try:
-        start_http_server(settings.metrics_port, addr="127.0.0.1", registry=registry)
+        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
     except OSError:
         raise ServiceNotRunning(
             f"port {settings.metrics_port} for /metrics is in use (give this worker its own: "
@@ -52,7 +52,7 @@ def worker_command(
     worker = Worker(settings, parts, topics)
     say(
         f"worker {worker.worker_id}: Kafka {settings.kafka_bootstrap}, Redis {settings.redis_url}, "
-        f"store {parts.store.safe_url}, metrics http://127.0.0.1:{settings.metrics_port}/metrics"
+        f"store {parts.store.safe_url}, metrics http://{settings.metrics_host}:{settings.metrics_port}/metrics"
     )
     logging.getLogger("faust").setLevel(log_level.upper())
     faust.Worker(worker.app, loglevel=log_level, quiet=True).execute_from_commandline()

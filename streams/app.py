@@ -125,6 +125,7 @@ class Worker:
             settings.consumer_group,
             broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
             store="memory://",
+            datadir=str(settings.stack_dir / "faust" / settings.consumer_group),  # not the cwd
             web_enabled=False,
             processing_guarantee="at_least_once",
             consumer_auto_offset_reset="earliest",
