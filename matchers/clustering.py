@@ -45,7 +45,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from matchers.constraints import Summary, Traits
+from matchers.constraints import Home, Names, Summary, Traits
 from matchers.decisions import Thresholds
 
 
@@ -157,8 +157,8 @@ def _torn(
         linked.setdefault(a, []).append((-negative, b))
         linked.setdefault(b, []).append((-negative, a))
     # what the cannot-link rules read, as plain tuples (cheap to hash and compare)
-    signature = {
-        node: (t.dob, t.nhs_number, t.upn, t.ni_prefix)
+    signature: dict[str, _Signature] = {
+        node: (t.dob, t.nhs_number, t.upn, t.ni_prefix, t.names, t.home)
         for node in linked
         if (t := traits.get(node)) is not None
     }
@@ -174,8 +174,10 @@ def _torn(
         own = Summary.of(traits.get(record, _NO_TRAITS))
         near = [
             summary
-            for dob, nhs, upn, ni in kinds
-            if not (summary := Summary.of(Traits(nhs, upn, ni, dob))).conflicts(own, years)
+            for dob, nhs, upn, ni, names, home in kinds
+            if not (summary := Summary.of(Traits(nhs, upn, ni, dob, names, home))).conflicts(
+                own, years
+            )
         ]
         if any(a.conflicts(b, years) for a, b in itertools.combinations(near, 2)):
             torn.add(record)
@@ -183,14 +185,15 @@ def _torn(
 
 
 _NO_TRAITS = Traits()
-_BLANK: tuple[str | None, ...] = (None, None, None, None)
+_Signature = tuple[str | None, str | None, str | None, str | None, Names | None, Home]
+_BLANK: _Signature = (None, None, None, None, None, (None, None, None))
 
 
-def _may_conflict(kinds: Iterable[tuple[str | None, ...]]) -> bool:
-    """Whether some two of ``kinds`` (signatures: dob, NHS number, UPN, NI prefix) hold two
+def _may_conflict(kinds: Iterable[_Signature]) -> bool:
+    """Whether some two of ``kinds`` (signatures: dob, NHS number, UPN, NI prefix, names) hold two
     different values of one trait (else no two of them can conflict): a quick test before
     the rules proper."""
-    seen: dict[int, str] = {}
+    seen: dict[int, object] = {}
     for kind in kinds:
         for i, value in enumerate(kind):
             if value is not None and seen.setdefault(i, value) != value:

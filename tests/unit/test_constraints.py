@@ -111,9 +111,53 @@ def test_a_record_linked_about_equally_to_two_people_joins_neither() -> None:
     assert frozenset({"dad", "dad2", "nodate"}) in judged.clusters
 
 
+def twin(given: str, middle: str | None = None, *, home: str | None = "u1") -> StandardRecord:
+    return StandardRecord(
+        given, first_name=given, middle_name=middle, last_name="green", dob="2009-10-12", uprn=home
+    )
+
+
+def test_twins_at_one_home_with_two_given_names_conflict() -> None:
+    assert conflict(twin("emily"), twin("ethan"), 10)
+    assert conflict(twin("emily"), twin("ethan-harry"), 10)
+    assert not conflict(twin("emily"), twin("ethan", home="u2"), 10)  # no shared home
+    assert not conflict(twin("emily"), twin("ethan", home=None), 10)
+    other_day = StandardRecord("x", first_name="ethan", last_name="green", dob="2009-10-13")
+    assert not conflict(twin("emily"), other_day, 10)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("emily", "emily"),
+        ("robert", "bob"),  # a known form
+        ("ava", "aav"),  # letters swapped
+        ("katherine", "kathrine"),  # one letter
+        ("olivia", "liv"),  # one holds the other
+        ("jaswinder", "jas-singh"),  # a part of a double name
+        ("e", "ethan"),  # an initial
+        ("o", "bashir"),  # an initial may stand for a name the other record lacks
+    ],
+)
+def test_one_name_written_two_ways_is_not_twins(a: str, b: str) -> None:
+    assert not conflict(twin(a), twin(b), 10)
+
+
+def test_known_by_a_middle_name_or_with_names_swapped_is_not_twins() -> None:
+    assert not conflict(twin("harry"), twin("ethan", "harry"), 10)
+    swapped = StandardRecord(
+        "s", first_name="green", last_name="ethan", dob="2009-10-12", uprn="u1"
+    )
+    assert not conflict(twin("ethan"), swapped, 10)
+
+
 values = st.sampled_from([None, "1"]) | st.sampled_from(["2", "3"])
 dobs = st.sampled_from([None, "1980-01-02", "1981-05-06", "2001-02-01", "2005-09-09"])
-record_traits = st.builds(Traits, nhs_number=values, upn=values, ni_prefix=values, dob=dobs)
+names = st.sampled_from([None, ("emily", None, "green"), ("ethan", None, "green")])
+homes = st.sampled_from([(None, None, None), ("u1", None, None), ("u2", None, "e@x")])
+record_traits = st.builds(
+    Traits, nhs_number=values, upn=values, ni_prefix=values, dob=dobs, names=names, home=homes
+)
 
 
 @given(
