@@ -468,6 +468,12 @@ class PipelineBench:
             self._bootstrap(plan)
             publisher = self._start_worker(plan)
             sent = self._measure(publisher, plan, rate)
+        except UsageError as error:
+            kept = self.folder.parent / "worker-failed.log"
+            with contextlib.suppress(OSError):
+                shutil.copyfile(self.folder / "worker.log", kept)
+                raise UsageError(f"{error} (the worker's log: {kept})") from None
+            raise
         finally:
             self._clean_up()
         result = self._result(sent, rate)

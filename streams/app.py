@@ -121,11 +121,13 @@ class Worker:
 
     def _build_app(self) -> Any:
         settings = self.settings
+        datadir = settings.stack_dir / "faust" / settings.consumer_group  # not the cwd
+        datadir.mkdir(parents=True, exist_ok=True)
         app: Any = faust.App(
             settings.consumer_group,
             broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
             store="memory://",
-            datadir=str(settings.stack_dir / "faust" / settings.consumer_group),  # not the cwd
+            datadir=str(datadir),
             web_enabled=False,
             processing_guarantee="at_least_once",
             consumer_auto_offset_reset="earliest",
