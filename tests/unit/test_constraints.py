@@ -126,6 +126,16 @@ def test_twins_at_one_home_with_two_given_names_conflict() -> None:
     assert not conflict(twin("emily"), other_day, 10)
 
 
+def test_a_parent_and_child_of_one_birthday_at_one_home_conflict() -> None:
+    def sam(born: str, home: str | None) -> StandardRecord:
+        return StandardRecord(born, first_name="sam", last_name="wood", dob=born, uprn=home)
+
+    assert conflict(sam("1975-06-07", "u1"), sam("2005-06-07", "u1"), 10)
+    assert not conflict(sam("1975-06-07", "u1"), sam("2005-06-07", "u2"), 10)  # a wrong year?
+    assert not conflict(sam("1975-06-07", "u1"), sam("1985-06-07", "u1"), 10)  # one digit
+    assert not conflict(sam("1975-06-07", "u1"), sam("2005-06-07", "u1"), 0)  # rule off
+
+
 @pytest.mark.parametrize(
     ("a", "b"),
     [
