@@ -37,6 +37,7 @@ log = logging.getLogger("hub.worker")
 TRANSIENT = (RedisError, StoreError, PublishError, StateConflict, OSError)
 RETRY_FOR_S = 600.0  # a failing dependency is retried this long before the worker crashes
 HEARTBEAT_TTL_S = 10
+OUTBOX_SWEEP_S = 30.0  # how often a worker drains batches a stopped worker left undrained
 
 
 def heartbeat_key(prefix: str, worker_id: str) -> str:
@@ -94,20 +95,21 @@ class Worker:
         ):
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
-                    self._count_failure(attempt.retry_state.outcome)
+                    outcome = attempt.retry_state.outcome
+                    error = outcome.exception() if outcome is not None else None
+                    self._count_failure(error, "retrying a batch")
                     # A failed attempt may have committed a batch it did not drain.
                     await self.parts.pipeline.drain.recover()
                 return await call()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _count_failure(self, outcome: Any) -> None:
-        error = outcome.exception() if outcome is not None else None
+    def _count_failure(self, error: BaseException | None, then: str) -> None:
         metrics = self.parts.metrics
         if isinstance(error, RedisError | StateConflict):
             metrics.redis_errors.inc()
         elif isinstance(error, StoreError):
             metrics.store_errors.inc()
-        log.warning("retrying a batch after %s", type(error).__name__)
+        log.warning("%s after %s", then, type(error).__name__)
 
     async def _run(self, stream: Any, handle: Handler) -> AsyncIterator[BatchReport]:
         size, wait = self.settings.worker_batch_size, self.settings.worker_batch_wait_s
@@ -171,7 +173,22 @@ class Worker:
         async def lag() -> None:
             await self._report_lag()
 
+        @app.timer(interval=OUTBOX_SWEEP_S)  # type: ignore[untyped-decorator]
+        async def sweep_outbox() -> None:
+            await self._sweep_outbox()
+
         return app
+
+    async def _sweep_outbox(self) -> None:
+        if self._ready is None or not self._ready.done():
+            return  # (starting drains everything pending)
+        try:
+            swept = await self.parts.pipeline.drain.sweep()
+        except TRANSIENT as error:
+            self._count_failure(error, "the outbox sweep failed, the next one tries again")
+            return
+        if swept:
+            log.warning("drained %d batches a stopped worker left in the outbox", swept)
 
     async def _report_lag(self) -> None:
         consumer: Any = self.app.consumer

@@ -74,17 +74,33 @@ class Drain:
         self.store = store
         self.publisher = publisher
         self.clock = clock
+        self._one_at_a_time = asyncio.Lock()
+        self._pending_at_last_sweep: set[int] = set()
 
     async def drain(self, version: int, outbox: Outbox) -> None:
         """Store the batch's rows, then publish its events. Each event's Kafka timestamp is
         the time the store transaction committed: when its effect became visible."""
-        now = self.clock()
-        await asyncio.to_thread(self.store.apply, store_rows(outbox, version, now))
-        committed_ms = int(self.clock().timestamp() * 1000)
-        for out in outputs(outbox, version, now):
-            self.publisher.send(out.topic, out.key, out.event, timestamp_ms=committed_ms)
-        await asyncio.to_thread(self.publisher.flush)
-        await self.redis.clear_outbox([version])
+        async with self._one_at_a_time:
+            now = self.clock()
+            await asyncio.to_thread(self.store.apply, store_rows(outbox, version, now))
+            committed_ms = int(self.clock().timestamp() * 1000)
+            for out in outputs(outbox, version, now):
+                self.publisher.send(out.topic, out.key, out.event, timestamp_ms=committed_ms)
+            await asyncio.to_thread(self.publisher.flush)
+            await self.redis.clear_outbox([version])
+
+    async def sweep(self) -> int:
+        """Drain the outbox entries that were pending at the last sweep too: left by a
+        worker that stopped between its commit and its drain while the others carried on
+        (a running worker drains its batch within seconds, and a batch drained twice
+        writes the same rows and events again). Run it every so often; returns how many."""
+        pending = await self.redis.pending_outbox()
+        seen = self._pending_at_last_sweep
+        self._pending_at_last_sweep = {version for version, _ in pending if version not in seen}
+        left = [(version, data) for version, data in pending if version in seen]
+        for version, data in left:
+            await self.drain(version, Outbox.decode(data))
+        return len(left)
 
     async def recover(self) -> int:
         """Drain what a stopped worker left in the outbox; returns how many batches."""
