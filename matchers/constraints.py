@@ -41,8 +41,9 @@ and 1 of 3 merged twins.
 
 A "same person" judgement overrides these rules (a person looked); a "not the same"
 judgement is a rule of its own. The check works on a few traits per record, summarised
-per group (its sets of identifiers and of dates of birth, which stay small), so joining
-two groups does not cost the product of their sizes.
+per group (its sets of identifiers, of dates of birth and of the date, names and home of
+each record that has all three, which stay small), so joining two groups does not cost
+the product of their sizes.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class Traits:
     upn: str | None = None
     ni_prefix: str | None = None
     dob: str | None = None  # ISO yyyy-mm-dd
-    names: Names | None = None  # with the date of birth and home, for the twins rule
+    names: Names | None = None  # these two with the date of birth: the rules at one home
     home: Home = (None, None, None)
 
 
