@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Annotated
 
@@ -28,6 +29,12 @@ def worker_command(
     from streams.app import Worker
     from streams.topology import ensure_topics
 
+    # A 500-event batch keeps well over 100,000 new objects alive until it ends (the
+    # outbox, store rows, hub.* events): with Python's default thresholds (700, 10, 10)
+    # the cyclic collector runs hundreds of times a batch, walking the same young objects
+    # again and again. Rarer collections change no result; the state itself is frozen
+    # out of the collector's sight when it is loaded (sinks.redis_state).
+    gc.set_threshold(50_000, 20, 100)
     settings = load_settings()
     if metrics_port is not None:
         settings = settings.model_copy(update={"metrics_port": metrics_port})

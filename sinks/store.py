@@ -10,6 +10,7 @@ database to the newest revision and is safe to run at every start.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -28,6 +29,10 @@ from sinks import tables
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 Row = Mapping[str, Any]
+# SQLite: pages the write-ahead log may reach before a writer checkpoints it itself. The
+# store checkpoints in a thread of its own after each write (:class:`_Checkpointer`), so
+# this is only the backstop should that thread fall behind.
+WAL_AUTOCHECKPOINT_PAGES = 20_000
 
 
 class StoreError(HubError):
@@ -54,6 +59,7 @@ def create_store_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             cursor.close()
 
         return engine
@@ -72,6 +78,7 @@ class Store:
         self.url = url
         self.engine = create_store_engine(url)
         self._compiled: dict[str, tuple[str, list[tuple[str, Any]]]] = {}
+        self._checkpointer: _Checkpointer | None = None
 
     def upgrade(self, attempts: int = 5) -> None:
         """Create or migrate the schema to the newest revision.
@@ -112,6 +119,10 @@ class Store:
         except SQLAlchemyError as error:
             cause = getattr(error, "orig", None) or error
             raise StoreError(f"store write failed: {type(cause).__name__}") from None
+        if sqlite_ and self.engine.url.database not in (None, "", ":memory:"):
+            if self._checkpointer is None:
+                self._checkpointer = _Checkpointer(self.engine)
+            self._checkpointer.request()
 
     def _sqlite_upsert(self, table: Table) -> tuple[str, list[tuple[str, Any]]]:
         """The upsert as SQL with positional parameters, and each column with its type's
@@ -175,7 +186,51 @@ class Store:
             connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.engine.dispose()
+
+
+class _Checkpointer:
+    """Checkpoints a SQLite store's write-ahead log in a thread of its own.
+
+    A checkpoint copies the log into the database file and syncs both to disk: left to
+    the writer (SQLite's automatic checkpoint at the end of a commit) it made a worker's
+    every store write wait for the disk, about as long as the write itself. Here a writer
+    only asks for one; a PASSIVE checkpoint never blocks writers or readers, and requests
+    made while one runs are served by one more. Durability is SQLite's as before: a
+    committed transaction is in the log, which a later checkpoint or open replays.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._wanted = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="store-checkpoint", daemon=True)
+        self._thread.start()
+
+    def request(self) -> None:
+        self._wanted.set()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stopping = True
+        self._wanted.set()
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            if self._stopping:
+                return
+            try:
+                with self.engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except SQLAlchemyError:
+                # Busy or gone: the next write asks again, and a writer checkpoints itself
+                # when the log reaches WAL_AUTOCHECKPOINT_PAGES.
+                continue
 
 
 def _bound(columns: Sequence[tuple[str, Any]], rows: Iterable[Row]) -> list[tuple[Any, ...]]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,6 +18,7 @@ from sqlalchemy import create_engine, text
 
 from sinks import tables
 from sinks.store import Store, StoreError
+from tests.support.pipeline import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -105,3 +110,37 @@ def test_a_failed_batch_writes_nothing(store: Store) -> None:
         store.apply({tables.person_aliases: [alias], tables.persons: [person("P1", 1, "ok"), bad]})
     assert store.rows(tables.persons) == []
     assert store.rows(tables.person_aliases) == []
+
+
+def test_sqlite_writes_reach_the_database_file_without_the_writer_checkpointing(
+    tmp_path: Path,
+) -> None:
+    """The store checkpoints SQLite's write-ahead log in a thread of its own: a committed
+    batch reaches the database file itself (a copy of the file alone, without its log,
+    holds it) although no writer crossed SQLite's automatic checkpoint threshold."""
+    path = tmp_path / "hub.db"
+    before = set(threading.enumerate())
+    store = Store(f"sqlite:///{path}")
+    store.upgrade()
+    try:
+        store.apply({tables.persons: [person("P1", 1, "lovelace")]})
+
+        def in_file_alone() -> bool:
+            copy = tmp_path / "copy.db"
+            shutil.copyfile(path, copy)
+            with contextlib.closing(sqlite3.connect(copy)) as connection:
+                try:
+                    found = connection.execute("SELECT last_name FROM persons").fetchall()
+                except sqlite3.DatabaseError:
+                    return False  # the schema itself has not reached the file yet
+            return found == [("lovelace",)]
+
+        wait_until(in_file_alone, 30, "the batch to be checkpointed into the database file")
+    finally:
+        store.dispose()
+    assert set(threading.enumerate()) <= before  # dispose stopped the store's thread
+    reopened = Store(f"sqlite:///{path}")
+    try:
+        assert [r["last_name"] for r in reopened.rows(tables.persons)] == ["lovelace"]
+    finally:
+        reopened.dispose()
