@@ -30,7 +30,7 @@ import orjson
 import typer
 
 from hub.console import say
-from hub.errors import ServiceNotRunning, UsageError
+from hub.errors import UsageError
 from hub.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -159,15 +159,10 @@ def bench_bootstrap(
     import redis
 
     from hub.bootstrap import Target, run_bootstrap
-    from hub.wiring import redis_state, store
+    from hub.wiring import redis_state, require_redis, store
 
     settings = load_settings()
-    try:
-        redis.Redis.from_url(settings.redis_url, socket_timeout=5).ping()
-    except redis.RedisError:
-        raise ServiceNotRunning(
-            f"Redis at {settings.redis_url} does not answer (is the stack up? hub stack up)"
-        ) from None
+    require_redis(settings)
     folder = data or settings.stack_dir / "bench-bootstrap"
     model_path = ensure_model(folder)
     records_path = folder / f"records-{records}-seed{seed}.parquet"

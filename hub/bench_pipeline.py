@@ -52,7 +52,7 @@ import orjson
 import typer
 
 from hub.console import say
-from hub.errors import ServiceNotRunning, UsageError
+from hub.errors import UsageError
 from hub.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -456,12 +456,10 @@ class PipelineBench:
         self.facts: dict[str, Any] = {}
 
     def run(self, records: int, rate: float | None, splink: int) -> dict[str, Any]:
-        import redis
 
-        try:
-            redis.Redis.from_url(self.settings.redis_url, socket_timeout=5).ping()
-        except redis.RedisError:
-            raise ServiceNotRunning(f"Redis at {self.settings.redis_url} does not answer") from None
+        from hub.wiring import require_redis
+
+        require_redis(self.settings)
         plan = workload(self.rows, records, self.seed)
         self.folder.mkdir(parents=True)
         try:

@@ -60,7 +60,7 @@ import orjson
 import typer
 
 from hub.console import err, say
-from hub.errors import ServiceNotRunning, UsageError
+from hub.errors import UsageError
 from hub.inputs import file_format, parse_mapping, read_rows, to_source_record
 from hub.link import Matcher, load_matcher, survivorship_from, thresholds_from
 from hub.settings import Settings, load_settings
@@ -861,17 +861,11 @@ def bootstrap_command(
     ] = "splink",
 ) -> None:
     """Load the first snapshot of every source in bulk into the state the stream keeps."""
-    import redis
 
-    from hub.wiring import redis_state, store
+    from hub.wiring import redis_state, require_redis, store
 
     settings = load_settings()
-    try:
-        redis.Redis.from_url(settings.redis_url, socket_timeout=5).ping()
-    except redis.RedisError:
-        raise ServiceNotRunning(
-            f"Redis at {settings.redis_url} does not answer (is the stack up? hub stack up)"
-        ) from None
+    require_redis(settings)
     target = Target(redis_state(settings), store(settings))
     summary = run_bootstrap(
         inputs,

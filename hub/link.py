@@ -27,9 +27,8 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hub.console import err, say
+from hub.console import counting_progress, say
 from hub.errors import UsageError
 from hub.inputs import RejectedRow, parse_mapping, read_records
 from hub.prepare import Prepared, PreparedRules, PreparedScorer, Preparing
@@ -330,15 +329,8 @@ def run_link(
         with (
             Preparing(order, matcher.standardise, matcher.rules, matcher.scorer,
                       cap=thresholds.block_cap, chunk=chunk) if helper else nullcontext()
-        ) as preparing, Progress(
-            TextColumn("linking"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as progress:  # fmt: skip
-            task = progress.add_task("link", total=len(order))
+        ) as preparing, counting_progress() as progress:  # fmt: skip
+            task = progress.add_task("linking", total=len(order))
             assignment, resolver, events = link_stream(
                 order,
                 matcher,

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from hub.console import err, say
+from hub.console import counting_progress, say
 from hub.errors import HubError, ServiceNotRunning, UsageError
 from hub.inputs import RejectedRow
 from hub.link import Assignment, report_rejected, write_assignment
@@ -410,16 +410,7 @@ def resolve_command(
     events = list(plan.events.values())
     check_consumed(admin, settings.consumer_group, sorted({e.topic for e in events}))
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
+    with counting_progress() as progress:
         sending = progress.add_task("publishing", total=len(events))
         placed = publish(settings, codec, events, lambda: progress.advance(sending))
         published_at = time.perf_counter()

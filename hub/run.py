@@ -13,24 +13,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hub.console import err, say
+from hub.console import counting_progress, err, say
 from hub.errors import HubError, StackError
 from hub.settings import Settings, load_settings
 from hub.stack.manager import Stack
 from hub.stack.workers import Workers
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
 
 
 def ensure_model(settings: Settings, residents: int, seed: int) -> Path:
@@ -117,7 +105,7 @@ def run_command(
 
     events = list(iter_events(SimulationConfig(residents=residents, seed=seed), day=1))
     publisher = Publisher(settings.kafka_bootstrap, make_codec(settings), client_id="hub-run")
-    with _progress() as bar:
+    with counting_progress() as bar:
         task = bar.add_task(f"streaming the borough at {rate:.0f}/s", total=len(events))
         report = stream(
             events, publisher, rate=rate, on_event=lambda n: bar.update(task, completed=n)
@@ -127,7 +115,7 @@ def run_command(
     say(f"published {report.acknowledged:,} events to Kafka in {report.seconds:.1f}s")
 
     deadline = time.monotonic() + timeout
-    with _progress() as bar:
+    with counting_progress() as bar:
         total = backlog(settings)
         task = bar.add_task("workers processing", total=max(total, 1))
         while (left := backlog(settings)) > 0:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from hub.console import err, say
+from hub.console import counting_progress, say
 from hub.errors import HubError
 from hub.settings import Settings, load_settings
 
@@ -88,21 +88,13 @@ async def rebuild(
     survivorship: SurvivorshipRules,
 ) -> RebuildReport:
     """Drain what a stopped worker left, read the store, rebuild, write; under the lock."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hub.wiring import redis_state
     from streams.rebuild import build_state, held_lock, read_durable, replace_state
 
     state = redis_state(settings)
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as progress:
+        with counting_progress() as progress:
             async with held_lock(state) as lease:
                 pending = await state.pending_outbox()
                 if pending:

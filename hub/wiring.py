@@ -48,6 +48,20 @@ def resolver_factory(settings: Settings, model_path: Path | None = None) -> Reso
     return make
 
 
+def require_redis(settings: Settings) -> None:
+    """One clear line, not a traceback, when the stack's Redis does not answer."""
+    import redis
+
+    from hub.errors import ServiceNotRunning
+
+    try:
+        redis.Redis.from_url(settings.redis_url, socket_timeout=5).ping()
+    except redis.RedisError:
+        raise ServiceNotRunning(
+            f"Redis at {settings.redis_url} does not answer (is the stack up? hub stack up)"
+        ) from None
+
+
 def redis_client(settings: Settings) -> aioredis.Redis:
     import redis.asyncio as aioredis
 

@@ -21,10 +21,9 @@ def worker_command(
 ) -> None:
     """Run one worker: validate, match, cluster, household, store and publish, until stopped."""
     import faust
-    import redis
     from prometheus_client import CollectorRegistry, start_http_server
 
-    from hub.wiring import worker_parts
+    from hub.wiring import require_redis, worker_parts
     from monitoring.metrics import build_metrics
     from streams.app import Worker
     from streams.topology import ensure_topics
@@ -38,12 +37,7 @@ def worker_command(
     settings = load_settings()
     if metrics_port is not None:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
-    try:
-        redis.Redis.from_url(settings.redis_url, socket_timeout=5).ping()
-    except redis.RedisError:
-        raise ServiceNotRunning(
-            f"Redis at {settings.redis_url} does not answer (is the stack up? hub stack up)"
-        ) from None
+    require_redis(settings)
     registry = CollectorRegistry(auto_describe=True)
     metrics = build_metrics(registry)
     parts = worker_parts(settings, metrics)
