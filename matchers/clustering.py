@@ -44,6 +44,7 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from matchers.constraints import Home, Names, Summary, Traits
 from matchers.decisions import Thresholds
@@ -110,10 +111,14 @@ def cluster_graph(
     links = sorted(
         (-weight, a, b)
         for a in node_set
-        for b, weight in adjacency.get(a, {}).items()
-        if a < b and weight >= link_at and b in node_set and judgements.get((a, b)) is not False
+        for b, weight in adjacency.get(a, _NO_PARTNERS).items()
+        if weight >= link_at and a < b and b in node_set
     )
-    torn = _torn(links, traits or {}, thresholds) if len(links) > 1 else set()
+    if judgements:
+        links = [k for k in links if judgements.get((k[1], k[2])) is not False]
+    traits = traits or {}
+    signatures = _signatures(links, traits)
+    torn = _torn(links, signatures, thresholds) if len(links) > 1 and traits else set()
     order = [k for k in links if k[1] not in torn and k[2] not in torn] if torn else links
     forbidden: dict[str, set[str]] = {}
     same: list[tuple[float, str, str]] = []
@@ -125,7 +130,7 @@ def cluster_graph(
         else:
             forbidden.setdefault(a, set()).add(b)
             forbidden.setdefault(b, set()).add(a)
-    groups = _Groups(node_set, adjacency, forbidden, traits or {}, thresholds)
+    groups = _Groups(node_set, adjacency, forbidden, traits, thresholds, signatures=signatures)
     accepted = [
         Link(a, b, -negative)
         for negative, a, b in [*order, *same]
@@ -139,29 +144,35 @@ def cluster_graph(
     return Clustering(tuple(clusters), tuple(accepted), refused, frozenset(torn))
 
 
+def _signatures(
+    links: Iterable[tuple[float, str, str]], traits: Mapping[str, Traits]
+) -> dict[str, _Signature]:
+    """What the cannot-link rules read of each linked record that has traits, as plain
+    tuples (cheap to hash and compare)."""
+    signature: dict[str, _Signature] = {}
+    for _negative, a, b in links:
+        for node in (a, b):
+            if node not in signature and (t := traits.get(node)) is not None:
+                signature[node] = (t.dob, t.nhs_number, t.upn, t.ni_prefix, t.names, t.home)
+    return signature
+
+
 def _torn(
     links: Iterable[tuple[float, str, str]],
-    traits: Mapping[str, Traits],
+    signature: Mapping[str, _Signature],
     thresholds: Thresholds,
 ) -> set[str]:
     """Records torn between two people: linked, about equally strongly (within
     ``thresholds.ambiguity`` of their strongest link), to two records that can never be one
     person (a cannot-link rule) while conflicting with neither. A dateless "John Smith" at
     the address of a father and a son of that name links to both; which of them it is, is
-    for a person to decide. ``links``: (-weight, a, b) of every link, strongest first."""
-    if not traits:
-        return set()
+    for a person to decide. ``links``: (-weight, a, b) of every link, strongest first;
+    ``signature``: of the linked records that have traits."""
     margin, years = thresholds.ambiguity, thresholds.dob_years
     linked: dict[str, list[tuple[float, str]]] = {}  # record -> (weight, other), strongest first
     for negative, a, b in links:
         linked.setdefault(a, []).append((-negative, b))
         linked.setdefault(b, []).append((-negative, a))
-    # what the cannot-link rules read, as plain tuples (cheap to hash and compare)
-    signature: dict[str, _Signature] = {
-        node: (t.dob, t.nhs_number, t.upn, t.ni_prefix, t.names, t.home)
-        for node in linked
-        if (t := traits.get(node)) is not None
-    }
     torn: set[str] = set()
     for record, near_links in linked.items():
         if len(near_links) < 2:
@@ -171,22 +182,26 @@ def _torn(
         kinds.discard(_BLANK)
         if len(kinds) < 2 or not _may_conflict(kinds):
             continue
-        own = Summary.of(traits.get(record, _NO_TRAITS))
-        near = [
-            summary
-            for dob, nhs, upn, ni, names, home in kinds
-            if not (summary := Summary.of(Traits(nhs, upn, ni, dob, names, home))).conflicts(
-                own, years
-            )
-        ]
-        if any(a.conflicts(b, years) for a, b in itertools.combinations(near, 2)):
+        own = signature.get(record, _BLANK)
+        near = [kind for kind in kinds if not _kinds_conflict(kind, own, years)]
+        if any(_kinds_conflict(a, b, years) for a, b in itertools.combinations(near, 2)):
             torn.add(record)
     return torn
 
 
 _NO_TRAITS = Traits()
+_NO_PARTNERS: Mapping[str, float] = {}
 _Signature = tuple[str | None, str | None, str | None, str | None, Names | None, Home]
 _BLANK: _Signature = (None, None, None, None, None, (None, None, None))
+
+
+@lru_cache(maxsize=1 << 17)
+def _kinds_conflict(a: _Signature, b: _Signature, years: int) -> bool:
+    """Whether two single records, given by their signatures, conflict (a cannot-link
+    rule); the same pairs come back at every re-clustering of a component."""
+    dob, nhs, upn, ni, names, home = a
+    other = Summary.of(Traits(b[1], b[2], b[3], b[0], b[4], b[5]))
+    return Summary.of(Traits(nhs, upn, ni, dob, names, home)).conflicts(other, years)
 
 
 def _may_conflict(kinds: Iterable[_Signature]) -> bool:
@@ -211,12 +226,15 @@ class _Groups:
         forbidden: dict[str, set[str]],
         traits: Mapping[str, Traits],
         thresholds: Thresholds,
+        *,
+        signatures: Mapping[str, _Signature],
     ) -> None:
         self.root = {n: n for n in nodes}
         self.members = {n: [n] for n in nodes}
         self.adjacency = adjacency
         self.forbidden = forbidden
         self.traits = traits
+        self.signatures = signatures
         self.summaries: dict[str, Summary] = {}  # by group root, made when first needed
         self.refused: set[tuple[str, str, int, int]] = set()
         self.thresholds = thresholds
@@ -248,8 +266,11 @@ class _Groups:
                 self.refused.add(state)
                 return False
         self.root[small] = big
-        self.members[big].extend(self.members.pop(small))
+        moved = self.members.pop(small)
+        self.members[big].extend(moved)
         absorbed, kept = self.summaries.pop(small, None), self.summaries.get(big)
+        if absorbed is None and kept is not None and len(moved) == 1:
+            absorbed = Summary.of(self.traits.get(small, _NO_TRAITS))  # (two records: none made)
         if absorbed is not None and kept is not None:
             kept.absorb(absorbed)
         else:
@@ -280,7 +301,14 @@ class _Groups:
     def _incompatible(self, small: str, big: str) -> bool:
         if not self.traits:
             return False
-        return self._summary(small).conflicts(self._summary(big), self.thresholds.dob_years)
+        years = self.thresholds.dob_years
+        members = self.members
+        if len(members[small]) == 1 and len(members[big]) == 1:  # two records: (cached)
+            signatures = self.signatures
+            return _kinds_conflict(
+                signatures.get(small, _BLANK), signatures.get(big, _BLANK), years
+            )
+        return self._summary(small).conflicts(self._summary(big), years)
 
     def _well_linked(self, small: str, big: str) -> bool:
         pairs = len(self.members[small]) * len(self.members[big])
