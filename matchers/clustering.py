@@ -46,7 +46,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from matchers.constraints import Home, Names, Summary, Traits
+from matchers.constraints import Summary, Traits
 from matchers.decisions import Thresholds
 
 
@@ -117,8 +117,7 @@ def cluster_graph(
     if judgements:
         links = [k for k in links if judgements.get((k[1], k[2])) is not False]
     traits = traits or {}
-    signatures = _signatures(links, traits)
-    torn = _torn(links, signatures, thresholds) if len(links) > 1 and traits else set()
+    torn = _torn(links, traits, thresholds) if len(links) > 1 and traits else set()
     order = [k for k in links if k[1] not in torn and k[2] not in torn] if torn else links
     forbidden: dict[str, set[str]] = {}
     same: list[tuple[float, str, str]] = []
@@ -130,7 +129,7 @@ def cluster_graph(
         else:
             forbidden.setdefault(a, set()).add(b)
             forbidden.setdefault(b, set()).add(a)
-    groups = _Groups(node_set, adjacency, forbidden, traits, thresholds, signatures=signatures)
+    groups = _Groups(node_set, adjacency, forbidden, traits, thresholds)
     accepted = [
         Link(a, b, -negative)
         for negative, a, b in [*order, *same]
@@ -144,30 +143,16 @@ def cluster_graph(
     return Clustering(tuple(clusters), tuple(accepted), refused, frozenset(torn))
 
 
-def _signatures(
-    links: Iterable[tuple[float, str, str]], traits: Mapping[str, Traits]
-) -> dict[str, _Signature]:
-    """What the cannot-link rules read of each linked record that has traits, as plain
-    tuples (cheap to hash and compare)."""
-    signature: dict[str, _Signature] = {}
-    for _negative, a, b in links:
-        for node in (a, b):
-            if node not in signature and (t := traits.get(node)) is not None:
-                signature[node] = (t.dob, t.nhs_number, t.upn, t.ni_prefix, t.names, t.home)
-    return signature
-
-
 def _torn(
     links: Iterable[tuple[float, str, str]],
-    signature: Mapping[str, _Signature],
+    traits: Mapping[str, Traits],
     thresholds: Thresholds,
 ) -> set[str]:
     """Records torn between two people: linked, about equally strongly (within
     ``thresholds.ambiguity`` of their strongest link), to two records that can never be one
     person (a cannot-link rule) while conflicting with neither. A dateless "John Smith" at
     the address of a father and a son of that name links to both; which of them it is, is
-    for a person to decide. ``links``: (-weight, a, b) of every link, strongest first;
-    ``signature``: of the linked records that have traits."""
+    for a person to decide. ``links``: (-weight, a, b) of every link, strongest first."""
     margin, years = thresholds.ambiguity, thresholds.dob_years
     linked: dict[str, list[tuple[float, str]]] = {}  # record -> (weight, other), strongest first
     for negative, a, b in links:
@@ -178,11 +163,11 @@ def _torn(
         if len(near_links) < 2:
             continue
         bar = near_links[0][0] - margin
-        kinds = {signature.get(other, _BLANK) for weight, other in near_links if weight >= bar}
-        kinds.discard(_BLANK)
+        kinds = {traits.get(other, _NO_TRAITS) for weight, other in near_links if weight >= bar}
+        kinds.discard(_NO_TRAITS)
         if len(kinds) < 2 or not _may_conflict(kinds):
             continue
-        own = signature.get(record, _BLANK)
+        own = traits.get(record, _NO_TRAITS)
         near = [kind for kind in kinds if not _kinds_conflict(kind, own, years)]
         if any(_kinds_conflict(a, b, years) for a, b in itertools.combinations(near, 2)):
             torn.add(record)
@@ -191,21 +176,17 @@ def _torn(
 
 _NO_TRAITS = Traits()
 _NO_PARTNERS: Mapping[str, float] = {}
-_Signature = tuple[str | None, str | None, str | None, str | None, Names | None, Home]
-_BLANK: _Signature = (None, None, None, None, None, (None, None, None))
 
 
 @lru_cache(maxsize=1 << 17)
-def _kinds_conflict(a: _Signature, b: _Signature, years: int) -> bool:
-    """Whether two single records, given by their signatures, conflict (a cannot-link
-    rule); the same pairs come back at every re-clustering of a component."""
-    dob, nhs, upn, ni, names, home = a
-    other = Summary.of(Traits(b[1], b[2], b[3], b[0], b[4], b[5]))
-    return Summary.of(Traits(nhs, upn, ni, dob, names, home)).conflicts(other, years)
+def _kinds_conflict(a: Traits, b: Traits, years: int) -> bool:
+    """Whether two single records, given by their traits, conflict (a cannot-link rule);
+    the same pairs come back at every re-clustering of a component."""
+    return Summary.of(a).conflicts(Summary.of(b), years)
 
 
-def _may_conflict(kinds: Iterable[_Signature]) -> bool:
-    """Whether some two of ``kinds`` (signatures: dob, NHS number, UPN, NI prefix, names) hold two
+def _may_conflict(kinds: Iterable[Traits]) -> bool:
+    """Whether some two of ``kinds`` (traits: NHS number, UPN, NI prefix, dob, names) hold two
     different values of one trait (else no two of them can conflict): a quick test before
     the rules proper."""
     seen: dict[int, object] = {}
@@ -226,15 +207,12 @@ class _Groups:
         forbidden: dict[str, set[str]],
         traits: Mapping[str, Traits],
         thresholds: Thresholds,
-        *,
-        signatures: Mapping[str, _Signature],
     ) -> None:
         self.root = {n: n for n in nodes}
         self.members = {n: [n] for n in nodes}
         self.adjacency = adjacency
         self.forbidden = forbidden
         self.traits = traits
-        self.signatures = signatures
         self.summaries: dict[str, Summary] = {}  # by group root, made when first needed
         self.refused: set[tuple[str, str, int, int]] = set()
         self.thresholds = thresholds
@@ -304,9 +282,9 @@ class _Groups:
         years = self.thresholds.dob_years
         members = self.members
         if len(members[small]) == 1 and len(members[big]) == 1:  # two records: (cached)
-            signatures = self.signatures
+            traits = self.traits
             return _kinds_conflict(
-                signatures.get(small, _BLANK), signatures.get(big, _BLANK), years
+                traits.get(small, _NO_TRAITS), traits.get(big, _NO_TRAITS), years
             )
         return self._summary(small).conflicts(self._summary(big), years)
 

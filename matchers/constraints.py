@@ -51,6 +51,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from rapidfuzz.distance import OSA, JaroWinkler
 
@@ -61,9 +62,9 @@ Names = tuple[str, str | None, str | None]  # given (never empty), middle, famil
 Home = tuple[str | None, str | None, str | None]  # UPRN, phone, email
 
 
-@dataclass(frozen=True, slots=True)
-class Traits:
-    """What the cannot-link rules look at in a record."""
+class Traits(NamedTuple):
+    """What the cannot-link rules look at in a record (a tuple: quick to make, hash and
+    compare, as clustering does for every record it re-clusters)."""
 
     nhs_number: str | None = None
     upn: str | None = None
