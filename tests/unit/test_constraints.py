@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matchers.clustering import Link, cluster
-from matchers.constraints import Summary, Traits, births_conflict, conflict, traits
+from matchers.constraints import (
+    Summary,
+    Traits,
+    births_conflict,
+    conflict,
+    given_names_differ,
+    traits,
+)
 from matchers.decisions import Thresholds
 from matchers.records import StandardRecord
 
@@ -151,6 +158,49 @@ def test_a_parent_and_child_of_one_birthday_at_one_home_conflict() -> None:
 )
 def test_one_name_written_two_ways_is_not_twins(a: str, b: str) -> None:
     assert not conflict(twin(a), twin(b), 10)
+
+
+def test_an_initial_that_stands_for_none_of_a_full_names_names_is_a_twin() -> None:
+    # borough twins: "O Khalid" (NHS number, early years) and "Bashir Ali Khalid", one day,
+    # one phone; the record that holds a given and a middle name is known in full
+    assert conflict(twin("o"), twin("bashir", "ali"), 10)
+    assert conflict(twin("bashir", "ali"), twin("o"), 10)
+    assert not conflict(twin("b"), twin("bashir", "ali"), 10)  # B for Bashir
+    assert not conflict(twin("a"), twin("bashir", "ali"), 10)  # known by the middle name
+    assert not conflict(twin("w"), twin("bill", "ali"), 10)  # W for William, Bill's full form
+    assert not conflict(twin("o", "bashir"), twin("bashir", "ali"), 10)  # Bashir a middle name
+    assert not conflict(twin("o"), twin("b"), 10)  # two initials: either may be a middle name
+
+
+def test_a_given_name_that_is_also_both_family_names_is_not_a_swap() -> None:
+    # borough twins Hassan Hassan and Khaled Hassan: "Hassan" is the first one's own given
+    # name, not the second one's family name written in the wrong field
+    def hassan(given: str, family: str) -> StandardRecord:
+        return StandardRecord(
+            given, first_name=given, last_name=family, dob="2023-04-23", uprn="u1"
+        )
+
+    assert conflict(hassan("hassan", "hassan"), hassan("khaled", "hassan"), 10)
+    assert not conflict(hassan("hassan", "khaled"), hassan("khaled", "hassan"), 10)  # swapped
+    assert not conflict(hassan("hassan", "hassan"), hassan("hassan", "khaled"), 10)
+
+
+@given(
+    st.tuples(
+        st.sampled_from(["o", "b", "bashir", "bill", "hassan", "khaled"]),
+        st.sampled_from([None, "a", "ali", "bashir"]),
+        st.sampled_from([None, "hassan", "khaled"]),
+    ),
+    st.tuples(
+        st.sampled_from(["o", "w", "william", "omar", "hassan"]),
+        st.sampled_from([None, "o", "omar", "ali"]),
+        st.sampled_from([None, "hassan", "khaled"]),
+    ),
+)
+def test_given_names_differ_is_symmetric(
+    a: tuple[str, str | None, str | None], b: tuple[str, str | None, str | None]
+) -> None:
+    assert given_names_differ(a, b) == given_names_differ(b, a)
 
 
 def test_known_by_a_middle_name_or_with_names_swapped_is_not_twins() -> None:
