@@ -211,12 +211,86 @@ def test_known_by_a_middle_name_or_with_names_swapped_is_not_twins() -> None:
     assert not conflict(twin("ethan"), swapped, 10)
 
 
+def test_an_adults_only_record_bounds_the_date_of_birth() -> None:
+    def record(source: str | None, updated: str | None) -> StandardRecord:
+        return StandardRecord("r", source_system=source, first_name="jack", updated_at=updated)
+
+    assert traits(record("council_tax", "2025-03-06T10:00:00Z")).born_by == "2007-03-06"
+    assert traits(record("electoral_roll", "2025-03-26T10:00:00Z")).born_by == "2011-03-26"
+    assert traits(record("education", "2025-03-26T10:00:00Z")).born_by is None
+    assert traits(record("council_tax", None)).born_by is None
+    assert traits(record("council_tax", "not a date")).born_by is None
+    assert traits(record("libraries", "2025-03-26"), {"libraries": 4}).born_by == "2021-03-26"
+
+
+def test_a_child_cannot_be_the_council_tax_payer_of_the_same_name() -> None:
+    # borough: Jack Taylor (council tax, electoral roll, no date of birth) and his son Jack
+    # Max Taylor (born 2020, early years and school) were one person
+    dad = StandardRecord(
+        "council_tax:CTP0155992", source_system="council_tax", first_name="jack",
+        last_name="taylor", uprn="5028706282", updated_at="2025-03-06T09:00:00Z",
+    )  # fmt: skip
+    son = StandardRecord(
+        "early_years:EY232824", source_system="early_years", first_name="jack",
+        middle_name="max", last_name="taylor", dob="2020-08-28", updated_at="2025-03-25",
+    )  # fmt: skip
+    assert conflict(dad, son, 2)
+    assert conflict(son, dad, 2)
+    born_2007 = StandardRecord("s", first_name="jack", dob="2007-03-06")  # 18 that day
+    assert not conflict(dad, born_2007, 2)
+    assert conflict(dad, StandardRecord("s", dob="2007-03-07"), 2)
+    assert not conflict(dad, StandardRecord("s", first_name="jack"), 2)  # no date
+
+
+def test_a_dateless_parents_group_and_a_childs_group_stay_apart() -> None:
+    # borough: Patrick Taylor's records (electoral roll and parking, no date of birth)
+    # linked strongly to his son's school record (born 2019), and through it were one
+    # person; the electoral roll record bounds the father's group
+    records = {
+        "ele": Traits(born_by="2011-03-01", names=("patrick", "lewis", "taylor")),
+        "park": Traits(names=("patrick", None, "taylor")),
+        "portal": Traits(names=("pat", None, "taylor")),
+        "son": Traits(dob="2019-09-09", names=("patrick", None, "taylor")),
+    }
+    links = [
+        Link("ele", "park", 12.0),
+        Link("park", "portal", 10.0),
+        Link("ele", "son", 7.8),
+        Link("portal", "son", 2.0),
+    ]
+    result = cluster(records, links, {}, RULE, records)
+    assert frozenset({"son"}) in result.clusters
+    assert frozenset({"ele", "park", "portal"}) in result.clusters
+
+
+def test_a_record_torn_between_a_council_tax_payer_and_a_child_joins_neither() -> None:
+    # a dateless contact record linked about equally to the father (council tax, no date
+    # of birth) and to the son of his name (born 2015): which of them it is, a person says
+    records = {
+        "dad": Traits(born_by="2006-10-16"),
+        "son": Traits(dob="2015-06-29"),
+        "contact": Traits(),
+    }
+    links = [Link("contact", "dad", 9.0), Link("contact", "son", 8.5)]
+    result = cluster(records, links, {}, RULE, records)
+    assert result.torn == {"contact"}
+    assert len(result.clusters) == 3
+
+
 values = st.sampled_from([None, "1"]) | st.sampled_from(["2", "3"])
 dobs = st.sampled_from([None, "1980-01-02", "1981-05-06", "2001-02-01", "2005-09-09"])
 names = st.sampled_from([None, ("emily", None, "green"), ("ethan", None, "green")])
 homes = st.sampled_from([(None, None, None), ("u1", None, None), ("u2", None, "e@x")])
+born_by = st.sampled_from([None, "1990-01-01", "2003-02-01", "2011-06-30"])
 record_traits = st.builds(
-    Traits, nhs_number=values, upn=values, ni_prefix=values, dob=dobs, names=names, home=homes
+    Traits,
+    nhs_number=values,
+    upn=values,
+    ni_prefix=values,
+    dob=dobs,
+    names=names,
+    home=homes,
+    born_by=born_by,
 )
 
 
