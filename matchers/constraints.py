@@ -102,6 +102,9 @@ class Traits:
 # person is 18 or over (Local Government Finance Act 1992, s. 6); the electoral register
 # holds attainers from 16 in England (14 in Scotland and Wales, taken here to be safe).
 ADULT_SOURCES: Mapping[str, int] = MappingProxyType({"council_tax": 18, "electoral_roll": 14})
+# A record written before council tax began (1 April 1993) bounds nothing: such a date is a
+# placeholder (the Unix epoch, 1900-01-01), and an early one would bound every later birth.
+EARLIEST_WRITTEN = date(1993, 4, 1)
 
 
 def traits(record: StandardRecord, adult_sources: Mapping[str, int] = ADULT_SOURCES) -> Traits:
@@ -114,7 +117,8 @@ def traits(record: StandardRecord, adult_sources: Mapping[str, int] = ADULT_SOUR
 
 def _born_by(record: StandardRecord, adult_sources: Mapping[str, int]) -> str | None:
     """For a record of an adults-only source, the latest date of birth its person can have:
-    the day the source last wrote it (``updated_at``) less the source's minimum age."""
+    the day the source last wrote it (``updated_at``) less the source's minimum age; none
+    for a day before :data:`EARLIEST_WRITTEN`."""
     age = adult_sources.get(record.source_system or "")
     if age is None or not record.updated_at:
         return None
@@ -122,7 +126,7 @@ def _born_by(record: StandardRecord, adult_sources: Mapping[str, int]) -> str | 
         written = date.fromisoformat(record.updated_at[:10])
     except ValueError:
         return None
-    if written.year <= age:
+    if written < EARLIEST_WRITTEN:
         return None
     return f"{written.year - age:04d}{written.isoformat()[4:]}"  # (29 Feb compares fine)
 
