@@ -17,7 +17,8 @@ procedure is a union-find over groups of records, starting with every record alo
 
    - no "not the same person" judgement holds between a record of ``A`` and one of ``B``,
    - no pair between them breaks a cannot-link rule (different NHS numbers, dates of
-     birth years apart: :mod:`matchers.constraints`; given ``traits``), and
+     birth years apart, a child's date of birth against a council-tax record:
+     :mod:`matchers.constraints`; given ``traits``), and
    - the groups are well linked on average (average linkage): over all ``|A| * |B|``
      pairs between them, the mean of ``max(weight, floor)`` is at least
      ``thresholds.group``, where a pair never scored counts as ``floor``. Two single
@@ -158,7 +159,7 @@ def _torn(
         linked.setdefault(b, []).append((-negative, a))
     # what the cannot-link rules read, as plain tuples (cheap to hash and compare)
     signature: dict[str, _Signature] = {
-        node: (t.dob, t.nhs_number, t.upn, t.ni_prefix, t.names, t.home)
+        node: (t.dob, t.nhs_number, t.upn, t.ni_prefix, t.names, t.home, t.born_by)
         for node in linked
         if (t := traits.get(node)) is not None
     }
@@ -174,10 +175,10 @@ def _torn(
         own = Summary.of(traits.get(record, _NO_TRAITS))
         near = [
             summary
-            for dob, nhs, upn, ni, names, home in kinds
-            if not (summary := Summary.of(Traits(nhs, upn, ni, dob, names, home))).conflicts(
-                own, years
-            )
+            for dob, nhs, upn, ni, names, home, born_by in kinds
+            if not (
+                summary := Summary.of(Traits(nhs, upn, ni, dob, names, home, born_by))
+            ).conflicts(own, years)
         ]
         if any(a.conflicts(b, years) for a, b in itertools.combinations(near, 2)):
             torn.add(record)
@@ -185,20 +186,21 @@ def _torn(
 
 
 _NO_TRAITS = Traits()
-_Signature = tuple[str | None, str | None, str | None, str | None, Names | None, Home]
-_BLANK: _Signature = (None, None, None, None, None, (None, None, None))
+_Signature = tuple[str | None, str | None, str | None, str | None, Names | None, Home, str | None]
+_BLANK: _Signature = (None, None, None, None, None, (None, None, None), None)
 
 
 def _may_conflict(kinds: Iterable[_Signature]) -> bool:
-    """Whether some two of ``kinds`` (signatures: dob, NHS number, UPN, NI prefix, names) hold two
-    different values of one trait (else no two of them can conflict): a quick test before
-    the rules proper."""
+    """Whether some two of ``kinds`` (signatures: dob, NHS number, UPN, NI prefix, names,
+    home, born-by date) hold two different values of one trait, or one holds a date of
+    birth and another a born-by date (else no two of them can conflict): a quick test
+    before the rules proper."""
     seen: dict[int, object] = {}
     for kind in kinds:
         for i, value in enumerate(kind):
             if value is not None and seen.setdefault(i, value) != value:
                 return True
-    return False
+    return 0 in seen and 6 in seen
 
 
 class _Groups:
