@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     worker_batch_wait_s: float = Field(
         0.05, description="longest a worker waits to fill a batch before processing it"
     )
+    worker_drain_process: bool = Field(
+        True, description="store and publish committed batches in a process beside each worker"
+    )
 
     # -- identity resolution (thresholds are match weights: log2 odds, prior included) ----
     link_threshold: float = Field(1.0, description="auto-link a candidate pair at or above")

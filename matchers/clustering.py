@@ -17,7 +17,8 @@ procedure is a union-find over groups of records, starting with every record alo
 
    - no "not the same person" judgement holds between a record of ``A`` and one of ``B``,
    - no pair between them breaks a cannot-link rule (different NHS numbers, dates of
-     birth years apart: :mod:`matchers.constraints`; given ``traits``), and
+     birth years apart, a child's date of birth against a council-tax record:
+     :mod:`matchers.constraints`; given ``traits``), and
    - the groups are well linked on average (average linkage): over all ``|A| * |B|``
      pairs between them, the mean of ``max(weight, floor)`` is at least
      ``thresholds.group``, where a pair never scored counts as ``floor``. Two single
@@ -185,16 +186,20 @@ def _kinds_conflict(a: Traits, b: Traits, years: int) -> bool:
     return Summary.of(a).conflicts(Summary.of(b), years)
 
 
+_DOB, _BORN_BY = Traits._fields.index("dob"), Traits._fields.index("born_by")
+
+
 def _may_conflict(kinds: Iterable[Traits]) -> bool:
-    """Whether some two of ``kinds`` (traits: NHS number, UPN, NI prefix, dob, names) hold two
-    different values of one trait (else no two of them can conflict): a quick test before
-    the rules proper."""
+    """Whether some two of ``kinds`` (traits: NHS number, UPN, NI prefix, dob, names,
+    home, born-by date) hold two different values of one trait, or one holds a date of
+    birth and another a born-by date (else no two of them can conflict): a quick test
+    before the rules proper."""
     seen: dict[int, object] = {}
     for kind in kinds:
         for i, value in enumerate(kind):
             if value is not None and seen.setdefault(i, value) != value:
                 return True
-    return False
+    return _DOB in seen and _BORN_BY in seen
 
 
 class _Groups:

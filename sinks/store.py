@@ -33,6 +33,7 @@ Row = Mapping[str, Any]
 # store checkpoints in a thread of its own after each write (:class:`_Checkpointer`), so
 # this is only the backstop should that thread fall behind.
 WAL_AUTOCHECKPOINT_PAGES = 20_000
+CACHE_KIB = 64 * 1024  # SQLite's page cache per connection
 
 
 class StoreError(HubError):
@@ -59,6 +60,9 @@ def create_store_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # The store outgrows SQLite's default 2 MB page cache within days; each upsert
+            # then reads its index pages back through the operating system.
+            cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             cursor.close()
 

@@ -2,9 +2,11 @@
 
 Each agent takes a batch of raw messages (``noack_take``: nothing is acknowledged by
 Faust itself), hands it to :class:`streams.pipeline.Pipeline`, and acknowledges the batch
-only after its effects are durable. Infrastructure failures (Redis, the store, Kafka) are
-retried with backoff; if they last, the worker crashes and restarts from the last
-committed offsets, and the idempotent stages make the redelivery harmless.
+only after its effects are durable: committed to Redis with its outbox entry, which the
+worker's drainer process (:mod:`streams.drainer`) then stores and publishes.
+Infrastructure failures (Redis, the store, Kafka) are retried with backoff; if they last,
+the worker crashes and restarts from the last committed offsets, and the idempotent stages
+make the redelivery harmless.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from hub.wiring import WorkerParts
 from sinks.redis_state import StateConflict
 from sinks.store import StoreError
 from sources.publisher import PublishError
+from streams.drainer import DrainProcess
 from streams.pipeline import BatchReport
 from streams.topology import SourceTopics
 from streams.validation import RawMessage
@@ -80,6 +83,10 @@ class Worker:
         await asyncio.to_thread(self.parts.store.upgrade)
         await self._retrying(self.parts.pipeline.identity.start)
         drained = await self._retrying(self.parts.pipeline.drain.recover)
+        if self.settings.worker_drain_process:
+            drainer = DrainProcess(self.settings, self.parts.metrics)
+            drainer.start()
+            self.parts.pipeline.drainer = drainer
         replica = self.parts.pipeline.identity.replica
         log.warning(
             "worker %s ready: identity state version %d, %d persons; %d batches recovered",
@@ -160,6 +167,11 @@ class Worker:
         @app.task  # type: ignore[untyped-decorator]
         async def start() -> None:
             await self.ready()
+
+        @app.on_before_shutdown.connect  # type: ignore[untyped-decorator]
+        async def stop_drainer(app: Any, **kwargs: Any) -> None:
+            if pipeline.drainer is not None:
+                await pipeline.drainer.stop()
 
         @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
         async def heartbeat() -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matchers import events as domain
 from monitoring.metrics import HubMetrics
@@ -32,6 +33,9 @@ from streams.identity import Delete, IdentityWorker, Membership, Outbox, Upsert
 from streams.identity import Operation as StateOperation
 from streams.outputs import outputs, store_rows
 from streams.validation import Accepted, RawMessage, validate_message
+
+if TYPE_CHECKING:
+    from streams.drainer import DrainProcess
 
 Clock = Callable[[], dt.datetime]
 
@@ -52,6 +56,29 @@ def source_version(version: int | None, source_ts: dt.datetime | None, message: 
     if source_ts is not None:
         return int(source_ts.timestamp() * 1000)
     return message.offset
+
+
+@dataclass(frozen=True)
+class Drained:
+    """What draining one batch took, and when its rows were committed."""
+
+    version: int
+    committed_at: float  # seconds since the epoch
+    store_s: float
+    publish_s: float
+    published: dict[str, int] = field(default_factory=dict)  # events per topic (drainer)
+
+    def count(self, metrics: HubMetrics, sent_at: Sequence[dt.datetime]) -> None:
+        """Stage times, and each event's latency from its source time to the commit."""
+        metrics.batch_seconds.labels(stage="store").observe(self.store_s)
+        metrics.batch_seconds.labels(stage="publish").observe(self.publish_s)
+        observe_latency(metrics, self.committed_at, sent_at)
+
+
+def observe_latency(metrics: HubMetrics, at: float, sent_at: Sequence[dt.datetime]) -> None:
+    """Each event's end-to-end latency: from its source time to ``at`` (its commit)."""
+    for sent in sent_at:
+        metrics.end_to_end_latency.observe(max(0.0, at - sent.timestamp()))
 
 
 @dataclass
@@ -77,17 +104,23 @@ class Drain:
         self._one_at_a_time = asyncio.Lock()
         self._pending_at_last_sweep: set[int] = set()
 
-    async def drain(self, version: int, outbox: Outbox) -> None:
+    async def drain(self, version: int, outbox: Outbox) -> Drained:
         """Store the batch's rows, then publish its events. Each event's Kafka timestamp is
         the time the store transaction committed: when its effect became visible."""
         async with self._one_at_a_time:
+            began = time.perf_counter()
             now = self.clock()
             await asyncio.to_thread(self.store.apply, store_rows(outbox, version, now))
-            committed_ms = int(self.clock().timestamp() * 1000)
+            committed = self.clock()
+            stored = time.perf_counter()
+            committed_ms = int(committed.timestamp() * 1000)
             for out in outputs(outbox, version, now):
                 self.publisher.send(out.topic, out.key, out.event, timestamp_ms=committed_ms)
             await asyncio.to_thread(self.publisher.flush)
             await self.redis.clear_outbox([version])
+            return Drained(
+                version, committed.timestamp(), stored - began, time.perf_counter() - stored
+            )
 
     async def sweep(self) -> int:
         """Drain the outbox entries that were pending at the last sweep too: left by a
@@ -119,9 +152,11 @@ class Pipeline:
         metrics: HubMetrics,
         *,
         clock: Clock = utc_now,
+        drainer: DrainProcess | None = None,
     ) -> None:
         self.identity = identity
         self.drain = drain
+        self.drainer = drainer
         self.dead_letters = dead_letters
         self.codec = dead_letters.publisher.codec
         self.metrics = metrics
@@ -144,7 +179,14 @@ class Pipeline:
                 report.dead_lettered += 1
         return accepted
 
-    async def _apply(self, operations: Sequence[StateOperation], report: BatchReport) -> None:
+    async def _apply(
+        self,
+        operations: Sequence[StateOperation],
+        report: BatchReport,
+        sent_at: Sequence[dt.datetime] = (),
+    ) -> None:
+        """Resolve and commit the batch, then drain it: here, or (with a drainer process)
+        hand it over and return; ``sent_at``: its events' source times, for the latency."""
         with self.metrics.batch_seconds.labels(stage="resolve").time():
             applied = await self.identity.apply(operations)
         report.applied, report.stale, report.version = (
@@ -152,10 +194,14 @@ class Pipeline:
             applied.stale,
             applied.version,
         )
-        if applied.version is not None:
-            with self.metrics.batch_seconds.labels(stage="store_and_publish").time():
-                await self.drain.drain(applied.version, applied.outbox)
         self._count(applied.outbox.events, report)
+        if applied.version is None:
+            observe_latency(self.metrics, self.clock().timestamp(), sent_at)
+        elif self.drainer is not None:
+            await self.drainer.hand_over(applied.version, sent_at)
+        else:
+            drained = await self.drain.drain(applied.version, applied.outbox)
+            drained.count(self.metrics, sent_at)
 
     def _count(self, events: Sequence[domain.Event], report: BatchReport) -> None:
         for event in events:
@@ -188,13 +234,10 @@ class Pipeline:
                 operations.append(Upsert(record, version))
             if accepted.message.timestamp is not None:
                 sent_at.append(accepted.message.timestamp)
-        await self._apply(operations, report)
+        await self._apply(operations, report, sent_at)
         await asyncio.to_thread(self.dead_letters.flush)
         if report.stale:
             self.metrics.stale_events.labels(source="persons").inc(report.stale)
-        now = self.clock()
-        for sent in sent_at:
-            self.metrics.end_to_end_latency.observe(max(0.0, (now - sent).total_seconds()))
         return report
 
     async def relationships(self, messages: Sequence[RawMessage]) -> BatchReport:

@@ -10,9 +10,6 @@ import pytest
 import redis.asyncio as aioredis
 
 from hub.settings import Settings
-from matchers.identity_state import IdAllocator, IdentityState
-from matchers.resolver import Resolver
-from matchers.standardise import standardise
 from schemas.codec import make_codec
 from sinks import tables
 from sinks.redis_state import RedisState
@@ -22,18 +19,9 @@ from sources.simulator import SimulationConfig, simulate
 from streams.identity import IdentityWorker, Upsert
 from streams.pipeline import Drain
 from streams.topology import ensure_topics
-from tests.support.resolving import THRESHOLDS
-from tests.support.toy_model import ToyKeyRules, ToyScorer
+from tests.support.resolving import toy_resolver
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
-
-
-def toy_resolver(state: IdentityState, ids: IdAllocator) -> Resolver:
-    scorer = ToyScorer()
-    return Resolver(
-        state, ids, standardise=standardise, rules=ToyKeyRules(), scorer=scorer,
-        thresholds=THRESHOLDS, explain=scorer.explain,
-    )  # fmt: skip
 
 
 async def test_a_running_worker_drains_what_a_stopped_one_left(

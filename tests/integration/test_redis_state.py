@@ -11,25 +11,14 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from matchers.identity_state import IdAllocator, IdentityState
 from matchers.records import SourceRecord
-from matchers.resolver import Resolver
 from matchers.standardise import standardise
 from sinks.redis_state import TABLES, RedisState, ReplicatedState, StateConflict
 from sources.simulator import SimulationConfig, simulate
 from streams.identity import Delete, IdentityWorker, Outbox, Upsert
-from tests.support.resolving import THRESHOLDS, batch, batch_partition
-from tests.support.toy_model import ToyKeyRules, ToyScorer
+from tests.support.resolving import batch, batch_partition, toy_resolver
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
-
-
-def toy_resolver(state: IdentityState, ids: IdAllocator) -> Resolver:
-    scorer = ToyScorer()
-    return Resolver(
-        state, ids, standardise=standardise, rules=ToyKeyRules(), scorer=scorer,
-        thresholds=THRESHOLDS, explain=scorer.explain,
-    )  # fmt: skip
 
 
 @pytest.fixture

@@ -6,9 +6,15 @@ from collections.abc import Iterable
 
 from matchers.batch import BatchResult, resolve_batch
 from matchers.decisions import Judgement, Thresholds
-from matchers.identity_state import MemoryIdAllocator, MemoryIdentityState
+from matchers.identity_state import (
+    IdAllocator,
+    IdentityState,
+    MemoryIdAllocator,
+    MemoryIdentityState,
+)
 from matchers.records import StandardRecord
 from matchers.resolver import Resolver
+from matchers.standardise import standardise
 from tests.support.toy_model import ToyKeyRules, ToyScorer, toy_standardise
 
 THRESHOLDS = Thresholds(link=6.0, review=2.0, group=-5.0, floor=-10.0, block_cap=60)
@@ -27,6 +33,15 @@ def make_resolver(thresholds: Thresholds = THRESHOLDS) -> tuple[Resolver, Memory
         explain=scorer.explain,
     )
     return resolver, state
+
+
+def toy_resolver(state: IdentityState, ids: IdAllocator) -> Resolver:
+    """A resolver over the toy model with the real standardisation, on any state."""
+    scorer = ToyScorer()
+    return Resolver(
+        state, ids, standardise=standardise, rules=ToyKeyRules(), scorer=scorer,
+        thresholds=THRESHOLDS, explain=scorer.explain,
+    )  # fmt: skip
 
 
 def batch(

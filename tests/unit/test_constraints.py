@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matchers.clustering import Link, cluster
-from matchers.constraints import Summary, Traits, births_conflict, conflict, traits
+from matchers.constraints import (
+    Summary,
+    Traits,
+    births_conflict,
+    conflict,
+    given_names_differ,
+    traits,
+)
 from matchers.decisions import Thresholds
 from matchers.records import StandardRecord
 
@@ -153,6 +160,49 @@ def test_one_name_written_two_ways_is_not_twins(a: str, b: str) -> None:
     assert not conflict(twin(a), twin(b), 10)
 
 
+def test_an_initial_that_stands_for_none_of_a_full_names_names_is_a_twin() -> None:
+    # borough twins: "O Khalid" (NHS number, early years) and "Bashir Ali Khalid", one day,
+    # one phone; the record that holds a given and a middle name is known in full
+    assert conflict(twin("o"), twin("bashir", "ali"), 10)
+    assert conflict(twin("bashir", "ali"), twin("o"), 10)
+    assert not conflict(twin("b"), twin("bashir", "ali"), 10)  # B for Bashir
+    assert not conflict(twin("a"), twin("bashir", "ali"), 10)  # known by the middle name
+    assert not conflict(twin("w"), twin("bill", "ali"), 10)  # W for William, Bill's full form
+    assert not conflict(twin("o", "bashir"), twin("bashir", "ali"), 10)  # Bashir a middle name
+    assert not conflict(twin("o"), twin("b"), 10)  # two initials: either may be a middle name
+
+
+def test_a_given_name_that_is_also_both_family_names_is_not_a_swap() -> None:
+    # borough twins Hassan Hassan and Khaled Hassan: "Hassan" is the first one's own given
+    # name, not the second one's family name written in the wrong field
+    def hassan(given: str, family: str) -> StandardRecord:
+        return StandardRecord(
+            given, first_name=given, last_name=family, dob="2023-04-23", uprn="u1"
+        )
+
+    assert conflict(hassan("hassan", "hassan"), hassan("khaled", "hassan"), 10)
+    assert not conflict(hassan("hassan", "khaled"), hassan("khaled", "hassan"), 10)  # swapped
+    assert not conflict(hassan("hassan", "hassan"), hassan("hassan", "khaled"), 10)
+
+
+@given(
+    st.tuples(
+        st.sampled_from(["o", "b", "bashir", "bill", "hassan", "khaled"]),
+        st.sampled_from([None, "a", "ali", "bashir"]),
+        st.sampled_from([None, "hassan", "khaled"]),
+    ),
+    st.tuples(
+        st.sampled_from(["o", "w", "william", "omar", "hassan"]),
+        st.sampled_from([None, "o", "omar", "ali"]),
+        st.sampled_from([None, "hassan", "khaled"]),
+    ),
+)
+def test_given_names_differ_is_symmetric(
+    a: tuple[str, str | None, str | None], b: tuple[str, str | None, str | None]
+) -> None:
+    assert given_names_differ(a, b) == given_names_differ(b, a)
+
+
 def test_known_by_a_middle_name_or_with_names_swapped_is_not_twins() -> None:
     assert not conflict(twin("harry"), twin("ethan", "harry"), 10)
     swapped = StandardRecord(
@@ -161,12 +211,87 @@ def test_known_by_a_middle_name_or_with_names_swapped_is_not_twins() -> None:
     assert not conflict(twin("ethan"), swapped, 10)
 
 
+def test_an_adults_only_record_bounds_the_date_of_birth() -> None:
+    def record(source: str | None, updated: str | None) -> StandardRecord:
+        return StandardRecord("r", source_system=source, first_name="jack", updated_at=updated)
+
+    assert traits(record("council_tax", "2025-03-06T10:00:00Z")).born_by == "2007-03-06"
+    assert traits(record("electoral_roll", "2025-03-26T10:00:00Z")).born_by == "2011-03-26"
+    assert traits(record("education", "2025-03-26T10:00:00Z")).born_by is None
+    assert traits(record("council_tax", None)).born_by is None
+    assert traits(record("council_tax", "not a date")).born_by is None
+    assert traits(record("council_tax", "1970-01-01T00:00:00Z")).born_by is None  # placeholder
+    assert traits(record("libraries", "2025-03-26"), {"libraries": 4}).born_by == "2021-03-26"
+
+
+def test_a_child_cannot_be_the_council_tax_payer_of_the_same_name() -> None:
+    # borough: Jack Taylor (council tax, electoral roll, no date of birth) and his son Jack
+    # Max Taylor (born 2020, early years and school) were one person
+    dad = StandardRecord(
+        "council_tax:CTP0155992", source_system="council_tax", first_name="jack",
+        last_name="taylor", uprn="5028706282", updated_at="2025-03-06T09:00:00Z",
+    )  # fmt: skip
+    son = StandardRecord(
+        "early_years:EY232824", source_system="early_years", first_name="jack",
+        middle_name="max", last_name="taylor", dob="2020-08-28", updated_at="2025-03-25",
+    )  # fmt: skip
+    assert conflict(dad, son, 2)
+    assert conflict(son, dad, 2)
+    born_2007 = StandardRecord("s", first_name="jack", dob="2007-03-06")  # 18 that day
+    assert not conflict(dad, born_2007, 2)
+    assert conflict(dad, StandardRecord("s", dob="2007-03-07"), 2)
+    assert not conflict(dad, StandardRecord("s", first_name="jack"), 2)  # no date
+
+
+def test_a_dateless_parents_group_and_a_childs_group_stay_apart() -> None:
+    # borough: Patrick Taylor's records (electoral roll and parking, no date of birth)
+    # linked strongly to his son's school record (born 2019), and through it were one
+    # person; the electoral roll record bounds the father's group
+    records = {
+        "ele": Traits(born_by="2011-03-01", names=("patrick", "lewis", "taylor")),
+        "park": Traits(names=("patrick", None, "taylor")),
+        "portal": Traits(names=("pat", None, "taylor")),
+        "son": Traits(dob="2019-09-09", names=("patrick", None, "taylor")),
+    }
+    links = [
+        Link("ele", "park", 12.0),
+        Link("park", "portal", 10.0),
+        Link("ele", "son", 7.8),
+        Link("portal", "son", 2.0),
+    ]
+    result = cluster(records, links, {}, RULE, records)
+    assert frozenset({"son"}) in result.clusters
+    assert frozenset({"ele", "park", "portal"}) in result.clusters
+
+
+def test_a_record_torn_between_a_council_tax_payer_and_a_child_joins_neither() -> None:
+    # a dateless contact record linked about equally to the father (council tax, no date
+    # of birth) and to the son of his name (born 2015): which of them it is, a person says
+    records = {
+        "dad": Traits(born_by="2006-10-16"),
+        "son": Traits(dob="2015-06-29"),
+        "contact": Traits(),
+    }
+    links = [Link("contact", "dad", 9.0), Link("contact", "son", 8.5)]
+    result = cluster(records, links, {}, RULE, records)
+    assert result.torn == {"contact"}
+    assert len(result.clusters) == 3
+
+
 values = st.sampled_from([None, "1"]) | st.sampled_from(["2", "3"])
 dobs = st.sampled_from([None, "1980-01-02", "1981-05-06", "2001-02-01", "2005-09-09"])
 names = st.sampled_from([None, ("emily", None, "green"), ("ethan", None, "green")])
 homes = st.sampled_from([(None, None, None), ("u1", None, None), ("u2", None, "e@x")])
+born_by = st.sampled_from([None, "1990-01-01", "2003-02-01", "2011-06-30"])
 record_traits = st.builds(
-    Traits, nhs_number=values, upn=values, ni_prefix=values, dob=dobs, names=names, home=homes
+    Traits,
+    nhs_number=values,
+    upn=values,
+    ni_prefix=values,
+    dob=dobs,
+    names=names,
+    home=homes,
+    born_by=born_by,
 )
 
 

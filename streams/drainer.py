@@ -1,0 +1,240 @@
+"""A worker's drain in a process of its own, beside the worker.
+
+Resolving a batch (matching, clustering, the Redis commit) and draining the batch before
+it (its store rows and ``hub.*`` events, built from the outbox entry the commit parked in
+Redis) are both Python work, and one process runs Python on one core at a time. The
+worker hands each committed batch's version to its drainer over a pipe and goes on with
+the next batch while the drainer, on the other core, stores and publishes the one before.
+
+Nothing is lost by this: the outbox entry is durable in Redis from the commit, so a batch
+is acknowledged once committed, and an entry the drainer never finished (the worker or
+the drainer killed) is drained when a worker starts, or by a running worker's sweep
+(:meth:`streams.pipeline.Drain.sweep`). The drainer drains in the order the worker
+committed. If it stops unexpectedly, the worker's next hand-over fails and the worker
+stops too, so that it is restarted whole rather than run without a drain.
+
+What the drainer measures (store and publish time, events published, the moment each
+batch's rows were committed) comes back over the pipe and is counted in the worker's own
+metrics: one ``/metrics`` endpoint per worker, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import gc
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from multiprocessing.connection import Connection
+from typing import Any
+
+from hub.errors import HubError
+from hub.settings import Settings
+from monitoring.metrics import HubMetrics
+from streams.pipeline import Drained
+
+log = logging.getLogger("hub.drainer")
+
+IN_FLIGHT = 2  # committed batches handed over and not yet drained, before the worker waits
+
+
+class DrainerStopped(HubError):
+    """The worker's drainer process is gone."""
+
+
+class DrainProcess:
+    """The worker's side: start the drainer, hand it batches, hear what it did."""
+
+    def __init__(self, settings: Settings, metrics: HubMetrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._handed: dict[int, Sequence[dt.datetime]] = {}  # version -> its events' times
+        self._room = asyncio.Semaphore(IN_FLIGHT)
+        self._changed = asyncio.Event()
+        self._failed: str | None = None
+
+    def start(self) -> None:
+        context = multiprocessing.get_context("spawn")  # a fork would copy the worker's threads
+        parent, child = context.Pipe()
+        self._process = context.Process(
+            target=run_drainer, args=(self.settings, child), name="hub-drainer", daemon=True
+        )
+        self._process.start()
+        child.close()
+        self._conn = parent
+        asyncio.get_running_loop().add_reader(parent.fileno(), self._hear)
+
+    @property
+    def pid(self) -> int:
+        return int(self._process.pid)
+
+    async def hand_over(self, version: int, sent_at: Sequence[dt.datetime]) -> None:
+        """Give the drainer a committed batch; waits only while IN_FLIGHT are undrained."""
+        await self._room.acquire()
+        self._check()
+        self._handed[version] = sent_at
+        assert self._conn is not None
+        try:
+            self._conn.send(version)
+        except OSError:
+            self._gone("its pipe closed")
+            self._check()
+
+    async def idle(self) -> None:
+        """Wait until every batch handed over is drained."""
+        while self._handed and self._failed is None:
+            self._changed.clear()
+            await self._changed.wait()
+        self._check()
+
+    async def stop(self, timeout_s: float = 60.0) -> None:
+        """Let the drainer finish what it was given, then end it."""
+        conn, process = self._conn, self._process
+        if conn is None:
+            return
+        self._conn = None
+        asyncio.get_running_loop().remove_reader(conn.fileno())
+        if self._failed is None:
+            with contextlib.suppress(OSError):
+                conn.send(None)
+        await asyncio.to_thread(process.join, timeout_s)
+        if process.is_alive():
+            process.kill()
+            await asyncio.to_thread(process.join, 10)
+        self._read(conn)
+        conn.close()
+
+    def _hear(self) -> None:
+        if self._conn is not None:
+            self._read(self._conn)
+
+    def _read(self, conn: Connection) -> None:
+        """Take the drainer's answers waiting in the pipe; its end closing means it has
+        stopped (unexpectedly, unless we are stopping it)."""
+        try:
+            while conn.poll():
+                self._done(conn.recv())
+        except (EOFError, OSError):
+            if self._conn is conn:
+                self._conn = None
+                asyncio.get_running_loop().remove_reader(conn.fileno())
+                self._gone(f"it exited ({self._process.exitcode})")
+
+    def _done(self, drained: Drained) -> None:
+        sent_at = self._handed.pop(drained.version, None)
+        if sent_at is None:
+            return
+        for topic, count in drained.published.items():
+            self.metrics.events_published.labels(topic=topic).inc(count)
+        drained.count(self.metrics, sent_at)
+        self._room.release()
+        self._changed.set()
+
+    def _gone(self, why: str) -> None:
+        if self._failed is None:
+            self._failed = f"the drainer process stopped: {why}"
+            log.error("%s", self._failed)
+        for _ in self._handed:  # (their outbox entries wait in Redis for a sweep or a start)
+            self._room.release()
+        self._handed.clear()
+        self._changed.set()
+
+    def _check(self) -> None:
+        if self._failed is not None:
+            raise DrainerStopped(self._failed)
+
+
+# -- the drainer process -------------------------------------------------------------------
+def run_drainer(settings: Settings, conn: Connection) -> None:
+    """The drainer's main: drain each version the worker hands over, in order, until the
+    worker says stop or goes away (the pipe closes)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when the drain ends
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    gc.set_threshold(50_000, 20, 100)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s drainer %(message)s")
+    try:
+        asyncio.run(_serve(settings, conn))
+    except DrainerStopped as error:
+        log.error("%s", error)
+        raise SystemExit(1) from None
+    finally:
+        conn.close()
+
+
+async def _serve(settings: Settings, conn: Connection) -> None:
+    from hub.wiring import redis_state, store
+    from schemas.codec import make_codec
+    from sources.publisher import Publisher
+    from streams.app import RETRY_FOR_S, TRANSIENT
+    from streams.identity import Outbox
+    from streams.pipeline import Drain
+
+    state = redis_state(settings)
+    the_store = store(settings)
+    publisher = Publisher(
+        settings.kafka_bootstrap,
+        make_codec(settings),
+        timeout_s=settings.publish_timeout_s,
+        client_id="hub-drainer",
+    )
+    drain = Drain(state, the_store, publisher)
+    parent = os.getppid()
+    try:
+        while True:
+            version = await _next(conn, parent)
+            if version is None:
+                return
+            before = dict(publisher.totals.by_topic)
+            deadline = time.monotonic() + RETRY_FOR_S
+            delay = 0.2
+            while True:
+                try:
+                    data = await state.client.hget(state.outbox_key, str(version))
+                    if data is None:  # drained already (a sweep, or a worker starting)
+                        report = None
+                    else:
+                        report = await drain.drain(version, Outbox.decode(data))
+                    break
+                except TRANSIENT as error:
+                    if time.monotonic() > deadline:
+                        raise DrainerStopped(
+                            f"draining batch {version} failed for {RETRY_FOR_S:.0f} s: "
+                            f"{type(error).__name__}"
+                        ) from None
+                    log.warning("draining batch %d failed (%s); retrying", version,
+                                type(error).__name__)  # fmt: skip
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+            published = {
+                topic: count - before.get(topic, 0)
+                for topic, count in publisher.totals.by_topic.items()
+                if count != before.get(topic, 0)
+            }
+            if report is None:
+                report = Drained(version, time.time(), 0.0, 0.0)
+            conn.send(replace(report, published=published))
+    finally:
+        the_store.dispose()
+        await state.client.aclose()
+
+
+async def _next(conn: Connection, parent: int) -> int | None:
+    """The next version handed over; None when the worker says stop or is gone."""
+    while True:
+        ready = await asyncio.to_thread(conn.poll, 1.0)
+        if ready:
+            try:
+                message: int | None = conn.recv()
+            except (EOFError, OSError):
+                return None
+            return message
+        if os.getppid() != parent:
+            return None
