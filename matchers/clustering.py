@@ -45,8 +45,9 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
-from matchers.constraints import Home, Names, Summary, Traits
+from matchers.constraints import Summary, Traits
 from matchers.decisions import Thresholds
 
 
@@ -111,10 +112,13 @@ def cluster_graph(
     links = sorted(
         (-weight, a, b)
         for a in node_set
-        for b, weight in adjacency.get(a, {}).items()
-        if a < b and weight >= link_at and b in node_set and judgements.get((a, b)) is not False
+        for b, weight in adjacency.get(a, _NO_PARTNERS).items()
+        if weight >= link_at and a < b and b in node_set
     )
-    torn = _torn(links, traits or {}, thresholds) if len(links) > 1 else set()
+    if judgements:
+        links = [k for k in links if judgements.get((k[1], k[2])) is not False]
+    traits = traits or {}
+    torn = _torn(links, traits, thresholds) if len(links) > 1 and traits else set()
     order = [k for k in links if k[1] not in torn and k[2] not in torn] if torn else links
     forbidden: dict[str, set[str]] = {}
     same: list[tuple[float, str, str]] = []
@@ -126,7 +130,7 @@ def cluster_graph(
         else:
             forbidden.setdefault(a, set()).add(b)
             forbidden.setdefault(b, set()).add(a)
-    groups = _Groups(node_set, adjacency, forbidden, traits or {}, thresholds)
+    groups = _Groups(node_set, adjacency, forbidden, traits, thresholds)
     accepted = [
         Link(a, b, -negative)
         for negative, a, b in [*order, *same]
@@ -150,48 +154,43 @@ def _torn(
     person (a cannot-link rule) while conflicting with neither. A dateless "John Smith" at
     the address of a father and a son of that name links to both; which of them it is, is
     for a person to decide. ``links``: (-weight, a, b) of every link, strongest first."""
-    if not traits:
-        return set()
     margin, years = thresholds.ambiguity, thresholds.dob_years
     linked: dict[str, list[tuple[float, str]]] = {}  # record -> (weight, other), strongest first
     for negative, a, b in links:
         linked.setdefault(a, []).append((-negative, b))
         linked.setdefault(b, []).append((-negative, a))
-    # what the cannot-link rules read, as plain tuples (cheap to hash and compare)
-    signature: dict[str, _Signature] = {
-        node: (t.dob, t.nhs_number, t.upn, t.ni_prefix, t.names, t.home, t.born_by)
-        for node in linked
-        if (t := traits.get(node)) is not None
-    }
     torn: set[str] = set()
     for record, near_links in linked.items():
         if len(near_links) < 2:
             continue
         bar = near_links[0][0] - margin
-        kinds = {signature.get(other, _BLANK) for weight, other in near_links if weight >= bar}
-        kinds.discard(_BLANK)
+        kinds = {traits.get(other, _NO_TRAITS) for weight, other in near_links if weight >= bar}
+        kinds.discard(_NO_TRAITS)
         if len(kinds) < 2 or not _may_conflict(kinds):
             continue
-        own = Summary.of(traits.get(record, _NO_TRAITS))
-        near = [
-            summary
-            for dob, nhs, upn, ni, names, home, born_by in kinds
-            if not (
-                summary := Summary.of(Traits(nhs, upn, ni, dob, names, home, born_by))
-            ).conflicts(own, years)
-        ]
-        if any(a.conflicts(b, years) for a, b in itertools.combinations(near, 2)):
+        own = traits.get(record, _NO_TRAITS)
+        near = [kind for kind in kinds if not _kinds_conflict(kind, own, years)]
+        if any(_kinds_conflict(a, b, years) for a, b in itertools.combinations(near, 2)):
             torn.add(record)
     return torn
 
 
 _NO_TRAITS = Traits()
-_Signature = tuple[str | None, str | None, str | None, str | None, Names | None, Home, str | None]
-_BLANK: _Signature = (None, None, None, None, None, (None, None, None), None)
+_NO_PARTNERS: Mapping[str, float] = {}
 
 
-def _may_conflict(kinds: Iterable[_Signature]) -> bool:
-    """Whether some two of ``kinds`` (signatures: dob, NHS number, UPN, NI prefix, names,
+@lru_cache(maxsize=1 << 17)
+def _kinds_conflict(a: Traits, b: Traits, years: int) -> bool:
+    """Whether two single records, given by their traits, conflict (a cannot-link rule);
+    the same pairs come back at every re-clustering of a component."""
+    return Summary.of(a).conflicts(Summary.of(b), years)
+
+
+_DOB, _BORN_BY = Traits._fields.index("dob"), Traits._fields.index("born_by")
+
+
+def _may_conflict(kinds: Iterable[Traits]) -> bool:
+    """Whether some two of ``kinds`` (traits: NHS number, UPN, NI prefix, dob, names,
     home, born-by date) hold two different values of one trait, or one holds a date of
     birth and another a born-by date (else no two of them can conflict): a quick test
     before the rules proper."""
@@ -200,7 +199,7 @@ def _may_conflict(kinds: Iterable[_Signature]) -> bool:
         for i, value in enumerate(kind):
             if value is not None and seen.setdefault(i, value) != value:
                 return True
-    return 0 in seen and 6 in seen
+    return _DOB in seen and _BORN_BY in seen
 
 
 class _Groups:
@@ -250,8 +249,11 @@ class _Groups:
                 self.refused.add(state)
                 return False
         self.root[small] = big
-        self.members[big].extend(self.members.pop(small))
+        moved = self.members.pop(small)
+        self.members[big].extend(moved)
         absorbed, kept = self.summaries.pop(small, None), self.summaries.get(big)
+        if absorbed is None and kept is not None and len(moved) == 1:
+            absorbed = Summary.of(self.traits.get(small, _NO_TRAITS))  # (two records: none made)
         if absorbed is not None and kept is not None:
             kept.absorb(absorbed)
         else:
@@ -282,7 +284,14 @@ class _Groups:
     def _incompatible(self, small: str, big: str) -> bool:
         if not self.traits:
             return False
-        return self._summary(small).conflicts(self._summary(big), self.thresholds.dob_years)
+        years = self.thresholds.dob_years
+        members = self.members
+        if len(members[small]) == 1 and len(members[big]) == 1:  # two records: (cached)
+            traits = self.traits
+            return _kinds_conflict(
+                traits.get(small, _NO_TRAITS), traits.get(big, _NO_TRAITS), years
+            )
+        return self._summary(small).conflicts(self._summary(big), years)
 
     def _well_linked(self, small: str, big: str) -> bool:
         pairs = len(self.members[small]) * len(self.members[big])

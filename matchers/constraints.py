@@ -75,6 +75,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from types import MappingProxyType
+from typing import NamedTuple
 
 from rapidfuzz.distance import OSA, JaroWinkler
 
@@ -85,9 +86,9 @@ Names = tuple[str, str | None, str | None]  # given (never empty), middle, famil
 Home = tuple[str | None, str | None, str | None]  # UPRN, phone, email
 
 
-@dataclass(frozen=True, slots=True)
-class Traits:
-    """What the cannot-link rules look at in a record."""
+class Traits(NamedTuple):
+    """What the cannot-link rules look at in a record (a tuple: quick to make, hash and
+    compare, as clustering does for every record it re-clusters)."""
 
     nhs_number: str | None = None
     upn: str | None = None
@@ -304,11 +305,12 @@ class Summary:
     def _at_one_home(self, other: Summary, dob_years: int) -> bool:
         """The rules for two records at one home: twins, and a parent and child who share a
         birthday (which away from a home is taken for a wrong year)."""
-        for dob, names, home in self.named:
-            for other_dob, other_names, other_home in other.named:
-                if not any(
-                    mine is not None and mine == theirs
-                    for mine, theirs in zip(home, other_home, strict=True)
+        for dob, names, (uprn, phone, email) in self.named:
+            for other_dob, other_names, (other_uprn, other_phone, other_email) in other.named:
+                if not (
+                    (uprn is not None and uprn == other_uprn)
+                    or (phone is not None and phone == other_phone)
+                    or (email is not None and email == other_email)
                 ):
                     continue
                 if dob == other_dob:

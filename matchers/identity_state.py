@@ -132,7 +132,12 @@ V = TypeVar("V")
 
 
 def _pick(table: Mapping[str, V], ids: Iterable[str]) -> dict[str, V]:
-    return {i: table[i] for i in ids if i in table}
+    # (values are never None: None deletes)
+    if type(ids) is tuple and len(ids) == 1:  # one key, as StagedState's ``one`` asks
+        value = table.get(ids[0])
+        return {} if value is None else {ids[0]: value}
+    get = table.get
+    return {i: value for i in ids if (value := get(i)) is not None}
 
 
 def _set_values(table: dict[str, V], values: dict[str, V | None]) -> None:

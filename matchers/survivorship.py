@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TypeVar
 
 from matchers.records import StandardRecord
@@ -176,9 +177,16 @@ def _starts(text: str, prefix: str) -> bool:
     return text == prefix or text.startswith(prefix + " ")
 
 
+_record_id = attrgetter("record_id")
+
+
+def _sorted(values: set[str]) -> tuple[str, ...]:
+    return tuple(sorted(values)) if len(values) > 1 else tuple(values)
+
+
 def golden_record(records: Iterable[StandardRecord], rules: SurvivorshipRules) -> GoldenRecord:
     """The golden record of a person made of ``records`` (see the module docstring)."""
-    members = sorted(records, key=lambda r: r.record_id)
+    members = sorted(records, key=_record_id)
     names: list[StandardRecord] = []
     dobs: list[StandardRecord] = []
     sexes: list[StandardRecord] = []
@@ -223,10 +231,10 @@ def golden_record(records: Iterable[StandardRecord], rules: SurvivorshipRules) -
         address_record_id=address.record_id if address else None,
         residence_start=address.residence_start if address else None,
         residence_end=address.residence_end if address else None,
-        nhs_numbers=tuple(sorted(nhs)),
-        ni_numbers=tuple(sorted(ni)),
-        upns=tuple(sorted(upn)),
-        phones=tuple(sorted(phones)),
-        emails=tuple(sorted(emails)),
+        nhs_numbers=_sorted(nhs),
+        ni_numbers=_sorted(ni),
+        upns=_sorted(upn),
+        phones=_sorted(phones),
+        emails=_sorted(emails),
         sources=tuple(sorted(SourceRef(r.source_system or "", r.record_id) for r in members)),
     )
