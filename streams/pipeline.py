@@ -1,12 +1,15 @@
 """The worker's stages for one batch of messages, independent of Faust.
 
 validate -> (dead-letter the rejects) -> match, cluster, household (one commit of the
-identity state, see :mod:`streams.identity`) -> store and publish (the outbox) -> ack.
+identity state and the batch's outbox entry, see :mod:`streams.identity`) -> ack; the
+outbox entry is drained (stored and published) here, or by the worker's drainer process
+(:mod:`streams.drainer`) while the next batch resolves.
 
 Every effect is idempotent: a batch that is redelivered finds its source versions already
 applied and changes nothing; an outbox entry drained twice writes the same rows (same
 versions) and publishes the same events (same ids). A batch is acknowledged only after its
-effects are durable, so a worker killed at any point loses nothing.
+effects are durable (the outbox entry is, in Redis), so a worker killed at any point loses
+nothing.
 """
 
 from __future__ import annotations
