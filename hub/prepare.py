@@ -116,6 +116,11 @@ class PreparedScorer:
     def score(self, a: StandardRecord, b: StandardRecord) -> float:
         return self._scorer.score(a, b)
 
+    def known_weights(self, record: StandardRecord) -> Weights | None:
+        """The weights prepared for ``record`` (the resolver looks up its candidates in
+        them and scores only the others; :class:`matchers.ports.KnownWeights`)."""
+        return self._ready.get(id(record))
+
     def score_many(self, record: StandardRecord, others: Sequence[StandardRecord]) -> list[float]:
         ready = self._ready.get(id(record))
         if ready is None:

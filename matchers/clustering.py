@@ -169,10 +169,25 @@ def _torn(
         if len(kinds) < 2 or not _may_conflict(kinds):
             continue
         own = traits.get(record, _NO_TRAITS)
-        near = [kind for kind in kinds if not _kinds_conflict(kind, own, years)]
-        if any(_kinds_conflict(a, b, years) for a, b in itertools.combinations(near, 2)):
+        # two kinds that conflict, neither conflicting with the record's own (pairs first:
+        # they rarely conflict, so the record's own is seldom asked about)
+        clear: dict[Traits, bool] = {}
+        if any(
+            _kinds_conflict(a, b, years)
+            and _clear(a, own, years, clear)
+            and _clear(b, own, years, clear)
+            for a, b in itertools.combinations(kinds, 2)
+        ):
             torn.add(record)
     return torn
+
+
+def _clear(kind: Traits, own: Traits, years: int, known: dict[Traits, bool]) -> bool:
+    """Whether ``kind`` does not conflict with ``own`` (remembered in ``known``)."""
+    answer = known.get(kind)
+    if answer is None:
+        answer = known[kind] = not _kinds_conflict(kind, own, years)
+    return answer
 
 
 _NO_TRAITS = Traits()

@@ -7,7 +7,7 @@ simple real implementations of the other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from matchers.records import SourceRecord, StandardRecord
@@ -42,4 +42,15 @@ class PairScorer(Protocol):
 
     def score_many(self, record: StandardRecord, others: Sequence[StandardRecord]) -> list[float]:
         """``[score(record, other) for other in others]``, faster."""
+        ...
+
+
+class KnownWeights(Protocol):
+    """What a :class:`PairScorer` may offer besides: weights of a record computed ahead
+    (in another process, say), so the resolver need not fetch the candidates it has them
+    for. The resolver looks for this method on its scorer."""
+
+    def known_weights(self, record: StandardRecord) -> Mapping[str, float] | None:
+        """``record``'s weights against candidates scored ahead, by their record id
+        (``score(record, candidate)`` each); None when none were."""
         ...

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
@@ -74,8 +74,10 @@ from matchers.stable_ids import IdAssignment, assign_ids, format_id, id_age
 from matchers.survivorship import SurvivorshipRules, golden_record
 
 Explainer = Callable[[StandardRecord, StandardRecord], Sequence[FieldWeight]]
+KnownWeightsOf = Callable[[StandardRecord], Mapping[str, float] | None]  # KnownWeights's method
 
 PERSON_PREFIX = "P"
+_TRAITS_KEPT = 1 << 18  # records whose traits are remembered (forgotten all at once beyond)
 HOUSEHOLD_PREFIX = "H"
 
 
@@ -142,6 +144,9 @@ class Resolver:
         self.survivorship = survivorship or SurvivorshipRules()
         self.explain = explain
         self.stats = ResolverStats()
+        self._known_traits: dict[str, tuple[StandardRecord, Traits]] = {}
+        # a scorer that also offers KnownWeights (records scored ahead)
+        self._known_weights: KnownWeightsOf | None = getattr(scorer, "known_weights", None)
 
     # -- operations --------------------------------------------------------------------
     def upsert(self, record: SourceRecord) -> list[Event]:
@@ -354,8 +359,7 @@ class Resolver:
         candidates = sorted(members)
         if not candidates:
             return
-        others = tx.records.get(candidates)
-        weights = self.scorer.score_many(record, [others[c] for c in candidates])
+        weights = self._weights(tx, record, candidates)
         self.stats.pairs_scored += len(candidates)
         placed.candidates = len(candidates)
         judged = tx.judgements.one(rid)
@@ -374,13 +378,30 @@ class Resolver:
             elif weight >= review:
                 reviews += 1
                 if other not in judged:
-                    item = self._review(record, others[other], weight, "review_band")
+                    item = self._review(record, _present(tx, other), weight, "review_band")
                     placed.reviews.append(item)
         placed.best = (best, best_weight)
         decisions = self.stats.decisions
         decisions[Decision.LINK.value] += links
         decisions[Decision.REVIEW.value] += reviews
         decisions[Decision.NO_LINK.value] += len(candidates) - links - reviews
+
+    def _weights(
+        self, tx: StagedState, record: StandardRecord, candidates: list[str]
+    ) -> list[float]:
+        """``record``'s weights against ``candidates``; the scorer's known weights (see
+        :class:`matchers.ports.KnownWeights`) spare fetching the candidates they cover."""
+        known = self._known_weights(record) if self._known_weights else None
+        if known is None:
+            others = tx.records.get(candidates)
+            return self.scorer.score_many(record, [others[c] for c in candidates])
+        weights = []
+        for other in candidates:
+            weight = known.get(other)
+            if weight is None:
+                weight = self.scorer.score(record, _present(tx, other))
+            weights.append(weight)
+        return weights
 
     def _review(
         self, a: StandardRecord, b: StandardRecord, weight: float, reason: str
@@ -426,9 +447,19 @@ class Resolver:
             frontier = reached
         return nodes, scored, judgements
 
-    @staticmethod
-    def _traits(tx: StagedState, nodes: set[str]) -> dict[str, Traits]:
-        return {record_id: traits(r) for record_id, r in tx.records.get(nodes).items()}
+    def _traits(self, tx: StagedState, nodes: set[str]) -> dict[str, Traits]:
+        """The records' traits; those of a record object seen before are remembered (the
+        in-memory state hands out the same object until the record changes)."""
+        known = self._known_traits
+        if len(known) > _TRAITS_KEPT:
+            known.clear()
+        found: dict[str, Traits] = {}
+        for record_id, record in tx.records.get(nodes).items():
+            seen = known.get(record_id)
+            if seen is None or seen[0] is not record:
+                seen = known[record_id] = (record, traits(record))
+            found[record_id] = seen[1]
+        return found
 
     def _recluster(
         self,
@@ -725,6 +756,13 @@ def _split_events(
         pieces = (PersonPart(assignment.ids[g], tuple(sorted(parts[g]))) for g in ordered)
         events.append(PersonSplit(old_id, tuple(pieces)))
     return events
+
+
+def _present(tx: StagedState, record_id: str) -> StandardRecord:
+    record = tx.records.one(record_id)
+    if record is None:
+        raise RuntimeError("identity state inconsistent: a candidate record is missing")
+    return record
 
 
 def _period(entry: PersonEntry | None) -> tuple[str | None, str | None]:

@@ -76,6 +76,9 @@ def test_the_prepared_scorer_scores_what_was_not_sent() -> None:
     assert (scorer.prepared, scorer.scored) == (1, 1)
     # a record nothing was prepared for is scored as usual
     assert scorer.score_many(bob, [ann]) == [toy.score(bob, ann)]
+    # the resolver looks the prepared weights up by candidate id
+    assert scorer.known_weights(ann) == {"2": 99.0}
+    assert scorer.known_weights(bob) is None
 
 
 def toy_standardise_row(record_id: str, first: str, last: str) -> StandardRecord:
