@@ -34,10 +34,12 @@ from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
 
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
 from hub.errors import HubError
 from hub.settings import Settings
 from monitoring.metrics import HubMetrics
-from streams.pipeline import Drained
+from streams.pipeline import Drain, Drained
 
 log = logging.getLogger("hub.drainer")
 
@@ -174,8 +176,6 @@ async def _serve(settings: Settings, conn: Connection) -> None:
     from schemas.codec import make_codec
     from sources.publisher import Publisher
     from streams.app import RETRY_FOR_S, TRANSIENT
-    from streams.identity import Outbox
-    from streams.pipeline import Drain
 
     state = redis_state(settings)
     the_store = store(settings)
@@ -193,26 +193,13 @@ async def _serve(settings: Settings, conn: Connection) -> None:
             if version is None:
                 return
             before = dict(publisher.totals.by_topic)
-            deadline = time.monotonic() + RETRY_FOR_S
-            delay = 0.2
-            while True:
-                try:
-                    data = await state.client.hget(state.outbox_key, str(version))
-                    if data is None:  # drained already (a sweep, or a worker starting)
-                        report = None
-                    else:
-                        report = await drain.drain(version, Outbox.decode(data))
-                    break
-                except TRANSIENT as error:
-                    if time.monotonic() > deadline:
-                        raise DrainerStopped(
-                            f"draining batch {version} failed for {RETRY_FOR_S:.0f} s: "
-                            f"{type(error).__name__}"
-                        ) from None
-                    log.warning("draining batch %d failed (%s); retrying", version,
-                                type(error).__name__)  # fmt: skip
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 10.0)
+            try:
+                report = await _drain_one(drain, version)
+            except TRANSIENT as error:
+                raise DrainerStopped(
+                    f"draining batch {version} failed for {RETRY_FOR_S:.0f} s: "
+                    f"{type(error).__name__}"
+                ) from None
             published = {
                 topic: count - before.get(topic, 0)
                 for topic, count in publisher.totals.by_topic.items()
@@ -224,6 +211,29 @@ async def _serve(settings: Settings, conn: Connection) -> None:
     finally:
         the_store.dispose()
         await state.client.aclose()
+
+
+async def _drain_one(drain: Drain, version: int) -> Drained | None:
+    """Drain one outbox entry, retrying failures of Redis, the store or Kafka with backoff
+    as the worker does; None when it was drained already (a sweep, or a worker starting)."""
+    from streams.app import RETRY_FOR_S, TRANSIENT
+    from streams.identity import Outbox
+
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(TRANSIENT),
+        wait=wait_exponential(multiplier=0.2, max=10),
+        stop=stop_after_delay(RETRY_FOR_S),
+        before_sleep=lambda state: log.warning(
+            "draining batch %d failed (%s); retrying",
+            version,
+            type(state.outcome.exception()).__name__ if state.outcome else "?",
+        ),
+        reraise=True,
+    ):
+        with attempt:
+            data = await drain.redis.client.hget(drain.redis.outbox_key, str(version))
+            return None if data is None else await drain.drain(version, Outbox.decode(data))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def _next(conn: Connection, parent: int) -> int | None:
