@@ -175,7 +175,6 @@ async def _serve(settings: Settings, conn: Connection) -> None:
     from hub.wiring import redis_state, store
     from schemas.codec import make_codec
     from sources.publisher import Publisher
-    from streams.app import RETRY_FOR_S, TRANSIENT
 
     state = redis_state(settings)
     the_store = store(settings)
@@ -193,13 +192,7 @@ async def _serve(settings: Settings, conn: Connection) -> None:
             if version is None:
                 return
             before = dict(publisher.totals.by_topic)
-            try:
-                report = await _drain_one(drain, version)
-            except TRANSIENT as error:
-                raise DrainerStopped(
-                    f"draining batch {version} failed for {RETRY_FOR_S:.0f} s: "
-                    f"{type(error).__name__}"
-                ) from None
+            report = await _drain_one(drain, version)
             published = {
                 topic: count - before.get(topic, 0)
                 for topic, count in publisher.totals.by_topic.items()
@@ -215,11 +208,12 @@ async def _serve(settings: Settings, conn: Connection) -> None:
 
 async def _drain_one(drain: Drain, version: int) -> Drained | None:
     """Drain one outbox entry, retrying failures of Redis, the store or Kafka with backoff
-    as the worker does; None when it was drained already (a sweep, or a worker starting)."""
+    as the worker does; None when it was drained already (a sweep, or a worker starting).
+    Raises :class:`DrainerStopped` when the failures last."""
     from streams.app import RETRY_FOR_S, TRANSIENT
     from streams.identity import Outbox
 
-    async for attempt in AsyncRetrying(
+    retrying = AsyncRetrying(
         retry=retry_if_exception_type(TRANSIENT),
         wait=wait_exponential(multiplier=0.2, max=10),
         stop=stop_after_delay(RETRY_FOR_S),
@@ -229,10 +223,16 @@ async def _drain_one(drain: Drain, version: int) -> Drained | None:
             type(state.outcome.exception()).__name__ if state.outcome else "?",
         ),
         reraise=True,
-    ):
-        with attempt:
-            data = await drain.redis.client.hget(drain.redis.outbox_key, str(version))
-            return None if data is None else await drain.drain(version, Outbox.decode(data))
+    )
+    try:
+        async for attempt in retrying:
+            with attempt:
+                data = await drain.redis.client.hget(drain.redis.outbox_key, str(version))
+                return None if data is None else await drain.drain(version, Outbox.decode(data))
+    except TRANSIENT as error:
+        raise DrainerStopped(
+            f"draining batch {version} failed for {RETRY_FOR_S:.0f} s: {type(error).__name__}"
+        ) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
