@@ -99,7 +99,7 @@ async def rebuild(
                 pending = await state.pending_outbox()
                 if pending:
                     task = progress.add_task("storing batches a worker left", total=None)
-                    await _drain(settings, state, store)
+                    await _drain(settings, state, store, matcher)
                     progress.remove_task(task)
                 task = progress.add_task("reading the store", total=None)
                 durable = await asyncio.to_thread(read_durable, store)
@@ -119,9 +119,10 @@ async def rebuild(
         await state.client.aclose()
 
 
-async def _drain(settings: Settings, state: Any, store: Store) -> None:
+async def _drain(settings: Settings, state: Any, store: Store, matcher: Matcher) -> None:
     """Store and publish the batches committed to Redis but not yet drained (a worker
     stopped in between), so the store holds every committed batch before it is read."""
+    from hub.wiring import explaining
     from schemas.codec import make_codec
     from sources.publisher import Publisher
     from streams.pipeline import Drain
@@ -133,4 +134,4 @@ async def _drain(settings: Settings, state: Any, store: Store) -> None:
         client_id="hub-state-rebuild",
     )
     publisher.check_connection()
-    await Drain(state, store, publisher).recover()
+    await Drain(state, store, publisher, explanations=explaining(matcher)).recover()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub.errors import UsageError
-from hub.link import load_matcher, survivorship_from, thresholds_from
+from hub.link import Matcher, load_matcher, survivorship_from, thresholds_from
 from hub.settings import Settings
 from matchers.identity_state import IdAllocator, IdentityState
 from matchers.resolver import Resolver
@@ -21,15 +21,20 @@ if TYPE_CHECKING:
     from sinks.store import Store
     from sources.publisher import Publisher
     from streams.identity import ResolverFactory
-    from streams.pipeline import Pipeline
+    from streams.pipeline import Explanations, Pipeline
 
 
-def resolver_factory(settings: Settings, model_path: Path | None = None) -> ResolverFactory:
-    """Builds the matching core over a given state, with the model from HUB_MODEL_PATH."""
+def _matcher(settings: Settings, model_path: Path | None = None) -> Matcher:
     path = model_path or settings.model_path
     if not path.is_file():
         raise UsageError(f"no model at {path}: train one (hub model train) and set HUB_MODEL_PATH")
-    matcher = load_matcher(path)
+    return load_matcher(path)
+
+
+def resolver_factory(settings: Settings, model_path: Path | None = None) -> ResolverFactory:
+    """Builds the matching core over a given state, with the model from HUB_MODEL_PATH.
+    Its review items carry no explanation: the drain adds it (:func:`explanations`)."""
+    matcher = _matcher(settings, model_path)
     thresholds = thresholds_from(settings, matcher.block_cap)
     survivorship = survivorship_from(settings)
 
@@ -42,10 +47,22 @@ def resolver_factory(settings: Settings, model_path: Path | None = None) -> Reso
             scorer=matcher.scorer,
             thresholds=thresholds,
             survivorship=survivorship,
-            explain=matcher.explain,
         )
 
     return make
+
+
+def explanations(settings: Settings, model_path: Path | None = None) -> Explanations | None:
+    """What adds review items' explanations as batches are drained (same model)."""
+    return explaining(_matcher(settings, model_path))
+
+
+def explaining(matcher: Matcher) -> Explanations | None:
+    from streams.pipeline import Explanations
+
+    if matcher.explain is None:
+        return None
+    return Explanations(matcher.explain, matcher.scorer.version)
 
 
 def require_redis(settings: Settings) -> None:
@@ -111,7 +128,7 @@ def worker_parts(settings: Settings, metrics: HubMetrics) -> WorkerParts:
     identity = IdentityWorker(state, resolver_factory(settings))
     pipeline = Pipeline(
         identity,
-        Drain(state, the_store, publisher),
+        Drain(state, the_store, publisher, explanations=explanations(settings)),
         DeadLetterWriter(publisher, metrics),
         metrics,
     )

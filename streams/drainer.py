@@ -172,7 +172,7 @@ def run_drainer(settings: Settings, conn: Connection) -> None:
 
 
 async def _serve(settings: Settings, conn: Connection) -> None:
-    from hub.wiring import redis_state, store
+    from hub.wiring import explanations, redis_state, store
     from schemas.codec import make_codec
     from sources.publisher import Publisher
 
@@ -184,7 +184,14 @@ async def _serve(settings: Settings, conn: Connection) -> None:
         timeout_s=settings.publish_timeout_s,
         client_id="hub-drainer",
     )
-    drain = Drain(state, the_store, publisher)
+    explained = None
+    if settings.model_path.is_file():
+        explained = explanations(settings)
+    else:
+        log.warning(
+            "no model at %s: review items are drained without explanations", settings.model_path
+        )
+    drain = Drain(state, the_store, publisher, explanations=explained)
     parent = os.getppid()
     try:
         while True:

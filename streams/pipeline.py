@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from matchers import events as domain
+from matchers.resolver import Explainer
 from monitoring.metrics import HubMetrics
 from schemas import topics
 from schemas.conversions import record_from_person
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from streams.drainer import DrainProcess
 
 Clock = Callable[[], dt.datetime]
+log = logging.getLogger(__name__)
 
 # Relationship kinds that are a service's grouping of its records (kept beside households).
 GROUP_KINDS = frozenset({"FAMILY_GROUP", "BENEFIT_CLAIM_UNIT", "COUNCIL_TAX_ACCOUNT", "TENANCY",
@@ -94,24 +97,65 @@ class BatchReport:
     decisions: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass(frozen=True)
+class Explanations:
+    """Review items' per-comparison waterfalls, added as a batch is drained.
+
+    The worker resolves without them (a waterfall for every review item was about an
+    eighth of its work, and only the person reviewing the pair reads it); the drain adds
+    them before the items are stored and published, from the same model: an item of
+    another model version (a batch left by a worker running an older model) keeps none."""
+
+    explain: Explainer
+    model_version: str
+
+    def fill(self, outbox: Outbox) -> Outbox:
+        events = [
+            self._explained(e)
+            if isinstance(e, domain.ReviewItemRaised) and not e.explanation
+            else e
+            for e in outbox.events
+        ]
+        return replace(outbox, events=events)
+
+    def _explained(self, item: domain.ReviewItemRaised) -> domain.ReviewItemRaised:
+        if item.model_version != self.model_version:
+            log.warning(
+                "a review item of model %s left without its explanation (this worker runs %s)",
+                item.model_version,
+                self.model_version,
+            )
+            return item
+        return replace(item, explanation=tuple(self.explain(item.record, item.other_record)))
+
+
 class Drain:
     """Takes a committed batch out of the outbox: rows into the store, events onto Kafka."""
 
     def __init__(
-        self, redis_state: RedisState, store: Store, publisher: Publisher, clock: Clock = utc_now
+        self,
+        redis_state: RedisState,
+        store: Store,
+        publisher: Publisher,
+        clock: Clock = utc_now,
+        explanations: Explanations | None = None,
     ) -> None:
         self.redis = redis_state
         self.store = store
         self.publisher = publisher
         self.clock = clock
+        self.explanations = explanations
         self._one_at_a_time = asyncio.Lock()
         self._pending_at_last_sweep: set[int] = set()
 
     async def drain(self, version: int, outbox: Outbox) -> Drained:
-        """Store the batch's rows, then publish its events. Each event's Kafka timestamp is
-        the time the store transaction committed: when its effect became visible."""
+        """Store the batch's rows, then publish its events (review items explained first).
+        Each event's Kafka timestamp is the time the store transaction committed: when its
+        effect became visible."""
         async with self._one_at_a_time:
             began = time.perf_counter()
+            if self.explanations is not None:
+                outbox = self.explanations.fill(outbox)
             now = self.clock()
             await asyncio.to_thread(self.store.apply, store_rows(outbox, version, now))
             committed = self.clock()

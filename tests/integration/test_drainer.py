@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from hub.settings import Settings
+from hub.wiring import resolver_factory
 from monitoring.metrics import HubMetrics, build_metrics
 from schemas import topics
 from sinks import tables
@@ -54,7 +55,7 @@ async def state(settings: Settings) -> AsyncIterator[RedisState]:
 
 
 async def test_what_the_worker_hands_over_is_stored_published_and_counted(
-    settings: Settings, state: RedisState
+    settings: Settings, state: RedisState, borough_model: Path
 ) -> None:
     records = [
         r.to_source_record()
@@ -62,7 +63,8 @@ async def test_what_the_worker_hands_over_is_stored_published_and_counted(
     ]
     registry = CollectorRegistry()
     metrics: HubMetrics = build_metrics(registry)
-    worker = IdentityWorker(state, toy_resolver)
+    settings = settings.model_copy(update={"model_path": borough_model})
+    worker = IdentityWorker(state, resolver_factory(settings))
     await worker.start()
     drainer = DrainProcess(settings, metrics)
     drainer.start()
@@ -81,9 +83,16 @@ async def test_what_the_worker_hands_over_is_stored_published_and_counted(
     store = Store(settings.database_url)
     try:
         stored = {row["record_id"] for row in store.rows(tables.source_records)}
+        reviews = store.rows(tables.review_items)
     finally:
         store.dispose()
     assert stored == {r.record_id for r in records}
+    # the worker resolves without review items' explanations; the drainer adds them
+    assert reviews
+    for row in reviews:  # the waterfall adds up to the pair's weight
+        assert row["explanation"]
+        total = sum(weight for _comparison, _level, weight in row["explanation"])
+        assert total == pytest.approx(row["match_weight"], abs=1e-6)
     assert registry.get_sample_value("hub_batch_seconds_count", {"stage": "store"}) == 2
     latencies = registry.get_sample_value("hub_end_to_end_latency_seconds_count")
     assert latencies == len(records)

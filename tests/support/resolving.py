@@ -20,7 +20,11 @@ from tests.support.toy_model import ToyKeyRules, ToyScorer, toy_standardise
 THRESHOLDS = Thresholds(link=6.0, review=2.0, group=-5.0, floor=-10.0, block_cap=60)
 
 
-def make_resolver(thresholds: Thresholds = THRESHOLDS) -> tuple[Resolver, MemoryIdentityState]:
+def make_resolver(
+    thresholds: Thresholds = THRESHOLDS, *, explain: bool = True
+) -> tuple[Resolver, MemoryIdentityState]:
+    """A resolver over the toy model; without ``explain`` its review items carry no
+    explanation (as in a streaming worker, whose drain adds them)."""
     state = MemoryIdentityState()
     scorer = ToyScorer()
     resolver = Resolver(
@@ -30,7 +34,7 @@ def make_resolver(thresholds: Thresholds = THRESHOLDS) -> tuple[Resolver, Memory
         rules=ToyKeyRules(),
         scorer=scorer,
         thresholds=thresholds,
-        explain=scorer.explain,
+        explain=scorer.explain if explain else None,
     )
     return resolver, state
 
