@@ -43,11 +43,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from matchers.constraints import Summary, Traits
+from matchers.constraints import Names, Summary, Traits, given_names_differ
 from matchers.decisions import Thresholds
 
 
@@ -118,6 +118,8 @@ def cluster_graph(
     if judgements:
         links = [k for k in links if judgements.get((k[1], k[2])) is not False]
     traits = traits or {}
+    if traits and not _may_conflict(set(traits.values()), thresholds.dob_years):
+        traits = {}  # no two of the records can conflict: no rule to check
     torn = _torn(links, traits, thresholds) if len(links) > 1 and traits else set()
     order = [k for k in links if k[1] not in torn and k[2] not in torn] if torn else links
     forbidden: dict[str, set[str]] = {}
@@ -166,7 +168,7 @@ def _torn(
         bar = near_links[0][0] - margin
         kinds = {traits.get(other, _NO_TRAITS) for weight, other in near_links if weight >= bar}
         kinds.discard(_NO_TRAITS)
-        if len(kinds) < 2 or not _may_conflict(kinds):
+        if len(kinds) < 2 or not _may_conflict(kinds, years):
             continue
         own = traits.get(record, _NO_TRAITS)
         # two kinds that conflict, neither conflicting with the record's own (pairs first:
@@ -191,6 +193,7 @@ def _clear(kind: Traits, own: Traits, years: int, known: dict[Traits, bool]) -> 
 
 
 _NO_TRAITS = Traits()
+_NO_HOME = _NO_TRAITS.home
 _NO_PARTNERS: Mapping[str, float] = {}
 
 
@@ -201,20 +204,39 @@ def _kinds_conflict(a: Traits, b: Traits, years: int) -> bool:
     return Summary.of(a).conflicts(Summary.of(b), years)
 
 
-_DOB, _BORN_BY = Traits._fields.index("dob"), Traits._fields.index("born_by")
-
-
-def _may_conflict(kinds: Iterable[Traits]) -> bool:
-    """Whether some two of ``kinds`` (traits: NHS number, UPN, NI prefix, dob, names,
-    home, born-by date) hold two different values of one trait, or one holds a date of
-    birth and another a born-by date (else no two of them can conflict): a quick test
-    before the rules proper."""
-    seen: dict[int, object] = {}
+def _may_conflict(kinds: Collection[Traits], years: int) -> bool:
+    """Whether some two of ``kinds`` may conflict: a quick test before the rules proper,
+    true whenever :meth:`Summary.conflicts` would find two records that conflict. It
+    holds when two of them hold different NHS numbers, UPNs or NI prefixes; a date of
+    birth is later than a born-by date; two birth years are more than ``years`` apart
+    (no other difference of dates conflicts); or two with a date of birth, names and a
+    home share the date and hold given names that plainly differ (the twins rule, the
+    only one that looks at names)."""
+    for field in _IDENTIFIERS:
+        if len({value for kind in kinds if (value := kind[field])}) > 1:
+            return True
+    dobs = [kind.dob for kind in kinds if kind.dob]
+    if not dobs:
+        return False
+    born_by = [kind.born_by for kind in kinds if kind.born_by is not None]
+    if born_by and max(dobs) > min(born_by):
+        return True
+    birth_years = [int(dob[:4]) for dob in dobs]
+    if years and max(birth_years) - min(birth_years) > years:
+        return True
+    named: dict[str, set[Names]] = {}
     for kind in kinds:
-        for i, value in enumerate(kind):
-            if value is not None and seen.setdefault(i, value) != value:
-                return True
-    return _DOB in seen and _BORN_BY in seen
+        if kind.dob and kind.names and kind.home != _NO_HOME:
+            named.setdefault(kind.dob, set()).add(kind.names)
+    return any(
+        given_names_differ(a, b) or given_names_differ(b, a)
+        for names in named.values()
+        if len(names) > 1
+        for a, b in itertools.combinations(names, 2)
+    )
+
+
+_IDENTIFIERS = tuple(Traits._fields.index(f) for f in ("nhs_number", "upn", "ni_prefix"))
 
 
 class _Groups:
