@@ -212,17 +212,20 @@ def _may_conflict(kinds: Collection[Traits], years: int) -> bool:
     (no other difference of dates conflicts); or two with a date of birth, names and a
     home share the date and hold given names that plainly differ (the twins rule, the
     only one that looks at names)."""
-    for field in _IDENTIFIERS:
-        if len({value for kind in kinds if (value := kind[field])}) > 1:
-            return True
-    dobs = [kind.dob for kind in kinds if kind.dob]
+    if not kinds:
+        return False
+    nhs, upn, ni, dates, _names, _homes, born_by_dates = zip(*kinds, strict=True)
+    if any(len(set(values) - _ABSENT) > 1 for values in (nhs, upn, ni)):
+        return True
+    dobs = set(dates) - _ABSENT
     if not dobs:
         return False
-    born_by = [kind.born_by for kind in kinds if kind.born_by is not None]
-    if born_by and max(dobs) > min(born_by):
+    born_by = set(born_by_dates)
+    born_by.discard(None)
+    latest = max(dobs)
+    if born_by and latest > min(born_by):
         return True
-    birth_years = [int(dob[:4]) for dob in dobs]
-    if years and max(birth_years) - min(birth_years) > years:
+    if years and int(latest[:4]) - int(min(dobs)[:4]) > years:
         return True
     named: dict[str, set[Names]] = {}
     for kind in kinds:
@@ -236,7 +239,7 @@ def _may_conflict(kinds: Collection[Traits], years: int) -> bool:
     )
 
 
-_IDENTIFIERS = tuple(Traits._fields.index(f) for f in ("nhs_number", "upn", "ni_prefix"))
+_ABSENT = frozenset((None, ""))
 
 
 class _Groups:
