@@ -215,8 +215,10 @@ def _may_conflict(kinds: Collection[Traits], years: int) -> bool:
     if not kinds:
         return False
     nhs, upn, ni, dates, _names, _homes, born_by_dates = zip(*kinds, strict=True)
-    if any(len(set(values) - _ABSENT) > 1 for values in (nhs, upn, ni)):
-        return True
+    for values in (nhs, upn, ni):
+        distinct = set(values)
+        if len(distinct) > 1 and len(distinct - _ABSENT) > 1:
+            return True
     dobs = set(dates) - _ABSENT
     if not dobs:
         return False
@@ -254,7 +256,8 @@ class _Groups:
         thresholds: Thresholds,
     ) -> None:
         self.root = {n: n for n in nodes}
-        self.members = {n: [n] for n in nodes}
+        self.members = {n: [n] for n in nodes}  # in joining order (sums add up in it)
+        self.sets = {n: {n} for n in nodes}  # the same, to ask who is in a group
         self.adjacency = adjacency
         self.forbidden = forbidden
         self.traits = traits
@@ -276,21 +279,25 @@ class _Groups:
         a, b = self.find(record_a), self.find(record_b)
         if a == b:
             return False
-        small, big = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
-        if self._judged_apart(small, big):
+        members = self.members
+        size_a, size_b = len(members[a]), len(members[b])
+        small, big = (a, b) if size_a <= size_b else (b, a)
+        if self.forbidden and self._judged_apart(small, big):
             return False
-        if not judged:
+        if not judged and (size_a * size_b > 1 or self.traits):
             # groups only change by joining, so two roots with the same sizes are the same
             # two groups as last time: the answer is the same too
-            state = (small, big, len(self.members[small]), len(self.members[big]))
+            state = (small, big, len(members[small]), len(members[big]))
             if state in self.refused:
                 return False
             if self._incompatible(small, big) or not self._well_linked(small, big):
                 self.refused.add(state)
                 return False
         self.root[small] = big
-        moved = self.members.pop(small)
-        self.members[big].extend(moved)
+        moved = members.pop(small)
+        members[big].extend(moved)
+        sets = self.sets
+        sets[big] |= sets.pop(small)
         absorbed, kept = self.summaries.pop(small, None), self.summaries.get(big)
         if absorbed is None and kept is not None and len(moved) == 1:
             absorbed = Summary.of(self.traits.get(small, _NO_TRAITS))  # (two records: none made)
@@ -301,10 +308,9 @@ class _Groups:
         return True
 
     def _judged_apart(self, small: str, big: str) -> bool:
-        if not self.forbidden:
-            return False
+        theirs = self.sets[big]
         return any(
-            self.find(other) == big
+            other in theirs
             for node in self.members[small]
             for other in self.forbidden.get(node, ())
         )
@@ -339,10 +345,10 @@ class _Groups:
             return True
         floor = self.thresholds.floor
         total, counted = 0.0, 0
-        root, find = self.root, self.find
+        theirs, adjacency = self.sets[big], self.adjacency
         for node in self.members[small]:
-            for other, weight in self.adjacency.get(node, {}).items():
-                if other in root and find(other) == big:
+            for other, weight in adjacency.get(node, _NO_PARTNERS).items():
+                if other in theirs:
                     total += weight if weight > floor else floor
                     counted += 1
         return total + floor * (pairs - counted) >= self.thresholds.group * pairs
