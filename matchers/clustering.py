@@ -43,11 +43,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from matchers.constraints import Summary, Traits
+from matchers.constraints import Names, Summary, Traits, given_names_differ
 from matchers.decisions import Thresholds
 
 
@@ -118,6 +118,8 @@ def cluster_graph(
     if judgements:
         links = [k for k in links if judgements.get((k[1], k[2])) is not False]
     traits = traits or {}
+    if traits and not _may_conflict(set(traits.values()), thresholds.dob_years):
+        traits = {}  # no two of the records can conflict: no rule to check
     torn = _torn(links, traits, thresholds) if len(links) > 1 and traits else set()
     order = [k for k in links if k[1] not in torn and k[2] not in torn] if torn else links
     forbidden: dict[str, set[str]] = {}
@@ -166,7 +168,7 @@ def _torn(
         bar = near_links[0][0] - margin
         kinds = {traits.get(other, _NO_TRAITS) for weight, other in near_links if weight >= bar}
         kinds.discard(_NO_TRAITS)
-        if len(kinds) < 2 or not _may_conflict(kinds):
+        if len(kinds) < 2 or not _may_conflict(kinds, years):
             continue
         own = traits.get(record, _NO_TRAITS)
         # two kinds that conflict, neither conflicting with the record's own (pairs first:
@@ -191,6 +193,7 @@ def _clear(kind: Traits, own: Traits, years: int, known: dict[Traits, bool]) -> 
 
 
 _NO_TRAITS = Traits()
+_NO_HOME = _NO_TRAITS.home
 _NO_PARTNERS: Mapping[str, float] = {}
 
 
@@ -201,20 +204,44 @@ def _kinds_conflict(a: Traits, b: Traits, years: int) -> bool:
     return Summary.of(a).conflicts(Summary.of(b), years)
 
 
-_DOB, _BORN_BY = Traits._fields.index("dob"), Traits._fields.index("born_by")
-
-
-def _may_conflict(kinds: Iterable[Traits]) -> bool:
-    """Whether some two of ``kinds`` (traits: NHS number, UPN, NI prefix, dob, names,
-    home, born-by date) hold two different values of one trait, or one holds a date of
-    birth and another a born-by date (else no two of them can conflict): a quick test
-    before the rules proper."""
-    seen: dict[int, object] = {}
+def _may_conflict(kinds: Collection[Traits], years: int) -> bool:
+    """Whether some two of ``kinds`` may conflict: a quick test before the rules proper,
+    true whenever :meth:`Summary.conflicts` would find two records that conflict. It
+    holds when two of them hold different NHS numbers, UPNs or NI prefixes; a date of
+    birth is later than a born-by date; two birth years are more than ``years`` apart
+    (no other difference of dates conflicts); or two with a date of birth, names and a
+    home share the date and hold given names that plainly differ (the twins rule, the
+    only one that looks at names)."""
+    if not kinds:
+        return False
+    nhs, upn, ni, dates, _names, _homes, born_by_dates = zip(*kinds, strict=True)
+    for values in (nhs, upn, ni):
+        distinct = set(values)
+        if len(distinct) > 1 and len(distinct - _ABSENT) > 1:
+            return True
+    dobs = set(dates) - _ABSENT
+    if not dobs:
+        return False
+    born_by = set(born_by_dates)
+    born_by.discard(None)
+    latest = max(dobs)
+    if born_by and latest > min(born_by):
+        return True
+    if years and int(latest[:4]) - int(min(dobs)[:4]) > years:
+        return True
+    named: dict[str, set[Names]] = {}
     for kind in kinds:
-        for i, value in enumerate(kind):
-            if value is not None and seen.setdefault(i, value) != value:
-                return True
-    return _DOB in seen and _BORN_BY in seen
+        if kind.dob and kind.names and kind.home != _NO_HOME:
+            named.setdefault(kind.dob, set()).add(kind.names)
+    return any(
+        given_names_differ(a, b) or given_names_differ(b, a)
+        for names in named.values()
+        if len(names) > 1
+        for a, b in itertools.combinations(names, 2)
+    )
+
+
+_ABSENT = frozenset((None, ""))
 
 
 class _Groups:
@@ -229,7 +256,8 @@ class _Groups:
         thresholds: Thresholds,
     ) -> None:
         self.root = {n: n for n in nodes}
-        self.members = {n: [n] for n in nodes}
+        self.members = {n: [n] for n in nodes}  # in joining order (sums add up in it)
+        self.sets = {n: {n} for n in nodes}  # the same, to ask who is in a group
         self.adjacency = adjacency
         self.forbidden = forbidden
         self.traits = traits
@@ -251,21 +279,25 @@ class _Groups:
         a, b = self.find(record_a), self.find(record_b)
         if a == b:
             return False
-        small, big = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
-        if self._judged_apart(small, big):
+        members = self.members
+        size_a, size_b = len(members[a]), len(members[b])
+        small, big = (a, b) if size_a <= size_b else (b, a)
+        if self.forbidden and self._judged_apart(small, big):
             return False
-        if not judged:
+        if not judged and (size_a * size_b > 1 or self.traits):
             # groups only change by joining, so two roots with the same sizes are the same
             # two groups as last time: the answer is the same too
-            state = (small, big, len(self.members[small]), len(self.members[big]))
+            state = (small, big, len(members[small]), len(members[big]))
             if state in self.refused:
                 return False
             if self._incompatible(small, big) or not self._well_linked(small, big):
                 self.refused.add(state)
                 return False
         self.root[small] = big
-        moved = self.members.pop(small)
-        self.members[big].extend(moved)
+        moved = members.pop(small)
+        members[big].extend(moved)
+        sets = self.sets
+        sets[big] |= sets.pop(small)
         absorbed, kept = self.summaries.pop(small, None), self.summaries.get(big)
         if absorbed is None and kept is not None and len(moved) == 1:
             absorbed = Summary.of(self.traits.get(small, _NO_TRAITS))  # (two records: none made)
@@ -276,10 +308,9 @@ class _Groups:
         return True
 
     def _judged_apart(self, small: str, big: str) -> bool:
-        if not self.forbidden:
-            return False
+        theirs = self.sets[big]
         return any(
-            self.find(other) == big
+            other in theirs
             for node in self.members[small]
             for other in self.forbidden.get(node, ())
         )
@@ -314,10 +345,10 @@ class _Groups:
             return True
         floor = self.thresholds.floor
         total, counted = 0.0, 0
-        root, find = self.root, self.find
+        theirs, adjacency = self.sets[big], self.adjacency
         for node in self.members[small]:
-            for other, weight in self.adjacency.get(node, {}).items():
-                if other in root and find(other) == big:
+            for other, weight in adjacency.get(node, _NO_PARTNERS).items():
+                if other in theirs:
                     total += weight if weight > floor else floor
                     counted += 1
         return total + floor * (pairs - counted) >= self.thresholds.group * pairs

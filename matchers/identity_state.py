@@ -32,7 +32,7 @@ hand out its own objects.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
@@ -279,6 +279,16 @@ class _ValueTable(Generic[V]):
             for i in missing:
                 cache[i] = found.get(i)
         return {i: v for i in wanted if (v := cache[i]) is not None}
+
+    def each(self, ids: Sequence[str]) -> list[V | None]:
+        """The values of ``ids`` in their order (None: absent)."""
+        cache = self._cache
+        missing = [i for i in ids if i not in cache]
+        if missing:
+            found = self._fetch(missing)
+            for i in missing:
+                cache[i] = found.get(i)
+        return [cache[i] for i in ids]
 
     def one(self, key: str) -> V | None:
         cache = self._cache

@@ -393,8 +393,10 @@ class Resolver:
         :class:`matchers.ports.KnownWeights`) spare fetching the candidates they cover."""
         known = self._known_weights(record) if self._known_weights else None
         if known is None:
-            others = tx.records.get(candidates)
-            return self.scorer.score_many(record, [others[c] for c in candidates])
+            others = [other for other in tx.records.each(candidates) if other is not None]
+            if len(others) != len(candidates):
+                raise RuntimeError("identity state inconsistent: a candidate record is missing")
+            return self.scorer.score_many(record, others)
         weights = []
         for other in candidates:
             weight = known.get(other)
@@ -431,6 +433,12 @@ class Resolver:
             for x in frontier:
                 own = judged[x]
                 scored[x] = edges[x]
+                if not own:  # (most records: no judgement, so links are followed)
+                    for y, weight in edges[x].items():
+                        if weight >= link_at and y not in nodes:
+                            nodes.add(y)
+                            reached.append(y)
+                    continue
                 for y, judgement in own.items():
                     if y in nodes or y in present:
                         judgements[judgement.pair] = judgement.same
