@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matchers.clustering import Link, cluster
+from matchers.clustering import Link, _kinds_conflict, _may_conflict, cluster
+from matchers.constraints import Traits
 from matchers.decisions import Thresholds
 
 pytestmark = pytest.mark.unit
@@ -150,3 +152,28 @@ def test_clustering_each_component_separately_equals_the_whole(
     for (a, b), same in judgements.items():
         if not same:
             assert not any({a, b} <= group for group in whole)
+
+
+_DATES = ["1950-03-03", "1950-03-04", "1953-03-03", "1985-07-01", "1958-07-01", "2010-07-07"]
+_NAMES = [("john", None, "smith"), ("jon", None, "smith"), ("james", "j", "smith"),
+          ("smith", None, "john")]  # fmt: skip
+_TRAITS = st.builds(
+    Traits,
+    nhs_number=st.sampled_from([None, "9434765919", "9434765870"]),
+    upn=st.sampled_from([None, "A123", "B456"]),
+    ni_prefix=st.sampled_from([None, "AB123456", "CD654321"]),
+    dob=st.sampled_from([None, *_DATES]),
+    names=st.sampled_from([None, *_NAMES]),
+    home=st.sampled_from([(None, None, None), ("1001", None, None), (None, "0207", None)]),
+    born_by=st.sampled_from([None, "1975-01-01", "2005-06-30"]),
+)
+
+
+@given(kinds=st.lists(_TRAITS, min_size=2, max_size=6), years=st.sampled_from([0, 10, 25]))
+@settings(max_examples=400, deadline=None)
+def test_the_quick_test_never_misses_a_conflict(kinds: list[Traits], years: int) -> None:
+    """Clustering skips the cannot-link rules when the quick test finds no two records
+    that may conflict: exact only if every pair the rules would refuse passes it."""
+    if not _may_conflict(set(kinds), years):
+        for a, b in itertools.combinations(kinds, 2):
+            assert not _kinds_conflict(a, b, years)
