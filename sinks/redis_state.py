@@ -64,9 +64,11 @@ class Table:
     name: str
     attr: str  # the dictionary on the replica
     hint: Any  # type of one value
-    touched_by: tuple[str, ...]  # StateChanges fields whose keys (or members) it writes
+    # StateChanges fields whose keys it writes; member-wise: (added, removed)
+    touched_by: tuple[str, ...]
     is_set: bool = False  # held as a mutable set locally
     layout: str = VALUE  # VALUE: field key; MEMBERS: field [key, member]; PAIRS: [a, b]
+    merged: bool = False  # the changes are merged into the value (not the value itself)
 
 
 TABLES: tuple[Table, ...] = (
@@ -74,7 +76,7 @@ TABLES: tuple[Table, ...] = (
     Table("record_keys", "_record_keys", frozenset[str], ("record_keys",)),
     Table("buckets", "_buckets", frozenset[str], ("bucket_added", "bucket_removed"), True, MEMBERS),
     Table("edges", "_edges", dict[str, float], ("edges_set", "edges_removed"), layout=PAIRS),
-    Table("judgements", "_judgements", dict[str, Judgement], ("judgements_set",)),
+    Table("judgements", "_judgements", dict[str, Judgement], ("judgements_set",), merged=True),
     Table("person_of", "_person_of", str, ("person_of",)),
     Table("persons", "_persons", PersonEntry, ("persons",)),
     Table("person_aliases", "_person_aliases", str, ("person_aliases",)),
@@ -107,7 +109,7 @@ TABLE_BY_NAME = {t.name: t for t in TABLES}
 _ENCODE = {t.name: encoder(t.hint) for t in TABLES}
 _DECODE = {t.name: decoder(t.hint) for t in TABLES}
 _PRESENT = b"1"  # the value of a set member's field
-_NO_PARTNERS: dict[str, float] = {}
+_LOOK_UP = object()
 
 
 def member_field(key: str, member: str) -> bytes:
@@ -150,6 +152,33 @@ def encoded_fields(table: Table, rows: Iterable[tuple[str, Any]]) -> Iterator[tu
             yield key.encode(), encode(value)
 
 
+# A member-wise table's changes as fields and values, as the in-memory state applies them:
+# the removals, then the additions.
+def _mark_members(
+    dirty: dict[bytes, bytes | None], added: dict[str, set[str]], removed: dict[str, set[str]]
+) -> None:
+    for key, members in removed.items():
+        for member in members:
+            dirty[member_field(key, member)] = None
+    for key, members in added.items():
+        for member in members:
+            dirty[member_field(key, member)] = _PRESENT
+
+
+def _mark_pairs(
+    dirty: dict[bytes, bytes | None],
+    added: dict[str, dict[str, float]],
+    removed: dict[str, set[str]],
+) -> None:
+    # a pair is listed under both of its records; its field names the smaller first
+    for key, others in removed.items():
+        for o in others:
+            dirty[member_field(key, o) if key < o else member_field(o, key)] = None
+    for key, weights in added.items():
+        for o, weight in weights.items():
+            dirty[member_field(key, o) if key < o else member_field(o, key)] = _weight(weight)
+
+
 class ReplicatedState(MemoryIdentityState):
     """The whole identity state in memory, remembering which keys changed since the last
     commit. Reads are the in-memory state's; :meth:`apply` also marks keys dirty."""
@@ -159,8 +188,11 @@ class ReplicatedState(MemoryIdentityState):
         self.source_versions: dict[str, int] = {}
         self.counters: dict[str, int] = {}
         self.version = 0
-        # keys written since the last commit; (key, member) pairs for member-wise tables
-        self._dirty: dict[str, set[Any]] = {t.name: set() for t in TABLES}
+        # What changed since the last commit, table by table: the keys and their values as
+        # written (``_LOOK_UP``: read it at the commit), or for a member-wise table the
+        # fields and their encoded values (None: delete). Taken from the changes while
+        # they are at hand, so a commit does not look thousands of keys up again.
+        self._dirty: dict[str, dict[Any, Any]] = {t.name: {} for t in TABLES}
 
     def _table(self, name: str) -> dict[str, Any]:
         table: dict[str, Any] = getattr(self, TABLE_BY_NAME[name].attr)
@@ -170,26 +202,24 @@ class ReplicatedState(MemoryIdentityState):
         super().apply(changes)
         for table in TABLES:
             dirty = self._dirty[table.name]
-            for field_name in table.touched_by:
-                written: dict[str, Any] = getattr(changes, field_name)
-                if table.layout == VALUE:
-                    dirty.update(written)
-                elif table.layout == MEMBERS:
-                    for key, members in written.items():
-                        dirty.update([(key, member) for member in members])
-                else:  # a pair, whichever of its records it is listed under
-                    for key, others in written.items():
-                        dirty.update([(key, o) if key < o else (o, key) for o in others])
+            if table.layout == VALUE:
+                for field_name in table.touched_by:
+                    written: dict[str, Any] = getattr(changes, field_name)
+                    dirty.update(dict.fromkeys(written, _LOOK_UP) if table.merged else written)
+                continue
+            added_name, removed_name = table.touched_by
+            mark = _mark_members if table.layout == MEMBERS else _mark_pairs
+            mark(dirty, getattr(changes, added_name), getattr(changes, removed_name))
 
     def set_source_version(self, record_id: str, version: int) -> None:
         self.source_versions[record_id] = version
-        self._dirty["source_versions"].add(record_id)
+        self._dirty["source_versions"][record_id] = version
 
     def allocate(self, kind: str, count: int) -> list[int]:
         """New id numbers (the ``IdAllocator`` port): safe because commits are serialised."""
         start = self.counters.get(kind, 0)
         self.counters[kind] = start + count
-        self._dirty["counters"].add(kind)
+        self._dirty["counters"][kind] = start + count
         return list(range(start + 1, start + count + 1))
 
     @property
@@ -197,32 +227,28 @@ class ReplicatedState(MemoryIdentityState):
         return any(self._dirty.values())
 
     def take_writes(self) -> dict[str, dict[str | bytes, bytes | None]]:
-        """The dirty fields' current values, encoded (None: delete), and forget them."""
+        """The fields written since the last commit, with their values encoded (None:
+        delete), and forget them."""
         writes: dict[str, dict[str | bytes, bytes | None]] = {}
         for table in TABLES:
-            keys = self._dirty[table.name]
-            if not keys:
+            dirty = self._dirty[table.name]
+            if not dirty:
                 continue
-            values, out = self._table(table.name), {}
             if table.layout == VALUE:
-                encode = _ENCODE[table.name]
-                for k in keys:
-                    out[k] = encode(v) if (v := values.get(k)) is not None else None
-            elif table.layout == MEMBERS:
-                for key, member in keys:
-                    present = member in values.get(key, ())
-                    out[member_field(key, member)] = _PRESENT if present else None
+                encode, values = _ENCODE[table.name], self._table(table.name)
+                out: dict[str | bytes, bytes | None] = {}
+                for k, written in dirty.items():
+                    v = values.get(k) if written is _LOOK_UP else written
+                    out[k] = None if v is None else encode(v)
+                writes[table.name] = out
             else:
-                for a, b in keys:
-                    weight = values.get(a, _NO_PARTNERS).get(b)
-                    out[member_field(a, b)] = None if weight is None else _weight(weight)
-            writes[table.name] = out
-            keys.clear()
+                writes[table.name] = dirty
+            self._dirty[table.name] = {}
         return writes
 
     def discard_writes(self) -> None:
-        for keys in self._dirty.values():
-            keys.clear()
+        for dirty in self._dirty.values():
+            dirty.clear()
 
     def put_encoded(self, name: str, values: Mapping[str | bytes, bytes | None]) -> None:
         """Set fields read from Redis (None: the field is gone)."""
