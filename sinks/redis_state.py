@@ -7,10 +7,13 @@ grow one member at a time are held member by member instead, so that a commit wr
 changed rather than the whole set or map again (a new record adds a member to each of its
 blocking keys' buckets and a pair to each partner's stored pairs):
 
-- sets (``buckets``, ``residents``, ``record_groups``): one field ``[key, member]`` (JSON)
-  per member, the value ``1``;
+- sets (``residents``, ``record_groups``): one field ``[key, member]`` (JSON) per member,
+  the value ``1``;
 - ``edges``: one field ``[a, b]`` per scored pair, ``a < b``, the value its weight; the
   replica holds it under both records.
+
+``buckets`` (each blocking key's records) is not in Redis at all: it is the inverse of
+``record_keys``, which the replica keeps it in step with as it reads that table.
 
 Every worker keeps the whole state in memory (a :class:`ReplicatedState`) so that
 matching never waits on the network, and changes it only while it holds the state lock:
@@ -56,7 +59,8 @@ class StateConflict(HubError):
     """The state lock was lost or the state moved on during a commit: nothing was written."""
 
 
-VALUE, MEMBERS, PAIRS = "value", "members", "pairs"  # how a table is held in Redis
+# how a table is held in Redis (see the module's docstring)
+VALUE, MEMBERS, PAIRS, DERIVED = "value", "members", "pairs", "derived"
 
 
 @dataclass(frozen=True)
@@ -68,13 +72,15 @@ class Table:
     touched_by: tuple[str, ...]
     is_set: bool = False  # held as a mutable set locally
     layout: str = VALUE  # VALUE: field key; MEMBERS: field [key, member]; PAIRS: [a, b]
+    # (DERIVED: not in Redis, the replica derives it from the table it is an index of)
     merged: bool = False  # the changes are merged into the value (not the value itself)
 
 
 TABLES: tuple[Table, ...] = (
     Table("records", "_records", StandardRecord, ("records",)),
     Table("record_keys", "_record_keys", frozenset[str], ("record_keys",)),
-    Table("buckets", "_buckets", frozenset[str], ("bucket_added", "bucket_removed"), True, MEMBERS),
+    # every blocking key's records: the inverse of record_keys
+    Table("buckets", "_buckets", frozenset[str], (), True, DERIVED),
     Table("edges", "_edges", dict[str, float], ("edges_set", "edges_removed"), layout=PAIRS),
     Table("judgements", "_judgements", dict[str, Judgement], ("judgements_set",), merged=True),
     Table("person_of", "_person_of", str, ("person_of",)),
@@ -112,6 +118,10 @@ _PRESENT = b"1"  # the value of a set member's field
 _LOOK_UP = object()
 
 
+def _as_bytes(field: str | bytes) -> bytes:
+    return field.encode() if isinstance(field, str) else field
+
+
 def member_field(key: str, member: str) -> bytes:
     """The field of one set member or one pair (``key < member``) of a member-wise table:
     ``orjson.dumps((key, member))``, made by formatting when neither needs escaping.
@@ -137,7 +147,10 @@ def _weight(value: float) -> bytes:
 
 def encoded_fields(table: Table, rows: Iterable[tuple[str, Any]]) -> Iterator[tuple[bytes, bytes]]:
     """A table's rows (key, value as the replica holds it) as Redis fields and values."""
-    if table.layout == MEMBERS:
+    if table.layout == DERIVED:
+        for _row in rows:  # (read, for a caller counting rows)
+            pass
+    elif table.layout == MEMBERS:
         for key, members in rows:
             for member in members:
                 yield member_field(key, member), _PRESENT
@@ -202,6 +215,8 @@ class ReplicatedState(MemoryIdentityState):
         super().apply(changes)
         for table in TABLES:
             dirty = self._dirty[table.name]
+            if table.layout == DERIVED:
+                continue
             if table.layout == VALUE:
                 for field_name in table.touched_by:
                     written: dict[str, Any] = getattr(changes, field_name)
@@ -259,23 +274,47 @@ class ReplicatedState(MemoryIdentityState):
         if layout == PAIRS:
             self._put_pairs(self._table(name), values)
             return
+        if layout == DERIVED:
+            return
         table, decode = self._table(name), _DECODE[name]
         wrap = TABLE_BY_NAME[name].is_set
+        index = name == "record_keys"
         for field, raw in values.items():
             key = field.decode() if isinstance(field, bytes) else field
-            if raw is None:
+            value = decode(raw) if raw is not None else None
+            if index:
+                self._rebucket(key, value or frozenset())
+            if value is None:
                 table.pop(key, None)
             else:
-                value = decode(raw)
                 table[key] = set(value) if wrap else value
+
+    def _rebucket(self, record_id: str, keys: frozenset[str]) -> None:
+        """Move a record between buckets as its blocking keys are read from Redis."""
+        buckets = self._buckets
+        old = self._record_keys.get(record_id, frozenset())
+        for key in old - keys:
+            members = buckets.get(key)
+            if members is not None:
+                members.discard(record_id)
+                if not members:
+                    del buckets[key]
+        for key in keys - old:
+            members = buckets.get(key)
+            if members is None:
+                buckets[key] = {record_id}
+            else:
+                members.add(record_id)
 
     @staticmethod
     def _put_members(
         table: dict[str, set[str]], values: Mapping[str | bytes, bytes | None]
     ) -> None:
-        for field, raw in values.items():
-            key, member = orjson.loads(field)
-            current = table.get(key)
+        # the fields parsed at once: [[key, member], ...]
+        fields = orjson.loads(b"[" + b",".join(map(_as_bytes, values)) + b"]")
+        get = table.get
+        for (key, member), raw in zip(fields, values.values(), strict=True):
+            current = get(key)
             if raw is not None:
                 if current is None:
                     table[key] = {member}
@@ -290,19 +329,24 @@ class ReplicatedState(MemoryIdentityState):
     def _put_pairs(
         table: dict[str, dict[str, float]], values: Mapping[str | bytes, bytes | None]
     ) -> None:
-        for field, raw in values.items():
-            a, b = orjson.loads(field)
+        fields = orjson.loads(b"[" + b",".join(map(_as_bytes, values)) + b"]")
+        get = table.get
+        for (a, b), raw in zip(fields, values.values(), strict=True):
             if raw is not None:
                 weight = float(raw)
-                for x, y in ((a, b), (b, a)):
-                    partners = table.get(x)
-                    if partners is None:
-                        table[x] = {y: weight}
-                    else:
-                        partners[y] = weight
+                partners = get(a)
+                if partners is None:
+                    table[a] = {b: weight}
+                else:
+                    partners[b] = weight
+                partners = get(b)
+                if partners is None:
+                    table[b] = {a: weight}
+                else:
+                    partners[a] = weight
             else:
                 for x, y in ((a, b), (b, a)):
-                    partners = table.get(x)
+                    partners = get(x)
                     if partners is not None:
                         partners.pop(y, None)
                         if not partners:
@@ -344,21 +388,32 @@ class RedisState:
         replica = replica or ReplicatedState()
         replica.clear()
         replica.version = await self.current_version()
-        for table in TABLES:
-            cursor = 0
-            count = 5000 if table.layout == VALUE else 20_000  # member fields are small
-            while True:
-                cursor, chunk = await self.client.hscan(
-                    self.table_key(table.name), cursor, count=count
-                )
-                replica.put_encoded(table.name, chunk)
-                if cursor == 0:
-                    break
-        # The state is millions of long-lived objects without reference cycles: taken out
-        # of the cyclic collector's sight, so that its full collections stop walking them
-        # all again (they are still freed by reference counting when replaced).
+        # The state is millions of long-lived objects without reference cycles: the cyclic
+        # collector is kept out while they are made (its collections would walk them all
+        # again and again: a third of the load), then they are taken out of its sight, so
+        # that its full collections stop walking them (they are still freed by reference
+        # counting when replaced).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for table in TABLES:
+                if table.layout != DERIVED:
+                    await self._load_table(replica, table)
+        finally:
+            if collecting:
+                gc.enable()
         gc.freeze()
         return replica
+
+    async def _load_table(self, replica: ReplicatedState, table: Table) -> None:
+        key = self.table_key(table.name)
+        count = 5000 if table.layout == VALUE else 20_000  # member fields are small
+        cursor = 0
+        while True:
+            cursor, chunk = await self.client.hscan(key, cursor, count=count)
+            replica.put_encoded(table.name, chunk)
+            if cursor == 0:
+                return
 
     async def catch_up(self, replica: ReplicatedState) -> int:
         """Apply every commit after the replica's version; returns how many. Under the lock."""
