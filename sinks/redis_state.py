@@ -1,10 +1,22 @@
 """The identity state in Redis, shared by every worker, with a local replica in each.
 
-Redis is the shared truth: one hash per table (``<prefix>:t:<table>``, field = key, value =
-JSON), a version counter, and a change log (a stream whose entry ids are the versions,
-each listing the keys a commit wrote). Every worker keeps the whole state in memory (a
-:class:`ReplicatedState`) so that matching never waits on the network, and changes it
-only while it holds the state lock:
+Redis is the shared truth: one hash per table (``<prefix>:t:<table>``), a version counter,
+and a change log (a stream whose entry ids are the versions, each listing the fields a
+commit wrote). Most tables hold one field per key, its value JSON. The tables whose values
+grow one member at a time are held member by member instead, so that a commit writes what
+changed rather than the whole set or map again (a new record adds a member to each of its
+blocking keys' buckets and a pair to each partner's stored pairs):
+
+- sets (``residents``, ``record_groups``): one field ``[key, member]`` (JSON) per member,
+  the value ``1``;
+- ``edges``: one field ``[a, b]`` per scored pair, ``a < b``, the value its weight; the
+  replica holds it under both records.
+
+``buckets`` (each blocking key's records) is not in Redis at all: it is the inverse of
+``record_keys``, which the replica keeps it in step with as it reads that table.
+
+Every worker keeps the whole state in memory (a :class:`ReplicatedState`) so that
+matching never waits on the network, and changes it only while it holds the state lock:
 
 1. take the lock; catch up by reading the keys the log lists since the replica's version;
 2. run the pure core against the replica (it records which keys it wrote);
@@ -22,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,26 +59,40 @@ class StateConflict(HubError):
     """The state lock was lost or the state moved on during a commit: nothing was written."""
 
 
+# how a table is held in Redis (see the module's docstring)
+VALUE, MEMBERS, PAIRS, DERIVED = "value", "members", "pairs", "derived"
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
     attr: str  # the dictionary on the replica
     hint: Any  # type of one value
-    touched_by: tuple[str, ...]  # StateChanges fields whose keys it writes
+    # StateChanges fields whose keys it writes; member-wise: (added, removed)
+    touched_by: tuple[str, ...]
     is_set: bool = False  # held as a mutable set locally
+    layout: str = VALUE  # VALUE: field key; MEMBERS: field [key, member]; PAIRS: [a, b]
+    # (DERIVED: not in Redis, the replica derives it from the table it is an index of)
+    merged: bool = False  # the changes are merged into the value (not the value itself)
 
 
 TABLES: tuple[Table, ...] = (
     Table("records", "_records", StandardRecord, ("records",)),
     Table("record_keys", "_record_keys", frozenset[str], ("record_keys",)),
-    Table("buckets", "_buckets", frozenset[str], ("bucket_added", "bucket_removed"), True),
-    Table("edges", "_edges", dict[str, float], ("edges_set", "edges_removed")),
-    Table("judgements", "_judgements", dict[str, Judgement], ("judgements_set",)),
+    # every blocking key's records: the inverse of record_keys
+    Table("buckets", "_buckets", frozenset[str], (), True, DERIVED),
+    Table("edges", "_edges", dict[str, float], ("edges_set", "edges_removed"), layout=PAIRS),
+    Table("judgements", "_judgements", dict[str, Judgement], ("judgements_set",), merged=True),
     Table("person_of", "_person_of", str, ("person_of",)),
     Table("persons", "_persons", PersonEntry, ("persons",)),
     Table("person_aliases", "_person_aliases", str, ("person_aliases",)),
     Table(
-        "residents", "_residents", frozenset[str], ("residents_added", "residents_removed"), True
+        "residents",
+        "_residents",
+        frozenset[str],
+        ("residents_added", "residents_removed"),
+        True,
+        MEMBERS,
     ),
     Table("households", "_households", HouseholdEntry, ("households",)),
     Table("household_aliases", "_household_aliases", str, ("household_aliases",)),
@@ -77,6 +103,7 @@ TABLES: tuple[Table, ...] = (
         frozenset[str],
         ("record_groups_added", "record_groups_removed"),
         True,
+        MEMBERS,
     ),
     # Not part of the matching core: the newest source version applied per record, so a
     # redelivered or stale event is recognised and ignored.
@@ -87,6 +114,82 @@ TABLES: tuple[Table, ...] = (
 TABLE_BY_NAME = {t.name: t for t in TABLES}
 _ENCODE = {t.name: encoder(t.hint) for t in TABLES}
 _DECODE = {t.name: decoder(t.hint) for t in TABLES}
+_PRESENT = b"1"  # the value of a set member's field
+_LOOK_UP = object()
+
+
+def _as_bytes(field: str | bytes) -> bytes:
+    return field.encode() if isinstance(field, str) else field
+
+
+def member_field(key: str, member: str) -> bytes:
+    """The field of one set member or one pair (``key < member``) of a member-wise table:
+    ``orjson.dumps((key, member))``, made by formatting when neither needs escaping.
+
+    (A commit makes thousands of these. Each orjson result starts as a 1 KiB buffer cut to
+    size, and keeping thousands of them alive until the commit cost ~2 us apiece in the
+    allocator, ten times the formatting.)"""
+    if (
+        '"' in key
+        or "\\" in key
+        or '"' in member
+        or "\\" in member
+        or not key.isprintable()
+        or not member.isprintable()
+    ):
+        return orjson.dumps((key, member))
+    return f'["{key}","{member}"]'.encode()
+
+
+def _weight(value: float) -> bytes:
+    return repr(value).encode()  # (for the allocator, as above)
+
+
+def encoded_fields(table: Table, rows: Iterable[tuple[str, Any]]) -> Iterator[tuple[bytes, bytes]]:
+    """A table's rows (key, value as the replica holds it) as Redis fields and values."""
+    if table.layout == DERIVED:
+        for _row in rows:  # (read, for a caller counting rows)
+            pass
+    elif table.layout == MEMBERS:
+        for key, members in rows:
+            for member in members:
+                yield member_field(key, member), _PRESENT
+    elif table.layout == PAIRS:
+        for key, partners in rows:
+            for other, weight in partners.items():
+                if key < other:
+                    yield member_field(key, other), _weight(weight)
+    else:
+        encode = _ENCODE[table.name]
+        for key, value in rows:
+            yield key.encode(), encode(value)
+
+
+# A member-wise table's changes as fields and values, as the in-memory state applies them:
+# the removals, then the additions.
+def _mark_members(
+    dirty: dict[bytes, bytes | None], added: dict[str, set[str]], removed: dict[str, set[str]]
+) -> None:
+    for key, members in removed.items():
+        for member in members:
+            dirty[member_field(key, member)] = None
+    for key, members in added.items():
+        for member in members:
+            dirty[member_field(key, member)] = _PRESENT
+
+
+def _mark_pairs(
+    dirty: dict[bytes, bytes | None],
+    added: dict[str, dict[str, float]],
+    removed: dict[str, set[str]],
+) -> None:
+    # a pair is listed under both of its records; its field names the smaller first
+    for key, others in removed.items():
+        for o in others:
+            dirty[member_field(key, o) if key < o else member_field(o, key)] = None
+    for key, weights in added.items():
+        for o, weight in weights.items():
+            dirty[member_field(key, o) if key < o else member_field(o, key)] = _weight(weight)
 
 
 class ReplicatedState(MemoryIdentityState):
@@ -98,7 +201,11 @@ class ReplicatedState(MemoryIdentityState):
         self.source_versions: dict[str, int] = {}
         self.counters: dict[str, int] = {}
         self.version = 0
-        self._dirty: dict[str, set[str]] = {t.name: set() for t in TABLES}
+        # What changed since the last commit, table by table: the keys and their values as
+        # written (``_LOOK_UP``: read it at the commit), or for a member-wise table the
+        # fields and their encoded values (None: delete). Taken from the changes while
+        # they are at hand, so a commit does not look thousands of keys up again.
+        self._dirty: dict[str, dict[Any, Any]] = {t.name: {} for t in TABLES}
 
     def _table(self, name: str) -> dict[str, Any]:
         table: dict[str, Any] = getattr(self, TABLE_BY_NAME[name].attr)
@@ -108,51 +215,142 @@ class ReplicatedState(MemoryIdentityState):
         super().apply(changes)
         for table in TABLES:
             dirty = self._dirty[table.name]
-            for field_name in table.touched_by:
-                dirty.update(getattr(changes, field_name))
+            if table.layout == DERIVED:
+                continue
+            if table.layout == VALUE:
+                for field_name in table.touched_by:
+                    written: dict[str, Any] = getattr(changes, field_name)
+                    dirty.update(dict.fromkeys(written, _LOOK_UP) if table.merged else written)
+                continue
+            added_name, removed_name = table.touched_by
+            mark = _mark_members if table.layout == MEMBERS else _mark_pairs
+            mark(dirty, getattr(changes, added_name), getattr(changes, removed_name))
 
     def set_source_version(self, record_id: str, version: int) -> None:
         self.source_versions[record_id] = version
-        self._dirty["source_versions"].add(record_id)
+        self._dirty["source_versions"][record_id] = version
 
     def allocate(self, kind: str, count: int) -> list[int]:
         """New id numbers (the ``IdAllocator`` port): safe because commits are serialised."""
         start = self.counters.get(kind, 0)
         self.counters[kind] = start + count
-        self._dirty["counters"].add(kind)
+        self._dirty["counters"][kind] = start + count
         return list(range(start + 1, start + count + 1))
 
     @property
     def dirty(self) -> bool:
         return any(self._dirty.values())
 
-    def take_writes(self) -> dict[str, dict[str, bytes | None]]:
-        """The dirty keys' current values, encoded (None: delete), and forget them."""
-        writes: dict[str, dict[str, bytes | None]] = {}
-        for name, keys in self._dirty.items():
-            if not keys:
+    def take_writes(self) -> dict[str, dict[str | bytes, bytes | None]]:
+        """The fields written since the last commit, with their values encoded (None:
+        delete), and forget them."""
+        writes: dict[str, dict[str | bytes, bytes | None]] = {}
+        for table in TABLES:
+            dirty = self._dirty[table.name]
+            if not dirty:
                 continue
-            table, encode = self._table(name), _ENCODE[name]
-            writes[name] = {
-                k: (encode(v) if (v := table.get(k)) is not None else None) for k in keys
-            }
-            keys.clear()
+            if table.layout == VALUE:
+                encode, values = _ENCODE[table.name], self._table(table.name)
+                out: dict[str | bytes, bytes | None] = {}
+                for k, written in dirty.items():
+                    v = values.get(k) if written is _LOOK_UP else written
+                    out[k] = None if v is None else encode(v)
+                writes[table.name] = out
+            else:
+                writes[table.name] = dirty
+            self._dirty[table.name] = {}
         return writes
 
     def discard_writes(self) -> None:
-        for keys in self._dirty.values():
-            keys.clear()
+        for dirty in self._dirty.values():
+            dirty.clear()
 
-    def put_encoded(self, name: str, values: Mapping[str, bytes | None]) -> None:
-        """Set values read from Redis (None: the key is gone)."""
+    def put_encoded(self, name: str, values: Mapping[str | bytes, bytes | None]) -> None:
+        """Set fields read from Redis (None: the field is gone)."""
+        layout = TABLE_BY_NAME[name].layout
+        if layout == MEMBERS:
+            self._put_members(self._table(name), values)
+            return
+        if layout == PAIRS:
+            self._put_pairs(self._table(name), values)
+            return
+        if layout == DERIVED:
+            return
         table, decode = self._table(name), _DECODE[name]
         wrap = TABLE_BY_NAME[name].is_set
-        for key, raw in values.items():
-            if raw is None:
+        index = name == "record_keys"
+        for field, raw in values.items():
+            key = field.decode() if isinstance(field, bytes) else field
+            value = decode(raw) if raw is not None else None
+            if index:
+                self._rebucket(key, value or frozenset())
+            if value is None:
                 table.pop(key, None)
             else:
-                value = decode(raw)
                 table[key] = set(value) if wrap else value
+
+    def _rebucket(self, record_id: str, keys: frozenset[str]) -> None:
+        """Move a record between buckets as its blocking keys are read from Redis."""
+        buckets = self._buckets
+        old = self._record_keys.get(record_id, frozenset())
+        for key in old - keys:
+            members = buckets.get(key)
+            if members is not None:
+                members.discard(record_id)
+                if not members:
+                    del buckets[key]
+        for key in keys - old:
+            members = buckets.get(key)
+            if members is None:
+                buckets[key] = {record_id}
+            else:
+                members.add(record_id)
+
+    @staticmethod
+    def _put_members(
+        table: dict[str, set[str]], values: Mapping[str | bytes, bytes | None]
+    ) -> None:
+        # the fields parsed at once: [[key, member], ...]
+        fields = orjson.loads(b"[" + b",".join(map(_as_bytes, values)) + b"]")
+        get = table.get
+        for (key, member), raw in zip(fields, values.values(), strict=True):
+            current = get(key)
+            if raw is not None:
+                if current is None:
+                    table[key] = {member}
+                else:
+                    current.add(member)
+            elif current is not None:
+                current.discard(member)
+                if not current:
+                    del table[key]
+
+    @staticmethod
+    def _put_pairs(
+        table: dict[str, dict[str, float]], values: Mapping[str | bytes, bytes | None]
+    ) -> None:
+        fields = orjson.loads(b"[" + b",".join(map(_as_bytes, values)) + b"]")
+        get = table.get
+        for (a, b), raw in zip(fields, values.values(), strict=True):
+            if raw is not None:
+                weight = float(raw)
+                partners = get(a)
+                if partners is None:
+                    table[a] = {b: weight}
+                else:
+                    partners[b] = weight
+                partners = get(b)
+                if partners is None:
+                    table[b] = {a: weight}
+                else:
+                    partners[a] = weight
+            else:
+                for x, y in ((a, b), (b, a)):
+                    partners = get(x)
+                    if partners is not None:
+                        partners.pop(y, None)
+                        if not partners:
+                            del table[x]
 
     def clear(self) -> None:
         for table in TABLES:
@@ -190,20 +388,32 @@ class RedisState:
         replica = replica or ReplicatedState()
         replica.clear()
         replica.version = await self.current_version()
-        for table in TABLES:
-            cursor = 0
-            while True:
-                cursor, chunk = await self.client.hscan(
-                    self.table_key(table.name), cursor, count=5000
-                )
-                replica.put_encoded(table.name, {k.decode(): v for k, v in chunk.items()})
-                if cursor == 0:
-                    break
-        # The state is millions of long-lived objects without reference cycles: taken out
-        # of the cyclic collector's sight, so that its full collections stop walking them
-        # all again (they are still freed by reference counting when replaced).
+        # The state is millions of long-lived objects without reference cycles: the cyclic
+        # collector is kept out while they are made (its collections would walk them all
+        # again and again: a third of the load), then they are taken out of its sight, so
+        # that its full collections stop walking them (they are still freed by reference
+        # counting when replaced).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for table in TABLES:
+                if table.layout != DERIVED:
+                    await self._load_table(replica, table)
+        finally:
+            if collecting:
+                gc.enable()
         gc.freeze()
         return replica
+
+    async def _load_table(self, replica: ReplicatedState, table: Table) -> None:
+        key = self.table_key(table.name)
+        count = 5000 if table.layout == VALUE else 20_000  # member fields are small
+        cursor = 0
+        while True:
+            cursor, chunk = await self.client.hscan(key, cursor, count=count)
+            replica.put_encoded(table.name, chunk)
+            if cursor == 0:
+                return
 
     async def catch_up(self, replica: ReplicatedState) -> int:
         """Apply every commit after the replica's version; returns how many. Under the lock."""
@@ -215,17 +425,21 @@ class RedisState:
         if not versions or versions[0] != replica.version + 1 or versions[-1] != target:
             await self.load(replica)  # the log no longer reaches back far enough
             return target
-        touched: dict[str, set[str]] = {}
+        touched: dict[str, set[str | bytes]] = {}
         for _entry_id, fields in entries:
-            for name, keys in orjson.loads(fields[b"keys"]).items():
-                touched.setdefault(name, set()).update(keys)
+            for name, listed in orjson.loads(fields[b"keys"]).items():
+                keys = touched.setdefault(name, set())
+                if TABLE_BY_NAME[name].layout == VALUE:
+                    keys.update(listed)
+                else:  # listed as [key, member]
+                    keys.update(member_field(*k) for k in listed)
         async with self.client.pipeline(transaction=False) as pipe:
-            order = [(name, sorted(keys)) for name, keys in touched.items()]
-            for name, keys in order:
-                pipe.hmget(self.table_key(name), keys)
+            order = [(name, list(keys)) for name, keys in touched.items()]
+            for name, fields_of in order:
+                pipe.hmget(self.table_key(name), fields_of)
             results = await pipe.execute()
-        for (name, keys), values in zip(order, results, strict=True):
-            replica.put_encoded(name, dict(zip(keys, values, strict=True)))
+        for (name, fields_of), values in zip(order, results, strict=True):
+            replica.put_encoded(name, dict(zip(fields_of, values, strict=True)))
         replica.version = target
         return len(entries)
 
@@ -275,7 +489,10 @@ class RedisState:
                     if gone:
                         pipe.hdel(self.table_key(name), *gone)
                 pipe.set(self.version_key, new_version)
-                keys = {name: list(values) for name, values in writes.items()}
+                keys = {
+                    name: [orjson.Fragment(k) if isinstance(k, bytes) else k for k in values]
+                    for name, values in writes.items()
+                }
                 pipe.xadd(
                     self.log_key,
                     {"keys": orjson.dumps(keys)},

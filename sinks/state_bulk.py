@@ -2,8 +2,8 @@
 
 Workers change the state one commit at a time (:mod:`sinks.redis_state`); a bulk load
 instead writes every table of a complete state, in the same layout (one hash per table,
-the values in :mod:`sinks.state_codec` JSON), so that a worker's ``load`` reads it as if
-the stream had built it. The load is atomic for the workers:
+the fields and values :func:`sinks.redis_state.encoded_fields` makes), so that a worker's
+``load`` reads it as if the stream had built it. The load is atomic for the workers:
 
 1. take the state lock (kept alive while the load runs) and check that the state is
    still at the version the caller planned for;
@@ -29,13 +29,11 @@ from typing import Any
 
 from redis.exceptions import WatchError
 
-from sinks.redis_state import TABLE_BY_NAME, TABLES, RedisState, StateConflict
-from sinks.state_codec import encoder
+from sinks.redis_state import TABLE_BY_NAME, TABLES, RedisState, StateConflict, encoded_fields
 
 FIELDS_PER_COMMAND = 1000  # fields per HSET
 FIELDS_PER_ROUND_TRIP = 50_000  # fields sent before waiting for Redis's answers
 LOCK_TTL_S = 30.0
-_ENCODE = {t.name: encoder(t.hint) for t in TABLES}
 _EXTEND = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
     "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
@@ -113,23 +111,30 @@ def _hset(key: bytes, fields: list[tuple[bytes, bytes]]) -> bytes:
 async def _stage(
     redis_state: RedisState, name: str, rows: Rows, progress: Callable[[int], None]
 ) -> int:
-    """Write one table's rows into its staging key; how many fields.
+    """Write one table's rows into its staging key; how many fields (``progress`` is told
+    how many rows: a member-wise table has a field per member).
 
     The commands are framed here and sent on one connection, a round trip of
     :data:`FIELDS_PER_ROUND_TRIP` fields at a time: redis-py's asyncio pipeline frames
     every argument in Python, which took longer than encoding the values."""
     key = staging_key(redis_state, name).encode()
-    encode = _ENCODE[name]
     pool = redis_state.client.connection_pool
     connection = await pool.get_connection()
-    written = 0
+    written = rows_seen = rows_told = 0
+
+    def counted() -> Rows:
+        nonlocal rows_seen
+        for row in rows:
+            rows_seen += 1
+            yield row
+
     try:
         commands: list[bytes] = []
         fields: list[tuple[bytes, bytes]] = []
         pending = 0
 
         async def flush() -> None:
-            nonlocal written, pending, commands
+            nonlocal written, pending, commands, rows_told
             if fields:
                 commands.append(_hset(key, fields))
                 fields.clear()
@@ -139,11 +144,12 @@ async def _stage(
             for _ in commands:
                 await connection.read_response()
             written += pending
-            progress(pending)
+            progress(rows_seen - rows_told)
+            rows_told = rows_seen
             commands, pending = [], 0
 
-        for field, value in rows:
-            fields.append((field.encode(), encode(value)))
+        for field, value in encoded_fields(TABLE_BY_NAME[name], counted()):
+            fields.append((field, value))
             pending += 1
             if len(fields) >= FIELDS_PER_COMMAND:
                 commands.append(_hset(key, fields))
@@ -151,6 +157,7 @@ async def _stage(
                 if pending >= FIELDS_PER_ROUND_TRIP:
                     await flush()
         await flush()
+        progress(rows_seen - rows_told)  # rows without a field (an empty set)
     finally:
         await pool.release(connection)
     return written

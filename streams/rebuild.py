@@ -47,8 +47,8 @@ from matchers.records import SourceRecord, StandardRecord
 from matchers.stable_ids import IdAssignment, assign_ids, format_id, id_age
 from matchers.survivorship import SurvivorshipRules
 from sinks import tables
-from sinks.redis_state import TABLES, RedisState, ReplicatedState, StateConflict
-from sinks.state_codec import decoder, encoder
+from sinks.redis_state import TABLES, RedisState, ReplicatedState, StateConflict, encoded_fields
+from sinks.state_codec import decoder
 from sinks.store import Store
 from streams.pipeline import GROUP_KINDS
 
@@ -472,20 +472,22 @@ async def replace_state(
     on_written: Callable[[int], None] = lambda _n: None,
 ) -> int:
     """Write ``replica`` as the whole identity state, at ``replica.version``; returns the
-    number of fields written. Staged under ``<prefix>:rebuild:*``, then switched in at
-    once (the change log and outbox go: every replica reloads)."""
+    number of fields written (``on_written`` is told the keys, as they are). Staged under
+    ``<prefix>:rebuild:*``, then switched in at once (the change log and outbox go: every
+    replica reloads)."""
     client = state.client
     staged = {t.name: staging_key(state, t.name) for t in TABLES}
     await client.delete(*staged.values())
     written = 0
     filled: set[str] = set()
     for table in TABLES:
-        encode = encoder(table.hint)
         values: dict[str, Any] = getattr(replica, table.attr)
         for chunk in _chunks(values.items(), WRITE_CHUNK):
-            await client.hset(staged[table.name], mapping={k: encode(v) for k, v in chunk})
-            filled.add(table.name)
-            written += len(chunk)
+            fields = dict(encoded_fields(table, chunk))
+            if fields:
+                await client.hset(staged[table.name], mapping=fields)
+                filled.add(table.name)
+            written += len(fields)
             on_written(len(chunk))
     async with client.pipeline(transaction=True) as pipe:
         await pipe.watch(state.lock_key)
