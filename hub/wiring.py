@@ -79,6 +79,20 @@ def require_redis(settings: Settings) -> None:
         ) from None
 
 
+def require_current_layout(settings: Settings) -> None:
+    """One clear line, before a worker starts, when Redis holds an older state layout."""
+    import redis
+
+    from sinks.redis_state import OlderStateLayout, older_layout_key
+
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+    try:
+        if client.exists(older_layout_key(settings.redis_prefix)):
+            raise OlderStateLayout()
+    finally:
+        client.close()
+
+
 def redis_client(settings: Settings) -> aioredis.Redis:
     import redis.asyncio as aioredis
 

@@ -23,7 +23,7 @@ def worker_command(
     import faust
     from prometheus_client import CollectorRegistry, start_http_server
 
-    from hub.wiring import require_redis, worker_parts
+    from hub.wiring import require_current_layout, require_redis, worker_parts
     from monitoring.metrics import build_metrics
     from streams.app import Worker
     from streams.topology import ensure_topics
@@ -38,6 +38,7 @@ def worker_command(
     if metrics_port is not None:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
     require_redis(settings)
+    require_current_layout(settings)
     registry = CollectorRegistry(auto_describe=True)
     metrics = build_metrics(registry)
     parts = worker_parts(settings, metrics)

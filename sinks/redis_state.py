@@ -59,6 +59,22 @@ class StateConflict(HubError):
     """The state lock was lost or the state moved on during a commit: nothing was written."""
 
 
+class OlderStateLayout(HubError):
+    """Redis holds an identity state written by an earlier version of the hub."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Redis holds the identity state in an older layout (whole buckets and partner "
+            "maps): rebuild it with `hub state rebuild`, or start afresh with `hub bootstrap "
+            "--replace` or `hub stack reset`"
+        )
+
+
+def older_layout_key(prefix: str) -> str:
+    """A key only the older layout has (each blocking key's whole bucket, until stop 9)."""
+    return f"{prefix}:t:buckets"
+
+
 # how a table is held in Redis (see the module's docstring)
 VALUE, MEMBERS, PAIRS, DERIVED = "value", "members", "pairs", "derived"
 
@@ -385,6 +401,8 @@ class RedisState:
     # -- reading ---------------------------------------------------------------------------
     async def load(self, replica: ReplicatedState | None = None) -> ReplicatedState:
         """The whole state. Call it while holding the lock, so no commit interleaves."""
+        if await self.client.exists(older_layout_key(self.prefix)):
+            raise OlderStateLayout()
         replica = replica or ReplicatedState()
         replica.clear()
         replica.version = await self.current_version()

@@ -11,9 +11,17 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
+from hub.settings import Settings
+from hub.wiring import require_current_layout
 from matchers.records import SourceRecord
 from matchers.standardise import standardise
-from sinks.redis_state import TABLES, RedisState, ReplicatedState, StateConflict
+from sinks.redis_state import (
+    TABLES,
+    OlderStateLayout,
+    RedisState,
+    ReplicatedState,
+    StateConflict,
+)
 from sources.simulator import SimulationConfig, simulate
 from streams.identity import Delete, IdentityWorker, Outbox, Upsert
 from tests.support.resolving import batch, batch_partition, toy_resolver
@@ -126,3 +134,17 @@ async def test_two_workers_at_once_reach_the_batch_result(
     # Person numbers were never handed out twice.
     person_ids = [e.person_id for e in workers[0].replica._persons.values()]
     assert len(person_ids) == len(set(person_ids))
+
+
+async def test_a_state_in_the_older_layout_is_refused_with_what_to_do(
+    redis_state: RedisState, stack_settings: Settings
+) -> None:
+    # until stop 9 each blocking key's whole bucket was stored; such a state cannot be read
+    await redis_state.client.hset(redis_state.table_key("buckets"), "k", b'["r1"]')
+    with pytest.raises(OlderStateLayout, match="hub state rebuild"):
+        await redis_state.load()
+    settings = stack_settings.model_copy(update={"redis_prefix": redis_state.prefix})
+    with pytest.raises(OlderStateLayout):  # `hub worker` says so before it starts
+        require_current_layout(settings)
+    await redis_state.wipe()  # (`hub stack reset`): a fresh start loads
+    assert (await redis_state.load()).size()["records"] == 0
