@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(4, description="partitions of the topics the hub creates")
     worker_batch_size: int = Field(500, description="most events a worker stage takes at once")
     worker_batch_wait_s: float = Field(
-        0.05, description="longest a worker waits to fill a batch before processing it"
+        0.02, description="longest a worker waits to fill a batch before processing it"
     )
     worker_drain_process: bool = Field(
         True, description="store and publish committed batches in a process beside each worker"
