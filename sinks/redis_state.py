@@ -86,7 +86,6 @@ class Table:
     hint: Any  # type of one value
     # StateChanges fields whose keys it writes; member-wise: (added, removed)
     touched_by: tuple[str, ...]
-    is_set: bool = False  # held as a mutable set locally
     layout: str = VALUE  # VALUE: field key; MEMBERS: field [key, member]; PAIRS: [a, b]
     # (DERIVED: not in Redis, the replica derives it from the table it is an index of)
     merged: bool = False  # the changes are merged into the value (not the value itself)
@@ -96,7 +95,7 @@ TABLES: tuple[Table, ...] = (
     Table("records", "_records", StandardRecord, ("records",)),
     Table("record_keys", "_record_keys", frozenset[str], ("record_keys",)),
     # every blocking key's records: the inverse of record_keys
-    Table("buckets", "_buckets", frozenset[str], (), True, DERIVED),
+    Table("buckets", "_buckets", frozenset[str], (), layout=DERIVED),
     Table("edges", "_edges", dict[str, float], ("edges_set", "edges_removed"), layout=PAIRS),
     Table("judgements", "_judgements", dict[str, Judgement], ("judgements_set",), merged=True),
     Table("person_of", "_person_of", str, ("person_of",)),
@@ -107,8 +106,7 @@ TABLES: tuple[Table, ...] = (
         "_residents",
         frozenset[str],
         ("residents_added", "residents_removed"),
-        True,
-        MEMBERS,
+        layout=MEMBERS,
     ),
     Table("households", "_households", HouseholdEntry, ("households",)),
     Table("household_aliases", "_household_aliases", str, ("household_aliases",)),
@@ -118,8 +116,7 @@ TABLES: tuple[Table, ...] = (
         "_record_groups",
         frozenset[str],
         ("record_groups_added", "record_groups_removed"),
-        True,
-        MEMBERS,
+        layout=MEMBERS,
     ),
     # Not part of the matching core: the newest source version applied per record, so a
     # redelivered or stale event is recognised and ignored.
@@ -293,7 +290,6 @@ class ReplicatedState(MemoryIdentityState):
         if layout == DERIVED:
             return
         table, decode = self._table(name), _DECODE[name]
-        wrap = TABLE_BY_NAME[name].is_set
         index = name == "record_keys"
         for field, raw in values.items():
             key = field.decode() if isinstance(field, bytes) else field
@@ -303,7 +299,7 @@ class ReplicatedState(MemoryIdentityState):
             if value is None:
                 table.pop(key, None)
             else:
-                table[key] = set(value) if wrap else value
+                table[key] = value
 
     def _rebucket(self, record_id: str, keys: frozenset[str]) -> None:
         """Move a record between buckets as its blocking keys are read from Redis."""
