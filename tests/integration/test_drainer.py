@@ -16,16 +16,21 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
+import streams.app
 from hub.settings import Settings
+from hub.stack.processes import free_port
 from hub.wiring import resolver_factory
 from monitoring.metrics import HubMetrics, build_metrics
 from schemas import topics
+from schemas.codec import make_codec
 from sinks import tables
 from sinks.redis_state import RedisState
 from sinks.store import Store
+from sources.publisher import Publisher
 from sources.simulator import SimulationConfig, simulate
-from streams.drainer import DrainerStopped, DrainProcess
+from streams.drainer import DrainerStopped, DrainProcess, _drain_one
 from streams.identity import IdentityWorker, Upsert
+from streams.pipeline import Drain
 from streams.topology import ensure_topics
 from tests.support.resolving import toy_resolver
 
@@ -124,3 +129,28 @@ async def test_a_dead_drainer_stops_the_hand_overs(settings: Settings, state: Re
         await drainer.stop()
     # the batch is still parked in the outbox, for a worker's sweep or start
     assert [version for version, _ in await state.pending_outbox()] == [applied.version]
+
+
+async def test_a_drain_that_keeps_failing_gives_up_with_one_line(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis unreachable (nothing listens on its port) for longer than the retry window:
+    the drainer gives up with a line that names the batch and the error, never the data."""
+
+    monkeypatch.setattr(streams.app, "RETRY_FOR_S", 0.5)
+    client = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    store = Store(settings.database_url)
+    publisher = Publisher(settings.kafka_bootstrap, make_codec(settings), client_id="t-drainer")
+    drain = Drain(RedisState(client, prefix=settings.redis_prefix), store, publisher)
+    try:
+        with pytest.raises(
+            DrainerStopped, match=r"draining batch 7 failed for 0 s: ConnectionError"
+        ):
+            await _drain_one(drain, 7)
+    finally:
+        store.dispose()
+        await client.aclose()
+    retries = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert retries and all(
+        m == "draining batch 7 failed (ConnectionError); retrying" for m in retries
+    )
