@@ -604,6 +604,7 @@ class PipelineBench:
         ids = {row["record_id"] for row, _ in plan.events}
         self.commits.expect(ids)
         cpu_before = cpu_seconds(self.worker.pid)
+        stages_before = _stage_seconds(self.bench.metrics_port)
         sent = publish(publisher, plan.events, rate)
         self.commits.wait(ids, TIMEOUT_S, "the events", self.worker)
         cpu_after = cpu_seconds(self.worker.pid)
@@ -616,7 +617,14 @@ class PipelineBench:
             spy.send_signal(signal.SIGINT)
             spy.wait(120)
         self.facts["peak_rss_mb"] = peak_rss_mb(self.worker.pid)
-        self.facts["worker_stage_seconds"] = _stage_seconds(self.bench.metrics_port)
+        stages = _stage_seconds(self.bench.metrics_port)
+        self.facts["worker_stage_seconds"] = {
+            stage: {
+                kind: round(value - stages_before.get(stage, {}).get(kind, 0.0), 2)
+                for kind, value in counts.items()
+            }
+            for stage, counts in stages.items()
+        }
         return sent
 
     def _clean_up(self) -> None:
@@ -690,19 +698,19 @@ def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _stage_seconds(port: int) -> dict[str, Any]:
-    """The worker's own time per stage (its hub_batch_seconds), from /metrics."""
+def _stage_seconds(port: int) -> dict[str, dict[str, float]]:
+    """The worker's own time per stage so far (its hub_batch_seconds), from /metrics."""
     import httpx
 
     try:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     except httpx.HTTPError:
         return {}
-    found: dict[str, Any] = {}
+    found: dict[str, dict[str, float]] = {}
     for line in text.splitlines():
         if line.startswith(("hub_batch_seconds_sum", "hub_batch_seconds_count")):
             metric, value = line.rsplit(" ", 1)
             stage = metric.split('stage="', 1)[1].split('"', 1)[0]
             kind = "seconds" if "_sum" in metric else "batches"
-            found.setdefault(stage, {})[kind] = round(float(value), 2)
+            found.setdefault(stage, {})[kind] = float(value)
     return found

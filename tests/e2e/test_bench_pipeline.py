@@ -1,0 +1,46 @@
+"""`hub bench pipeline` end to end, small: a private Kafka and Redis, an index bootstrapped,
+one real worker, the events timed from publish to store commit, everything removed after."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.support.pipeline import HUB
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_bench_pipeline_times_the_events_it_publishes(borough_model: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copyfile(borough_model, data / "model.json")  # (spares training the bench's own)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_STACK_DIR"] = str(tmp_path / "stack")
+    result = subprocess.run(
+        [HUB, "bench", "pipeline", "--records", "150", "--index", "1000", "--splink-calls", "2",
+         "--json", "--data", str(data)],
+        env=env, capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = orjson.loads(result.stdout.strip().splitlines()[-1])
+
+    assert line["events"] == 150
+    assert line["mode"] == "closed loop (flat out)"
+    assert line["index_people"] == 1000 and line["index_records"] > 1000
+    assert line["throughput_events_per_s"] > 0
+    latencies = [line[f"latency_{q}_ms"] for q in ("p50", "p95", "p99", "max")]
+    assert latencies[0] > 0 and latencies == sorted(latencies)
+    assert line["peak_rss_mb"] > 0
+    # the worker's own time per stage over the timed events
+    stages = line["worker_stage_seconds"]
+    assert set(stages) == {"resolve", "store", "publish"}
+    assert 1 <= stages["resolve"]["batches"] <= 150
+    assert line["splink_calls"] == 2 and line["splink_predict_between_p50_ms"] > 0
+    # nothing of the run is left behind in the data folder but the cached inputs
+    assert not [p for p in data.iterdir() if p.name.startswith("run-")]
