@@ -34,7 +34,11 @@ def _matcher(settings: Settings, model_path: Path | None = None) -> Matcher:
 def resolver_factory(settings: Settings, model_path: Path | None = None) -> ResolverFactory:
     """Builds the matching core over a given state, with the model from HUB_MODEL_PATH.
     Its review items carry no explanation: the drain adds it (:func:`explanations`)."""
-    matcher = _matcher(settings, model_path)
+    return resolving(settings, _matcher(settings, model_path))
+
+
+def resolving(settings: Settings, matcher: Matcher) -> ResolverFactory:
+    """:func:`resolver_factory` with a model already loaded."""
     thresholds = thresholds_from(settings, matcher.block_cap)
     survivorship = survivorship_from(settings)
 
@@ -139,10 +143,11 @@ def worker_parts(settings: Settings, metrics: HubMetrics) -> WorkerParts:
         metrics=metrics,
         client_id="hub-worker",
     )
-    identity = IdentityWorker(state, resolver_factory(settings))
+    matcher = _matcher(settings)  # (loaded once: for resolving and for the drain's explaining)
+    identity = IdentityWorker(state, resolving(settings, matcher))
     pipeline = Pipeline(
         identity,
-        Drain(state, the_store, publisher, explanations=explanations(settings)),
+        Drain(state, the_store, publisher, explanations=explaining(matcher)),
         DeadLetterWriter(publisher, metrics),
         metrics,
     )
