@@ -76,36 +76,40 @@ def _to_json(hint: Any) -> ToJson | None:  # noqa: PLR0911 - one return per kind
 
 @cache
 def _from_json(hint: Any) -> FromJson:  # noqa: PLR0911 - one return per kind of type
+    """A function from parsed JSON (what orjson reads) to a value of ``hint``.
+
+    Dataclasses get a function generated for their fields, as :func:`_to_json` does: each
+    field present is converted where it must be; a field left out (it was None) comes back
+    as its default, or as None when it has none.
+    """
     origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
         hints = typing.get_type_hints(hint)
-        parts = [(f.name, _from_json(hints[f.name])) for f in dataclasses.fields(hint)]
-        # A None field is left out of the JSON; one without a default must come back as None.
-        no_default = [
-            f.name
-            for f in dataclasses.fields(hint)
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        ]
-        cls: Any = hint
-
-        def to_dataclass(data: Any) -> Any:
-            values = {name: convert(data[name]) for name, convert in parts if name in data}
-            for name in no_default:
-                values.setdefault(name, None)
-            return cls(**values)
-
-        return to_dataclass
-    if origin in (frozenset, set):
-        (item,) = typing.get_args(hint)
-        convert = _from_json(item)
-        return lambda data: origin(convert(v) for v in data)
-    if origin in (tuple, list):
-        item = typing.get_args(hint)[0]
-        convert = _from_json(item)
+        namespace: dict[str, Any] = {"cls": hint}
+        lines = ["def to_dataclass(data):", "    values = {}"]
+        for f in dataclasses.fields(hint):
+            convert = _from_json(hints[f.name])
+            value = f"data[{f.name!r}]"
+            if convert is not _as_is:
+                namespace[f"convert_{f.name}"] = convert
+                value = f"convert_{f.name}({value})"
+            lines += [f"    if {f.name!r} in data:", f"        values[{f.name!r}] = {value}"]
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                lines += ["    else:", f"        values[{f.name!r}] = None"]
+        lines.append("    return cls(**values)")
+        exec("\n".join(lines), namespace)  # noqa: S102 - code made here from field names
+        generated: FromJson = namespace["to_dataclass"]
+        return generated
+    if origin in (frozenset, set, tuple, list):
+        convert = _from_json(typing.get_args(hint)[0])
+        if convert is _as_is:
+            return typing.cast(FromJson, origin)
         return lambda data: origin(convert(v) for v in data)
     if origin is dict:
         _key, item = typing.get_args(hint)
         convert = _from_json(item)
+        if convert is _as_is:
+            return dict
         return lambda data: {k: convert(v) for k, v in data.items()}
     if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(hint) if a is not type(None)]
@@ -113,7 +117,11 @@ def _from_json(hint: Any) -> FromJson:  # noqa: PLR0911 - one return per kind of
             return _from_json(options[0])
     if hint is float:
         return float
-    return lambda data: data
+    return _as_is
+
+
+def _as_is(data: Any) -> Any:
+    return data
 
 
 def encoder(hint: Any) -> Callable[[Any], bytes]:
@@ -126,3 +134,8 @@ def encoder(hint: Any) -> Callable[[Any], bytes]:
 def decoder(hint: Any) -> Callable[[bytes], Any]:
     convert = _from_json(hint)
     return lambda data: convert(orjson.loads(data))
+
+
+def from_parsed(hint: Any) -> FromJson:
+    """Like :func:`decoder`, from JSON already parsed (a part of a larger document)."""
+    return _from_json(hint)

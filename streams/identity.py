@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import orjson
 
@@ -20,7 +21,7 @@ from matchers.identity_state import IdAllocator, IdentityState
 from matchers.records import SourceRecord
 from matchers.resolver import Resolver
 from sinks.redis_state import RedisState, ReplicatedState
-from sinks.state_codec import decoder, encoder
+from sinks.state_codec import encoder, from_parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ EVENT_TYPES: dict[str, type] = {
     )
 }
 _ENCODE = {name: encoder(t) for name, t in EVENT_TYPES.items()}
-_DECODE = {name: decoder(t) for name, t in EVENT_TYPES.items()}
+_FROM_PARSED = {name: from_parsed(t) for name, t in EVENT_TYPES.items()}
 
 
 def encode_events(events: Sequence[domain.Event]) -> bytes:
@@ -82,8 +83,8 @@ def encode_events(events: Sequence[domain.Event]) -> bytes:
     return b"[" + b",".join(parts) + b"]"
 
 
-def decode_events(data: bytes) -> list[domain.Event]:
-    return [_DECODE[name](orjson.dumps(body)) for name, body in orjson.loads(data)]
+def _events_from(parsed: list[list[Any]]) -> list[domain.Event]:
+    return [_FROM_PARSED[name](body) for name, body in parsed]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +98,9 @@ class RecordChange:
 
 
 _ENCODE_CHANGES = encoder(list[RecordChange])
-_DECODE_CHANGES = decoder(list[RecordChange])
+_CHANGES_FROM = from_parsed(list[RecordChange])
 _ENCODE_JUDGEMENTS = encoder(list[Judgement])
-_DECODE_JUDGEMENTS = decoder(list[Judgement])
+_JUDGEMENTS_FROM = from_parsed(list[Judgement])
 
 
 @dataclass
@@ -121,9 +122,9 @@ class Outbox:
     def decode(cls, data: bytes) -> Outbox:
         parsed = orjson.loads(data)
         return cls(
-            events=decode_events(orjson.dumps(parsed["events"])),
-            records=_DECODE_CHANGES(orjson.dumps(parsed["records"])),
-            judgements=_DECODE_JUDGEMENTS(orjson.dumps(parsed.get("judgements", []))),
+            events=_events_from(parsed["events"]),
+            records=_CHANGES_FROM(parsed["records"]),
+            judgements=_JUDGEMENTS_FROM(parsed.get("judgements", [])),
         )
 
 
