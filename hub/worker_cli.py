@@ -20,12 +20,11 @@ def worker_command(
     log_level: Annotated[str, typer.Option("--log-level", help="warn, info or debug")] = "warn",
 ) -> None:
     """Run one worker: validate, match, cluster, household, store and publish, until stopped."""
-    import faust
     from prometheus_client import CollectorRegistry, start_http_server
 
     from hub.wiring import require_current_layout, require_redis, worker_parts
     from monitoring.metrics import build_metrics
-    from streams.app import Worker
+    from streams.app import FaustWorker, Worker
     from streams.topology import ensure_topics
 
     # A 500-event batch keeps well over 100,000 new objects alive until it ends (the
@@ -57,4 +56,4 @@ def worker_command(
         f"store {parts.store.safe_url}, metrics http://{settings.metrics_host}:{settings.metrics_port}/metrics"
     )
     logging.getLogger("faust").setLevel(log_level.upper())
-    faust.Worker(worker.app, loglevel=log_level, quiet=True).execute_from_commandline()
+    FaustWorker(worker.app, loglevel=log_level, quiet=True).execute_from_commandline()

@@ -1,0 +1,42 @@
+"""A worker's logging: Faust's worker class sets the root logger to DEBUG for its terminal
+spinner, which makes every library's debug record (aiokafka's fetcher: one per partition
+per fetch) and throws it away; ours keeps the level asked for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+SCRIPT = """
+import logging, sys, faust
+from streams.app import FaustWorker
+kind = faust.Worker if sys.argv[1] == "faust" else FaustWorker
+app = faust.App("t-logging", broker="kafka://127.0.0.1:1", web_enabled=False)
+kind(app, loglevel="warn", quiet=True)._setup_logging()
+fetcher = logging.getLogger("aiokafka.consumer.fetcher")
+with open(sys.argv[2], "w") as out:  # (the worker redirects stdout into its logging)
+    out.write(f"{logging.getLevelName(logging.root.level)} {fetcher.isEnabledFor(logging.DEBUG)}")
+"""
+
+
+def root_level_after_setup(kind: str, tmp_path: Path) -> str:
+    out = tmp_path / f"{kind}.txt"
+    subprocess.run(
+        [sys.executable, "-c", SCRIPT, kind, str(out)],
+        capture_output=True, check=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    return out.read_text()
+
+
+def test_our_worker_keeps_the_root_logger_at_the_level_asked_for(tmp_path: Path) -> None:
+    assert root_level_after_setup("ours", tmp_path) == "WARNING False"
+
+
+def test_fausts_own_worker_would_turn_debug_on_everywhere(tmp_path: Path) -> None:
+    # (why ours exists: if a Faust release stops doing this, FaustWorker can go)
+    assert root_level_after_setup("faust", tmp_path) == "DEBUG True"
