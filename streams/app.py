@@ -66,8 +66,9 @@ class FaustWorker(faust.Worker):
     """Faust's worker without its terminal spinner. To spin the spinner on every log record,
     Faust sets the root logger to DEBUG (faust.worker ``_setup_spinner_handler``) and keeps
     it there after start-up: every library's debug record is then made and thrown away
-    (aiokafka's fetcher makes one per partition per fetch: a fifteenth of a busy worker's
-    time). Without the spinner the root logger keeps the level asked for."""
+    (aiokafka's fetcher makes one per partition per fetch: about 8% of a worker's time at
+    500 events a second, by py-spy). Without the spinner the root logger keeps the level
+    asked for."""
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None
