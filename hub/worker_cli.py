@@ -31,7 +31,8 @@ def worker_command(
     # outbox, store rows, hub.* events): with Python's default thresholds (700, 10, 10)
     # the cyclic collector runs hundreds of times a batch, walking the same young objects
     # again and again. Rarer collections change no result; the state itself is frozen
-    # out of the collector's sight when it is loaded (sinks.redis_state).
+    # out of the collector's sight when it is loaded (sinks.redis_state), and what the
+    # worker adds to it, between batches (streams.app.MemorySettler).
     gc.set_threshold(50_000, 20, 100)
     settings = load_settings()
     if metrics_port is not None:
