@@ -18,13 +18,19 @@ blocking keys' buckets and a pair to each partner's stored pairs):
 Every worker keeps the whole state in memory (a :class:`ReplicatedState`) so that
 matching never waits on the network, and changes it only while it holds the state lock:
 
-1. take the lock; catch up by reading the keys the log lists since the replica's version;
+1. take the lock and read the version (one round trip); catch up by reading the keys the
+   log lists since the replica's version;
 2. run the pure core against the replica (it records which keys it wrote);
-3. commit: in one MULTI/EXEC, guarded by WATCH on the lock and the version, write those
-   keys, bump the version, append the log entry and park the batch's outputs in the outbox;
-4. release the lock; publish and store the outbox entry, then delete it.
+3. commit, in one script (one round trip): check that the lock is still ours and the
+   version unchanged, write those keys, bump the version, append the log entry, park the
+   batch's outputs in the outbox and release the lock;
+4. publish and store the outbox entry, then delete it.
 
-A commit that finds the lock or version changed (the lock expired) fails as a whole and
+Each round trip costs a batch more than the network's time: the worker's main thread
+waits for the GIL (Faust's consumer thread) and for a core (two cores shared with the
+drainer, Kafka and Redis) after each one.
+
+A commit that finds the lock or version changed (the lock expired) writes nothing and
 the replica is reloaded, so two workers never interleave half-batches, and two records of
 one person arriving at two workers at once are matched one after the other.
 """
@@ -40,7 +46,6 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
 
 from hub.errors import HubError
 from matchers.decisions import Judgement
@@ -374,6 +379,38 @@ class ReplicatedState(MemoryIdentityState):
         return {t.name: len(self._table(t.name)) for t in TABLES}
 
 
+_LOCK_LOST, _MOVED_ON = -1, -2
+# The commit. KEYS: the lock, the version, the change log, the outbox, then each table
+# written. ARGV: the token, the version the replica read, the new version, its change-log
+# entry, the log's length, 1 to release the lock, the outbox entry (empty for none), then
+# for each table the number of fields set and of fields removed, the (field, value) pairs
+# set and the fields removed. Written in chunks: Lua's unpack takes at most ~8,000 values.
+_COMMIT = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return -1 end
+if tonumber(redis.call('get', KEYS[2]) or '0') ~= tonumber(ARGV[2]) then return -2 end
+local at = 8
+for t = 5, #KEYS do
+  local set, gone = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+  at = at + 2
+  local last = at + 2 * set - 1
+  for first = at, last, 1000 do
+    redis.call('hset', KEYS[t], unpack(ARGV, first, math.min(first + 999, last)))
+  end
+  at = last + 1
+  last = at + gone - 1
+  for first = at, last, 1000 do
+    redis.call('hdel', KEYS[t], unpack(ARGV, first, math.min(first + 999, last)))
+  end
+  at = last + 1
+end
+redis.call('set', KEYS[2], ARGV[3])
+redis.call('xadd', KEYS[3], 'MAXLEN', '~', ARGV[5], ARGV[3] .. '-1', 'keys', ARGV[4])
+if ARGV[7] ~= '' then redis.call('hset', KEYS[4], ARGV[3], ARGV[7]) end
+if ARGV[6] == '1' then redis.call('del', KEYS[1]) end
+return 1
+"""
+
+
 class RedisState:
     """The Redis side: load, catch up, lock, commit, outbox."""
 
@@ -387,6 +424,7 @@ class RedisState:
         self.log_key = f"{prefix}:state:log"
         self.lock_key = f"{prefix}:state:lock"
         self.outbox_key = f"{prefix}:state:outbox"
+        self._commit = self.client.register_script(_COMMIT)
 
     def table_key(self, name: str) -> str:
         return f"{self.prefix}:t:{name}"
@@ -429,9 +467,11 @@ class RedisState:
             if cursor == 0:
                 return
 
-    async def catch_up(self, replica: ReplicatedState) -> int:
-        """Apply every commit after the replica's version; returns how many. Under the lock."""
-        target = await self.current_version()
+    async def catch_up(self, replica: ReplicatedState, target: int | None = None) -> int:
+        """Apply every commit after the replica's version, up to ``target`` (the current
+        version, read if not given); returns how many. Under the lock."""
+        if target is None:
+            target = await self.current_version()
         if target == replica.version:
             return 0
         entries = await self.client.xrange(self.log_key, min=f"{replica.version + 1}-0", max="+")
@@ -457,18 +497,31 @@ class RedisState:
         replica.version = target
         return len(entries)
 
-    # -- the lock --------------------------------------------------------------------------
+    # -- the lock ----------------------------------------------------------------------------
     async def acquire(self, ttl_s: float = 30.0, wait_s: float = 120.0) -> str:
+        token, _version = await self.acquire_seeing_version(ttl_s, wait_s)
+        return token
+
+    async def acquire_seeing_version(
+        self, ttl_s: float = 30.0, wait_s: float = 120.0
+    ) -> tuple[str, int]:
+        """The lock's token and the state's version once it is held, in one round trip a
+        try. (No commit can come between the two: every commit checks the lock.)"""
         token = uuid.uuid4().hex
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
         delay = 0.001
-        while not await self.client.set(self.lock_key, token, nx=True, px=int(ttl_s * 1000)):
+        while True:
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.set(self.lock_key, token, nx=True, px=int(ttl_s * 1000))
+                pipe.get(self.version_key)
+                taken, version = await pipe.execute()
+            if taken:
+                return token, int(version or 0)
             if loop.time() > deadline:
                 raise StateConflict(f"the identity state lock was not free within {wait_s:.0f}s")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
-        return token
 
     async def release(self, token: str) -> None:
         # Delete only our own lock (compare-and-delete in one step).
@@ -482,43 +535,50 @@ class RedisState:
 
     # -- writing ---------------------------------------------------------------------------
     async def commit(
-        self, replica: ReplicatedState, token: str, outbox: bytes | None = None
+        self,
+        replica: ReplicatedState,
+        token: str,
+        outbox: bytes | None = None,
+        *,
+        release: bool = False,
     ) -> int:
-        """Write the replica's dirty keys as one new version (and park ``outbox``)."""
+        """Write the replica's dirty keys as one new version (and park ``outbox``), if this
+        token still holds the lock and nobody committed since the replica's version; with
+        ``release``, give the lock up in the same step. One round trip: the check and the
+        writes are one script."""
         writes = replica.take_writes()
         new_version = replica.version + 1
-        try:
-            async with self.client.pipeline(transaction=True) as pipe:
-                await pipe.watch(self.lock_key, self.version_key)
-                held = await pipe.get(self.lock_key)
-                current = int(await pipe.get(self.version_key) or 0)
-                if held is None or held.decode() != token or current != replica.version:
-                    raise StateConflict("the identity state lock expired during a batch")
-                pipe.multi()
-                for name, values in writes.items():
-                    present = {k: v for k, v in values.items() if v is not None}
-                    gone = [k for k, v in values.items() if v is None]
-                    if present:
-                        pipe.hset(self.table_key(name), mapping=present)
-                    if gone:
-                        pipe.hdel(self.table_key(name), *gone)
-                pipe.set(self.version_key, new_version)
-                keys = {
-                    name: [orjson.Fragment(k) if isinstance(k, bytes) else k for k in values]
-                    for name, values in writes.items()
-                }
-                pipe.xadd(
-                    self.log_key,
-                    {"keys": orjson.dumps(keys)},
-                    id=f"{new_version}-1",
-                    maxlen=self.LOG_MAXLEN,
-                    approximate=True,
-                )
-                if outbox is not None:
-                    pipe.hset(self.outbox_key, str(new_version), outbox)
-                await pipe.execute()
-        except WatchError:
-            raise StateConflict("the identity state changed during a commit") from None
+        tables: list[str] = []
+        fields: list[Any] = []
+        for name, values in writes.items():
+            present = [(k, v) for k, v in values.items() if v is not None]
+            gone = [k for k, v in values.items() if v is None]
+            tables.append(self.table_key(name))
+            fields += [len(present), len(gone)]
+            for pair in present:
+                fields += pair
+            fields += gone
+        keys = {
+            name: [orjson.Fragment(k) if isinstance(k, bytes) else k for k in values]
+            for name, values in writes.items()
+        }
+        outcome = await self._commit(
+            keys=[self.lock_key, self.version_key, self.log_key, self.outbox_key, *tables],
+            args=[
+                token,
+                replica.version,
+                new_version,
+                orjson.dumps(keys),
+                self.LOG_MAXLEN,
+                int(release),
+                b"" if outbox is None else outbox,
+                *fields,
+            ],
+        )
+        if outcome == _LOCK_LOST:
+            raise StateConflict("the identity state lock expired during a batch")
+        if outcome == _MOVED_ON:
+            raise StateConflict("the identity state changed during a batch")
         replica.version = new_version
         return new_version
 

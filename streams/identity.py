@@ -162,9 +162,10 @@ class IdentityWorker:
 
     async def apply(self, operations: Sequence[Operation]) -> Applied:
         """Apply the operations in order, as one commit."""
-        token = await self.redis.acquire()
+        token, version = await self.redis.acquire_seeing_version()
+        released = False
         try:
-            await self.redis.catch_up(self.replica)
+            await self.redis.catch_up(self.replica, version)
             result = Applied(version=None)
             try:
                 for operation in operations:
@@ -177,15 +178,17 @@ class IdentityWorker:
                 ]
                 if self.replica.dirty:
                     result.version = await self.redis.commit(
-                        self.replica, token, result.outbox.encode()
+                        self.replica, token, result.outbox.encode(), release=True
                     )
+                    released = True
             except BaseException:
                 # The replica may hold writes that never reached Redis: start again from it.
                 await self.redis.load(self.replica)
                 raise
             return result
         finally:
-            await self.redis.release(token)
+            if not released:
+                await self.redis.release(token)
 
     def _apply_one(self, operation: Operation, result: Applied) -> None:
         if isinstance(operation, Upsert | Delete):

@@ -100,6 +100,40 @@ async def test_a_commit_without_the_lock_writes_nothing(
     assert await redis_state.client.hlen(redis_state.table_key("records")) == 0
 
 
+async def test_a_commit_after_another_writes_nothing_and_keeps_the_lock(
+    redis_state: RedisState, borough: list[SourceRecord]
+) -> None:
+    worker = IdentityWorker(redis_state, toy_resolver)
+    await worker.start()
+    token = await redis_state.acquire()
+    worker.resolver.upsert(borough[0])
+    await redis_state.client.set(redis_state.version_key, 7)  # as if a commit came between
+    with pytest.raises(StateConflict):
+        await redis_state.commit(worker.replica, token, release=True)
+    assert await redis_state.client.hlen(redis_state.table_key("records")) == 0
+    assert (await redis_state.client.get(redis_state.lock_key)).decode() == token
+
+
+async def test_one_commit_sets_and_removes_thousands_of_fields_and_gives_the_lock_up(
+    redis_state: RedisState, borough: list[SourceRecord]
+) -> None:
+    # The commit script writes each table in chunks (Lua's unpack takes ~8,000 values).
+    assert len(borough) > 1000
+    first, second = (IdentityWorker(redis_state, toy_resolver) for _ in range(2))
+    await first.start()
+    await second.start()
+    await first.apply([Upsert(r, 1) for r in borough])
+    assert await redis_state.client.hlen(redis_state.table_key("records")) == len(borough)
+    assert await redis_state.client.hlen(redis_state.table_key("edges")) > 1000
+    assert not await redis_state.client.exists(redis_state.lock_key)
+    await first.apply([Delete(r.record_id, 2) for r in borough])
+    assert await redis_state.client.hlen(redis_state.table_key("records")) == 0
+    assert await redis_state.client.hlen(redis_state.table_key("edges")) == 0
+    await second.apply([])  # (it catches up first)
+    assert tables_of(second.replica) == tables_of(first.replica)
+    assert tables_of(await redis_state.load()) == tables_of(first.replica)
+
+
 async def test_two_workers_at_once_reach_the_batch_result(
     redis_url: str, redis_state: RedisState, borough: list[SourceRecord]
 ) -> None:
