@@ -589,12 +589,17 @@ class PipelineBench:
         warm = [(row, "create") for row in plan.warm_up]
         ids = {row["record_id"] for row, _ in warm}
         self.commits.expect(ids)
-        # the last of them at the timed rate: a broker and a worker that have only seen a
-        # flood take several seconds to settle into an open loop's pattern (fetches that
-        # wait for data, small batches), which the timed window paid for before
+        # the last of them at the timed rate, once the flood before them is committed: a
+        # broker and a worker that have only seen a flood take several seconds to settle
+        # into an open loop's pattern (fetches that wait for data, small batches), which
+        # the timed window paid for before
         paced = min(len(warm) // 2, round(OPEN_LOOP_WARM_UP_S * rate)) if rate else 0
-        publish(publisher, warm[: len(warm) - paced], None)
-        publish(publisher, warm[len(warm) - paced :], rate)
+        flood = warm[: len(warm) - paced]
+        publish(publisher, flood, None)
+        if paced:
+            flooded = {row["record_id"] for row, _ in flood}
+            self.commits.wait(flooded, TIMEOUT_S, "the warm-up events", self.worker)
+            publish(publisher, warm[len(warm) - paced :], rate)
         self.commits.wait(ids, TIMEOUT_S, "the warm-up events", self.worker)
         self.facts["worker_ready_s"] = round(time.perf_counter() - began, 1)
         return publisher
