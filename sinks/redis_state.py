@@ -497,7 +497,7 @@ class RedisState:
         replica.version = target
         return len(entries)
 
-    # -- the lock ----------------------------------------------------------------------------
+    # -- the lock --------------------------------------------------------------------------
     async def acquire(self, ttl_s: float = 30.0, wait_s: float = 120.0) -> str:
         token, _version = await self.acquire_seeing_version(ttl_s, wait_s)
         return token
