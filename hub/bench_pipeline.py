@@ -61,8 +61,14 @@ if TYPE_CHECKING:
     from sources.publisher import Publisher
 
 CREATE_SHARE = 0.8
-WARM_UP = 5000  # events before the timing: the broker's JIT warms up on the real paths
-OPEN_LOOP_WARM_UP_S = 5.0  # the last seconds of the warm-up at the timed rate, if any
+# Events before the timing. The broker's JIT warms up on the real paths, and so do the
+# worker's caches (records' traits, names, pairs; the drainer's explanations): a freshly
+# loaded worker spends about a fifth more CPU an event over its first ~10,000 events, and
+# at 500 a second the first seconds of a run after 5,000 had a p99 of 500-1,100 ms against
+# 250-350 ms afterwards. A worker that has been running is past that; `--warm-up` smaller
+# shows a cold start.
+WARM_UP = 15_000
+OPEN_LOOP_WARM_UP_S = 20.0  # the last seconds of the warm-up at the timed rate, if any
 TIMEOUT_S = 900.0
 
 
@@ -336,13 +342,15 @@ class Workload:
     held_out: list[dict[str, Any]]  # creates not used, for Splink's calls
 
 
-def workload(rows: list[dict[str, Any]], records: int, seed: int) -> Workload:
+def workload(
+    rows: list[dict[str, Any]], records: int, seed: int, warm_up: int = WARM_UP
+) -> Workload:
     rng = random.Random(seed)  # noqa: S311 (a sample, not a secret)
     order = list(range(len(rows)))
     rng.shuffle(order)
     creates = math.ceil(records * CREATE_SHARE)
     updates = records - creates
-    warm = min(WARM_UP, len(rows) // 20)  # (a small index spares fewer)
+    warm = min(warm_up, len(rows) // 20)  # (a small index spares fewer)
     held = set(order[: creates + warm + 200])
     if len(rows) - len(held) < updates + warm:
         raise UsageError(f"an index of {len(rows):,} records is too small for {records:,} events")
@@ -450,6 +458,9 @@ def bench_pipeline(
     ] = False,
     data: Annotated[Path | None, typer.Option("--data", help="folder for cached data")] = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the borough and sample")] = 1,
+    warm_up: Annotated[
+        int, typer.Option("--warm-up", help="untimed events first (creates)", min=100)
+    ] = WARM_UP,
     profile: Annotated[
         Path | None,
         typer.Option("--profile", help="py-spy profile of the worker: .svg, .txt or .json"),
@@ -468,7 +479,13 @@ def bench_pipeline(
     stack = contextlib.nullcontext(settings) if use_stack else private_stack(settings)
     with stack as live:
         bench = PipelineBench(
-            live, folder, index=index, seed=seed, profile=profile, warm_broker=not use_stack
+            live,
+            folder,
+            index=index,
+            seed=seed,
+            profile=profile,
+            warm_broker=not use_stack,
+            warm_up=warm_up,
         )
         result = bench.run(records, rate, splink)
     if not as_json:
@@ -492,6 +509,7 @@ class PipelineBench:
         seed: int,
         profile: Path | None,
         warm_broker: bool = False,
+        warm_up: int = WARM_UP,
     ) -> None:
         from hub.bench_bootstrap import ensure_model
         from hub.stack.processes import free_port
@@ -499,6 +517,7 @@ class PipelineBench:
         self.settings = settings
         self.index, self.seed, self.profile = index, seed, profile
         self.warm = warm_broker
+        self.warm_up = warm_up
         self.folder = folder / f"run-{uuid.uuid4().hex[:8]}"
         self.name = f"bench-pipeline-{self.folder.name}"
         self.model_path = ensure_model(folder)
@@ -521,7 +540,7 @@ class PipelineBench:
         from hub.wiring import require_redis
 
         require_redis(self.settings)
-        plan = workload(self.rows, records, self.seed)
+        plan = workload(self.rows, records, self.seed, self.warm_up)
         self.folder.mkdir(parents=True)
         try:
             self._bootstrap(plan)
@@ -608,6 +627,7 @@ class PipelineBench:
             publish(publisher, warm[len(warm) - paced :], rate)
         self.commits.wait(ids, TIMEOUT_S, "the warm-up events", self.worker)
         self.facts["worker_ready_s"] = round(time.perf_counter() - began, 1)
+        self.facts["warm_up_events"] = len(warm)
         return publisher
 
     def _measure(

@@ -25,7 +25,7 @@ def test_bench_pipeline_times_the_events_it_publishes(borough_model: Path, tmp_p
     env["HUB_STACK_DIR"] = str(tmp_path / "stack")
     result = subprocess.run(
         [HUB, "bench", "pipeline", "--records", "150", "--rate", "300", "--index", "1000",
-         "--splink-calls", "2", "--json", "--data", str(data)],
+         "--splink-calls", "2", "--warm-up", "120", "--json", "--data", str(data)],
         env=env, capture_output=True, text=True, check=False, timeout=900,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
@@ -34,6 +34,7 @@ def test_bench_pipeline_times_the_events_it_publishes(borough_model: Path, tmp_p
     assert line["events"] == 150
     assert line["mode"] == "open loop at 300/s"
     assert line["index_people"] == 1000 and line["index_records"] > 1000
+    assert line["warm_up_events"] == 120
     assert line["throughput_events_per_s"] > 0
     latencies = [line[f"latency_{q}_ms"] for q in ("p50", "p95", "p99", "max")]
     assert latencies[0] > 0 and latencies == sorted(latencies)
