@@ -86,32 +86,25 @@ async def test_stale_and_repeated_events_change_nothing(
     assert await redis_state.current_version() == 1
 
 
-async def test_a_commit_without_the_lock_writes_nothing(
-    redis_state: RedisState, borough: list[SourceRecord]
+@pytest.mark.parametrize("meanwhile", ["the lock expired", "another worker committed"])
+async def test_a_commit_that_lost_the_lock_or_the_version_writes_nothing(
+    meanwhile: str, redis_state: RedisState, borough: list[SourceRecord]
 ) -> None:
     worker = IdentityWorker(redis_state, toy_resolver)
     await worker.start()
     token = await redis_state.acquire()
     worker.resolver.upsert(borough[0])
-    await redis_state.client.delete(redis_state.lock_key)  # the lock expired meanwhile
-    with pytest.raises(StateConflict):
-        await redis_state.commit(worker.replica, token)
-    assert await redis_state.current_version() == 0
-    assert await redis_state.client.hlen(redis_state.table_key("records")) == 0
-
-
-async def test_a_commit_after_another_writes_nothing_and_keeps_the_lock(
-    redis_state: RedisState, borough: list[SourceRecord]
-) -> None:
-    worker = IdentityWorker(redis_state, toy_resolver)
-    await worker.start()
-    token = await redis_state.acquire()
-    worker.resolver.upsert(borough[0])
-    await redis_state.client.set(redis_state.version_key, 7)  # as if a commit came between
+    expired = meanwhile == "the lock expired"
+    if expired:
+        await redis_state.client.delete(redis_state.lock_key)
+    else:
+        await redis_state.client.set(redis_state.version_key, 7)
     with pytest.raises(StateConflict):
         await redis_state.commit(worker.replica, token, release=True)
+    assert await redis_state.current_version() == (0 if expired else 7)
     assert await redis_state.client.hlen(redis_state.table_key("records")) == 0
-    assert (await redis_state.client.get(redis_state.lock_key)).decode() == token
+    held = await redis_state.client.get(redis_state.lock_key)
+    assert held is None if expired else held.decode() == token  # a failed commit keeps it
 
 
 async def test_one_commit_sets_and_removes_thousands_of_fields_and_gives_the_lock_up(
