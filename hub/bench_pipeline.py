@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 CREATE_SHARE = 0.8
 # Events before the timing. The broker's JIT warms up on the real paths, and so do the
 # worker's caches (records' traits, names, pairs; the drainer's explanations): a freshly
-# loaded worker spends about a fifth more CPU an event over its first ~10,000 events, and
+# loaded worker spends up to a fifth more CPU an event over its first ~10,000 events, and
 # at 500 a second the first seconds of a run after 5,000 had a p99 of 500-1,100 ms against
 # 250-350 ms afterwards. A worker that has been running is past that; `--warm-up` smaller
 # shows a cold start.

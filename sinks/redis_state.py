@@ -26,9 +26,9 @@ matching never waits on the network, and changes it only while it holds the stat
    batch's outputs in the outbox and release the lock;
 4. publish and store the outbox entry, then delete it.
 
-Each round trip costs a batch more than the network's time: the worker's main thread
-waits for the GIL (Faust's consumer thread) and for a core (two cores shared with the
-drainer, Kafka and Redis) after each one.
+Each round trip costs a batch more than the network's time: under load the worker's main
+thread waits for a core after each one (two cores shared with the drainer, Kafka and
+Redis).
 
 A commit that finds the lock or version changed (the lock expired) writes nothing and
 the replica is reloaded, so two workers never interleave half-batches, and two records of
