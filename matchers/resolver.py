@@ -43,6 +43,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
+from itertools import islice
 
 from matchers.clustering import Clustering, Link, cluster_graph
 from matchers.constraints import Traits, traits
@@ -77,7 +78,8 @@ Explainer = Callable[[StandardRecord, StandardRecord], Sequence[FieldWeight]]
 KnownWeightsOf = Callable[[StandardRecord], Mapping[str, float] | None]  # KnownWeights's method
 
 PERSON_PREFIX = "P"
-_TRAITS_KEPT = 1 << 18  # records whose traits are remembered (forgotten all at once beyond)
+# records whose traits are remembered (~370 bytes each); beyond, the oldest half is forgotten
+_TRAITS_KEPT = 1 << 19
 HOUSEHOLD_PREFIX = "H"
 
 
@@ -459,8 +461,9 @@ class Resolver:
         """The records' traits; those of a record object seen before are remembered (the
         in-memory state hands out the same object until the record changes)."""
         known = self._known_traits
-        if len(known) > _TRAITS_KEPT:
-            known.clear()
+        if len(known) > _TRAITS_KEPT:  # (not all at once: that would be a cold start again)
+            for record_id in list(islice(known, len(known) // 2)):
+                del known[record_id]
         found: dict[str, Traits] = {}
         for record_id, record in tx.records.get(nodes).items():
             seen = known.get(record_id)
