@@ -8,11 +8,11 @@ import random
 
 import pytest
 
+import matchers.resolver as resolver_module
 from matchers.batch import resolve_batch
 from matchers.blocking import BlockingRules
 from matchers.decisions import Thresholds
 from matchers.identity_state import MemoryIdAllocator, MemoryIdentityState
-import matchers.resolver as resolver_module
 from matchers.resolver import Resolver
 from matchers.scorer import Scorer
 from matchers.splink_adapter import TrainingOptions, train
