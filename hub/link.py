@@ -347,7 +347,7 @@ def run_link(
                 processes=2 if helper else 1,
                 chunk=chunk,
                 pairs_scored=stats.pairs_scored,
-                over_common_skips=stats.over_common_skips,
+                over_common_skips=stats.over_common_skips.total(),
                 decisions=dict(stats.decisions),
                 events=dict(sorted(events.items())),
             )

@@ -92,7 +92,8 @@ class ResolverStats:
     unchanged: int = 0  # upserts of a record identical to the stored one (redelivery)
     judgements: int = 0
     pairs_scored: int = 0
-    over_common_skips: int = 0  # record keys skipped because their bucket was over-common
+    # record keys skipped because their bucket was over-common, by blocking rule
+    over_common_skips: Counter[str] = field(default_factory=Counter)
     decisions: Counter[str] = field(default_factory=Counter)
 
 
@@ -291,7 +292,9 @@ class Resolver:
         if record is not None:
             usable = [k for k in new_keys if after[k] <= cap]
             self._score_record(tx, record, usable, placed, staged=staged)
-            self.stats.over_common_skips += sum(1 for k in new_keys if after[k] > cap)
+            self.stats.over_common_skips.update(
+                k.partition(":")[0] for k in new_keys if after[k] > cap
+            )
         return placed
 
     def _drop_unjustified(self, tx: StagedState, keys: Iterable[str], exclude: str) -> set[str]:

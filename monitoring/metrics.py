@@ -92,20 +92,22 @@ def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
         ),
         stale_events=Counter(
             "hub_stale_events",
-            "Person events ignored because the hub already holds that or a newer source "
-            "version (redeliveries and duplicates).",
+            "Person and relationship events ignored because the hub already holds that or a "
+            "newer source version (redeliveries and duplicates), by source system.",
             ["source"],
             registry=registry,
         ),
         end_to_end_latency=Histogram(
             "hub_end_to_end_latency_seconds",
-            "From the source event's time to the commit of its effect in the store.",
+            "From the source event's publication (its Kafka timestamp) to the commit of its "
+            "effect in the store.",
             buckets=LATENCY_BUCKETS,
             registry=registry,
         ),
         match_decisions=Counter(
             "hub_match_decisions",
-            "Scored candidate pairs, by outcome (link, review, no_link).",
+            "Records matched, by the decision on their best candidate (link, review, "
+            "no_link; no candidate is no_link).",
             ["outcome"],
             registry=registry,
         ),
@@ -127,7 +129,7 @@ def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
         ),
         over_common_keys=Counter(
             "hub_over_common_keys",
-            "Blocking keys found over-common and skipped, by blocking rule.",
+            "A record's blocking keys skipped because they were over-common, by blocking rule.",
             ["rule"],
             registry=registry,
         ),

@@ -33,7 +33,7 @@ from sinks.redis_state import StateConflict
 from sinks.store import StoreError
 from sources.publisher import PublishError
 from streams.drainer import DrainProcess
-from streams.pipeline import BatchReport
+from streams.pipeline import BatchReport, count_failures, failure_kind
 from streams.topology import SourceTopics
 from streams.validation import RawMessage
 
@@ -157,11 +157,9 @@ class Worker:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _count_failure(self, error: BaseException | None, then: str) -> None:
-        metrics = self.parts.metrics
-        if isinstance(error, RedisError | StateConflict):
-            metrics.redis_errors.inc()
-        elif isinstance(error, StoreError):
-            metrics.store_errors.inc()
+        kind = failure_kind(error)
+        if kind is not None:
+            count_failures(self.parts.metrics, {kind: 1})
         log.warning("%s after %s", then, type(error).__name__)
 
     async def _run(self, stream: Any, handle: Handler) -> AsyncIterator[BatchReport]:

@@ -8,6 +8,7 @@ repeated source events are recognised by their source version and change nothing
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -135,7 +136,7 @@ class Applied:
     version: int | None  # the state version committed (None: nothing changed)
     outbox: Outbox = field(default_factory=Outbox)
     applied: int = 0
-    stale: int = 0
+    stale: Counter[str] = field(default_factory=Counter)  # by source system
 
     @property
     def events(self) -> list[domain.Event]:
@@ -196,7 +197,7 @@ class IdentityWorker:
                 operation.record.record_id if isinstance(operation, Upsert) else operation.record_id
             )
             if self.replica.source_versions.get(record_id, -1) >= operation.source_version:
-                result.stale += 1
+                result.stale[record_id.partition(":")[0]] += 1
                 return
             self.replica.set_source_version(record_id, operation.source_version)
             if isinstance(operation, Upsert):
@@ -214,7 +215,7 @@ class IdentityWorker:
                 result.outbox.judgements.append(operation.judgement)
         else:
             if self.replica.source_versions.get(operation.key, -1) >= operation.source_version:
-                result.stale += 1
+                result.stale[operation.source_system] += 1
                 return
             self.replica.set_source_version(operation.key, operation.source_version)
             self._set_membership(operation)

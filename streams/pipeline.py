@@ -19,9 +19,11 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
 
 from matchers import events as domain
 from matchers.resolver import Explainer
@@ -30,8 +32,8 @@ from schemas import topics
 from schemas.conversions import record_from_person
 from schemas.events import Operation, PartnerIndicator, PersonChanged, RelationshipObserved
 from sinks import tables
-from sinks.redis_state import RedisState
-from sinks.store import Store
+from sinks.redis_state import RedisState, StateConflict
+from sinks.store import Store, StoreError
 from sources.publisher import Publisher
 from streams.dead_letters import DeadLetterWriter, utc_now
 from streams.identity import Delete, IdentityWorker, Membership, Outbox, Upsert
@@ -73,16 +75,37 @@ class Drained:
     store_s: float
     publish_s: float
     published: dict[str, int] = field(default_factory=dict)  # events per topic (drainer)
+    publish_failed: dict[str, int] = field(default_factory=dict)  # sends refused, per topic
+    failures: dict[str, int] = field(default_factory=dict)  # retried, by failure_kind
 
     def count(self, metrics: HubMetrics, sent_at: Sequence[dt.datetime]) -> None:
-        """Stage times, and each event's latency from its source time to the commit."""
+        """Stage times, and each event's latency from its publication to the commit."""
         metrics.batch_seconds.labels(stage="store").observe(self.store_s)
         metrics.batch_seconds.labels(stage="publish").observe(self.publish_s)
         observe_latency(metrics, self.committed_at, sent_at)
 
 
+def failure_kind(error: BaseException | None) -> str | None:
+    """The error counter a failed operation counts in: "redis", "store" or none."""
+    if isinstance(error, RedisError | StateConflict):
+        return "redis"
+    if isinstance(error, StoreError):
+        return "store"
+    return None
+
+
+def count_failures(metrics: HubMetrics, failures: Mapping[str, int]) -> None:
+    """Count failed operations, by :func:`failure_kind`, in the error counters."""
+    for kind, count in failures.items():
+        if kind == "redis":
+            metrics.redis_errors.inc(count)
+        elif kind == "store":
+            metrics.store_errors.inc(count)
+
+
 def observe_latency(metrics: HubMetrics, at: float, sent_at: Sequence[dt.datetime]) -> None:
-    """Each event's end-to-end latency: from its source time to ``at`` (its commit)."""
+    """Each event's end-to-end latency: from its publication (its Kafka timestamp) to
+    ``at`` (its commit)."""
     for sent in sent_at:
         metrics.end_to_end_latency.observe(max(0.0, at - sent.timestamp()))
 
@@ -208,6 +231,7 @@ class Pipeline:
         self.codec = dead_letters.publisher.codec
         self.metrics = metrics
         self.clock = clock
+        self._skips_counted: Counter[str] = Counter()
 
     def _validate(self, messages: Sequence[RawMessage], report: BatchReport) -> list[Accepted]:
         today = self.clock().date()
@@ -217,6 +241,8 @@ class Pipeline:
             self.metrics.events_consumed.labels(topic=message.topic, source=source).inc()
             report.consumed += 1
             result = validate_message(message, self.codec, today)
+            outcome = "accepted" if isinstance(result, Accepted) else "dead_lettered"
+            self.metrics.events_validated.labels(topic=message.topic, outcome=outcome).inc()
             if isinstance(result, Accepted):
                 for flag in result.flags:
                     self.metrics.quality_flags.labels(topic=message.topic, flag=flag).inc()
@@ -233,14 +259,17 @@ class Pipeline:
         sent_at: Sequence[dt.datetime] = (),
     ) -> None:
         """Resolve and commit the batch, then drain it: here, or (with a drainer process)
-        hand it over and return; ``sent_at``: its events' source times, for the latency."""
+        hand it over and return; ``sent_at``: its events' Kafka timestamps, for the latency."""
         with self.metrics.batch_seconds.labels(stage="resolve").time():
             applied = await self.identity.apply(operations)
         report.applied, report.stale, report.version = (
             applied.applied,
-            applied.stale,
+            applied.stale.total(),
             applied.version,
         )
+        for source, stale in applied.stale.items():
+            self.metrics.stale_events.labels(source=source).inc(stale)
+        self._count_skips()
         self._count(applied.outbox.events, report)
         if applied.version is None:
             observe_latency(self.metrics, self.clock().timestamp(), sent_at)
@@ -249,6 +278,13 @@ class Pipeline:
         else:
             drained = await self.drain.drain(applied.version, applied.outbox)
             drained.count(self.metrics, sent_at)
+
+    def _count_skips(self) -> None:
+        """Over-common blocking keys skipped since the last count, by rule."""
+        skips = self.identity.resolver.stats.over_common_skips
+        for rule, count in (skips - self._skips_counted).items():
+            self.metrics.over_common_keys.labels(rule=rule).inc(count)
+        self._skips_counted = skips.copy()
 
     def _count(self, events: Sequence[domain.Event], report: BatchReport) -> None:
         for event in events:
@@ -283,8 +319,6 @@ class Pipeline:
                 sent_at.append(accepted.message.timestamp)
         await self._apply(operations, report, sent_at)
         await asyncio.to_thread(self.dead_letters.flush)
-        if report.stale:
-            self.metrics.stale_events.labels(source="persons").inc(report.stale)
         return report
 
     async def relationships(self, messages: Sequence[RawMessage]) -> BatchReport:

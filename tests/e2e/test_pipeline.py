@@ -74,6 +74,7 @@ def dead_letters(bootstrap: str, topic: str, start: dict[int, int]) -> list[dict
 
 
 def test_two_workers_stream_a_borough_to_the_batch_result(hub: HubUnderTest) -> None:
+    hub.extra_env["HUB_BLOCK_CAP"] = "25"  # (some buckets cross it, both ways)
     hub.start_worker()
     hub.start_worker()
     hub.wait_for_workers(2)
@@ -82,6 +83,7 @@ def test_two_workers_stream_a_borough_to_the_batch_result(hub: HubUnderTest) -> 
     events = list(iter_events(BOROUGH, day=1))
     middle = len(events) // 2
     assert hub.publish(events[:middle]) == middle
+    assert hub.publish(events[:middle]) == middle  # (sent twice: the copies change nothing)
     hub.publish_raw("src.council_tax.persons", [b"not avro at all", b"\xc3\x01" + b"\0" * 12])
     assert hub.publish(events[middle:]) == len(events) - middle
     wait_until(hub.caught_up, 300, "the workers to process the borough\n" + hub.worker_log())
@@ -94,6 +96,25 @@ def test_two_workers_stream_a_borough_to_the_batch_result(hub: HubUnderTest) -> 
     reasons = sorted(h["hub.dlq.reason"] for h in letters)
     assert reasons == ["not_single_object", "unknown_fingerprint"]
     assert all(h["hub.dlq.source_topic"] == "src.council_tax.persons" for h in letters)
+    # the workers' /metrics: every message consumed was validated, the two poison ones
+    # dead-lettered, the copies ignored as stale; every person event was matched and its
+    # latency measured; over-common keys were skipped
+    people = [e for e in events if isinstance(e, PersonChange)]
+    copies = [e for e in events[:middle] if isinstance(e, PersonChange)]
+    validated = hub.metric("hub_events_validated_total")
+    assert validated == hub.metric("hub_events_consumed_total") >= len(people) + len(copies) + 2
+    assert hub.metric("hub_stale_events_total") >= len(copies)
+    assert hub.metric("hub_stale_events_total", source="council_tax") > 0
+    assert hub.metric("hub_over_common_keys_total") > 0
+    poison = {"topic": "src.council_tax.persons", "outcome": "dead_lettered"}
+    assert hub.metric("hub_events_validated_total", **poison) == 2
+    matched = [e for e in people if e.op != "delete"]
+    assert hub.metric("hub_match_decisions_total") >= len(matched)
+    wait_until(
+        lambda: hub.metric("hub_end_to_end_latency_seconds_count") >= len(matched),
+        30,
+        "the drainers' latencies to be counted",
+    )
 
 
 def test_a_worker_killed_mid_stream_loses_nothing_and_repeats_nothing(hub: HubUnderTest) -> None:

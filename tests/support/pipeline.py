@@ -66,6 +66,8 @@ class HubUnderTest:
     folder: Path
     name: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    metrics_ports: list[int] = field(default_factory=list)  # each worker's, in order
+    extra_env: dict[str, str] = field(default_factory=dict)  # more HUB_* settings
 
     @property
     def database_url(self) -> str:
@@ -83,6 +85,7 @@ class HubUnderTest:
             HUB_STACK_DIR=str(self.settings.stack_dir),
             HUB_WORKER_BATCH_SIZE="200",
         )
+        env.update(self.extra_env)
         return env
 
     def worker_settings(self) -> Settings:
@@ -114,11 +117,32 @@ class HubUnderTest:
     def start_worker(self) -> subprocess.Popen[bytes]:
         index = len(self.workers)
         log = (self.folder / f"{self.name}-worker{index}.log").open("ab")
-        env = self.env() | {"HUB_METRICS_PORT": str(free_port())}
+        port = free_port()
+        env = self.env() | {"HUB_METRICS_PORT": str(port)}
         process = subprocess.Popen([HUB, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.workers.append(process)
+        self.metrics_ports.append(port)
         return process
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The samples of ``name`` whose labels include ``labels``, summed over the
+        running workers' /metrics."""
+        from urllib.request import urlopen
+
+        from prometheus_client.parser import text_string_to_metric_families
+
+        total = 0.0
+        for process, port in zip(self.workers, self.metrics_ports, strict=True):
+            if process.poll() is not None:
+                continue
+            with urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+                text = response.read().decode()
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name == name and labels.items() <= sample.labels.items():
+                        total += sample.value
+        return total
 
     def wait_for_workers(self, count: int, timeout_s: float = 90.0) -> None:
         import redis
