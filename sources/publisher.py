@@ -64,6 +64,7 @@ class PublishTotals:
     failed: int = 0
     first_error: str | None = None
     by_topic: dict[str, int] = field(default_factory=dict)
+    failed_by_topic: dict[str, int] = field(default_factory=dict)
 
 
 class Publisher:
@@ -189,6 +190,7 @@ class Publisher:
                 delivery = Delivery(topic, str(error))
                 self.totals.failed += 1
                 self.totals.first_error = self.totals.first_error or str(error)
+                self.totals.failed_by_topic[topic] = self.totals.failed_by_topic.get(topic, 0) + 1
                 if self.metrics:
                     self.metrics.publish_failures.labels(topic=topic).inc()
             if on_delivery is not None:

@@ -29,17 +29,24 @@ import multiprocessing
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
 
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from hub.errors import HubError
 from hub.settings import Settings
 from monitoring.metrics import HubMetrics
-from streams.pipeline import Drain, Drained
+from streams.pipeline import Drain, Drained, count_failures, failure_kind
 
 log = logging.getLogger("hub.drainer")
 
@@ -131,11 +138,14 @@ class DrainProcess:
                 self._gone(f"it exited ({self._process.exitcode})")
 
     def _done(self, drained: Drained) -> None:
+        for topic, count in drained.published.items():
+            self.metrics.events_published.labels(topic=topic).inc(count)
+        for topic, count in drained.publish_failed.items():
+            self.metrics.publish_failures.labels(topic=topic).inc(count)
+        count_failures(self.metrics, drained.failures)
         sent_at = self._handed.pop(drained.version, None)
         if sent_at is None:
             return
-        for topic, count in drained.published.items():
-            self.metrics.events_published.labels(topic=topic).inc(count)
         drained.count(self.metrics, sent_at)
         self._room.release()
         self._changed.set()
@@ -198,37 +208,53 @@ async def _serve(settings: Settings, conn: Connection) -> None:
             version = await _next(conn, parent)
             if version is None:
                 return
-            before = dict(publisher.totals.by_topic)
-            report = await _drain_one(drain, version)
-            published = {
-                topic: count - before.get(topic, 0)
-                for topic, count in publisher.totals.by_topic.items()
-                if count != before.get(topic, 0)
-            }
+            totals = publisher.totals
+            published, publish_failed = dict(totals.by_topic), dict(totals.failed_by_topic)
+            failures: Counter[str] = Counter()
+            report = await _drain_one(drain, version, failures)
             if report is None:
                 report = Drained(version, time.time(), 0.0, 0.0)
-            conn.send(replace(report, published=published))
+            conn.send(
+                replace(
+                    report,
+                    published=_grown(totals.by_topic, published),
+                    publish_failed=_grown(totals.failed_by_topic, publish_failed),
+                    failures=dict(failures),
+                )
+            )
     finally:
         the_store.dispose()
         await state.client.aclose()
 
 
-async def _drain_one(drain: Drain, version: int) -> Drained | None:
+def _grown(now: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {
+        key: count - before.get(key, 0) for key, count in now.items() if count != before.get(key, 0)
+    }
+
+
+async def _drain_one(
+    drain: Drain, version: int, failures: Counter[str] | None = None
+) -> Drained | None:
     """Drain one outbox entry, retrying failures of Redis, the store or Kafka with backoff
-    as the worker does; None when it was drained already (a sweep, or a worker starting).
-    Raises :class:`DrainerStopped` when the failures last."""
+    as the worker does (each counted in ``failures`` by :func:`failure_kind`); None when
+    it was drained already (a sweep, or a worker starting). Raises
+    :class:`DrainerStopped` when the failures last."""
     from streams.app import RETRY_FOR_S, TRANSIENT
     from streams.identity import Outbox
+
+    def failed(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        kind = failure_kind(error)
+        if failures is not None and kind is not None:
+            failures[kind] += 1
+        log.warning("draining batch %d failed (%s); retrying", version, type(error).__name__)
 
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(TRANSIENT),
         wait=wait_exponential(multiplier=0.2, max=10),
         stop=stop_after_delay(RETRY_FOR_S),
-        before_sleep=lambda state: log.warning(
-            "draining batch %d failed (%s); retrying",
-            version,
-            type(state.outcome.exception()).__name__ if state.outcome else "?",
-        ),
+        before_sleep=failed,
         reraise=True,
     )
     try:

@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import signal
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from sources.publisher import Publisher
 from sources.simulator import SimulationConfig, simulate
 from streams.drainer import DrainerStopped, DrainProcess, _drain_one
 from streams.identity import IdentityWorker, Upsert
-from streams.pipeline import Drain
+from streams.pipeline import Drain, Drained
 from streams.topology import ensure_topics
 from tests.support.resolving import toy_resolver
 
@@ -142,11 +143,12 @@ async def test_a_drain_that_keeps_failing_gives_up_with_one_line(
     store = Store(settings.database_url)
     publisher = Publisher(settings.kafka_bootstrap, make_codec(settings), client_id="t-drainer")
     drain = Drain(RedisState(client, prefix=settings.redis_prefix), store, publisher)
+    failures: Counter[str] = Counter()
     try:
         with pytest.raises(
             DrainerStopped, match=r"draining batch 7 failed for 0 s: ConnectionError"
         ):
-            await _drain_one(drain, 7)
+            await _drain_one(drain, 7, failures)
     finally:
         store.dispose()
         await client.aclose()
@@ -154,3 +156,23 @@ async def test_a_drain_that_keeps_failing_gives_up_with_one_line(
     assert retries and all(
         m == "draining batch 7 failed (ConnectionError); retrying" for m in retries
     )
+    assert failures == {"redis": len(retries)}  # (the worker's Redis error counter's)
+
+
+def test_what_the_drainer_retried_or_failed_to_publish_counts_in_the_worker(
+    settings: Settings,
+) -> None:
+    registry = CollectorRegistry()
+    drainer = DrainProcess(settings, build_metrics(registry))
+    drainer._done(
+        Drained(
+            7, 0.0, 0.0, 0.0,
+            published={topics.HUB_PERSONS: 4},
+            publish_failed={topics.HUB_PERSONS: 2},
+            failures={"redis": 3, "store": 1},
+        )
+    )  # fmt: skip
+    value = registry.get_sample_value
+    assert value("hub_events_published_total", {"topic": topics.HUB_PERSONS}) == 4
+    assert value("hub_publish_failures_total", {"topic": topics.HUB_PERSONS}) == 2
+    assert (value("hub_redis_errors_total"), value("hub_store_errors_total")) == (3, 1)
