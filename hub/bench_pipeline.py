@@ -147,16 +147,16 @@ def high_watermark(consumer: Any, topic: str, partition: int) -> int:
             time.sleep(0.2)
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """A process's CPU time so far (user and system) with its running children's (a
-    worker's drainer), from /proc."""
+def cpu_seconds(pid: int, *, children: bool = True) -> float | None:
+    """A process's CPU time so far (user and system), with its running children's (a
+    worker's drainer) unless told not to, from /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split() if children else []
     except OSError:
         return None
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(int(child)) or 0.0 for child in children)
+    return own + sum(cpu_seconds(int(kid)) or 0.0 for kid in kids)
 
 
 def peak_rss_mb(pid: int) -> float | None:
@@ -640,16 +640,20 @@ class PipelineBench:
         )
         ids = {row["record_id"] for row, _ in plan.events}
         self.commits.expect(ids)
-        cpu_before = cpu_seconds(self.worker.pid)
+        cpu_before = self._cpu_seconds()
         stages_before = _stage_seconds(self.bench.metrics_port)
         sent = publish(publisher, plan.events, rate)
         self.commits.wait(ids, TIMEOUT_S, "the events", self.worker)
-        cpu_after = cpu_seconds(self.worker.pid)
-        if cpu_before is not None and cpu_after is not None:
-            self.facts["worker_cpu_s"] = round(cpu_after - cpu_before, 2)
-            self.facts["events_per_worker_cpu_s"] = round(
-                len(plan.events) / max(0.01, cpu_after - cpu_before)
-            )
+        cpu = {
+            name: round(spent - cpu_before[name], 2)
+            for name, spent in self._cpu_seconds().items()
+            if name in cpu_before
+        }
+        if "worker" in cpu and "drainer" in cpu:
+            worker_cpu = cpu["worker"] + cpu["drainer"]
+            self.facts["worker_cpu_s"] = round(worker_cpu, 2)
+            self.facts["events_per_worker_cpu_s"] = round(len(plan.events) / max(0.01, worker_cpu))
+        self.facts["cpu_s"] = cpu
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(120)
@@ -663,6 +667,25 @@ class PipelineBench:
             for stage, counts in stages.items()
         }
         return sent
+
+    def _cpu_seconds(self) -> dict[str, float]:
+        """CPU time so far of each process of the pipeline: the worker's main process, its
+        drainer, Kafka and Redis (when the stack's own), and this one (the load
+        generator, with the consumer that watches the commits)."""
+        from hub.stack.manager import Stack
+
+        assert self.worker is not None
+        found = {"bench": time.process_time()}
+        worker, whole = (cpu_seconds(self.worker.pid, children=c) for c in (False, True))
+        if worker is not None and whole is not None:
+            found |= {"worker": worker, "drainer": whole - worker}
+        stack = Stack(self.settings, report=lambda _line: None)
+        for name in ("kafka", "redis"):
+            pid = stack.pid_file(name).live_pid()
+            spent = cpu_seconds(pid) if pid is not None else None
+            if spent is not None:
+                found[name] = spent
+        return found
 
     def _clean_up(self) -> None:
         import redis

@@ -43,6 +43,11 @@ def test_bench_pipeline_times_the_events_it_publishes(borough_model: Path, tmp_p
     stages = line["worker_stage_seconds"]
     assert set(stages) == {"resolve", "store", "publish"}
     assert 1 <= stages["resolve"]["batches"] <= 150
+    # the CPU each process of the pipeline spent on them
+    cpu = line["cpu_s"]
+    assert set(cpu) == {"worker", "drainer", "kafka", "redis", "bench"}
+    assert cpu["worker"] > 0 and cpu["drainer"] > 0 and cpu["kafka"] > 0
+    assert line["worker_cpu_s"] == pytest.approx(cpu["worker"] + cpu["drainer"], abs=0.011)
     assert line["splink_calls"] == 2 and line["splink_predict_between_p50_ms"] > 0
     # nothing of the run is left behind in the data folder but the cached inputs
     assert not [p for p in data.iterdir() if p.name.startswith("run-")]
