@@ -29,7 +29,7 @@ test: system install lint ## lint, then every test against real Kafka, Redis and
 unit: install ## fast tests of the pure core, no services
 	$(BIN)/pytest -m unit
 
-lint: install ## ruff (lint and format check) and mypy (strict on matchers/ and hub/)
+lint: install ## ruff (lint and format check) and mypy (strict on hub/, matchers/ and sources/simulator/)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
