@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -47,8 +48,26 @@ def parse_mapping(spec: str | None) -> dict[str, str]:
         if target not in RECORD_FIELDS:
             known = ", ".join(sorted(RECORD_FIELDS))
             raise UsageError(f"--map target {target!r} is not a record field (one of: {known})")
+        if column in mapping:
+            raise UsageError(f"--map names column {column!r} twice")
+        if target in mapping.values():
+            raise UsageError(f"--map maps two columns to {target!r}")
         mapping[column] = target
     return mapping
+
+
+def check_output(out: Path, *inputs: Path) -> None:
+    """Before any work: ``out`` can be written and is none of the command's ``inputs``
+    (writing it would destroy one)."""
+    if out.is_dir():
+        raise UsageError(f"{out}: is a folder, give a file name")
+    if any(out.exists() and source.exists() and out.samefile(source) for source in inputs):
+        raise UsageError(f"{out}: is also an input of this command; give --out another name")
+    folder = out.parent
+    if not folder.is_dir():
+        raise UsageError(f"{out}: cannot be written: no such folder {folder}")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise UsageError(f"{out}: cannot be written: permission denied")
 
 
 def file_format(path: Path) -> str:
@@ -82,13 +101,22 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
         reader = csv.DictReader(handle)
         if not reader.fieldnames:
             raise UsageError(f"{path}: empty file or no header row")
+        twice = sorted({n for n in reader.fieldnames if reader.fieldnames.count(n) > 1})
+        if twice:
+            raise UsageError(f"{path}: the header names {', '.join(map(repr, twice))} twice")
         width = len(reader.fieldnames)
+        ended = reader.line_num  # the line the previous row ended on
         for row in reader:
-            line = reader.line_num
-            if None in row or len(row) != width or any(v is None for v in row.values()):
-                yield line, f"expected {width} columns"
-            else:
+            first, line = ended + 1, reader.line_num
+            ended = line
+            if None not in row and len(row) == width and None not in row.values():
                 yield line, row
+            elif line > first:  # a quote left open ran the row on into the lines after it
+                reason = f"inside a quote opened on line {first} that runs on to line {line}"
+                for swallowed in range(first, line + 1):
+                    yield swallowed, reason
+            else:
+                yield line, f"expected {width} columns"
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
@@ -149,10 +177,21 @@ def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> Sour
 def read_records(
     path: Path, mapping: Mapping[str, str] | None = None
 ) -> Iterator[SourceRecord | RejectedRow]:
-    """Every row of ``path`` as a source record, or as a rejected row with its reason."""
+    """Every row of ``path`` as a source record, or as a rejected row with its reason.
+    A ``mapping`` column that the file's first row lacks (of a CSV or Parquet file, whose
+    rows all have the same columns) is a :class:`UsageError`."""
+    checked = file_format(path) == "jsonl" or not mapping
     for line, row in read_rows(path):
         if isinstance(row, str):
             yield RejectedRow(line, row)
             continue
+        if not checked:
+            checked = True
+            missing = sorted(set(mapping or {}) - set(row))
+            if missing:
+                raise UsageError(
+                    f"{path}: --map names {', '.join(map(repr, missing))}, not a column of the "
+                    f"file (its columns: {', '.join(row)})"
+                )
         record = to_source_record(row, mapping or {})
         yield RejectedRow(line, record) if isinstance(record, str) else record

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hub.errors import UsageError
-from hub.inputs import RejectedRow, parse_mapping, read_records
+from hub.inputs import RejectedRow, check_output, parse_mapping, read_records
 from matchers.records import SourceRecord
 
 pytestmark = pytest.mark.unit
@@ -33,6 +33,46 @@ def test_csv_with_mapping_and_rejects(tmp_path: Path) -> None:
         RejectedRow(4, "expected 4 columns"),
         SourceRecord(record_id="4", first_name="Bo"),
     ]
+
+
+def test_an_unclosed_quote_rejects_every_line_it_swallows(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "record_id,last_name,postcode\n"
+        "1,Ada,N1 1AA\n"
+        '2,"Lovelace,N1 1AB\n'  # (a stray quote)
+        "3,Byron,N1 1AC\n"
+        '4,King,"N1 1AD"\n'
+        "5,Bo,N1 1AE\n"
+    )
+    got = list(read_records(path))
+    assert got == [
+        SourceRecord(record_id="1", last_name="Ada", postcode="N1 1AA"),
+        *[
+            RejectedRow(line, "inside a quote opened on line 3 that runs on to line 5")
+            for line in (3, 4, 5)
+        ],
+        SourceRecord(record_id="5", last_name="Bo", postcode="N1 1AE"),
+    ]
+    # a quoted field that holds a line break is a field, not an error
+    path.write_text('record_id,address_line_1\n1,"Flat 2\n10 High St"\n')
+    assert list(read_records(path)) == [
+        SourceRecord(record_id="1", address_line_1="Flat 2\n10 High St")
+    ]
+
+
+def test_a_header_naming_a_column_twice_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("record_id,last_name,last_name\n1,Ada,Lovelace\n")
+    with pytest.raises(UsageError, match="the header names 'last_name' twice"):
+        list(read_records(path))
+
+
+def test_a_mapped_column_the_file_lacks_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("id,surname\n1,Lovelace\n")
+    with pytest.raises(UsageError, match="--map names 'forename', not a column of the file"):
+        list(read_records(path, parse_mapping("id=record_id,forename=first_name")))
 
 
 def test_jsonl_and_parquet_agree(tmp_path: Path) -> None:
@@ -73,3 +113,23 @@ def test_mapping_must_name_record_fields() -> None:
         parse_mapping("a=shoe_size")
     with pytest.raises(UsageError, match="not column=field"):
         parse_mapping("justonename")
+    with pytest.raises(UsageError, match="names column 'a' twice"):
+        parse_mapping("a=record_id,a=first_name")
+    with pytest.raises(UsageError, match="maps two columns to 'first_name'"):
+        parse_mapping("a=first_name,b=first_name")
+
+
+def test_an_output_that_would_destroy_an_input_or_cannot_be_written_is_refused(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text("record_id\n1\n")
+    check_output(tmp_path / "out.csv", source)  # a new file beside it: fine
+    for out, message in [
+        (source, "is also an input of this command"),
+        (tmp_path / "." / "people.csv", "is also an input of this command"),
+        (tmp_path, "is a folder"),
+        (tmp_path / "nowhere" / "out.csv", "no such folder"),
+    ]:
+        with pytest.raises(UsageError, match=message):
+            check_output(out, source)
