@@ -8,8 +8,10 @@ stored only once Kafka has acknowledged its event: a run that fails part-way is 
 again, and running the same snapshot twice publishes nothing the second time.
 
 Safety: a snapshot that lacks more than half of the previous records (a truncated extract
-looks like that) has its deletes withheld unless the caller allows them; rows whose id
-cannot be read cannot be told apart from deleted ones, so they are reported by line.
+looks like that) has its deletes withheld unless the caller allows them. So does a snapshot
+with a row whose id cannot be read (a ragged row, an unclosed quote, no ``record_id``):
+any previous record missing from it may be that row, so no delete can be trusted; the
+rows are reported by line, and once fixed, the next run publishes the deletes.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ class SnapshotDiff:
         self.system = system
         self.seen: dict[str, int] = {}  # record id -> first line
         self.unchanged = 0
+        self.unreadable = 0  # rows whose record id could not be read
 
     def feed(
         self, rows: Iterable[tuple[int, SourceRecord | str]]
@@ -126,6 +129,7 @@ class SnapshotDiff:
         """Creates and updates in file order, and rejected rows with their reasons."""
         for line, record in rows:
             if isinstance(record, str):
+                self.unreadable += 1
                 yield RejectedRow(line, record)
                 continue
             record_id = source_record_id(record.record_id, self.system)
@@ -148,7 +152,8 @@ class SnapshotDiff:
                 self.unchanged += 1
 
     def deletes(self) -> list[Change]:
-        """Records of the previous snapshot that this one lacks (call after :meth:`feed`)."""
+        """Records of the previous snapshot that this one lacks (call after :meth:`feed`;
+        not to be trusted when some rows were :attr:`unreadable`)."""
         return [
             Change(Operation.DELETE, record_id)
             for record_id in sorted(self.previous.keys() - self.seen.keys())
@@ -166,6 +171,7 @@ class CdcReport:
     rejected: list[RejectedRow] = field(default_factory=list)
     failed: int = 0
     withheld_deletes: int = 0
+    unreadable: int = 0  # rejected rows whose record id could not be read
     error: PublishError | None = None
     read_error: UsageError | None = None
 
@@ -274,7 +280,8 @@ def run_cdc(
                 report.updated += item.op is Operation.UPDATE
                 sender.send(item)
         deletes = diff.deletes()
-        if is_mass_delete(len(deletes), len(previous)) and not allow_mass_delete:
+        mass = is_mass_delete(len(deletes), len(previous)) and not allow_mass_delete
+        if deletes and (diff.unreadable or mass):
             report.withheld_deletes, deletes = len(deletes), []
         for change in deletes:
             report.deleted += 1
@@ -282,7 +289,7 @@ def run_cdc(
     except UsageError as error:  # the file broke part-way: no deletes can be trusted
         report.read_error = error
     finally:
-        report.unchanged = diff.unchanged
+        report.unchanged, report.unreadable = diff.unchanged, diff.unreadable
         try:
             publisher.flush()
         except PublishError as error:

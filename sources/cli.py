@@ -167,6 +167,12 @@ def cdc_command(
         say(f"rejected {len(report.rejected):,}: {_lines(report.rejected)}")
     if as_json:
         typer.echo(orjson.dumps(counts).decode())
+    if report.withheld_deletes and report.unreadable:
+        raise HubError(
+            f"withheld {report.withheld_deletes:,} deletes: {report.unreadable:,} rows could "
+            "not be read and any record missing from the snapshot may be one of them; fix "
+            "those rows and run again"
+        )
     if report.withheld_deletes:
         raise HubError(
             f"withheld {report.withheld_deletes:,} deletes: the snapshot lacks more than half "

@@ -222,6 +222,30 @@ def test_cdc_withholds_a_mass_delete_until_allowed(
                                "rejected": 0, "published": 25}  # fmt: skip
 
 
+def test_cdc_withholds_deletes_while_a_row_cannot_be_read(
+    stack_settings: Settings, tmp_path: Path, system: str
+) -> None:
+    """A ragged row may be a record still there: none of the records missing from the
+    snapshot is deleted until the row is fixed."""
+    day1 = write_csv(tmp_path / "day1.csv", people(30))
+    assert run_hub(stack_settings, tmp_path, "cdc", "--source", system, "--snapshot",
+                   str(day1)).returncode == 0  # fmt: skip
+    ragged = people(28)[:27]  # R00027 and R00029 gone; R00028 below, with a column too many
+    day2 = write_csv(tmp_path / "day2.csv", ragged, ["R00028,Aisha,Okafor,x,y,z,1,2,3,4,5,6"])
+    held = run_hub(
+        stack_settings, tmp_path, "cdc", "--source", system, "--snapshot", str(day2), "--json"
+    )
+    assert held.returncode == 1
+    assert counts(held)["deleted"] == 0 and counts(held)["rejected"] == 1
+    assert "withheld 3 deletes: 1 rows could not be read" in held.stderr
+    fixed = write_csv(tmp_path / "day2-fixed.csv", [*people(29)[:27], people(29)[28]])
+    again = run_hub(
+        stack_settings, tmp_path, "cdc", "--source", system, "--snapshot", str(fixed), "--json"
+    )
+    assert again.returncode == 0, again.stderr
+    assert counts(again)["deleted"] == 2  # R00027 and R00029
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [

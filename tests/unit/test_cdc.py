@@ -62,6 +62,7 @@ def test_malformed_duplicate_and_foreign_rows_are_rejected_by_line_and_not_delet
         (5, "source_system 'council_tax' is not 'housing'"),
     ]
     assert diff.deletes() == []  # record 2's row was bad, which is not a delete
+    assert diff.unreadable == 1  # (the first row: its record id is unknown)
 
 
 def test_prefixed_ids_are_the_same_record() -> None:
