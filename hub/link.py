@@ -31,7 +31,7 @@ import typer
 
 from hub.console import counting_progress, say
 from hub.errors import UsageError
-from hub.inputs import RejectedRow, parse_mapping, read_records
+from hub.inputs import RejectedRow, check_output, parse_mapping, read_records
 from hub.prepare import Prepared, PreparedRules, PreparedScorer, Preparing
 from hub.settings import Settings, load_settings
 from matchers.batch import resolve_batch
@@ -266,6 +266,7 @@ def link_command(
     ] = True,
 ) -> None:
     """Resolve a file into persons and households; print a JSON summary."""
+    check_output(out, input_path, model)
     settings = load_settings()
     matcher = load_matcher(model)
     thresholds = thresholds_from(

@@ -14,7 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from hub.console import err, say
 from hub.errors import HubError, UsageError
-from hub.inputs import RejectedRow, parse_mapping, read_records
+from hub.inputs import RejectedRow, check_output, parse_mapping, read_records
 from matchers.model import Model, ModelError
 from matchers.records import StandardRecord
 from matchers.standardise import standardise
@@ -82,8 +82,7 @@ def train_command(
     from matchers.splink_adapter import TrainingOptions, train
 
     began = time.monotonic()
-    if out.exists() and out.is_dir():
-        raise UsageError(f"{out}: is a folder, give a file name for the model")
+    check_output(out, input_path)
     loaded = load_records(input_path, mapping)
     say(f"read {len(loaded.records):,} records, rejected {loaded.rejected:,}")
     if len(loaded.records) < MIN_TRAINING_RECORDS:

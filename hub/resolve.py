@@ -381,7 +381,7 @@ def resolve_command(
     """Resolve a file against the live index: publish its records to the running
     pipeline, wait until the workers have processed them, write each record's person and
     household. Prints a JSON summary."""
-    from hub.inputs import file_format, parse_mapping
+    from hub.inputs import check_output, file_format, parse_mapping
     from hub.running import kafka_admin
     from schemas.codec import make_codec
     from schemas.topics import check_name
@@ -394,6 +394,7 @@ def resolve_command(
     file_format(input_path)
     if not input_path.is_file():
         raise UsageError(f"{input_path}: no such file")
+    check_output(out, input_path)
     check_workers(settings)
     admin = kafka_admin(settings)
     codec = make_codec(settings)
