@@ -90,7 +90,14 @@ def thresholds_from(
     try:
         return Thresholds(**values)
     except ValueError as error:
-        raise UsageError(str(error)) from None
+        names = "HUB_LINK_THRESHOLD and the other identity-resolution settings, or options"
+        if (
+            "block cap" in str(error)
+            and settings.block_cap is None
+            and not overrides.get("block_cap")
+        ):
+            names = "the model's block cap; set HUB_BLOCK_CAP"
+        raise UsageError(f"{error} ({names})") from None
 
 
 def survivorship_from(settings: Settings) -> SurvivorshipRules:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.errors import UsageError
 
 
 class Settings(BaseSettings):
@@ -16,7 +18,11 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="HUB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="HUB_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        allow_inf_nan=False,
     )
 
     # -- the local stack -------------------------------------------------------------
@@ -91,6 +97,29 @@ class Settings(BaseSettings):
         "", description="source systems whose addresses the golden record trusts, best first"
     )
 
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _host_ports(cls, value: str) -> str:
+        for server in value.split(","):
+            host, colon, port = server.strip().rpartition(":")
+            if not colon or not host or not port.isdigit():
+                raise ValueError(f"{server.strip()!r} is not host:port")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("not a redis://host:port/db URL")
+        try:
+            parts.port  # noqa: B018 (it raises on a port that is not a number)
+        except ValueError:
+            raise ValueError("its port is not a number") from None
+        if parts.scheme != "unix" and not parts.hostname:
+            raise ValueError("it names no host")
+        return value
+
     @property
     def kafka_host_port(self) -> tuple[str, int]:
         first = self.kafka_bootstrap.split(",")[0].strip()
@@ -112,5 +141,17 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment and ``.env``, with explicit overrides on top."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Read settings from the environment and ``.env``, with explicit overrides on top; a
+    value that is not valid is a :class:`UsageError` naming each bad variable (never its
+    value: it may be a password)."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = "; ".join(
+            f"HUB_{'_'.join(map(str, problem['loc'])).upper()}: "
+            + problem["msg"].removeprefix("Value error, ")
+            for problem in error.errors()
+        )
+        raise UsageError(f"bad settings: {problems}") from None
+    except UnicodeDecodeError:
+        raise UsageError(".env: not UTF-8 text") from None

@@ -51,16 +51,19 @@ class Thresholds:
     ambiguity: float = 2.0
 
     def __post_init__(self) -> None:
+        weights = (self.link, self.review, self.group, self.floor, self.ambiguity)
+        if not all(math.isfinite(weight) for weight in weights):
+            raise ValueError("thresholds and margins must be numbers (not NaN or infinite)")
         if self.floor > min(self.group, self.link):
             raise ValueError("the floor must not be above the group or link threshold")
         if self.review > self.link:
             raise ValueError("the review threshold must not be above the link threshold")
         if self.block_cap < 2:
-            raise ValueError("block_cap must be at least 2")
+            raise ValueError("the block cap must be at least 2")
         if self.dob_years < 0:
-            raise ValueError("dob_years cannot be negative")
+            raise ValueError("the birth-year window cannot be negative")
         if self.ambiguity < 0:
-            raise ValueError("ambiguity cannot be negative")
+            raise ValueError("the ambiguity margin cannot be negative")
 
     def decide(self, weight: float) -> Decision:
         if weight >= self.link:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 import pytest
 
-from hub.settings import Settings
+from hub.errors import UsageError
+from hub.settings import Settings, load_settings
+from matchers.decisions import Thresholds
 
 pytestmark = pytest.mark.unit
 
@@ -43,3 +46,42 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
     assert settings.kafka_host_port == ("10.0.0.5", 19092)
     assert "s3cret" not in repr(settings)  # secrets never print
     assert settings.postgres_url().endswith(":s3cret@127.0.0.1:5432/hub")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("HUB_LINK_THRESHOLD", "abc", "HUB_LINK_THRESHOLD: Input should be a valid number"),
+        ("HUB_REVIEW_THRESHOLD", "nan", "HUB_REVIEW_THRESHOLD: Input should be a finite number"),
+        ("HUB_KAFKA_BOOTSTRAP", "localhost", "HUB_KAFKA_BOOTSTRAP: 'localhost' is not host:port"),
+        ("HUB_REDIS_URL", "nonsense", "HUB_REDIS_URL: not a redis://host:port/db URL"),
+        ("HUB_REDIS_URL", "redis://:abc", "HUB_REDIS_URL: its port is not a number"),
+        ("HUB_POSTGRES_PORT", "s3cret", "HUB_POSTGRES_PORT: Input should be a valid integer"),
+    ],
+)
+def test_a_bad_setting_is_one_usage_error_naming_the_variable_not_its_value(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # (no .env here)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(UsageError) as raised:
+        load_settings()
+    assert str(raised.value).startswith(f"bad settings: {message}")
+    assert "\n" not in str(raised.value)
+    assert "s3cret" not in str(raised.value)
+
+
+def test_an_env_file_that_is_not_utf8_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_bytes(b"HUB_LINK_THRESHOLD=\xe9\n")
+    with pytest.raises(UsageError, match=r"^\.env: not UTF-8 text$"):
+        load_settings()
+
+
+def test_thresholds_must_be_finite() -> None:
+    with pytest.raises(ValueError, match="not NaN or infinite"):
+        Thresholds(link=math.nan)
+    with pytest.raises(ValueError, match="not NaN or infinite"):
+        Thresholds(floor=-math.inf)
