@@ -50,7 +50,7 @@ from matchers.comparisons import (
     comparisons_for,
     feature_row,
 )
-from matchers.model import MODEL_FORMAT, Model, prob_to_match_weight
+from matchers.model import MODEL_FORMAT, Model, ModelError, prob_to_match_weight
 from matchers.records import StandardRecord
 
 DEFAULT_SEED = 42
@@ -151,6 +151,32 @@ def _settings(comparisons: Sequence[Comparison], blocking: BlockingRules) -> dic
     }
 
 
+def _estimate_m(
+    linker: Any, sessions: list[tuple[Any, str]], max_pairs: int, progress: Progress
+) -> None:
+    """m by expectation maximisation, one session per blocking rule; a rule on which no
+    two records agree is skipped, and a snapshot where every rule is is an error."""
+    from splink.internals.exceptions import EMTrainingException
+
+    trained = 0
+    for cols, sql in sessions:
+        on = " and ".join(cols)
+        progress(f"estimating m by expectation maximisation, blocking on {on}")
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                sql, max_pairs=max_pairs
+            )
+        except EMTrainingException:
+            progress(f"  no two records agree on {on}: skipped")
+            continue
+        trained += 1
+    if not trained:
+        raise ModelError(
+            "no expectation-maximisation session found record pairs to learn from; the "
+            "snapshot is too small or too sparse (give more records)"
+        )
+
+
 def train(
     records: Sequence[StandardRecord],
     options: TrainingOptions | None = None,
@@ -189,12 +215,7 @@ def train(
     sessions += [(c, sql) for c, sql in _EM_RULES if set(c) <= present]
     if len(sessions) - len(_EM_RULES) < 2 and set(_FALLBACK_EM_RULE[0]) <= present:
         sessions.append(_FALLBACK_EM_RULE)
-    for cols, sql in sessions:
-        if set(cols) <= present:
-            progress(f"estimating m by expectation maximisation, blocking on {' and '.join(cols)}")
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                sql, max_pairs=options.em_max_pairs
-            )
+    _estimate_m(linker, sessions, options.em_max_pairs, progress)
 
     splink_settings = linker.misc.save_model_to_json()
     splink_settings.pop("linker_uid", None)  # random per linker; not part of the model

@@ -130,3 +130,17 @@ def test_bench_scorer_needs_enough_records(trained: tuple[Path, dict[str, object
                      "--map", FAKE_MAP, "--index", "995", "--queries", "10")  # fmt: skip
     assert result.returncode == 2
     assert "need 1005" in result.stderr
+
+
+def test_a_small_snapshot_trains_past_rules_no_two_records_agree_on(tmp_path: Path) -> None:
+    """No two of these 50 records share a unique pupil number or an NHS number: those
+    sessions are skipped, not fatal (they were Splink's EMTrainingException)."""
+    borough = tmp_path / "borough"
+    assert run_hub("simulate", "--out", str(borough), "--residents", "300").returncode == 0
+    lines = (borough / "persons.csv").read_text().splitlines()[:51]
+    small = tmp_path / "small.csv"
+    small.write_text("\n".join(lines) + "\n")
+    result = run_hub("model", "train", "--input", str(small), "--out", str(tmp_path / "m.json"))
+    assert result.returncode == 0, result.stderr
+    assert "no two records agree on upn: skipped" in result.stderr
+    assert orjson.loads(result.stdout)["records"] == 50
