@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from hub.console import say
 from hub.errors import UsageError
 from hub.inputs import read_rows
 from matchers.evaluation import evaluate
@@ -25,8 +26,10 @@ ALONE = "\0alone:"
 
 
 def _column_map(path: Path, id_col: str, value_col: str) -> tuple[dict[str, str], int]:
-    """record id -> cluster, and how many records had an empty cluster (each is alone)."""
+    """record id -> cluster, and how many records had an empty cluster (each is alone). A
+    record id given twice with two clusters is a :class:`UsageError`."""
     mapping: dict[str, str] = {}
+    first_line: dict[str, int] = {}
     alone = 0
     for line, row in read_rows(path):
         if isinstance(row, str):
@@ -37,13 +40,26 @@ def _column_map(path: Path, id_col: str, value_col: str) -> tuple[dict[str, str]
         key, value = _text(row[id_col]), _text(row[value_col])
         if key is None:
             raise UsageError(f"{path}: line {line}: empty {id_col}")
+        if key in mapping:
+            if _text(row[value_col]) != _shown(mapping[key]):
+                raise UsageError(
+                    f"{path}: line {line}: {id_col} {key!r} again, with another {value_col} "
+                    f"(first on line {first_line[key]})"
+                )
+            continue
         if value is None:
             alone += 1
             value = ALONE + key
         mapping[key] = value
+        first_line[key] = line
     if not mapping:
         raise UsageError(f"{path}: no rows")
     return mapping, alone
+
+
+def _shown(cluster: str) -> str | None:
+    """A cluster as the file gave it (None: empty)."""
+    return None if cluster.startswith(ALONE) else cluster
 
 
 def _text(value: Any) -> str | None:
@@ -72,12 +88,18 @@ def eval_command(
     predicted, pred_alone = _column_map(pred, "record_id", pred_col)
     true, true_alone = _column_map(truth, truth_id, truth_col)
     missing = len(set(predicted) - set(true))
+    unpredicted = len(set(true) - set(predicted))
     try:
         scores = evaluate(predicted, true)
     except ValueError as error:
         raise UsageError(str(error)) from None
     result: dict[str, Any] = scores.as_dict()
     result["records_without_truth"] = missing
+    result["truth_records_not_predicted"] = unpredicted
     result["records_alone_in_truth"] = true_alone
     result["records_alone_in_prediction"] = pred_alone
+    for count, where, other in ((missing, pred, truth), (unpredicted, truth, pred)):
+        if count:
+            say(f"{count:,} records of {where} are not in {other}: scored on the "
+                f"{scores.records:,} records both hold")  # fmt: skip
     typer.echo(orjson.dumps(result).decode())

@@ -119,3 +119,28 @@ def test_eval_command_empty_clusters_never_join(tmp_path: Path) -> None:
     scores = orjson.loads(result.stdout)
     assert scores["pairwise_precision"] == 0.0
     assert scores["true_clusters"] == 2
+
+
+def test_eval_command_says_which_records_only_one_side_holds(tmp_path: Path) -> None:
+    pred = tmp_path / "pred.csv"
+    pred.write_text("record_id,person_id\na,x\nb,x\nz,y\n")
+    truth = tmp_path / "truth.csv"
+    truth.write_text("record_id,who\na,1\nb,1\nc,2\nd,2\n")
+    result = run_hub("eval", "--pred", str(pred), "--truth", str(truth), "--truth-col", "who")
+    assert result.returncode == 0, result.stderr
+    scores = orjson.loads(result.stdout)
+    assert scores["records"] == 2
+    assert (scores["records_without_truth"], scores["truth_records_not_predicted"]) == (1, 2)
+    assert f"2 records of {truth} are not in {pred}: scored on the 2 records both hold" in (
+        " ".join(result.stderr.split())
+    )
+
+
+def test_eval_command_refuses_a_record_given_two_clusters(tmp_path: Path) -> None:
+    pred = tmp_path / "pred.csv"
+    pred.write_text("record_id,person_id\na,x\nb,x\na,x\nb,y\n")
+    result = run_hub("eval", "--pred", str(pred), "--truth", str(pred), "--truth-col", "person_id")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {pred}: line 5: record_id 'b' again, with another person_id (first on line 3)"
+    )
