@@ -85,6 +85,8 @@ def _probability(level: Mapping[str, Any], key: str, where: str) -> float:
         return _NOT_OBSERVED
     if not isinstance(value, int | float):
         raise ModelError(f"{where}: {key} is not trained")
+    if not 0 <= value <= 1:  # (NaN fails too)
+        raise ModelError(f"{where}: {key} {value} is not a probability")
     return float(value)
 
 
@@ -160,11 +162,20 @@ class Model:
             blocking = document["blocking"]
             self.blocking_rules: tuple[str, ...] = tuple(blocking["rules"])
             self.max_block_size = int(blocking["max_block_size"])
-            self.version = str(document["version"])
+            version = document["version"]
+        except ModelError:
+            raise
         except (KeyError, TypeError, AttributeError) as error:
             raise ModelError(f"model file is missing or has a malformed {error}") from None
+        except ValueError as error:
+            raise ModelError(f"model file has a malformed value: {error}") from None
         if not 0 < self.prior < 1:
             raise ModelError("probability_two_random_records_match must be between 0 and 1")
+        if not self.comparisons:
+            raise ModelError("the model has no comparisons")
+        if not isinstance(version, str) or not version:
+            raise ModelError("the model has no version")
+        self.version: str = version
         self.prior_weight = prob_to_match_weight(self.prior)
         self.document = document
 

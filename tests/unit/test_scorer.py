@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,24 @@ def test_an_untrained_level_is_refused() -> None:
     document = hand_made_document()
     del raw_comparison(document, "dob")["comparison_levels"][1]["m_probability"]
     with pytest.raises(ModelError, match=r"dob.*m_probability is not trained"):
+        Model(document)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda d: raw_comparison(d, "dob")["comparison_levels"][1].update(u_probability=-0.1),
+         r"dob.*u_probability -0.1 is not a probability"),
+        (lambda d: d["splink"].update(probability_two_random_records_match="abc"),
+         "malformed value: could not convert string to float"),
+        (lambda d: d["splink"].update(comparisons=[]), "no comparisons"),
+        (lambda d: d.update(version=None), "no version"),
+    ],
+)  # fmt: skip
+def test_a_spoilt_model_is_refused(spoil: Callable[[dict[str, Any]], None], message: str) -> None:
+    document = hand_made_document()
+    spoil(document)
+    with pytest.raises(ModelError, match=message):
         Model(document)
 
 
