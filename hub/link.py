@@ -309,6 +309,12 @@ def link_command(
         f"{summary['seconds']:.1f}s ({summary['records_per_second']:,} records/s); "
         f"{len(rejected):,} rows rejected; wrote {out}"
     )
+    repeated = summary["records"] - summary["distinct_records"]
+    if repeated:
+        say(
+            f"{repeated:,} rows repeat an earlier record_id: each was applied as an update "
+            "of that record, in file order (the last row of an id counts)"
+        )
     typer.echo(orjson.dumps(summary).decode())
 
 

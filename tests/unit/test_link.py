@@ -173,3 +173,13 @@ def test_hub_explain_person_prints_the_links_of_the_records_person(model: Path) 
                       "--model", str(model), "--record", "no-such-record")  # fmt: skip
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"error: {FAKE_1000}: no record with record_id no-such-record"
+
+
+def test_hub_link_says_when_rows_repeat_a_record_id(model: Path, tmp_path: Path) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text(PEOPLE)  # (record 2 twice)
+    result = run_hub("link", "--input", str(source), "--map", MAPPING, "--model", str(model),
+                     "--out", str(tmp_path / "out.csv"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "1 rows repeat an earlier record_id" in " ".join(result.stderr.split())
+    assert len(read_assignment(tmp_path / "out.csv")) == 6
