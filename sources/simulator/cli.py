@@ -99,6 +99,11 @@ def simulate_command(
     base = SimulationConfig(residents=residents, seed=seed)
     errors = replace(base.errors.scaled(error_scale), **_rates(rates))
     config = replace(base, errors=errors)
+    if out is not None:
+        try:  # (before the simulation, which takes a while)
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"{out}: cannot be created: {error.strerror}") from None
     started = time.monotonic()
     simulation = simulate(config, day=day, progress=say)
     summary: dict[str, object] = {
@@ -173,7 +178,10 @@ def _write_files(simulation: Simulation, out: Path, fmt: str, events: bool) -> d
         def step(name: str, _rows: int) -> None:
             bar.update(task, advance=1, name=name)
 
-        return write_simulation(simulation, out, fmt, events=events, step=step)
+        try:
+            return write_simulation(simulation, out, fmt, events=events, step=step)
+        except OSError as error:
+            raise UsageError(f"{out}: cannot be written: {error.strerror}") from None
 
 
 STATUS_EVERY_S = 10.0  # without a terminal (a log file), a status line this often

@@ -463,6 +463,15 @@ def test_bad_options_fail_with_one_line(tmp_path: Path, args: list[str], message
     assert not (tmp_path / "out").exists()
 
 
+def test_an_out_folder_that_cannot_be_made_fails_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    result = run_hub("simulate", "--out", str(tmp_path / "file" / "sub"), "--residents", "10")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {tmp_path / 'file' / 'sub'}: cannot be created: Not a directory"
+    )
+
+
 def test_simulate_needs_somewhere_to_put_the_borough() -> None:
     result = run_hub("simulate", "--residents", "50")
     assert result.returncode == 2
