@@ -42,5 +42,9 @@ def logs(
     lines: Annotated[int, typer.Option("--lines", "-n", help="lines per service")] = 40,
 ) -> None:
     """Show the last lines of the services' logs."""
-    for line in Stack(load_settings(), report=say).log_lines(service, lines):
+    stack = Stack(load_settings(), report=say)
+    found = stack.log_lines(service, lines)
+    if not found:
+        say(f"no logs in {stack.logs}: the stack has not run from here (HUB_STACK_DIR)")
+    for line in found:
         typer.echo(line)

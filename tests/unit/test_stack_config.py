@@ -1,7 +1,10 @@
-"""The Kafka node's generated configuration and identity."""
+"""The Kafka node's generated configuration and identity; `hub stack logs` without a stack."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +45,13 @@ def test_single_node_kraft_settings(tmp_path: Path) -> None:
     assert properties["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
     assert properties["offsets.topic.replication.factor"] == "1"
     assert properties["group.initial.rebalance.delay.ms"] == "0"
+
+
+def test_stack_logs_without_a_stack_says_where_it_looked(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_STACK_DIR"] = str(tmp_path / "stack")
+    hub = Path(sys.executable).with_name("hub")
+    result = subprocess.run([str(hub), "stack", "logs"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0 and result.stdout == ""
+    assert f"no logs in {tmp_path / 'stack' / 'logs'}" in result.stderr
