@@ -121,7 +121,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
     with path.open("rb") as handle:
-        for line, raw in enumerate(handle, start=1):
+        for line, read in enumerate(handle, start=1):
+            raw = read.removeprefix(b"\xef\xbb\xbf") if line == 1 else read  # (a byte-order mark)
+            if line == 1 and raw.lstrip().startswith(b"["):
+                raise UsageError(f"{path}: a JSON array; give JSON Lines (one object on each line)")
             if not raw.strip():
                 continue
             try:
@@ -168,6 +171,8 @@ def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> Sour
     for column, raw in row.items():
         target = mapping.get(column, column)
         if target in RECORD_FIELDS and (target not in values or column in mapping):
+            if isinstance(raw, list | dict | bool):
+                return f"{column} is not text or a number"
             values[target] = _text(raw)
     if not values.get("record_id"):
         return "no record_id"

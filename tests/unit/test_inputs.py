@@ -133,3 +133,22 @@ def test_an_output_that_would_destroy_an_input_or_cannot_be_written_is_refused(
     ]:
         with pytest.raises(UsageError, match=message):
             check_output(out, source)
+
+
+def test_json_lines_with_a_bom_nested_values_or_an_array(tmp_path: Path) -> None:
+    path = tmp_path / "people.jsonl"
+    path.write_bytes(
+        b'\xef\xbb\xbf{"record_id": "1", "last_name": "Ada"}\n'
+        b'{"record_id": [1, 2]}\n{"record_id": "3", "first_name": {"x": 1}}\n'
+        b'{"record_id": true}\n'
+    )
+    assert list(read_records(path)) == [
+        SourceRecord(record_id="1", last_name="Ada"),
+        RejectedRow(2, "record_id is not text or a number"),
+        RejectedRow(3, "first_name is not text or a number"),
+        RejectedRow(4, "record_id is not text or a number"),
+    ]
+    array = tmp_path / "people.json"
+    array.write_text('[{"record_id": "1"}]\n')
+    with pytest.raises(UsageError, match="a JSON array; give JSON Lines"):
+        list(read_records(array))
