@@ -61,7 +61,7 @@ import typer
 
 from hub.console import err, say
 from hub.errors import UsageError
-from hub.inputs import file_format, parse_mapping, read_rows, to_source_record
+from hub.inputs import check_columns, file_format, parse_mapping, read_rows, to_source_record
 from hub.link import Matcher, load_matcher, survivorship_from, thresholds_from
 from hub.settings import Settings, load_settings
 from matchers.batch import BatchResult, resolve_scored
@@ -159,6 +159,7 @@ def read_snapshot(
     snapshot = Snapshot()
     newest: dict[str, tuple[int, SourceRecord]] = {}
     for path in paths:
+        first = True
         for _line, row in read_rows(path):
             snapshot.rows += 1
             if snapshot.rows % 10_000 == 0:
@@ -166,6 +167,9 @@ def read_snapshot(
             if isinstance(row, str):
                 snapshot.rejected[row] += 1
                 continue
+            if first:
+                first = False
+                check_columns(path, [c for c in row if c != version_column], columns)
             record = to_source_record(row, columns)
             if isinstance(record, str):
                 snapshot.rejected[record] += 1

@@ -20,9 +20,11 @@ from typing import Any
 
 import orjson
 
+from hub.console import say
 from hub.errors import UsageError
 from matchers.records import SourceRecord
 
+IGNORED_SHOWN = 12  # ignored columns named
 RECORD_FIELDS: frozenset[str] = frozenset(f.name for f in dataclasses.fields(SourceRecord))
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
            ".parquet": "parquet", ".pq": "parquet"}  # fmt: skip
@@ -179,24 +181,49 @@ def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> Sour
     return SourceRecord(**values)  # type: ignore[arg-type]
 
 
+def check_columns(path: Path, columns: list[str], mapping: Mapping[str, str]) -> None:
+    """A ``mapping`` column missing from a CSV or Parquet file (whose rows all have the
+    same columns) is a :class:`UsageError`; columns that are neither record fields nor
+    mapped are named on stderr (they are ignored)."""
+    missing = sorted(set(mapping) - set(columns))
+    if missing and file_format(path) != "jsonl":  # (a JSON line may leave a field out)
+        raise UsageError(
+            f"{path}: --map names {', '.join(map(repr, missing))}, not a column of the file "
+            f"(its columns: {', '.join(columns)})"
+        )
+    ignored = [c for c in columns if mapping.get(c, c) not in RECORD_FIELDS]
+    if ignored:
+        shown = ", ".join(ignored[:IGNORED_SHOWN]) + (
+            " ..." if len(ignored) > IGNORED_SHOWN else ""
+        )
+        are = (
+            "column is not a record field and is"
+            if len(ignored) == 1
+            else ("columns are not record fields and are")
+        )
+        say(f"{path}: {len(ignored)} {are} ignored: {shown}")
+
+
+def numbered_records(
+    path: Path, mapping: Mapping[str, str] | None = None
+) -> Iterator[tuple[int, SourceRecord | str]]:
+    """``(line, record)`` for each row of ``path``, or ``(line, reason)`` for a row that is
+    malformed. The first row's columns are checked (:func:`check_columns`)."""
+    mapping = mapping or {}
+    first = True
+    for line, row in read_rows(path):
+        if isinstance(row, str):
+            yield line, row
+            continue
+        if first:
+            first = False
+            check_columns(path, list(row), mapping)
+        yield line, to_source_record(row, mapping)
+
+
 def read_records(
     path: Path, mapping: Mapping[str, str] | None = None
 ) -> Iterator[SourceRecord | RejectedRow]:
-    """Every row of ``path`` as a source record, or as a rejected row with its reason.
-    A ``mapping`` column that the file's first row lacks (of a CSV or Parquet file, whose
-    rows all have the same columns) is a :class:`UsageError`."""
-    checked = file_format(path) == "jsonl" or not mapping
-    for line, row in read_rows(path):
-        if isinstance(row, str):
-            yield RejectedRow(line, row)
-            continue
-        if not checked:
-            checked = True
-            missing = sorted(set(mapping or {}) - set(row))
-            if missing:
-                raise UsageError(
-                    f"{path}: --map names {', '.join(map(repr, missing))}, not a column of the "
-                    f"file (its columns: {', '.join(row)})"
-                )
-        record = to_source_record(row, mapping or {})
+    """Every row of ``path`` as a source record, or as a rejected row with its reason."""
+    for line, record in numbered_records(path, mapping):
         yield RejectedRow(line, record) if isinstance(record, str) else record

@@ -381,11 +381,10 @@ def resolve_command(
     """Resolve a file against the live index: publish its records to the running
     pipeline, wait until the workers have processed them, write each record's person and
     household. Prints a JSON summary."""
-    from hub.inputs import check_output, file_format, parse_mapping
+    from hub.inputs import check_output, file_format, numbered_records, parse_mapping
     from hub.running import kafka_admin
     from schemas.codec import make_codec
     from schemas.topics import check_name
-    from sources.files import numbered_records
 
     settings = load_settings()
     columns = parse_mapping(mapping)

@@ -25,13 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub.errors import UsageError
-from hub.inputs import RejectedRow
+from hub.inputs import RejectedRow, numbered_records
 from matchers.records import SourceRecord
 from monitoring.metrics import HubMetrics
 from schemas.conversions import content_hash, person_changed, source_record_id
 from schemas.events import Operation
 from schemas.topics import source_persons
-from sources.files import numbered_records
 from sources.publish import source_problem
 from sources.publisher import Delivery, OnDelivery, Publisher, PublishError
 

@@ -1,29 +1,16 @@
-"""Reading record files for publishing: numbered rows, and a progress bar sized to the file."""
+"""Reading record files for publishing: a progress bar sized to the file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from hub.console import err
 from hub.errors import UsageError
-from hub.inputs import file_format, read_rows, to_source_record
-from matchers.records import SourceRecord
+from hub.inputs import file_format
 
 PROGRESS_MIN_ROWS = 10_000  # smaller files finish before a bar would help
-
-
-def numbered_records(
-    path: Path, mapping: Mapping[str, str]
-) -> Iterator[tuple[int, SourceRecord | str]]:
-    """``(line, record)`` for each row, or ``(line, reason)`` for a row that is malformed.
-    A file that cannot be read at all raises UsageError (possibly part-way through)."""
-    for line, row in read_rows(path):
-        if isinstance(row, str):
-            yield line, row
-        else:
-            yield line, to_source_record(row, mapping)
 
 
 def estimate_rows(path: Path) -> int | None:

@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub.errors import UsageError
-from hub.inputs import RejectedRow
+from hub.inputs import RejectedRow, numbered_records
 from matchers.records import SourceRecord
 from schemas.conversions import person_changed
 from schemas.events import Operation
 from schemas.topics import source_persons
-from sources.files import numbered_records
 from sources.publisher import Delivery, OnDelivery, Publisher, PublishError
 
 

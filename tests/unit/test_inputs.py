@@ -152,3 +152,15 @@ def test_json_lines_with_a_bom_nested_values_or_an_array(tmp_path: Path) -> None
     array.write_text('[{"record_id": "1"}]\n')
     with pytest.raises(UsageError, match="a JSON array; give JSON Lines"):
         list(read_records(array))
+
+
+def test_columns_that_are_not_record_fields_are_named_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("record_id,First Name,Surname,last_name\n1,Ada,Lovelace,King\n")
+    assert list(read_records(path)) == [SourceRecord(record_id="1", last_name="King")]
+    message = " ".join(capsys.readouterr().err.split())
+    assert message == (
+        f"{path}: 2 columns are not record fields and are ignored: First Name, Surname"
+    )
