@@ -467,7 +467,13 @@ def bench_pipeline(
     ] = None,
 ) -> None:
     """Drive the real pipeline (Kafka, one worker, Redis, the store) and time it."""
+    from hub.wiring import require_redis
+
+    # stopped (SIGTERM), it still stops its worker and its private Kafka and Redis
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     settings = load_settings()
+    if use_stack:
+        require_redis(settings)  # (before the index and the model are built)
     folder = data or settings.stack_dir / "bench-pipeline"
     folder.mkdir(parents=True, exist_ok=True)
     if (
