@@ -664,14 +664,19 @@ class PipelineBench:
             spy.send_signal(signal.SIGINT)
             spy.wait(120)
         self.facts["peak_rss_mb"] = peak_rss_mb(self.worker.pid)
-        stages = _stage_seconds(self.bench.metrics_port)
-        self.facts["worker_stage_seconds"] = {
+        stages = {
             stage: {
                 kind: round(value - stages_before.get(stage, {}).get(kind, 0.0), 2)
                 for kind, value in counts.items()
             }
-            for stage, counts in stages.items()
+            for stage, counts in _stage_seconds(self.bench.metrics_port).items()
         }
+        candidates = stages.pop("candidates", {})
+        if candidates.get("records"):
+            self.facts["candidates_per_record"] = round(
+                candidates["scored"] / candidates["records"], 1
+            )
+        self.facts["worker_stage_seconds"] = stages
         return sent
 
     def _cpu_seconds(self) -> dict[str, float]:
@@ -765,7 +770,9 @@ def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
 
 
 def _stage_seconds(port: int) -> dict[str, dict[str, float]]:
-    """The worker's own time per stage so far (its hub_batch_seconds), from /metrics."""
+    """From the worker's /metrics: its own time per stage so far (hub_batch_seconds), and
+    under ``candidates`` the candidates it scored and the records it matched
+    (hub_candidate_set_size)."""
     import httpx
 
     try:
@@ -779,4 +786,8 @@ def _stage_seconds(port: int) -> dict[str, dict[str, float]]:
             stage = metric.split('stage="', 1)[1].split('"', 1)[0]
             kind = "seconds" if "_sum" in metric else "batches"
             found.setdefault(stage, {})[kind] = float(value)
+        elif line.startswith(("hub_candidate_set_size_sum", "hub_candidate_set_size_count")):
+            metric, value = line.rsplit(" ", 1)
+            kind = "scored" if "_sum" in metric else "records"
+            found.setdefault("candidates", {})[kind] = float(value)
     return found

@@ -42,6 +42,7 @@ def test_bench_pipeline_times_the_events_it_publishes(borough_model: Path, tmp_p
     # the worker's own time per stage over the timed events
     stages = line["worker_stage_seconds"]
     assert set(stages) == {"resolve", "store", "publish"}
+    assert line["candidates_per_record"] > 0
     assert 1 <= stages["resolve"]["batches"] <= 150
     # the CPU each process of the pipeline spent on them
     cpu = line["cpu_s"]
