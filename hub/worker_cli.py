@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 
 from hub.console import say
-from hub.errors import ServiceNotRunning
+from hub.errors import ServiceNotRunning, UsageError
 from hub.settings import load_settings
+
+LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "critical")
 
 
 def worker_command(
@@ -34,6 +36,10 @@ def worker_command(
     # out of the collector's sight when it is loaded (sinks.redis_state), and what the
     # worker adds to it, between batches (streams.app.MemorySettler).
     gc.set_threshold(50_000, 20, 100)
+    if log_level.lower() not in LOG_LEVELS:
+        raise UsageError(f"--log-level {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+    if metrics_port is not None and not 0 < metrics_port < 65536:
+        raise UsageError(f"--metrics-port {metrics_port} is not a port (1-65535)")
     settings = load_settings()
     if metrics_port is not None:
         settings = settings.model_copy(update={"metrics_port": metrics_port})

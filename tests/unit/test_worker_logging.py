@@ -1,6 +1,6 @@
-"""A worker's logging: Faust's worker class sets the root logger to DEBUG for its terminal
-spinner, which makes every library's debug record (aiokafka's fetcher: one per partition
-per fetch) and throws it away; ours keeps the level asked for."""
+"""A worker's options and logging. Faust's worker class sets the root logger to DEBUG for
+its terminal spinner, which makes every library's debug record (aiokafka's fetcher: one
+per partition per fetch) and throws it away; ours keeps the level asked for."""
 
 from __future__ import annotations
 
@@ -40,3 +40,22 @@ def test_our_worker_keeps_the_root_logger_at_the_level_asked_for(tmp_path: Path)
 def test_fausts_own_worker_would_turn_debug_on_everywhere(tmp_path: Path) -> None:
     # (why ours exists: if a Faust release stops doing this, FaustWorker can go)
     assert root_level_after_setup("faust", tmp_path) == "DEBUG True"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--log-level", "loud"], "--log-level 'loud' is not one of debug, info, warn"),
+        (["--metrics-port", "0"], "--metrics-port 0 is not a port (1-65535)"),
+    ],
+)
+def test_bad_worker_options_are_one_line_before_any_service_is_asked(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    hub = Path(sys.executable).with_name("hub")
+    env = {"PATH": "/usr/bin:/bin", "HUB_REDIS_URL": "redis://127.0.0.1:1/0"}  # (nothing there)
+    result = subprocess.run([str(hub), "worker", *args], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"error: {message}")
+    assert result.stderr.count("\n") == 1
