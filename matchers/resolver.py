@@ -292,9 +292,9 @@ class Resolver:
         if record is not None:
             usable = [k for k in new_keys if after[k] <= cap]
             self._score_record(tx, record, usable, placed, staged=staged)
-            self.stats.over_common_skips.update(
-                k.partition(":")[0] for k in new_keys if after[k] > cap
-            )
+            over_common = [k for k in new_keys if after[k] > cap]
+            if over_common:
+                self.stats.over_common_skips.update(k.partition(":")[0] for k in over_common)
         return placed
 
     def _drop_unjustified(self, tx: StagedState, keys: Iterable[str], exclude: str) -> set[str]:
