@@ -196,12 +196,10 @@ def check_columns(path: Path, columns: list[str], mapping: Mapping[str, str]) ->
         shown = ", ".join(ignored[:IGNORED_SHOWN]) + (
             " ..." if len(ignored) > IGNORED_SHOWN else ""
         )
-        are = (
-            "column is not a record field and is"
-            if len(ignored) == 1
-            else ("columns are not record fields and are")
-        )
-        say(f"{path}: {len(ignored)} {are} ignored: {shown}")
+        if len(ignored) == 1:
+            say(f"{path}: 1 column is not a record field and is ignored: {shown}")
+        else:
+            say(f"{path}: {len(ignored)} columns are not record fields and are ignored: {shown}")
 
 
 def numbered_records(

@@ -90,14 +90,9 @@ def thresholds_from(
     try:
         return Thresholds(**values)
     except ValueError as error:
-        names = "HUB_LINK_THRESHOLD and the other identity-resolution settings, or options"
-        if (
-            "block cap" in str(error)
-            and settings.block_cap is None
-            and not overrides.get("block_cap")
-        ):
-            names = "the model's block cap; set HUB_BLOCK_CAP"
-        raise UsageError(f"{error} ({names})") from None
+        raise UsageError(
+            f"{error} (HUB_LINK_THRESHOLD and the other identity-resolution settings, or options)"
+        ) from None
 
 
 def survivorship_from(settings: Settings) -> SurvivorshipRules:

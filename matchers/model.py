@@ -173,6 +173,8 @@ class Model:
             raise ModelError("probability_two_random_records_match must be between 0 and 1")
         if not self.comparisons:
             raise ModelError("the model has no comparisons")
+        if self.max_block_size < 2:
+            raise ModelError("blocking max_block_size must be at least 2")
         if not isinstance(version, str) or not version:
             raise ModelError("the model has no version")
         self.version: str = version
