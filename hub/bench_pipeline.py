@@ -463,7 +463,7 @@ def bench_pipeline(
     ] = WARM_UP,
     profile: Annotated[
         Path | None,
-        typer.Option("--profile", help="py-spy profile of the worker: .svg, .txt or .json"),
+        typer.Option("--profile", help="py-spy profile of the worker and its drainer: .svg, .txt or .json"),
     ] = None,
 ) -> None:
     """Drive the real pipeline (Kafka, one worker, Redis, the store) and time it."""
@@ -747,8 +747,8 @@ def _py_spy() -> str | None:
 
 
 def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    """py-spy on the worker: a flame graph (.svg), collapsed stacks (.txt) or speedscope
-    JSON (.json), by the file's suffix."""
+    """py-spy on the worker and its drainer: a flame graph (.svg), collapsed stacks (.txt)
+    or speedscope JSON (.json), by the file's suffix."""
     kind = {".txt": "raw", ".json": "speedscope"}.get(out.suffix, "flamegraph")
     return subprocess.Popen(
         [
@@ -758,6 +758,7 @@ def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
             kind,
             "--pid",
             str(pid),
+            "--subprocesses",
             "--output",
             str(out),
             "--rate",
