@@ -463,7 +463,7 @@ def bench_pipeline(
     ] = WARM_UP,
     profile: Annotated[
         Path | None,
-        typer.Option("--profile", help="py-spy profile of the worker and its drainer: .svg, .txt or .json"),
+        typer.Option("--profile", help="py-spy profile of worker and drainer: .svg, .txt or .json"),
     ] = None,
 ) -> None:
     """Drive the real pipeline (Kafka, one worker, Redis, the store) and time it."""

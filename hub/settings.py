@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     worker_batch_wait_s: float = Field(
         0.02, description="longest a worker waits to fill a batch before processing it"
     )
+    worker_fetch_wait_s: float = Field(
+        0.05,
+        gt=0,
+        description="longest the broker holds a worker's fetch while too few events are there",
+    )
     worker_drain_process: bool = Field(
         True, description="store and publish committed batches in a process beside each worker"
     )
