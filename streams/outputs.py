@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from sinks import tables
 from streams.identity import Outbox
 
 _ID_SPACE = uuid.UUID("1b0f8f63-27a7-4c52-9d1e-7f3c3f2e9a10")
+_ID_SPACE_BYTES = _ID_SPACE.bytes
 _RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(SourceRecord))
 
 
@@ -243,15 +245,26 @@ def to_contract(event: domain.Event, *, event_id: str, now: dt.datetime) -> Outp
     return _TO_CONTRACT[type(event)](event, {"event_id": event_id, "event_ts": now})
 
 
+def name_id(name: str) -> str:
+    """``str(uuid.uuid5(_ID_SPACE, name))`` without the UUID object, in a third of the
+    time: a drainer makes one for every output event and two for every review item."""
+    data = _ID_SPACE_BYTES + name.encode()
+    digest = bytearray(hashlib.sha1(data, usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    x = digest.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+
 def review_id(a: str, b: str) -> str:
     first, second = sorted((a, b))
-    return str(uuid.uuid5(_ID_SPACE, f"review|{first}|{second}"))
+    return name_id(f"review|{first}|{second}")
 
 
 def outputs(outbox: Outbox, version: int, now: dt.datetime) -> list[Output]:
     """Every hub.* event of a batch, with ids fixed by the state version and position."""
     return [
-        to_contract(event, event_id=str(uuid.uuid5(_ID_SPACE, f"{version}|{i}")), now=now)
+        to_contract(event, event_id=name_id(f"{version}|{i}"), now=now)
         for i, event in enumerate(outbox.events)
     ]
 
