@@ -43,8 +43,8 @@ def _column_map(path: Path, id_col: str, value_col: str) -> tuple[dict[str, str]
         if key in mapping:
             if _text(row[value_col]) != _shown(mapping[key]):
                 raise UsageError(
-                    f"{path}: line {line}: {id_col} {key!r} again, with another {value_col} "
-                    f"(first on line {first_line[key]})"
+                    f"{path}: line {line}: the {id_col} of line {first_line[key]} again, "
+                    f"with another {value_col}"
                 )
             continue
         if value is None:

@@ -103,9 +103,13 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
         reader = csv.DictReader(handle)
         if not reader.fieldnames:
             raise UsageError(f"{path}: empty file or no header row")
-        twice = sorted({n for n in reader.fieldnames if reader.fieldnames.count(n) > 1})
-        if twice:
-            raise UsageError(f"{path}: the header names {', '.join(map(repr, twice))} twice")
+        names = reader.fieldnames
+        twice = [i for i, name in enumerate(names, 1) if names.index(name) < i - 1]
+        if twice:  # (by position: without a header line the names are a resident's values)
+            first = names.index(names[twice[0] - 1]) + 1
+            raise UsageError(
+                f"{path}: the header gives columns {first} and {twice[0]} the same name"
+            )
         width = len(reader.fieldnames)
         ended = reader.line_num  # the line the previous row ended on
         for row in reader:
@@ -182,17 +186,27 @@ def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> Sour
 
 
 def check_columns(path: Path, columns: list[str], mapping: Mapping[str, str]) -> None:
-    """A ``mapping`` column missing from a CSV or Parquet file (whose rows all have the
-    same columns) is a :class:`UsageError`; columns that are neither record fields nor
-    mapped are named on stderr (they are ignored)."""
+    """The first row's columns. In a CSV or Parquet file (whose rows all have the same
+    columns) a ``mapping`` column that is missing, or no column that is a record field,
+    is a :class:`UsageError`. Columns that are neither record fields nor mapped are named
+    on stderr (they are ignored). A CSV file's columns are named only when some are record
+    fields: without a header line they are the first resident's values."""
+    fmt = file_format(path)
+    fields = [c for c in columns if mapping.get(c, c) in RECORD_FIELDS]
+    named = ", ".join(columns) if fields or fmt != "csv" else ""
+    if fmt != "jsonl" and not fields:  # (a JSON line may leave every field out)
+        raise UsageError(
+            f"{path}: none of its {len(columns)} columns is a record field "
+            + (f"({named}; --map renames columns)" if named else "(is the first line a header?)")
+        )
     missing = sorted(set(mapping) - set(columns))
-    if missing and file_format(path) != "jsonl":  # (a JSON line may leave a field out)
+    if missing and fmt != "jsonl":
         raise UsageError(
             f"{path}: --map names {', '.join(map(repr, missing))}, not a column of the file "
-            f"(its columns: {', '.join(columns)})"
+            f"(its columns: {named})"
         )
     ignored = [c for c in columns if mapping.get(c, c) not in RECORD_FIELDS]
-    if ignored:
+    if ignored and named:
         shown = ", ".join(ignored[:IGNORED_SHOWN]) + (
             " ..." if len(ignored) > IGNORED_SHOWN else ""
         )

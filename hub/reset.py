@@ -173,7 +173,8 @@ def describe(settings: Settings, found: Survey) -> list[str]:
         lines.append(f"Kafka {settings.kafka_bootstrap}: {len(found.topics)} topics{group}")
     if found.redis_keys:
         lines.append(
-            f"Redis {settings.redis_url}: {found.redis_keys:,} keys under {settings.redis_prefix}:"
+            f"Redis {settings.redis_url_shown}: {found.redis_keys:,} keys "
+            f"under {settings.redis_prefix}:"
         )
     if found.store_tables:
         safe = Store(settings.database_url)

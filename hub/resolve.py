@@ -168,7 +168,7 @@ def check_workers(settings: Settings) -> list[str]:
     if not workers:
         raise ServiceNotRunning(
             f"no worker is running (no heartbeat under {settings.redis_prefix}:workers: in "
-            f"Redis at {settings.redis_url}): start one with `hub worker`"
+            f"Redis at {settings.redis_url_shown}): start one with `hub worker`"
         )
     return workers
 

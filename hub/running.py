@@ -30,7 +30,7 @@ def connect_redis(settings: Settings) -> redis.Redis:
     except redis.RedisError:
         client.close()
         raise ServiceNotRunning(
-            f"Redis at {settings.redis_url} does not answer (is the stack up? hub stack up)"
+            f"Redis at {settings.redis_url_shown} does not answer (is the stack up? hub stack up)"
         ) from None
     return client
 

@@ -132,6 +132,15 @@ class Settings(BaseSettings):
         return host or "127.0.0.1", int(port)
 
     @property
+    def redis_url_shown(self) -> str:
+        """``redis_url`` for messages: a password in it is shown as ``***``."""
+        parts = urlsplit(self.redis_url)
+        if parts.password is None:
+            return self.redis_url
+        host = parts.netloc.rpartition("@")[2]
+        return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+    @property
     def redis_host_port(self) -> tuple[str, int]:
         parts = urlsplit(self.redis_url)
         return parts.hostname or "127.0.0.1", parts.port or 6379

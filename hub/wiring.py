@@ -79,7 +79,7 @@ def require_redis(settings: Settings) -> None:
         redis.Redis.from_url(settings.redis_url, socket_timeout=5).ping()
     except redis.RedisError:
         raise ServiceNotRunning(
-            f"Redis at {settings.redis_url} does not answer (is the stack up? hub stack up)"
+            f"Redis at {settings.redis_url_shown} does not answer (is the stack up? hub stack up)"
         ) from None
 
 

@@ -59,7 +59,8 @@ def worker_command(
         ) from None
     worker = Worker(settings, parts, topics)
     say(
-        f"worker {worker.worker_id}: Kafka {settings.kafka_bootstrap}, Redis {settings.redis_url}, "
+        f"worker {worker.worker_id}: Kafka {settings.kafka_bootstrap}, "
+        f"Redis {settings.redis_url_shown}, "
         f"store {parts.store.safe_url}, metrics http://{settings.metrics_host}:{settings.metrics_port}/metrics"
     )
     logging.getLogger("faust").setLevel(log_level.upper())

@@ -142,5 +142,5 @@ def test_eval_command_refuses_a_record_given_two_clusters(tmp_path: Path) -> Non
     result = run_hub("eval", "--pred", str(pred), "--truth", str(pred), "--truth-col", "person_id")
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"error: {pred}: line 5: record_id 'b' again, with another person_id (first on line 3)"
+        f"error: {pred}: line 5: the record_id of line 3 again, with another person_id"
     )

@@ -64,8 +64,28 @@ def test_an_unclosed_quote_rejects_every_line_it_swallows(tmp_path: Path) -> Non
 def test_a_header_naming_a_column_twice_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "people.csv"
     path.write_text("record_id,last_name,last_name\n1,Ada,Lovelace\n")
-    with pytest.raises(UsageError, match="the header names 'last_name' twice"):
+    with pytest.raises(UsageError, match="the header gives columns 2 and 3 the same name"):
         list(read_records(path))
+
+
+def test_a_csv_file_without_a_header_line_is_refused_without_its_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # csv reads the first line as the header: here a resident, whose values must not be
+    # printed (the stderr of a scheduled run ends up in a log)
+    path = tmp_path / "people.csv"
+    path.write_text("ADT:1001,Jane,Smith,1984-03-07,NW1 2DB\nADT:1002,Ann,Lee,1990-01-02,N1\n")
+    for mapping in ({}, parse_mapping("forename=first_name")):
+        with pytest.raises(UsageError) as refused:
+            list(read_records(path, mapping))
+        assert str(refused.value) == (
+            f"{path}: none of its 5 columns is a record field (is the first line a header?)"
+        )
+    path.write_text("ADT:1001,Smith,Smith\n")
+    with pytest.raises(UsageError) as refused:
+        list(read_records(path))
+    assert str(refused.value) == f"{path}: the header gives columns 2 and 3 the same name"
+    assert capsys.readouterr().err == ""
 
 
 def test_a_mapped_column_the_file_lacks_is_a_usage_error(tmp_path: Path) -> None:

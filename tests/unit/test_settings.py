@@ -85,3 +85,18 @@ def test_thresholds_must_be_finite() -> None:
         Thresholds(link=math.nan)
     with pytest.raises(ValueError, match="not NaN or infinite"):
         Thresholds(floor=-math.inf)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ("redis://:s3cret@10.0.0.5:6380/1", "redis://:***@10.0.0.5:6380/1"),
+        (
+            "rediss://hub:s3cret@redis.council.internal:6380/0",
+            "rediss://hub:***@redis.council.internal:6380/0",
+        ),
+    ],
+)
+def test_the_redis_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert Settings(_env_file=None, redis_url=url).redis_url_shown == shown  # type: ignore[call-arg]
