@@ -90,7 +90,8 @@ async def rebuild(
     """Drain what a stopped worker left, read the store, rebuild, write; under the lock."""
 
     from hub.wiring import redis_state
-    from streams.rebuild import build_state, held_lock, read_durable, replace_state
+    from sinks.state_bulk import held_lock
+    from streams.rebuild import build_state, read_durable, replace_state
 
     state = redis_state(settings)
     try:

@@ -9,7 +9,8 @@ the fields and values :func:`sinks.redis_state.encoded_fields` makes), so that a
    still at the version the caller planned for;
 2. write every table into staging keys (``<prefix>:staging:t:<table>``) with pipelined
    ``HSET`` s: the live state is untouched meanwhile;
-3. swap in one MULTI/EXEC, guarded by WATCH on the lock and the version: drop the live
+3. swap in one MULTI/EXEC, guarded by WATCH on the lock and the version (the lock renewed
+   just before and no longer in the background: a renewal would abort it): drop the live
    tables (``UNLINK``, freed in the background), rename the staging keys over them, set
    the new version, and drop the change log and the outbox (they describe the old state);
 4. release the lock.
@@ -34,7 +35,7 @@ from sinks.redis_state import TABLE_BY_NAME, TABLES, RedisState, StateConflict, 
 FIELDS_PER_COMMAND = 1000  # fields per HSET
 FIELDS_PER_ROUND_TRIP = 50_000  # fields sent before waiting for Redis's answers
 LOCK_TTL_S = 30.0
-_EXTEND = (
+_RENEW = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
     "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 )
@@ -72,32 +73,60 @@ def staging_key(redis_state: RedisState, table: str) -> str:
     return f"{redis_state.prefix}:staging:t:{table}"
 
 
+class Lease:
+    """The state lock, held for a long job (a bulk load, a rebuild): renewed every third
+    of its TTL in the background until the job settles it or ends."""
+
+    def __init__(self, state: RedisState, token: str, ttl_s: float) -> None:
+        self.state = state
+        self.token = token
+        self.ttl_s = ttl_s
+        self.lost = False
+        self._keeper: asyncio.Task[None] | None = None
+
+    async def renew(self) -> None:
+        renewed = await self.state.client.eval(
+            _RENEW, 1, self.state.lock_key, self.token, int(self.ttl_s * 1000)
+        )
+        if not renewed:
+            self.lost = True
+            raise StateConflict("the identity state lock was lost (it expired)")
+
+    async def _keep(self) -> None:
+        with contextlib.suppress(StateConflict):  # (lost: the job finds out when it checks)
+            while True:
+                await asyncio.sleep(self.ttl_s / 3)
+                await self.renew()
+
+    def start(self) -> None:
+        self._keeper = asyncio.ensure_future(self._keep())
+
+    async def stop(self) -> None:
+        """Stop renewing in the background."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
+
+    async def settle(self) -> None:
+        """Stop renewing in the background, with the lock renewed now for a whole TTL:
+        before the job's last transaction, which WATCHes the lock key. A renewal between
+        its WATCH and EXEC would abort it (a bulk load once failed so, at its very end)."""
+        await self.stop()
+        await self.renew()
+
+
 @contextlib.asynccontextmanager
-async def held_lock(redis_state: RedisState, ttl_s: float = LOCK_TTL_S) -> AsyncIterator[str]:
-    """The state lock, extended every third of its TTL until the block ends."""
-    token = await redis_state.acquire(ttl_s=ttl_s)
-    lost = asyncio.Event()
-
-    async def keep() -> None:
-        while True:
-            await asyncio.sleep(ttl_s / 3)
-            extended = await redis_state.client.eval(
-                _EXTEND, 1, redis_state.lock_key, token, int(ttl_s * 1000)
-            )
-            if not extended:
-                lost.set()
-                return
-
-    keeper = asyncio.create_task(keep())
+async def held_lock(state: RedisState, ttl_s: float = LOCK_TTL_S) -> AsyncIterator[Lease]:
+    """Hold the state lock for the body, renewed (see :class:`Lease`) until it ends."""
+    lease = Lease(state, await state.acquire(ttl_s=ttl_s), ttl_s)
+    lease.start()
     try:
-        yield token
-        if lost.is_set():
-            raise StateConflict("the identity state lock was lost during a bulk load")
+        yield lease
     finally:
-        keeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await keeper
-        await redis_state.release(token)
+        await lease.stop()
+        await state.release(lease.token)
 
 
 def _hset(key: bytes, fields: list[tuple[bytes, bytes]]) -> bytes:
@@ -178,7 +207,7 @@ async def write_state(
         raise ValueError(f"unknown state tables: {', '.join(sorted(unknown))}")
     client = redis_state.client
     new_version = expected_version + 1
-    async with held_lock(redis_state) as token:
+    async with held_lock(redis_state) as lease:
         if await redis_state.current_version() != expected_version:
             raise StateConflict("the identity state changed while the bulk load was prepared")
         staged = [staging_key(redis_state, t.name) for t in TABLES]
@@ -187,11 +216,12 @@ async def write_state(
             redis_state, name, rows, progress
         )]  # fmt: skip
         try:
+            await lease.settle()
             async with client.pipeline(transaction=True) as pipe:
                 await pipe.watch(redis_state.lock_key, redis_state.version_key)
                 held = await pipe.get(redis_state.lock_key)
                 current = int(await pipe.get(redis_state.version_key) or 0)
-                if held is None or held.decode() != token or current != expected_version:
+                if held is None or held.decode() != lease.token or current != expected_version:
                     raise StateConflict("the identity state lock expired during a bulk load")
                 pipe.multi()
                 for table in TABLES:

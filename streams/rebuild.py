@@ -28,9 +28,7 @@ seen, so the workers' replicas reload and the store's versioned upserts keep app
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +46,7 @@ from matchers.stable_ids import IdAssignment, assign_ids, format_id, id_age
 from matchers.survivorship import SurvivorshipRules
 from sinks import tables
 from sinks.redis_state import TABLES, RedisState, ReplicatedState, StateConflict, encoded_fields
+from sinks.state_bulk import Lease
 from sinks.state_codec import decoder
 from sinks.store import Store
 from streams.pipeline import GROUP_KINDS
@@ -406,49 +405,6 @@ def _inverse(aliases: dict[str, str]) -> dict[str, frozenset[str]]:
 
 # -- writing the state ----------------------------------------------------------------------
 
-_REFRESH = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
-)
-
-
-class Lease:
-    """The state lock, held for a long job: renewed in the background until released."""
-
-    def __init__(self, state: RedisState, token: str, ttl_s: float) -> None:
-        self.state = state
-        self.token = token
-        self.ttl_ms = int(ttl_s * 1000)
-        self.lost = False
-
-    async def renew(self) -> None:
-        renewed = await self.state.client.eval(
-            _REFRESH, 1, self.state.lock_key, self.token, self.ttl_ms
-        )
-        if not renewed:
-            self.lost = True
-            raise StateConflict("the identity state lock was lost during the rebuild")
-
-    async def _keep(self) -> None:
-        while True:
-            await asyncio.sleep(self.ttl_ms / 3000)
-            await self.renew()
-
-
-@contextlib.asynccontextmanager
-async def held_lock(state: RedisState, ttl_s: float = 30.0) -> AsyncIterator[Lease]:
-    """Hold the state lock (renewed every third of its TTL) for the body."""
-    token = await state.acquire(ttl_s=ttl_s)
-    lease = Lease(state, token, ttl_s)
-    keeper = asyncio.ensure_future(lease._keep())
-    try:
-        yield lease
-    finally:
-        keeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError, StateConflict):
-            await keeper
-        await state.release(token)
-
 
 def staging_key(state: RedisState, table: str) -> str:
     return f"{state.prefix}:rebuild:t:{table}"
@@ -489,6 +445,7 @@ async def replace_state(
                 filled.add(table.name)
             written += len(fields)
             on_written(len(chunk))
+    await lease.settle()
     async with client.pipeline(transaction=True) as pipe:
         await pipe.watch(state.lock_key)
         held = await pipe.get(state.lock_key)

@@ -22,6 +22,7 @@ from sinks.redis_state import (
     ReplicatedState,
     StateConflict,
 )
+from sinks.state_bulk import held_lock
 from sources.simulator import SimulationConfig, simulate
 from streams.identity import Delete, IdentityWorker, Outbox, Upsert
 from tests.support.resolving import batch, batch_partition, toy_resolver
@@ -175,3 +176,23 @@ async def test_a_state_in_the_older_layout_is_refused_with_what_to_do(
         require_current_layout(settings)
     await redis_state.wipe()  # (`hub stack reset`): a fresh start loads
     assert (await redis_state.load()).size()["records"] == 0
+
+
+async def test_a_settled_lease_is_renewed_once_and_then_left_alone(
+    redis_state: RedisState,
+) -> None:
+    # A long job (a bulk load, a rebuild) holds the lock renewed in the background; its
+    # last transaction WATCHes the lock key, which a renewal would touch and so abort it.
+    client, lock_key = redis_state.client, redis_state.lock_key
+    async with held_lock(redis_state, ttl_s=0.3) as lease:
+        await asyncio.sleep(0.4)  # longer than the TTL: held only because it was renewed
+        assert await client.get(lock_key) == lease.token.encode()
+        await lease.settle()
+        assert await client.pttl(lock_key) > 200  # renewed for a whole TTL just now
+        async with client.pipeline(transaction=True) as pipe:
+            await pipe.watch(lock_key)
+            await asyncio.sleep(0.15)  # longer than the renewal interval (0.1 s)
+            pipe.multi()
+            pipe.get(lock_key)
+            assert await pipe.execute() == [lease.token.encode()]  # not aborted
+    assert await client.get(lock_key) is None  # released

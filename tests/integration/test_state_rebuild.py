@@ -27,11 +27,12 @@ from matchers.standardise import standardise
 from matchers.survivorship import SurvivorshipRules
 from sinks import tables
 from sinks.redis_state import TABLES, RedisState, ReplicatedState
+from sinks.state_bulk import held_lock
 from sinks.store import Store
 from sources.simulator import SimulationConfig, simulate
 from streams.identity import Delete, IdentityWorker, Judge, Membership, Operation, Upsert
 from streams.outputs import store_rows
-from streams.rebuild import build_state, held_lock, read_durable, replace_state
+from streams.rebuild import build_state, read_durable, replace_state
 from tests.integration.test_redis_state import toy_resolver
 from tests.support.resolving import THRESHOLDS, batch, batch_partition
 from tests.support.toy_model import ToyKeyRules, ToyScorer
