@@ -26,8 +26,15 @@ import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode import CrashingSupervisor
 from redis.exceptions import RedisError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
+from hub.errors import HubError
 from hub.settings import Settings
 from hub.wiring import WorkerParts
 from sinks.redis_state import StateConflict
@@ -96,16 +103,30 @@ def raw_message(message: Any) -> RawMessage:
 Handler = Callable[[Sequence[RawMessage]], Awaitable[BatchReport]]
 
 
+class _NoTracebackForHubErrors(logging.Filter):
+    """A record about a :class:`HubError` (an expected failure: a dependency gone for too
+    long, the drainer stopped) goes out without its traceback; its message says what
+    happened. Faust logs a crash with ``log.exception``: forty lines for one fact."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], HubError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 class FaustWorker(faust.Worker):
     """Faust's worker without its terminal spinner. To spin the spinner on every log record,
     Faust sets the root logger to DEBUG (faust.worker ``_setup_spinner_handler``) and keeps
     it there after start-up: every library's debug record is then made and thrown away
     (aiokafka's fetcher makes one per partition per fetch: about 8% of a worker's time at
     500 events a second, by py-spy). Without the spinner the root logger keeps the level
-    asked for."""
+    asked for. Its handlers log a :class:`HubError` without the traceback."""
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None
+        for handler in logger.handlers:
+            handler.addFilter(_NoTracebackForHubErrors())
 
 
 FETCH_MIN_BYTES = 1 << 20  # more than a fetch wait's worth of events at our rates
@@ -181,17 +202,19 @@ class Worker:
         )  # fmt: skip
 
     async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        def failed(state: RetryCallState) -> None:
+            # (here, before the wait: inside the next attempt tenacity has cleared it)
+            self._count_failure(state.outcome.exception() if state.outcome else None, "retrying")
+
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(TRANSIENT),
             wait=wait_exponential(multiplier=0.2, max=10),
             stop=stop_after_delay(RETRY_FOR_S),
+            before_sleep=failed,
             reraise=True,
         ):
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
-                    outcome = attempt.retry_state.outcome
-                    error = outcome.exception() if outcome is not None else None
-                    self._count_failure(error, "retrying a batch")
                     # A failed attempt may have committed a batch it did not drain.
                     await self.parts.pipeline.drain.recover()
                 return await call()
@@ -287,7 +310,10 @@ class Worker:
             self._count_failure(error, "the outbox sweep failed, the next one tries again")
             return
         if swept:
-            log.warning("drained %d batches a stopped worker left in the outbox", swept)
+            log.warning(
+                "drained %d batches left in the outbox for over %.0f s (a worker stopped, or "
+                "its drainer is held up)", swept, OUTBOX_SWEEP_S,
+            )  # fmt: skip
 
     async def _report_lag(self) -> None:
         consumer: Any = self.app.consumer

@@ -29,8 +29,7 @@ import multiprocessing
 import os
 import signal
 import time
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
@@ -94,7 +93,7 @@ class DrainProcess:
         try:
             self._conn.send(version)
         except OSError:
-            self._gone("its pipe closed")
+            self._lost()
             self._check()
 
     async def idle(self) -> None:
@@ -130,25 +129,33 @@ class DrainProcess:
         stopped (unexpectedly, unless we are stopping it)."""
         try:
             while conn.poll():
-                self._done(conn.recv())
+                message = conn.recv()
+                if isinstance(message, Drained):
+                    self._done(message)
+                else:  # a failure it is retrying, counted as it happens
+                    count_failures(self.metrics, message)
         except (EOFError, OSError):
             if self._conn is conn:
                 self._conn = None
                 asyncio.get_running_loop().remove_reader(conn.fileno())
-                self._gone(f"it exited ({self._process.exitcode})")
+                self._lost()
 
     def _done(self, drained: Drained) -> None:
         for topic, count in drained.published.items():
             self.metrics.events_published.labels(topic=topic).inc(count)
         for topic, count in drained.publish_failed.items():
             self.metrics.publish_failures.labels(topic=topic).inc(count)
-        count_failures(self.metrics, drained.failures)
         sent_at = self._handed.pop(drained.version, None)
         if sent_at is None:
             return
         drained.count(self.metrics, sent_at)
         self._room.release()
         self._changed.set()
+
+    def _lost(self) -> None:
+        """Its pipe closed: it has ended, or is ending (its status follows shortly)."""
+        self._process.join(2)
+        self._gone(_ended(self._process.exitcode))
 
     def _gone(self, why: str) -> None:
         if self._failed is None:
@@ -210,8 +217,7 @@ async def _serve(settings: Settings, conn: Connection) -> None:
                 return
             totals = publisher.totals
             published, publish_failed = dict(totals.by_topic), dict(totals.failed_by_topic)
-            failures: Counter[str] = Counter()
-            report = await _drain_one(drain, version, failures)
+            report = await _drain_one(drain, version, lambda kind: conn.send({kind: 1}))
             if report is None:
                 report = Drained(version, time.time(), 0.0, 0.0)
             conn.send(
@@ -219,12 +225,22 @@ async def _serve(settings: Settings, conn: Connection) -> None:
                     report,
                     published=_grown(totals.by_topic, published),
                     publish_failed=_grown(totals.failed_by_topic, publish_failed),
-                    failures=dict(failures),
                 )
             )
     finally:
         the_store.dispose()
         await state.client.aclose()
+
+
+def _ended(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "its pipe closed"
+    if exitcode < 0:
+        try:
+            return f"it was killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"it was killed by signal {-exitcode}"
+    return f"it exited with status {exitcode}"
 
 
 def _grown(now: dict[str, int], before: dict[str, int]) -> dict[str, int]:
@@ -234,10 +250,11 @@ def _grown(now: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 
 async def _drain_one(
-    drain: Drain, version: int, failures: Counter[str] | None = None
+    drain: Drain, version: int, on_failure: Callable[[str], None] = lambda _kind: None
 ) -> Drained | None:
     """Drain one outbox entry, retrying failures of Redis, the store or Kafka with backoff
-    as the worker does (each counted in ``failures`` by :func:`failure_kind`); None when
+    as the worker does (``on_failure`` is told each one's :func:`failure_kind` as it
+    happens, so that a long outage is counted while it lasts); None when
     it was drained already (a sweep, or a worker starting). Raises
     :class:`DrainerStopped` when the failures last."""
     from streams.app import RETRY_FOR_S, TRANSIENT
@@ -246,8 +263,8 @@ async def _drain_one(
     def failed(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         kind = failure_kind(error)
-        if failures is not None and kind is not None:
-            failures[kind] += 1
+        if kind is not None:
+            on_failure(kind)
         log.warning("draining batch %d failed (%s); retrying", version, type(error).__name__)
 
     retrying = AsyncRetrying(

@@ -76,7 +76,6 @@ class Drained:
     publish_s: float
     published: dict[str, int] = field(default_factory=dict)  # events per topic (drainer)
     publish_failed: dict[str, int] = field(default_factory=dict)  # sends refused, per topic
-    failures: dict[str, int] = field(default_factory=dict)  # retried, by failure_kind
 
     def count(self, metrics: HubMetrics, sent_at: Sequence[dt.datetime]) -> None:
         """Stage times, and each event's latency from its publication to the commit."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import multiprocessing
 import os
 import signal
 import uuid
@@ -29,7 +30,7 @@ from sinks.redis_state import RedisState
 from sinks.store import Store
 from sources.publisher import Publisher
 from sources.simulator import SimulationConfig, simulate
-from streams.drainer import DrainerStopped, DrainProcess, _drain_one
+from streams.drainer import DrainerStopped, DrainProcess, _drain_one, _ended
 from streams.identity import IdentityWorker, Upsert
 from streams.pipeline import Drain, Drained
 from streams.topology import ensure_topics
@@ -121,7 +122,7 @@ async def test_a_dead_drainer_stops_the_hand_overs(settings: Settings, state: Re
         os.kill(drainer.pid, signal.SIGKILL)
         applied = await worker.apply([Upsert(r, 1) for r in records])
         assert applied.version is not None
-        with pytest.raises(DrainerStopped):
+        with pytest.raises(DrainerStopped, match=r"stopped: it was killed by SIGKILL$"):
             await drainer.hand_over(applied.version, [])
             await asyncio.wait_for(drainer.idle(), 60)
         with pytest.raises(DrainerStopped):
@@ -148,7 +149,7 @@ async def test_a_drain_that_keeps_failing_gives_up_with_one_line(
         with pytest.raises(
             DrainerStopped, match=r"draining batch 7 failed for 0 s: ConnectionError"
         ):
-            await _drain_one(drain, 7, failures)
+            await _drain_one(drain, 7, lambda kind: failures.update([kind]))
     finally:
         store.dispose()
         await client.aclose()
@@ -164,15 +165,62 @@ def test_what_the_drainer_retried_or_failed_to_publish_counts_in_the_worker(
 ) -> None:
     registry = CollectorRegistry()
     drainer = DrainProcess(settings, build_metrics(registry))
-    drainer._done(
+    ours, its = multiprocessing.Pipe()
+    for kind in ("redis", "redis", "store"):  # (sent as each failure happens)
+        its.send({kind: 1})
+    drainer._read(ours)
+    value = registry.get_sample_value
+    assert (value("hub_redis_errors_total"), value("hub_store_errors_total")) == (2, 1)
+    its.send(
         Drained(
             7, 0.0, 0.0, 0.0,
             published={topics.HUB_PERSONS: 4},
             publish_failed={topics.HUB_PERSONS: 2},
-            failures={"redis": 3, "store": 1},
         )
     )  # fmt: skip
-    value = registry.get_sample_value
+    drainer._read(ours)
     assert value("hub_events_published_total", {"topic": topics.HUB_PERSONS}) == 4
     assert value("hub_publish_failures_total", {"topic": topics.HUB_PERSONS}) == 2
-    assert (value("hub_redis_errors_total"), value("hub_store_errors_total")) == (3, 1)
+    assert (value("hub_redis_errors_total"), value("hub_store_errors_total")) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("exitcode", "said"),
+    [
+        (-9, "it was killed by SIGKILL"),
+        (-7, "it was killed by SIGBUS"),
+        (1, "it exited with status 1"),
+        (None, "its pipe closed"),
+    ],
+)
+def test_how_the_drainer_ended_is_said_in_words(exitcode: int | None, said: str) -> None:
+    assert _ended(exitcode) == said
+
+
+async def test_the_workers_retried_failures_are_logged_and_counted_by_kind(
+    settings: Settings, borough_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from redis.exceptions import RedisError
+
+    from hub.wiring import worker_parts
+    from sinks.store import StoreError
+    from streams.app import Worker
+
+    registry = CollectorRegistry()
+    settings = settings.model_copy(update={"model_path": borough_model})
+    worker = Worker(
+        settings, worker_parts(settings, build_metrics(registry)), ensure_topics(settings)
+    )
+    failures = [RedisError("gone"), StoreError("locked"), RedisError("gone")]
+
+    async def batch() -> str:
+        if failures:
+            raise failures.pop(0)
+        return "done"
+
+    assert await worker._retrying(batch) == "done"
+    value = registry.get_sample_value
+    assert (value("hub_redis_errors_total"), value("hub_store_errors_total")) == (2, 1)
+    retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
+    kinds = ("RedisError", "StoreError", "RedisError")
+    assert retries == [f"retrying after {kind}" for kind in kinds]

@@ -59,3 +59,37 @@ def test_bad_worker_options_are_one_line_before_any_service_is_asked(
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"error: {message}")
     assert result.stderr.count("\n") == 1
+
+
+CRASH_SCRIPT = """
+import logging, sys
+from hub.errors import HubError
+from streams.app import FaustWorker
+import faust
+app = faust.App("t-crash", broker="kafka://127.0.0.1:1", web_enabled=False)
+FaustWorker(app, loglevel="warn", quiet=True)._setup_logging()
+out = open(sys.argv[1], "w")
+for handler in logging.root.handlers:
+    handler.setStream(out)
+log = logging.getLogger("faust.agents")
+for error in (HubError("the drainer process stopped: it was killed by SIGKILL"), KeyError("x")):
+    try:
+        raise error
+    except Exception as caught:
+        log.exception("Crashed reason=%r", caught)
+out.close()
+"""
+
+
+def test_a_crash_on_an_expected_error_is_logged_in_one_line_a_bug_with_its_traceback(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "log.txt"
+    subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT, str(out)],
+        capture_output=True, check=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    expected, bug = out.read_text().split("Crashed reason=KeyError")
+    assert "Crashed reason=HubError('the drainer process stopped" in expected
+    assert "Traceback" not in expected
+    assert "Traceback" in bug
