@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 import gc
 import logging
+import math
 import os
 import socket
 import time
@@ -115,18 +116,45 @@ class _NoTracebackForHubErrors(logging.Filter):
         return True
 
 
+class _OncePerInterval(logging.Filter):
+    """The Kafka client's repeated records, one per message per ``interval_s``: while the
+    broker is away aiokafka logs every failed reconnect, about 100 lines a second per
+    worker. The next line let through says how many like it were held back."""
+
+    def __init__(self, interval_s: float = 30.0, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.interval_s = interval_s
+        self.clock = clock
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}  # -> (let through, held)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("aiokafka"):
+            return True
+        key, now = (record.name, str(record.msg)), self.clock()
+        shown, held = self._seen.get(key, (-math.inf, 0))
+        if now - shown < self.interval_s:
+            self._seen[key] = (shown, held + 1)
+            return False
+        self._seen[key] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} (and {held} more like it since the last)"
+        return True
+
+
 class FaustWorker(faust.Worker):
     """Faust's worker without its terminal spinner. To spin the spinner on every log record,
     Faust sets the root logger to DEBUG (faust.worker ``_setup_spinner_handler``) and keeps
     it there after start-up: every library's debug record is then made and thrown away
     (aiokafka's fetcher makes one per partition per fetch: about 8% of a worker's time at
     500 events a second, by py-spy). Without the spinner the root logger keeps the level
-    asked for. Its handlers log a :class:`HubError` without the traceback."""
+    asked for. Its handlers log a :class:`HubError` without the traceback, and the Kafka
+    client's repeated lines once per interval."""
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None
         for handler in logger.handlers:
             handler.addFilter(_NoTracebackForHubErrors())
+            handler.addFilter(_OncePerInterval())
 
 
 FETCH_MIN_BYTES = 1 << 20  # more than a fetch wait's worth of events at our rates

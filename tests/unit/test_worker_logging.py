@@ -1,9 +1,12 @@
 """A worker's options and logging. Faust's worker class sets the root logger to DEBUG for
 its terminal spinner, which makes every library's debug record (aiokafka's fetcher: one
-per partition per fetch) and throws it away; ours keeps the level asked for."""
+per partition per fetch) and throws it away; ours keeps the level asked for. Ours also
+logs an expected failure (a HubError) without a traceback, and the Kafka client's repeated
+lines once per interval."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +96,30 @@ def test_a_crash_on_an_expected_error_is_logged_in_one_line_a_bug_with_its_trace
     assert "Crashed reason=HubError('the drainer process stopped" in expected
     assert "Traceback" not in expected
     assert "Traceback" in bug
+
+
+def test_the_kafka_clients_repeated_lines_go_out_once_per_interval() -> None:
+    from streams.app import _OncePerInterval
+
+    now = [0.0]
+    quieter = _OncePerInterval(interval_s=30.0, clock=lambda: now[0])
+
+    def record(name: str, msg: str) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.ERROR, "x.py", 1, msg, (1, "refused"), None)
+
+    reconnect = "Unable connect to node with id %s: %s"
+    let_through = []
+    for _ in range(100):  # a second of a broker that is away
+        line = record("aiokafka.client", reconnect)
+        if quieter.filter(line):
+            let_through.append(line.getMessage())
+        now[0] += 0.01
+    assert let_through == ["Unable connect to node with id 1: refused"]
+    assert quieter.filter(record("hub.worker", "retrying after %s"))  # ours: always
+    assert quieter.filter(record("aiokafka.consumer", "another %s %s"))  # another message
+    now[0] = 31.0
+    line = record("aiokafka.client", reconnect)
+    assert quieter.filter(line)
+    assert line.getMessage() == (
+        "Unable connect to node with id 1: refused (and 99 more like it since the last)"
+    )
