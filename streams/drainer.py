@@ -250,7 +250,7 @@ def _grown(now: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 
 async def _drain_one(
-    drain: Drain, version: int, on_failure: Callable[[str], None] = lambda _kind: None
+    drain: Drain, version: int, on_failure: Callable[[str], None]
 ) -> Drained | None:
     """Drain one outbox entry, retrying failures of Redis, the store or Kafka with backoff
     as the worker does (``on_failure`` is told each one's :func:`failure_kind` as it
