@@ -216,7 +216,10 @@ class Worker:
         await self._ready
 
     async def _start(self) -> None:
+        began = time.monotonic()
         await asyncio.to_thread(self.parts.store.upgrade)
+        # (a large index takes a while: say so, or a restarted worker looks hung)
+        log.warning("worker %s loading the identity state from Redis", self.worker_id)
         await self._retrying(self.parts.pipeline.identity.start)
         drained = await self._retrying(self.parts.pipeline.drain.recover)
         if self.settings.worker_drain_process:
@@ -225,8 +228,9 @@ class Worker:
             self.parts.pipeline.drainer = drainer
         replica = self.parts.pipeline.identity.replica
         log.warning(
-            "worker %s ready: identity state version %d, %d persons; %d batches recovered",
-            self.worker_id, replica.version, len(replica.partition()), drained,
+            "worker %s ready in %.0f s: identity state version %d, %d persons; %d batches "
+            "recovered", self.worker_id, time.monotonic() - began, replica.version,
+            len(replica.partition()), drained,
         )  # fmt: skip
 
     async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
