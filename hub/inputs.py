@@ -103,13 +103,13 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
         reader = csv.DictReader(handle)
         if not reader.fieldnames:
             raise UsageError(f"{path}: empty file or no header row")
-        names = reader.fieldnames
-        twice = [i for i, name in enumerate(names, 1) if names.index(name) < i - 1]
-        if twice:  # (by position: without a header line the names are a resident's values)
-            first = names.index(names[twice[0] - 1]) + 1
-            raise UsageError(
-                f"{path}: the header gives columns {first} and {twice[0]} the same name"
-            )
+        first_at: dict[str, int] = {}
+        for column, name in enumerate(reader.fieldnames, 1):
+            if name in first_at:  # (by position: with no header line, names are values)
+                raise UsageError(
+                    f"{path}: the header gives columns {first_at[name]} and {column} the same name"
+                )
+            first_at[name] = column
         width = len(reader.fieldnames)
         ended = reader.line_num  # the line the previous row ended on
         for row in reader:
