@@ -75,6 +75,20 @@ class OlderStateLayout(HubError):
         )
 
 
+class StateWentBack(HubError):
+    """The identity state in Redis is older than what was built on it: Redis lost data.
+
+    Going on from it would resolve new events against an index that misses people, hand
+    out person ids again, and have the store ignore its older-versioned rows."""
+
+    def __init__(self, seen: int, now: int, where: str) -> None:
+        super().__init__(
+            f"the identity state in Redis is at version {now}, but {where} version {seen}: "
+            "Redis has lost data (it restarted empty, or from an older copy). Stop the "
+            "workers, run `hub state rebuild`, then start them again"
+        )
+
+
 def older_layout_key(prefix: str) -> str:
     """A key only the older layout has (each blocking key's whole bucket, until stop 9)."""
     return f"{prefix}:t:buckets"
@@ -474,6 +488,8 @@ class RedisState:
             target = await self.current_version()
         if target == replica.version:
             return 0
+        if target < replica.version:
+            raise StateWentBack(replica.version, target, "this worker had already seen")
         entries = await self.client.xrange(self.log_key, min=f"{replica.version + 1}-0", max="+")
         versions = [int(entry_id.decode().split("-")[0]) for entry_id, _ in entries]
         if not versions or versions[0] != replica.version + 1 or versions[-1] != target:

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Table, create_engine, event, select
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -34,6 +34,18 @@ Row = Mapping[str, Any]
 # this is only the backstop should that thread fall behind.
 WAL_AUTOCHECKPOINT_PAGES = 20_000
 CACHE_KIB = 64 * 1024  # SQLite's page cache per connection
+# Tables whose rows carry the identity state version of the batch that wrote them.
+STATE_VERSIONED = (
+    tables.persons,
+    tables.source_records,
+    tables.source_payloads,
+    tables.person_aliases,
+    tables.households,
+    tables.household_aliases,
+    tables.match_decisions,
+    tables.review_items,
+    tables.judgements,
+)
 
 
 class StoreError(HubError):
@@ -164,6 +176,15 @@ class Store:
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
+    def newest_state_version(self) -> int:
+        """The newest identity state version the store holds a batch of (0: none)."""
+        try:
+            with self.engine.connect() as connection:
+                return newest_state_version(connection)
+        except SQLAlchemyError as error:
+            cause = getattr(error, "orig", None) or error
+            raise StoreError(f"store read failed: {type(cause).__name__}") from None
+
     def record_partition(self) -> dict[str, tuple[str | None, str | None]]:
         """record id -> (person id, household id) for every live source record."""
         query = (
@@ -194,6 +215,16 @@ class Store:
             self._checkpointer.stop()
             self._checkpointer = None
         self.engine.dispose()
+
+
+def newest_state_version(db: Connection) -> int:
+    """The newest state version among the rows of :data:`STATE_VERSIONED` (0: none).
+    The state in Redis is always at least this far on: its batches are stored only after
+    they are committed there, and a rebuild starts above it."""
+    newest = 0
+    for table in STATE_VERSIONED:
+        newest = max(newest, db.execute(select(func.max(table.c.version))).scalar() or 0)
+    return newest
 
 
 class _Checkpointer:

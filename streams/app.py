@@ -220,7 +220,7 @@ class Worker:
         await asyncio.to_thread(self.parts.store.upgrade)
         # (a large index takes a while: say so, or a restarted worker looks hung)
         log.warning("worker %s loading the identity state from Redis", self.worker_id)
-        await self._retrying(self.parts.pipeline.identity.start)
+        await self._retrying(self._load_state)
         drained = await self._retrying(self.parts.pipeline.drain.recover)
         if self.settings.worker_drain_process:
             drainer = DrainProcess(self.settings, self.parts.metrics)
@@ -232,6 +232,11 @@ class Worker:
             "recovered", self.worker_id, time.monotonic() - began, replica.version,
             len(replica.partition()), drained,
         )  # fmt: skip
+
+    async def _load_state(self) -> None:
+        # (the store first: what it holds, the state in Redis must hold too)
+        stored = await asyncio.to_thread(self.parts.store.newest_state_version)
+        await self.parts.pipeline.identity.start(stored)
 
     async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
         def failed(state: RetryCallState) -> None:

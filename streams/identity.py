@@ -21,7 +21,7 @@ from matchers.households import ServiceGroup
 from matchers.identity_state import IdAllocator, IdentityState
 from matchers.records import SourceRecord
 from matchers.resolver import Resolver
-from sinks.redis_state import RedisState, ReplicatedState
+from sinks.redis_state import RedisState, ReplicatedState, StateWentBack
 from sinks.state_codec import encoder, from_parsed
 
 
@@ -154,12 +154,16 @@ class IdentityWorker:
         self.replica = ReplicatedState()
         self.resolver = make_resolver(self.replica, self.replica)
 
-    async def start(self) -> None:
+    async def start(self, stored_version: int = 0) -> None:
+        """Load the state; refuses one older than ``stored_version``, the newest version
+        the store holds (read before this call: the state can only have moved on since)."""
         token = await self.redis.acquire()
         try:
             await self.redis.load(self.replica)
         finally:
             await self.redis.release(token)
+        if self.replica.version < stored_version:
+            raise StateWentBack(stored_version, self.replica.version, "the store holds")
 
     async def apply(self, operations: Sequence[Operation]) -> Applied:
         """Apply the operations in order, as one commit."""

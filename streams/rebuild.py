@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from hub.link import Matcher
 from matchers.batch import BatchResult, latest_judgements, resolve_batch
@@ -48,22 +48,10 @@ from sinks import tables
 from sinks.redis_state import TABLES, RedisState, ReplicatedState, StateConflict, encoded_fields
 from sinks.state_bulk import Lease
 from sinks.state_codec import decoder
-from sinks.store import Store
+from sinks.store import Store, newest_state_version
 from streams.pipeline import GROUP_KINDS
 
 PERSON, HOUSEHOLD = "person", "household"
-# Tables whose rows carry the state version of the batch that wrote them.
-STATE_VERSIONED = (
-    tables.persons,
-    tables.source_records,
-    tables.source_payloads,
-    tables.person_aliases,
-    tables.households,
-    tables.household_aliases,
-    tables.match_decisions,
-    tables.review_items,
-    tables.judgements,
-)
 WRITE_CHUNK = 5000  # fields per HSET while staging
 
 
@@ -112,9 +100,7 @@ def read_durable(store: Store) -> Durable:
         durable.service_groups = _service_groups(db.execute(select(tables.relationships)), durable)
         _read_persons(db, durable)
         _read_households(db, durable)
-        for table in STATE_VERSIONED:
-            newest = db.execute(select(func.max(table.c.version))).scalar()
-            durable.state_version = max(durable.state_version, newest or 0)
+        durable.state_version = newest_state_version(db)
     return durable
 
 

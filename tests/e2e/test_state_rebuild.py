@@ -153,6 +153,14 @@ def test_a_wiped_state_is_rebuilt_with_its_ids_and_the_stream_carries_on(
     client.delete(*wiped)  # Redis lost everything (heartbeats too)
     client.close()
 
+    # A worker will not carry on from a state older than the store's: it stops and says why.
+    refusing = hub.start_worker()
+    assert refusing.wait(120) != 0
+    hub.workers.remove(refusing)
+    assert "Redis has lost data" in hub.worker_log()
+    assert "run `hub state rebuild`" in hub.worker_log()
+    assert load_state(hub).version == 0  # it wrote nothing
+
     result = rebuild(hub)
     assert result.returncode == 0, result.stderr
     summary = orjson.loads(result.stdout)

@@ -21,6 +21,7 @@ from sinks.redis_state import (
     RedisState,
     ReplicatedState,
     StateConflict,
+    StateWentBack,
 )
 from sinks.state_bulk import held_lock
 from sources.simulator import SimulationConfig, simulate
@@ -176,6 +177,27 @@ async def test_a_state_in_the_older_layout_is_refused_with_what_to_do(
         require_current_layout(settings)
     await redis_state.wipe()  # (`hub stack reset`): a fresh start loads
     assert (await redis_state.load()).size()["records"] == 0
+
+
+async def test_a_state_that_went_back_is_refused_before_anything_is_written(
+    redis_state: RedisState, borough: list[SourceRecord]
+) -> None:
+    running = IdentityWorker(redis_state, toy_resolver)
+    await running.start()
+    await running.apply([Upsert(r, 1) for r in borough[:100]])
+    await running.apply([Upsert(r, 1) for r in borough[100:200]])
+    await redis_state.wipe()  # Redis restarted empty
+
+    # a running worker stops at its next batch ...
+    with pytest.raises(StateWentBack, match="at version 0, but this worker had already seen"):
+        await running.apply([Upsert(r, 1) for r in borough[200:]])
+    # ... and one starting refuses a state older than what the store holds
+    starting = IdentityWorker(redis_state, toy_resolver)
+    with pytest.raises(StateWentBack, match=r"the store holds version 2\b.*hub state rebuild"):
+        await starting.start(stored_version=2)
+    assert await redis_state.current_version() == 0  # neither wrote anything
+    assert await redis_state.pending_outbox() == []
+    await starting.start(stored_version=0)  # a store as empty as the state: a fresh start
 
 
 async def test_a_settled_lease_is_renewed_once_and_then_left_alone(
