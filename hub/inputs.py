@@ -179,7 +179,10 @@ def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> Sour
         if target in RECORD_FIELDS and (target not in values or column in mapping):
             if isinstance(raw, list | dict | bool):
                 return f"{column} is not text or a number"
-            values[target] = _text(raw)
+            text = _text(raw)
+            if text is not None and "\x00" in text:  # (PostgreSQL cannot store one)
+                return f"{column} holds a NUL character"
+            values[target] = text
     if not values.get("record_id"):
         return "no record_id"
     return SourceRecord(**values)  # type: ignore[arg-type]

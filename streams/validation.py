@@ -5,8 +5,9 @@
 touches no service, so a Faust agent, a plain consumer and the tests all use it the same way:
 
 - Undecodable bytes, an event on the wrong topic, missing required values, an operation
-  that contradicts its payload, or dates no source could mean are *rejected*: the message
-  goes to the dead-letter twin of its topic (see :mod:`streams.dead_letters`).
+  that contradicts its payload, dates no source could mean, or a NUL character in any
+  text (PostgreSQL cannot store one, and would refuse the whole batch) are *rejected*: the
+  message goes to the dead-letter twin of its topic (see :mod:`streams.dead_letters`).
 - A bad identifier or date inside a person (NHS number failing mod 11, a malformed NI
   number or postcode, a unique pupil number with a wrong check letter, a date of birth in
   the future or before 1890) is *dropped* from the person and named in the person's
@@ -20,7 +21,7 @@ import dataclasses
 import datetime as dt
 import re
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from matchers.identifiers import check_nhs_number, check_ni_number, check_postcode, check_upn
@@ -53,6 +54,7 @@ DATE_OUT_OF_RANGE = "date_out_of_range"
 DATES_INVERTED = "dates_inverted"
 NO_VALUE = "no_value"
 UPRN_FORMAT = "uprn_format"
+NUL_CHARACTER = "nul_character"
 
 _PAIRWISE = frozenset(
     {
@@ -139,7 +141,12 @@ def validate_event(event: Event, topic: str, today: dt.date) -> Checked:
     """The event cleaned, with the flags raised; raises ``_Invalid`` for a structural fault."""
     _check_required(event)
     _check_dates(event, today)
-    source = source_of(topic)
+    checked = _checked(event, source_of(topic), today)
+    _check_text(event)  # (last: a fault of structure is reported whatever the values)
+    return checked
+
+
+def _checked(event: Event, source: str | None, today: dt.date) -> Checked:
     if isinstance(event, PersonChanged):
         return _person_changed(event, source, today)
     if isinstance(event, RelationshipObserved):
@@ -315,6 +322,38 @@ def _check_required(event: Event) -> None:
     for name in _REQUIRED[type(event)]:
         if not getattr(event, name).strip():
             raise _Invalid(MISSING_FIELD, f"{type(event).__name__}.{name} is empty")
+
+
+def _check_text(event: Event) -> None:
+    where = _nul_at(event, type(event).__name__)
+    if where is not None:
+        raise _Invalid(NUL_CHARACTER, f"{where} holds a NUL character")
+
+
+def _nul_at(value: object, path: str) -> str | None:
+    """The path of the first text in ``value`` (an event, a part of one) holding a NUL
+    character; None if there is none."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, tuple):
+        return next((p for item in value if (p := _nul_at(item, path)) is not None), None)
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if "\x00" in key or "\x00" in item:
+                return f"{path}[]"
+        return None
+    names = _FIELD_NAMES.get(type(value))
+    if names is None:  # (a number, a date or None has none)
+        fields = dataclasses.fields(value) if dataclasses.is_dataclass(value) else ()
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields)
+    for name in names:
+        found = _nul_at(getattr(value, name), f"{path}.{name}")
+        if found is not None:
+            return found
+    return None
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _check_dates(event: Event, today: dt.date) -> None:

@@ -88,6 +88,8 @@ def malformed(sample: PersonChanged, topic: str) -> list[Bad]:
     team = Team(event_id="t", op=Operation.CREATE, source_system="mosaic",
                 event_ts=sample.event_ts, team_id="T1")  # fmt: skip
     foreign = dataclasses.replace(sample, source_system="somewhere_else")
+    assert sample.after is not None
+    nul = dataclasses.replace(sample, after=dataclasses.replace(sample.after, last_name="A\x00"))
     return [
         Bad(topic, key, b"\x00garbage that is not Avro", "not_single_object"),
         Bad(
@@ -111,6 +113,7 @@ def malformed(sample: PersonChanged, topic: str) -> list[Bad]:
             "missing_field",
         ),
         Bad(topic, key, CODEC.encode(foreign), "source_mismatch"),
+        Bad(topic, key, CODEC.encode(nul), "nul_character"),
         Bad(topic, key, CODEC.encode(team), "unexpected_type"),
     ]
 

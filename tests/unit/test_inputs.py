@@ -155,6 +155,21 @@ def test_an_output_that_would_destroy_an_input_or_cannot_be_written_is_refused(
             check_output(out, source)
 
 
+def test_a_value_holding_a_nul_character_rejects_its_row_without_the_value(
+    tmp_path: Path,
+) -> None:
+    # (PostgreSQL cannot store a NUL: one such value would stop a whole store write)
+    csv_path = tmp_path / "people.csv"
+    csv_path.write_bytes(b"record_id,last_name\n1,Ada\n2,Lo\x00velace\n")
+    jsonl_path = tmp_path / "people.jsonl"
+    jsonl_path.write_text('{"record_id": "1", "last_name": "Ada"}\n{"record_id": "2\\u0000"}\n')
+    for path, column in ((csv_path, "last_name"), (jsonl_path, "record_id")):
+        assert list(read_records(path)) == [
+            SourceRecord(record_id="1", last_name="Ada"),
+            RejectedRow(3 if path == csv_path else 2, f"{column} holds a NUL character"),
+        ]
+
+
 def test_json_lines_with_a_bom_nested_values_or_an_array(tmp_path: Path) -> None:
     path = tmp_path / "people.jsonl"
     path.write_bytes(

@@ -18,7 +18,9 @@ from schemas.codec import SINGLE_OBJECT_MAGIC, SingleObjectCodec
 from schemas.events import (
     Address,
     DeadLettered,
+    NameKind,
     Operation,
+    OtherName,
     PartnerIndicator,
     Person,
     PersonChanged,
@@ -98,6 +100,34 @@ def test_a_valid_person_is_accepted_with_identifiers_in_canonical_form() -> None
     assert person.address is not None and person.address.postcode == "NW1 2DB"
     assert person.quality_flags == ()
     assert person.first_name == "Margaret"
+
+
+@pytest.mark.parametrize(
+    ("event", "topic", "where"),
+    [
+        (person_event(dataclasses.replace(MARGARET, first_name="Marg\x00aret")), TOPIC,
+         "PersonChanged.after.first_name"),
+        (person_event(source_record_id="H-\x001"), TOPIC, "PersonChanged.source_record_id"),
+        (person_event(dataclasses.replace(MARGARET, address=Address(line_1="12\x00 Acacia"))),
+         TOPIC, "PersonChanged.after.address.line_1"),
+        (person_event(dataclasses.replace(MARGARET, other_names=(
+            OtherName(kind=NameKind.ALIAS, first_name="Maggie"),
+            OtherName(kind=NameKind.PREVIOUS, last_name="Ok\x00")))), TOPIC,
+         "PersonChanged.after.other_names.last_name"),
+        (person_event(dataclasses.replace(MARGARET, source_ids={"nhs": "9\x00"})), TOPIC,
+         "PersonChanged.after.source_ids[]"),
+    ],
+)  # fmt: skip
+def test_a_nul_character_anywhere_dead_letters_the_event_naming_the_field_not_the_value(
+    event: PersonChanged, topic: str, where: str
+) -> None:
+    # (PostgreSQL cannot store a NUL: accepted, it would stop the store write of its batch)
+    result = validate(event, topic)
+    assert isinstance(result, Rejected) and result.reason == "nul_character"
+    assert result.detail == f"{where} holds a NUL character"
+    relation = validate(_relationship(related_record_id="R\x00"), source_relationships("housing"))
+    assert isinstance(relation, Rejected) and relation.reason == "nul_character"
+    assert isinstance(validate(person_event()), Accepted)
 
 
 @pytest.mark.parametrize(
