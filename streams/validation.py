@@ -325,31 +325,28 @@ def _check_required(event: Event) -> None:
 
 
 def _check_text(event: Event) -> None:
-    where = _nul_at(event, type(event).__name__)
+    where = _nul_at(event)
     if where is not None:
-        raise _Invalid(NUL_CHARACTER, f"{where} holds a NUL character")
+        raise _Invalid(NUL_CHARACTER, f"{type(event).__name__}{where} holds a NUL character")
 
 
-def _nul_at(value: object, path: str) -> str | None:
-    """The path of the first text in ``value`` (an event, a part of one) holding a NUL
-    character; None if there is none."""
+def _nul_at(value: object) -> str | None:
+    """Where the first text in ``value`` (an event, or a part of one) holding a NUL
+    character is, as ``.field.field``; None if there is none."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        return "" if "\x00" in value else None
     if isinstance(value, tuple):
-        return next((p for item in value if (p := _nul_at(item, path)) is not None), None)
+        return next((found for part in value if (found := _nul_at(part)) is not None), None)
     if isinstance(value, Mapping):
-        for key, item in value.items():
-            if "\x00" in key or "\x00" in item:
-                return f"{path}[]"
-        return None
+        return "[]" if any("\x00" in k or "\x00" in v for k, v in value.items()) else None
     names = _FIELD_NAMES.get(type(value))
-    if names is None:  # (a number, a date or None has none)
+    if names is None:  # (a number or a date has none)
         fields = dataclasses.fields(value) if dataclasses.is_dataclass(value) else ()
         names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields)
     for name in names:
-        found = _nul_at(getattr(value, name), f"{path}.{name}")
-        if found is not None:
-            return found
+        item = getattr(value, name)
+        if item is not None and (found := _nul_at(item)) is not None:
+            return f".{name}{found}"
     return None
 
 
