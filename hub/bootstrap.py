@@ -542,6 +542,7 @@ async def _preflight(target: Target, replace: bool) -> tuple[int, bool]:
     from streams.app import heartbeat_key
 
     redis_state = target.redis
+    await redis_state.check_keeps_keys()
     summary = await summarise(redis_state)
     workers = await redis_state.client.keys(heartbeat_key(redis_state.prefix, "*"))
     if workers:

@@ -95,6 +95,7 @@ async def rebuild(
 
     state = redis_state(settings)
     try:
+        await state.check_keeps_keys()
         with counting_progress() as progress:
             async with held_lock(state) as lease:
                 pending = await state.pending_outbox()

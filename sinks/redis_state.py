@@ -46,6 +46,7 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from hub.errors import HubError
 from matchers.decisions import Judgement
@@ -86,6 +87,17 @@ class StateWentBack(HubError):
             f"the identity state in Redis is at version {now}, but {where} version {seen}: "
             "Redis has lost data (it restarted empty, or from an older copy). Stop the "
             "workers, run `hub state rebuild`, then start them again"
+        )
+
+
+class EvictingRedis(HubError):
+    """Redis is set to evict keys when its memory is full: it would drop parts of the state."""
+
+    def __init__(self, policy: str) -> None:
+        super().__init__(
+            f"Redis evicts keys when its memory is full (maxmemory-policy {policy}): it would "
+            "silently drop parts of the identity state. Set maxmemory-policy to noeviction "
+            "(a full Redis then stops the workers with an error instead)"
         )
 
 
@@ -445,6 +457,20 @@ class RedisState:
 
     async def current_version(self) -> int:
         return int(await self.client.get(self.version_key) or 0)
+
+    async def check_keeps_keys(self) -> None:
+        """Refuse a Redis that evicts any key when full (``allkeys-*``). The ``volatile-*``
+        policies evict only keys with a lifetime: the lock (a commit then finds it lost
+        and writes nothing) and heartbeats. Where CONFIG is disabled (managed services)
+        there is nothing to check here."""
+        try:
+            config = await self.client.config_get("maxmemory-policy")
+        except ResponseError:
+            return
+        policy = next(iter(config.values()), b"")
+        policy = policy.decode() if isinstance(policy, bytes) else policy
+        if policy.startswith("allkeys-"):
+            raise EvictingRedis(policy)
 
     # -- reading ---------------------------------------------------------------------------
     async def load(self, replica: ReplicatedState | None = None) -> ReplicatedState:

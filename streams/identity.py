@@ -157,6 +157,7 @@ class IdentityWorker:
     async def start(self, stored_version: int = 0) -> None:
         """Load the state; refuses one older than ``stored_version``, the newest version
         the store holds (read before this call: the state can only have moved on since)."""
+        await self.redis.check_keeps_keys()
         token = await self.redis.acquire()
         try:
             await self.redis.load(self.replica)

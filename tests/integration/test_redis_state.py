@@ -17,6 +17,7 @@ from matchers.records import SourceRecord
 from matchers.standardise import standardise
 from sinks.redis_state import (
     TABLES,
+    EvictingRedis,
     OlderStateLayout,
     RedisState,
     ReplicatedState,
@@ -198,6 +199,20 @@ async def test_a_state_that_went_back_is_refused_before_anything_is_written(
     assert await redis_state.current_version() == 0  # neither wrote anything
     assert await redis_state.pending_outbox() == []
     await starting.start(stored_version=0)  # a store as empty as the state: a fresh start
+
+
+async def test_a_redis_that_evicts_any_key_when_full_is_refused(redis_state: RedisState) -> None:
+    client = redis_state.client
+    (before,) = (await client.config_get("maxmemory-policy")).values()
+    try:
+        for policy in ("noeviction", "volatile-lru"):  # (only keys with a lifetime go)
+            await client.config_set("maxmemory-policy", policy)
+            await IdentityWorker(redis_state, toy_resolver).start()
+        await client.config_set("maxmemory-policy", "allkeys-lru")
+        with pytest.raises(EvictingRedis, match=r"allkeys-lru\).*to noeviction"):
+            await IdentityWorker(redis_state, toy_resolver).start()
+    finally:
+        await client.config_set("maxmemory-policy", before)
 
 
 async def test_a_settled_lease_is_renewed_once_and_then_left_alone(
