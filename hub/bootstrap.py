@@ -792,6 +792,7 @@ class _Run:
     async def write_state(
         self, linkage: Linkage, parts: StateParts, snapshot: Snapshot, version: int
     ) -> int:
+        from matchers.resolver import configuration
         from sinks.state_bulk import write_state
 
         with self.phases.timed("redis"):
@@ -801,6 +802,9 @@ class _Run:
                 self.target.redis,
                 {name: rows for name, (_size, rows) in tables.items()},
                 expected_version=version,
+                configuration=configuration(
+                    self.matcher.scorer.version, self.thresholds, self.survivorship
+                ),
                 progress=advance,
             )
 

@@ -90,6 +90,7 @@ async def rebuild(
     """Drain what a stopped worker left, read the store, rebuild, write; under the lock."""
 
     from hub.wiring import redis_state
+    from matchers.resolver import configuration
     from sinks.state_bulk import held_lock
     from streams.rebuild import build_state, read_durable, replace_state
 
@@ -113,8 +114,9 @@ async def rebuild(
                 progress.remove_task(task)
                 fields = sum(rebuilt.state.size().values())
                 task = progress.add_task("writing the state to Redis", total=fields)
+                built_under = configuration(matcher.scorer.version, thresholds, survivorship)
                 await replace_state(
-                    state, rebuilt.state, lease, lambda n: progress.advance(task, n)
+                    state, rebuilt.state, lease, built_under, lambda n: progress.advance(task, n)
                 )
         return rebuilt.report
     finally:

@@ -42,8 +42,9 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from itertools import islice
+from typing import Any
 
 from matchers.clustering import Clustering, Link, cluster_graph
 from matchers.constraints import Traits, traits
@@ -150,6 +151,12 @@ class Resolver:
         self._known_traits: dict[str, tuple[StandardRecord, Traits]] = {}
         # a scorer that also offers KnownWeights (records scored ahead)
         self._known_weights: KnownWeightsOf | None = getattr(scorer, "known_weights", None)
+
+    @property
+    def configuration(self) -> dict[str, Any]:
+        """What, besides the records and judgements, decides the persons and households:
+        a state built under one configuration must not be carried on under another."""
+        return configuration(self.scorer.version, self.thresholds, self.survivorship)
 
     # -- operations --------------------------------------------------------------------
     def upsert(self, record: SourceRecord) -> list[Event]:
@@ -673,6 +680,17 @@ class Resolver:
 
 
 PersonChanges = dict[str, tuple[PersonEntry | None, PersonEntry | None]]
+
+
+def configuration(
+    model_version: str, thresholds: Thresholds, survivorship: SurvivorshipRules
+) -> dict[str, Any]:
+    """See :attr:`Resolver.configuration` (JSON-ready)."""
+    return {
+        "model_version": model_version,
+        **asdict(thresholds),
+        "trusted_address_sources": list(survivorship.trusted_address_sources),
+    }
 
 
 def _moved_keys(tx: StagedState, changes: PersonChanges) -> set[str]:

@@ -450,6 +450,7 @@ class RedisState:
         self.log_key = f"{prefix}:state:log"
         self.lock_key = f"{prefix}:state:lock"
         self.outbox_key = f"{prefix}:state:outbox"
+        self.configuration_key = f"{prefix}:state:configuration"
         self._commit = self.client.register_script(_COMMIT)
 
     def table_key(self, name: str) -> str:
@@ -538,6 +539,16 @@ class RedisState:
             replica.put_encoded(name, dict(zip(fields_of, values, strict=True)))
         replica.version = target
         return len(entries)
+
+    async def claim_configuration(self, configuration: Mapping[str, Any]) -> dict[str, Any]:
+        """The configuration the state was built under; ``configuration`` becomes it if the
+        state names none yet (a new state, or one written before the hub kept it)."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(self.configuration_key, orjson.dumps(configuration), nx=True)
+            pipe.get(self.configuration_key)
+            _set, stored = await pipe.execute()
+        claimed: dict[str, Any] = orjson.loads(stored)
+        return claimed
 
     # -- the lock --------------------------------------------------------------------------
     async def acquire(self, ttl_s: float = 30.0, wait_s: float = 120.0) -> str:
@@ -636,5 +647,6 @@ class RedisState:
     async def wipe(self) -> None:
         """Remove every key of this state (for `hub stack reset` and tests)."""
         keys = [self.version_key, self.log_key, self.lock_key, self.outbox_key]
+        keys.append(self.configuration_key)
         keys += [self.table_key(t.name) for t in TABLES]
         await self.client.delete(*keys)

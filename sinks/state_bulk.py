@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from redis.exceptions import WatchError
 
 from sinks.redis_state import TABLE_BY_NAME, TABLES, RedisState, StateConflict, encoded_fields
@@ -197,11 +198,14 @@ async def write_state(
     tables: Mapping[str, Rows],
     *,
     expected_version: int,
+    configuration: Mapping[str, Any],
     progress: Callable[[int], None] = lambda _n: None,
 ) -> int:
     """Replace the whole state with ``tables`` (table name -> rows; tables left out end up
-    empty) as one new version, if the state is still at ``expected_version``. Returns
-    the new version. ``progress`` is told how many fields were written, as they are."""
+    empty) as one new version, built under ``configuration`` (see
+    :attr:`matchers.resolver.Resolver.configuration`), if the state is still at
+    ``expected_version``. Returns the new version. ``progress`` is told how many fields
+    were written, as they are."""
     unknown = set(tables) - set(TABLE_BY_NAME)
     if unknown:
         raise ValueError(f"unknown state tables: {', '.join(sorted(unknown))}")
@@ -229,6 +233,7 @@ async def write_state(
                 for name in filled:
                     pipe.rename(staging_key(redis_state, name), redis_state.table_key(name))
                 pipe.set(redis_state.version_key, new_version)
+                pipe.set(redis_state.configuration_key, orjson.dumps(configuration))
                 pipe.unlink(redis_state.log_key, redis_state.outbox_key)
                 await pipe.execute()
         except WatchError:

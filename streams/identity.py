@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from hub.errors import HubError
 from matchers import events as domain
 from matchers.decisions import Judgement
 from matchers.households import ServiceGroup
@@ -145,6 +146,37 @@ class Applied:
 
 ResolverFactory = Callable[[IdentityState, IdAllocator], Resolver]
 
+# The settings behind each part of a resolver's configuration (matchers.resolver).
+CONFIGURED_BY = {
+    "model_version": "the model (HUB_MODEL_PATH)",
+    "link": "HUB_LINK_THRESHOLD",
+    "review": "HUB_REVIEW_THRESHOLD",
+    "group": "HUB_GROUP_THRESHOLD",
+    "floor": "HUB_PAIR_FLOOR",
+    "block_cap": "HUB_BLOCK_CAP",
+    "dob_years": "HUB_DOB_CONFLICT_YEARS",
+    "ambiguity": "HUB_AMBIGUITY_MARGIN",
+    "trusted_address_sources": "HUB_TRUSTED_ADDRESS_SOURCES",
+}
+
+
+class ConfigurationMismatch(HubError):
+    """The state was built under another model or other thresholds than this worker's:
+    carrying on would give persons neither configuration gives (nor any arrival order)."""
+
+    def __init__(self, built_under: dict[str, Any], mine: dict[str, Any]) -> None:
+        differences = "; ".join(
+            f"{CONFIGURED_BY.get(name, name)} {mine.get(name)} here, {built_under.get(name)} "
+            "in the state"
+            for name in [*CONFIGURED_BY, *sorted(built_under.keys() - CONFIGURED_BY.keys())]
+            if built_under.get(name) != mine.get(name)
+        )
+        super().__init__(
+            f"the identity state was built under another configuration: {differences}. "
+            "Start the worker with the state's, or rebuild the state under this one (`hub "
+            "state rebuild`, with the workers stopped)"
+        )
+
 
 class IdentityWorker:
     """A worker's hold on the identity state: a local replica kept in step with Redis."""
@@ -165,6 +197,10 @@ class IdentityWorker:
             await self.redis.release(token)
         if self.replica.version < stored_version:
             raise StateWentBack(stored_version, self.replica.version, "the store holds")
+        mine = orjson.loads(orjson.dumps(self.resolver.configuration))
+        built_under = await self.redis.claim_configuration(mine)
+        if built_under != mine:
+            raise ConfigurationMismatch(built_under, mine)
 
     async def apply(self, operations: Sequence[Operation]) -> Applied:
         """Apply the operations in order, as one commit."""

@@ -28,7 +28,7 @@ seen, so the workers' replicas reload and the store's versioned upserts keep app
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -411,9 +411,11 @@ async def replace_state(
     state: RedisState,
     replica: ReplicatedState,
     lease: Lease,
+    configuration: Mapping[str, Any],
     on_written: Callable[[int], None] = lambda _n: None,
 ) -> int:
-    """Write ``replica`` as the whole identity state, at ``replica.version``; returns the
+    """Write ``replica`` as the whole identity state, at ``replica.version``, built under
+    ``configuration`` (see :attr:`matchers.resolver.Resolver.configuration`); returns the
     number of fields written (``on_written`` is told the keys, as they are). Staged under
     ``<prefix>:rebuild:*``, then switched in at once (the change log and outbox go: every
     replica reloads)."""
@@ -445,5 +447,6 @@ async def replace_state(
                 pipe.delete(state.table_key(table.name))
         pipe.delete(state.log_key, state.outbox_key)
         pipe.set(state.version_key, replica.version)
+        pipe.set(state.configuration_key, orjson.dumps(configuration))
         await pipe.execute()
     return written

@@ -4,6 +4,7 @@ fenced by the lock, and two workers at once reach the batch result."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -13,7 +14,9 @@ import redis.asyncio as aioredis
 
 from hub.settings import Settings
 from hub.wiring import require_current_layout
+from matchers.identity_state import IdAllocator, IdentityState
 from matchers.records import SourceRecord
+from matchers.resolver import Resolver
 from matchers.standardise import standardise
 from sinks.redis_state import (
     TABLES,
@@ -26,8 +29,8 @@ from sinks.redis_state import (
 )
 from sinks.state_bulk import held_lock
 from sources.simulator import SimulationConfig, simulate
-from streams.identity import Delete, IdentityWorker, Outbox, Upsert
-from tests.support.resolving import batch, batch_partition, toy_resolver
+from streams.identity import ConfigurationMismatch, Delete, IdentityWorker, Outbox, Upsert
+from tests.support.resolving import THRESHOLDS, batch, batch_partition, toy_resolver
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -199,6 +202,30 @@ async def test_a_state_that_went_back_is_refused_before_anything_is_written(
     assert await redis_state.current_version() == 0  # neither wrote anything
     assert await redis_state.pending_outbox() == []
     await starting.start(stored_version=0)  # a store as empty as the state: a fresh start
+
+
+async def test_a_state_built_under_another_configuration_is_refused(
+    redis_state: RedisState, borough: list[SourceRecord]
+) -> None:
+    first = IdentityWorker(redis_state, toy_resolver)
+    await first.start()
+    await first.apply([Upsert(r, 1) for r in borough[:50]])
+    stricter = dataclasses.replace(THRESHOLDS, link=7.0)
+
+    def strict_resolver(state: IdentityState, ids: IdAllocator) -> Resolver:
+        resolver = toy_resolver(state, ids)
+        resolver.thresholds = stricter
+        return resolver
+
+    with pytest.raises(
+        ConfigurationMismatch, match=r"HUB_LINK_THRESHOLD 7.0 here, 6.0 in the state\. "
+    ):
+        await IdentityWorker(redis_state, strict_resolver).start()
+    await IdentityWorker(redis_state, toy_resolver).start()  # the same one carries on
+    await redis_state.wipe()  # (`hub stack reset`): a fresh start takes the new one
+    await IdentityWorker(redis_state, strict_resolver).start()
+    with pytest.raises(ConfigurationMismatch, match=r"HUB_LINK_THRESHOLD 6\.0 here, 7\.0"):
+        await IdentityWorker(redis_state, toy_resolver).start()
 
 
 async def test_a_redis_that_evicts_any_key_when_full_is_refused(redis_state: RedisState) -> None:

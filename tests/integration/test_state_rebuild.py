@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, text
 from hub.link import Matcher
 from matchers.decisions import Judgement
 from matchers.records import SourceRecord
+from matchers.resolver import configuration
 from matchers.standardise import standardise
 from matchers.survivorship import SurvivorshipRules
 from sinks import tables
@@ -132,7 +133,8 @@ async def rebuild(hub: Hub) -> int:
         durable = read_durable(hub.store)
         version = max(durable.state_version, await hub.state.current_version()) + 1
         rebuilt = build_state(durable, MATCHER, THRESHOLDS, SurvivorshipRules(), version=version)
-        await replace_state(hub.state, rebuilt.state, lease)
+        built_under = configuration(MATCHER.scorer.version, THRESHOLDS, SurvivorshipRules())
+        await replace_state(hub.state, rebuilt.state, lease, built_under)
     return version
 
 

@@ -292,3 +292,13 @@ def test_person_explanation_shows_the_links_model_version_and_thresholds() -> No
     )
     assert [j.pair for j in explanation.judgements] == [("a", "b")]
     assert resolver.explain_person("P999999999") is None
+
+
+def test_a_resolvers_configuration_names_the_model_and_every_threshold() -> None:
+    from streams.identity import CONFIGURED_BY  # (each part's setting, for the worker's error)
+
+    resolver, _ = make_resolver()
+    configuration = resolver.configuration
+    assert configuration["model_version"] == resolver.scorer.version
+    assert configuration["link"] == resolver.thresholds.link
+    assert configuration.keys() == CONFIGURED_BY.keys()
