@@ -97,7 +97,7 @@ class EvictingRedis(HubError):
         super().__init__(
             f"Redis evicts keys when its memory is full (maxmemory-policy {policy}): it would "
             "silently drop parts of the identity state. Set maxmemory-policy to noeviction "
-            "(a full Redis then stops the workers with an error instead)"
+            "(a full Redis then refuses writes with an error, and nothing is lost)"
         )
 
 
@@ -647,6 +647,6 @@ class RedisState:
     async def wipe(self) -> None:
         """Remove every key of this state (for `hub stack reset` and tests)."""
         keys = [self.version_key, self.log_key, self.lock_key, self.outbox_key]
-        keys.append(self.configuration_key)
+        keys += [self.configuration_key]
         keys += [self.table_key(t.name) for t in TABLES]
         await self.client.delete(*keys)

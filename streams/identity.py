@@ -187,8 +187,9 @@ class IdentityWorker:
         self.resolver = make_resolver(self.replica, self.replica)
 
     async def start(self, stored_version: int = 0) -> None:
-        """Load the state; refuses one older than ``stored_version``, the newest version
-        the store holds (read before this call: the state can only have moved on since)."""
+        """Load the state. Refuses a Redis that evicts keys, a state older than
+        ``stored_version`` (the newest version the store holds, read before this call: the
+        state can only have moved on since), and one built under another configuration."""
         await self.redis.check_keeps_keys()
         token = await self.redis.acquire()
         try:
