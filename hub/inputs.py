@@ -23,6 +23,7 @@ import orjson
 from hub.console import say
 from hub.errors import UsageError
 from matchers.records import SourceRecord
+from schemas.events import CODE_CHARS, ID_CHARS, TEXT_CHARS
 
 IGNORED_SHOWN = 12  # ignored columns named
 RECORD_FIELDS: frozenset[str] = frozenset(f.name for f in dataclasses.fields(SourceRecord))
@@ -171,6 +172,10 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+# The longest values the store and the hub's events take (see schemas.events).
+LONGEST = {"record_id": ID_CHARS, "source_system": CODE_CHARS}
+
+
 def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> SourceRecord | str:
     """Canonical record from one row, or why it cannot be one. Unknown columns are ignored."""
     values: dict[str, str | None] = {}
@@ -180,8 +185,12 @@ def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> Sour
             if isinstance(raw, list | dict | bool):
                 return f"{column} is not text or a number"
             text = _text(raw)
-            if text is not None and "\x00" in text:  # (PostgreSQL cannot store one)
-                return f"{column} holds a NUL character"
+            if text is not None:
+                if "\x00" in text:  # (PostgreSQL cannot store one)
+                    return f"{column} holds a NUL character"
+                longest = LONGEST.get(target, TEXT_CHARS)
+                if len(text) > longest:
+                    return f"{column} is longer than {longest:,} characters"
             values[target] = text
     if not values.get("record_id"):
         return "no record_id"

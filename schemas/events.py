@@ -21,6 +21,14 @@ from enum import StrEnum
 
 NAMESPACE = "uk.gov.residentshub"
 
+# The longest texts events may carry (validation dead-letters longer ones): what the
+# store's columns take (:mod:`sinks.tables`; PostgreSQL enforces them, and one longer value
+# would stop its whole batch's write), and for any other text a bound that keeps every
+# output event (a review item carries two records) well under Kafka's 1 MB messages.
+ID_CHARS = 200  # a record id ("<system>:<source id>"), a relationship's or group's id
+CODE_CHARS = 63  # a source system's or dataset's name, an indicator, a role
+TEXT_CHARS = 10_000  # any other text
+
 
 # -- enums ------------------------------------------------------------------------------
 

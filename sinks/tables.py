@@ -21,6 +21,8 @@ from sqlalchemy import (
     Text,
 )
 
+from schemas.events import CODE_CHARS, ID_CHARS
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -29,7 +31,7 @@ metadata = MetaData(
     }
 )
 
-ID = String(200)
+ID = String(ID_CHARS)
 
 persons = Table(
     "persons",
@@ -59,7 +61,7 @@ source_records = Table(
     "source_records",
     metadata,
     Column("record_id", ID, primary_key=True, comment="<source system>:<source record id>"),
-    Column("source_system", String(63), nullable=False),
+    Column("source_system", String(CODE_CHARS), nullable=False),
     Column("person_id", ID, comment="null once the record is deleted"),
     Column("version", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -70,7 +72,7 @@ source_payloads = Table(
     "source_payloads",
     metadata,
     Column("record_id", ID, primary_key=True),
-    Column("source_system", String(63), nullable=False),
+    Column("source_system", String(CODE_CHARS), nullable=False),
     Column("source_version", BigInteger, nullable=False, comment="the source's own version"),
     Column("record", JSON, comment="the canonical source record; null once deleted"),
     Column("version", BigInteger, nullable=False),
@@ -148,9 +150,9 @@ judgements = Table(
 partner_indicators = Table(
     "partner_indicators",
     metadata,
-    Column("dataset", String(63), primary_key=True),
+    Column("dataset", String(CODE_CHARS), primary_key=True),
     Column("record_id", ID, primary_key=True, comment="the partner's person, as a record id"),
-    Column("indicator", String(63), primary_key=True),
+    Column("indicator", String(CODE_CHARS), primary_key=True),
     Column("period_start", String(10), primary_key=True),
     Column("period_end", String(10)),
     Column("value", Float),
@@ -164,12 +166,12 @@ relationships = Table(
     "relationships",
     metadata,
     Column("relationship_id", ID, primary_key=True, comment="<source system>:<its own id>"),
-    Column("source_system", String(63), nullable=False),
+    Column("source_system", String(CODE_CHARS), nullable=False),
     Column("kind", String(40), nullable=False, comment="PARENT, PARTNER, FAMILY_GROUP, ..."),
     Column("record_id", ID, nullable=False, comment="the subject, as a record id"),
     Column("related_record_id", ID, comment="the other person, for a relation between two"),
     Column("group_id", ID, comment="the service's group, for a grouping"),
-    Column("role", String(63)),
+    Column("role", String(CODE_CHARS)),
     Column("start", String(10)),
     Column("end", String(10)),
     Column("removed", Boolean, nullable=False),

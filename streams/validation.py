@@ -27,7 +27,10 @@ from dataclasses import dataclass
 from matchers.identifiers import check_nhs_number, check_ni_number, check_postcode, check_upn
 from schemas.codec import Codec, CodecError
 from schemas.events import (
+    CODE_CHARS,
     EVENT_TYPES,
+    ID_CHARS,
+    TEXT_CHARS,
     Address,
     Event,
     Operation,
@@ -55,6 +58,7 @@ DATES_INVERTED = "dates_inverted"
 NO_VALUE = "no_value"
 UPRN_FORMAT = "uprn_format"
 NUL_CHARACTER = "nul_character"
+TOO_LONG = "too_long"
 
 _PAIRWISE = frozenset(
     {
@@ -325,31 +329,76 @@ def _check_required(event: Event) -> None:
 
 
 def _check_text(event: Event) -> None:
-    where = _nul_at(event)
-    if where is not None:
-        raise _Invalid(NUL_CHARACTER, f"{type(event).__name__}{where} holds a NUL character")
+    found = _bad_text_at(event)
+    if found is not None:
+        where, reason, problem = found
+        raise _Invalid(reason, f"{type(event).__name__}{where} {problem}")
+    bounded = _BOUNDED.get(type(event), ())
+    system: str = getattr(event, "source_system", None) or getattr(event, "dataset", None) or ""
+    for name, longest, prefixed in bounded:
+        value = getattr(event, name)
+        if value is None:
+            continue
+        length = len(value) + (len(system) + 1 if prefixed else 0)
+        if length > longest:
+            what = "makes a record id of" if prefixed else "is"
+            raise _Invalid(
+                TOO_LONG,
+                f"{type(event).__name__}.{name} {what} {length} characters (at most {longest})",
+            )
 
 
-def _nul_at(value: object) -> str | None:
-    """Where the first text in ``value`` (an event, or a part of one) holding a NUL
-    character is, as ``.field.field``; None if there is none."""
+def _bad_text_at(value: object) -> tuple[str, str, str] | None:
+    """The first text in ``value`` (an event, or a part of one) holding a NUL character
+    or longer than ``TEXT_CHARS``: where (``.field.field``), the reason and the problem;
+    None if there is none."""
     if isinstance(value, str):
-        return "" if "\x00" in value else None
+        return _bad_string(value)
     if isinstance(value, tuple):
-        return next((found for part in value if (found := _nul_at(part)) is not None), None)
+        return next((found for part in value if (found := _bad_text_at(part)) is not None), None)
     if isinstance(value, Mapping):
-        return "[]" if any("\x00" in k or "\x00" in v for k, v in value.items()) else None
+        return next(
+            (("[]", *found[1:]) for pair in value.items() if (found := _bad_text_at(pair))),
+            None,
+        )
     names = _FIELD_NAMES.get(type(value))
     if names is None:  # (a number or a date has none)
         fields = dataclasses.fields(value) if dataclasses.is_dataclass(value) else ()
         names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields)
     for name in names:
         item = getattr(value, name)
-        if item is not None and (found := _nul_at(item)) is not None:
-            return f".{name}{found}"
+        if item is not None and (found := _bad_text_at(item)) is not None:
+            return f".{name}{found[0]}", found[1], found[2]
     return None
 
 
+def _bad_string(value: str) -> tuple[str, str, str] | None:
+    if "\x00" in value:
+        return "", NUL_CHARACTER, "holds a NUL character"
+    if len(value) > TEXT_CHARS:
+        return "", TOO_LONG, f"is longer than {TEXT_CHARS:,} characters"
+    return None
+
+
+# Texts the store keeps in bounded columns: (field, longest, whether it is kept as
+# "<system>:<value>", a record id).
+_BOUNDED: dict[type, tuple[tuple[str, int, bool], ...]] = {
+    PersonChanged: (("source_system", CODE_CHARS, False), ("source_record_id", ID_CHARS, True)),
+    RelationshipObserved: (
+        ("source_system", CODE_CHARS, False),
+        ("relationship_id", ID_CHARS, True),
+        ("subject_record_id", ID_CHARS, True),
+        ("related_record_id", ID_CHARS, True),
+        ("group_id", ID_CHARS, False),
+        ("role", CODE_CHARS, False),
+    ),
+    PartnerIndicator: (
+        ("dataset", CODE_CHARS, False),
+        ("source_system", CODE_CHARS, False),
+        ("indicator", CODE_CHARS, False),
+        ("source_record_id", ID_CHARS, True),
+    ),
+}
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 

@@ -170,6 +170,21 @@ def test_a_value_holding_a_nul_character_rejects_its_row_without_the_value(
         ]
 
 
+def test_a_value_longer_than_the_store_takes_rejects_its_row(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "record_id,source_system,last_name\n"
+        f"{'r' * 200},housing,Ada\n{'r' * 201},housing,Ada\n"
+        f"3,{'s' * 64},Ada\n4,housing,{'x' * 10_001}\n"
+    )
+    assert list(read_records(path)) == [
+        SourceRecord(record_id="r" * 200, source_system="housing", last_name="Ada"),
+        RejectedRow(3, "record_id is longer than 200 characters"),
+        RejectedRow(4, "source_system is longer than 63 characters"),
+        RejectedRow(5, "last_name is longer than 10,000 characters"),
+    ]
+
+
 def test_json_lines_with_a_bom_nested_values_or_an_array(tmp_path: Path) -> None:
     path = tmp_path / "people.jsonl"
     path.write_bytes(

@@ -130,6 +130,25 @@ def test_a_nul_character_anywhere_dead_letters_the_event_naming_the_field_not_th
     assert isinstance(validate(person_event()), Accepted)
 
 
+def test_a_text_longer_than_the_store_or_kafka_takes_dead_letters_the_event() -> None:
+    # ("housing:" and 192 characters is a record id of 200, the store's longest)
+    assert isinstance(validate(person_event(source_record_id="H" * 192)), Accepted)
+    too_long = {
+        "PersonChanged.source_record_id makes a record id of 201 characters (at most 200)":
+            validate(person_event(source_record_id="H" * 193)),
+        "PersonChanged.after.address.line_1 is longer than 10,000 characters": validate(
+            person_event(dataclasses.replace(MARGARET, address=Address(line_1="x" * 10_001)))
+        ),
+        "RelationshipObserved.role is 64 characters (at most 63)":
+            validate(_relationship(role="r" * 64), source_relationships("housing")),
+        "PartnerIndicator.indicator is 64 characters (at most 63)":
+            validate(_indicator(indicator="i" * 64), partner("school_attendance")),
+    }  # fmt: skip
+    for detail, result in too_long.items():
+        assert isinstance(result, Rejected) and result.reason == "too_long"
+        assert result.detail == detail
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "flag"),
     [
