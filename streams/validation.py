@@ -5,9 +5,11 @@
 touches no service, so a Faust agent, a plain consumer and the tests all use it the same way:
 
 - Undecodable bytes, an event on the wrong topic, missing required values, an operation
-  that contradicts its payload, dates no source could mean, or a NUL character in any
-  text (PostgreSQL cannot store one, and would refuse the whole batch) are *rejected*: the
-  message goes to the dead-letter twin of its topic (see :mod:`streams.dead_letters`).
+  that contradicts its payload, dates no source could mean, a NUL character in any text,
+  or a text longer than the store's column for it or than ``TEXT_CHARS`` (PostgreSQL
+  refuses such values, and would refuse the whole batch with them; see
+  :data:`schemas.events.TEXT_CHARS`) are *rejected*: the message goes to the dead-letter
+  twin of its topic (see :mod:`streams.dead_letters`).
 - A bad identifier or date inside a person (NHS number failing mod 11, a malformed NI
   number or postcode, a unique pupil number with a wrong check letter, a date of birth in
   the future or before 1890) is *dropped* from the person and named in the person's
