@@ -646,13 +646,15 @@ async def bootstrap(
     try:
         await asyncio.to_thread(target.store.upgrade)
         version, occupied = await _preflight(target, replace)
+        # above every version the store holds too (judgements outlive a replace)
+        new_version = max(version, await asyncio.to_thread(target.store.newest_state_version)) + 1
         with run.progress:
             snapshot = run.read(paths, mapping, version_column)
             linkage = run.standardise(snapshot)
             run.score(linkage, scorer, compare_scorers)
             parts = run.cluster(linkage)
-            await run.store(linkage, parts, snapshot, version + 1, occupied)
-            written = await run.write_state(linkage, parts, snapshot, version)
+            await run.store(linkage, parts, snapshot, new_version, occupied)
+            written = await run.write_state(linkage, parts, snapshot, version, new_version)
     finally:
         # no connection outlives this event loop, so the target can be used again
         await target.redis.client.connection_pool.disconnect()
@@ -790,7 +792,12 @@ class _Run:
                 advance(written)
 
     async def write_state(
-        self, linkage: Linkage, parts: StateParts, snapshot: Snapshot, version: int
+        self,
+        linkage: Linkage,
+        parts: StateParts,
+        snapshot: Snapshot,
+        version: int,
+        new_version: int,
     ) -> int:
         from matchers.resolver import configuration
         from sinks.state_bulk import write_state
@@ -802,6 +809,7 @@ class _Run:
                 self.target.redis,
                 {name: rows for name, (_size, rows) in tables.items()},
                 expected_version=version,
+                new_version=new_version,
                 configuration=configuration(
                     self.matcher.scorer.version, self.thresholds, self.survivorship
                 ),

@@ -172,10 +172,6 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-# The longest values the store and the hub's events take (see schemas.events).
-LONGEST = {"record_id": ID_CHARS, "source_system": CODE_CHARS}
-
-
 def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> SourceRecord | str:
     """Canonical record from one row, or why it cannot be one. Unknown columns are ignored."""
     values: dict[str, str | None] = {}
@@ -188,9 +184,15 @@ def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> Sour
             if text is not None:
                 if "\x00" in text:  # (PostgreSQL cannot store one)
                     return f"{column} holds a NUL character"
-                longest = LONGEST.get(target, TEXT_CHARS)
+                longest = ID_CHARS if target == "record_id" else TEXT_CHARS
                 if len(text) > longest:
                     return f"{column} is longer than {longest:,} characters"
+                if target == "record_id" and len(text.partition(":")[0]) > CODE_CHARS:
+                    # (the store keeps the part before the first ":" as the record's source)
+                    return (
+                        f"{column}'s source (its part before the first ':', or all of it) is "
+                        f"longer than {CODE_CHARS} characters"
+                    )
             values[target] = text
     if not values.get("record_id"):
         return "no record_id"

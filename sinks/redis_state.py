@@ -85,8 +85,8 @@ class StateWentBack(HubError):
     def __init__(self, seen: int, now: int, where: str) -> None:
         super().__init__(
             f"the identity state in Redis is at version {now}, but {where} version {seen}: "
-            "Redis has lost data (it restarted empty, or from an older copy). Stop the "
-            "workers, run `hub state rebuild`, then start them again"
+            "Redis has lost data (it restarted empty, or from an older copy), or a bootstrap "
+            "did not finish. Stop the workers, run `hub state rebuild`, then start them again"
         )
 
 
@@ -437,6 +437,16 @@ return 1
 """
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The state lock, held: its token, and the state's version and configuration (as
+    stored: JSON, None if it names none) when it was taken."""
+
+    token: str
+    version: int
+    configuration: bytes | None
+
+
 class RedisState:
     """The Redis side: load, catch up, lock, commit, outbox."""
 
@@ -515,8 +525,6 @@ class RedisState:
             target = await self.current_version()
         if target == replica.version:
             return 0
-        if target < replica.version:
-            raise StateWentBack(replica.version, target, "this worker had already seen")
         entries = await self.client.xrange(self.log_key, min=f"{replica.version + 1}-0", max="+")
         versions = [int(entry_id.decode().split("-")[0]) for entry_id, _ in entries]
         if not versions or versions[0] != replica.version + 1 or versions[-1] != target:
@@ -552,14 +560,11 @@ class RedisState:
 
     # -- the lock --------------------------------------------------------------------------
     async def acquire(self, ttl_s: float = 30.0, wait_s: float = 120.0) -> str:
-        token, _version = await self.acquire_seeing_version(ttl_s, wait_s)
-        return token
+        return (await self.acquire_seeing_version(ttl_s, wait_s)).token
 
-    async def acquire_seeing_version(
-        self, ttl_s: float = 30.0, wait_s: float = 120.0
-    ) -> tuple[str, int]:
-        """The lock's token and the state's version once it is held, in one round trip a
-        try. (No commit can come between the two: every commit checks the lock.)"""
+    async def acquire_seeing_version(self, ttl_s: float = 30.0, wait_s: float = 120.0) -> Held:
+        """The lock, with the state's version and configuration once it is held, in one
+        round trip a try. (No commit can come between: every commit checks the lock.)"""
         token = uuid.uuid4().hex
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
@@ -568,9 +573,10 @@ class RedisState:
             async with self.client.pipeline(transaction=False) as pipe:
                 pipe.set(self.lock_key, token, nx=True, px=int(ttl_s * 1000))
                 pipe.get(self.version_key)
-                taken, version = await pipe.execute()
+                pipe.get(self.configuration_key)
+                taken, version, configuration = await pipe.execute()
             if taken:
-                return token, int(version or 0)
+                return Held(token, int(version or 0), configuration)
             if loop.time() > deadline:
                 raise StateConflict(f"the identity state lock was not free within {wait_s:.0f}s")
             await asyncio.sleep(delay)

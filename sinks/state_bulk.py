@@ -198,19 +198,21 @@ async def write_state(
     tables: Mapping[str, Rows],
     *,
     expected_version: int,
+    new_version: int,
     configuration: Mapping[str, Any],
     progress: Callable[[int], None] = lambda _n: None,
 ) -> int:
     """Replace the whole state with ``tables`` (table name -> rows; tables left out end up
-    empty) as one new version, built under ``configuration`` (see
+    empty) as ``new_version``, built under ``configuration`` (see
     :attr:`matchers.resolver.Resolver.configuration`), if the state is still at
     ``expected_version``. Returns the new version. ``progress`` is told how many fields
     were written, as they are."""
+    if new_version <= expected_version:
+        raise ValueError("a bulk load's version must be above the state's")
     unknown = set(tables) - set(TABLE_BY_NAME)
     if unknown:
         raise ValueError(f"unknown state tables: {', '.join(sorted(unknown))}")
     client = redis_state.client
-    new_version = expected_version + 1
     async with held_lock(redis_state) as lease:
         if await redis_state.current_version() != expected_version:
             raise StateConflict("the identity state changed while the bulk load was prepared")

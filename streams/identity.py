@@ -153,7 +153,7 @@ CONFIGURED_BY = {
     "review": "HUB_REVIEW_THRESHOLD",
     "group": "HUB_GROUP_THRESHOLD",
     "floor": "HUB_PAIR_FLOOR",
-    "block_cap": "HUB_BLOCK_CAP",
+    "block_cap": "HUB_BLOCK_CAP (else the model's)",
     "dob_years": "HUB_DOB_CONFLICT_YEARS",
     "ambiguity": "HUB_AMBIGUITY_MARGIN",
     "trusted_address_sources": "HUB_TRUSTED_ADDRESS_SOURCES",
@@ -168,7 +168,10 @@ class ConfigurationMismatch(HubError):
         differences = "; ".join(
             f"{CONFIGURED_BY.get(name, name)} {mine.get(name)} here, {built_under.get(name)} "
             "in the state"
-            for name in [*CONFIGURED_BY, *sorted(built_under.keys() - CONFIGURED_BY.keys())]
+            for name in [
+                *CONFIGURED_BY,
+                *sorted((built_under | mine).keys() - CONFIGURED_BY.keys()),
+            ]
             if built_under.get(name) != mine.get(name)
         )
         super().__init__(
@@ -185,30 +188,46 @@ class IdentityWorker:
         self.redis = redis_state
         self.replica = ReplicatedState()
         self.resolver = make_resolver(self.replica, self.replica)
+        self.configuration: dict[str, Any] = orjson.loads(orjson.dumps(self.resolver.configuration))
+        self._configuration_json = orjson.dumps(self.configuration)
+        # The newest state version this worker has seen. The replica's own version can go
+        # back (reloaded after a failed batch, from a Redis that restarted empty): this not.
+        self.newest_seen = 0
 
     async def start(self, stored_version: int = 0) -> None:
-        """Load the state. Refuses a Redis that evicts keys, a state older than
-        ``stored_version`` (the newest version the store holds, read before this call: the
-        state can only have moved on since), and one built under another configuration."""
+        """Load the state. Refuses, before loading, a Redis that evicts keys, a state older
+        than ``stored_version`` (the newest version the store holds, read before this
+        call: the state can only have moved on since) and one built under another
+        configuration; a state that names none is claimed for this worker's."""
         await self.redis.check_keeps_keys()
-        token = await self.redis.acquire()
+        held = await self.redis.acquire_seeing_version()
         try:
+            if held.version < stored_version:
+                raise StateWentBack(stored_version, held.version, "the store holds")
+            built_under = await self.redis.claim_configuration(self.configuration)
+            if built_under != self.configuration:
+                raise ConfigurationMismatch(built_under, self.configuration)
             await self.redis.load(self.replica)
         finally:
-            await self.redis.release(token)
-        if self.replica.version < stored_version:
-            raise StateWentBack(stored_version, self.replica.version, "the store holds")
-        mine = orjson.loads(orjson.dumps(self.resolver.configuration))
-        built_under = await self.redis.claim_configuration(mine)
-        if built_under != mine:
-            raise ConfigurationMismatch(built_under, mine)
+            await self.redis.release(held.token)
+        self.newest_seen = max(self.newest_seen, self.replica.version)
 
     async def apply(self, operations: Sequence[Operation]) -> Applied:
-        """Apply the operations in order, as one commit."""
-        token, version = await self.redis.acquire_seeing_version()
+        """Apply the operations in order, as one commit. Refuses, writing nothing, a state
+        older than one this worker has seen, or under another configuration (a rebuild
+        with --force under new settings while it ran)."""
+        held = await self.redis.acquire_seeing_version()
+        token, version = held.token, held.version
         released = False
         try:
+            if version < self.newest_seen:
+                raise StateWentBack(self.newest_seen, version, "this worker had already seen")
+            if held.configuration not in (None, self._configuration_json):
+                built_under = orjson.loads(held.configuration)
+                if built_under != self.configuration:
+                    raise ConfigurationMismatch(built_under, self.configuration)
             await self.redis.catch_up(self.replica, version)
+            self.newest_seen = version
             result = Applied(version=None)
             try:
                 for operation in operations:
@@ -224,6 +243,7 @@ class IdentityWorker:
                         self.replica, token, result.outbox.encode(), release=True
                     )
                     released = True
+                    self.newest_seen = result.version
             except BaseException:
                 # The replica may hold writes that never reached Redis: start again from it.
                 await self.redis.load(self.replica)

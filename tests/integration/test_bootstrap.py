@@ -180,6 +180,34 @@ def test_bootstrap_refuses_a_state_that_is_not_empty_unless_told_to_replace(
     assert len(target.store.rows(tables.persons)) == again["persons"]
 
 
+def test_a_replacing_bootstrap_numbers_its_state_above_what_the_store_holds(
+    settings: Settings, target: Target, snapshot_file: Path
+) -> None:
+    # Redis lost its state; the store keeps a judgement of a later version (a replace
+    # keeps judgements). A state numbered from Redis's version alone would be refused.
+    first = run_bootstrap([snapshot_file], settings=settings, target=target, show_progress=False)
+    asyncio.run(wipe(settings.redis_url, settings.redis_prefix))
+    target.store.apply({tables.judgements: [{
+        "record_a": "a:1", "record_b": "b:1", "same": False, "judged_by": "officer",
+        "judged_at": "2026-11-26T10:00:00", "version": 500,
+    }]})  # fmt: skip
+    again = run_bootstrap(
+        [snapshot_file], settings=settings, target=target, replace=True, show_progress=False
+    )
+    assert first["state_version"] == 1 and again["state_version"] == 501
+    assert target.store.newest_state_version() == 501
+
+    async def start_a_worker() -> int:
+        async with aioredis.Redis.from_url(settings.redis_url) as client:
+            worker = IdentityWorker(
+                RedisState(client, settings.redis_prefix), resolver_factory(settings)
+            )
+            await worker.start(target.store.newest_state_version())
+            return worker.replica.version
+
+    assert asyncio.run(start_a_worker()) == 501
+
+
 def test_bootstrap_refuses_while_a_worker_runs_on_the_state(
     settings: Settings, target: Target, snapshot_file: Path
 ) -> None:

@@ -9,6 +9,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
 
@@ -192,9 +193,14 @@ async def test_a_state_that_went_back_is_refused_before_anything_is_written(
     await running.apply([Upsert(r, 1) for r in borough[100:200]])
     await redis_state.wipe()  # Redis restarted empty
 
-    # a running worker stops at its next batch ...
-    with pytest.raises(StateWentBack, match="at version 0, but this worker had already seen"):
-        await running.apply([Upsert(r, 1) for r in borough[200:]])
+    # a running worker stops at its next batch, even when it reloaded the empty state
+    # after a failed batch (as it does: its replica may hold writes that never got there)
+    for reloaded in (False, True):
+        if reloaded:
+            await redis_state.load(running.replica)
+            assert running.replica.version == 0
+        with pytest.raises(StateWentBack, match="at version 0, but this worker had already seen"):
+            await running.apply([Upsert(r, 1) for r in borough[200:]])
     # ... and one starting refuses a state older than what the store holds
     starting = IdentityWorker(redis_state, toy_resolver)
     with pytest.raises(StateWentBack, match=r"the store holds version 2\b.*hub state rebuild"):
@@ -226,6 +232,15 @@ async def test_a_state_built_under_another_configuration_is_refused(
     await IdentityWorker(redis_state, strict_resolver).start()
     with pytest.raises(ConfigurationMismatch, match=r"HUB_LINK_THRESHOLD 6\.0 here, 7\.0"):
         await IdentityWorker(redis_state, toy_resolver).start()
+    # a running worker stops at its next batch if the state was rebuilt under another one
+    # meanwhile (`hub state rebuild --force`), writing nothing
+    running = IdentityWorker(redis_state, strict_resolver)
+    await running.start()
+    rebuilt = IdentityWorker(redis_state, toy_resolver).configuration
+    await redis_state.client.set(redis_state.configuration_key, orjson.dumps(rebuilt))
+    with pytest.raises(ConfigurationMismatch, match=r"HUB_LINK_THRESHOLD 7\.0 here, 6\.0"):
+        await running.apply([Upsert(r, 1) for r in borough[:10]])
+    assert await redis_state.current_version() == 0
 
 
 async def test_a_redis_that_evicts_any_key_when_full_is_refused(redis_state: RedisState) -> None:

@@ -170,18 +170,24 @@ def test_a_value_holding_a_nul_character_rejects_its_row_without_the_value(
         ]
 
 
+SOURCE_TOO_LONG = (
+    "record_id's source (its part before the first ':', or all of it) is longer than 63 characters"
+)
+
+
 def test_a_value_longer_than_the_store_takes_rejects_its_row(tmp_path: Path) -> None:
     path = tmp_path / "people.csv"
     path.write_text(
-        "record_id,source_system,last_name\n"
-        f"{'r' * 200},housing,Ada\n{'r' * 201},housing,Ada\n"
-        f"3,{'s' * 64},Ada\n4,housing,{'x' * 10_001}\n"
+        "record_id,last_name\n"
+        f"{'s' * 63}:{'r' * 136},Ada\n{'s' * 63}:{'r' * 137},Ada\n"
+        f"{'s' * 64}:1,Ada\n{'r' * 64},Ada\n4,{'x' * 10_001}\n"
     )
     assert list(read_records(path)) == [
-        SourceRecord(record_id="r" * 200, source_system="housing", last_name="Ada"),
+        SourceRecord(record_id=f"{'s' * 63}:{'r' * 136}", last_name="Ada"),
         RejectedRow(3, "record_id is longer than 200 characters"),
-        RejectedRow(4, "source_system is longer than 63 characters"),
-        RejectedRow(5, "last_name is longer than 10,000 characters"),
+        RejectedRow(4, SOURCE_TOO_LONG),
+        RejectedRow(5, SOURCE_TOO_LONG),  # (no ":": all of it)
+        RejectedRow(6, "last_name is longer than 10,000 characters"),
     ]
 
 
