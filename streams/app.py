@@ -107,10 +107,18 @@ Handler = Callable[[Sequence[RawMessage]], Awaitable[BatchReport]]
 class _NoTracebackForHubErrors(logging.Filter):
     """A record about a :class:`HubError` (an expected failure: a dependency gone for too
     long, the drainer stopped) goes out without its traceback; its message says what
-    happened. Faust logs a crash with ``log.exception``: forty lines for one fact."""
+    happened. Faust logs a crash with ``log.exception``: forty lines for one fact. So does
+    the echo of such a crash: stopping the Kafka consumer thread afterwards, ``mode`` asks
+    the thread's event loop, already closed, to note it stopped (``Error while stopping
+    child ...: RuntimeError('Event loop is closed')``, a dozen lines more)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], HubError):
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HubError) or (
+            isinstance(error, RuntimeError)
+            and str(error) == "Event loop is closed"
+            and str(record.msg).startswith("Error while stopping child")
+        ):
             record.exc_info = None
             record.exc_text = None
         return True

@@ -75,11 +75,16 @@ out = open(sys.argv[1], "w")
 for handler in logging.root.handlers:
     handler.setStream(out)
 log = logging.getLogger("faust.agents")
+stopping = logging.getLogger("mode.services")
 for error in (HubError("the drainer process stopped: it was killed by SIGKILL"), KeyError("x")):
     try:
         raise error
     except Exception as caught:
         log.exception("Crashed reason=%r", caught)
+    try:  # (what mode logs as it stops the consumer thread after the crash)
+        raise RuntimeError("Event loop is closed")
+    except RuntimeError as closed:
+        stopping.exception("Error while stopping child %r: %r", "<Thread: crashed>", closed)
 out.close()
 """
 
@@ -94,6 +99,7 @@ def test_a_crash_on_an_expected_error_is_logged_in_one_line_a_bug_with_its_trace
     )  # fmt: skip
     expected, bug = out.read_text().split("Crashed reason=KeyError")
     assert "Crashed reason=HubError('the drainer process stopped" in expected
+    assert "Error while stopping child '<Thread: crashed>'" in expected
     assert "Traceback" not in expected
     assert "Traceback" in bug
 
