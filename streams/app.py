@@ -117,7 +117,7 @@ class _NoTracebackForHubErrors(logging.Filter):
         if isinstance(error, HubError) or (
             isinstance(error, RuntimeError)
             and str(error) == "Event loop is closed"
-            and str(record.msg).startswith("Error while stopping child")
+            and "Error while stopping child" in str(record.msg)
         ):
             record.exc_info = None
             record.exc_text = None

@@ -84,7 +84,9 @@ for error in (HubError("the drainer process stopped: it was killed by SIGKILL"),
     try:  # (what mode logs as it stops the consumer thread after the crash)
         raise RuntimeError("Event loop is closed")
     except RuntimeError as closed:
-        stopping.exception("Error while stopping child %r: %r", "<Thread: crashed>", closed)
+        stopping.exception(  # (mode's loggers put the service's name first)
+            "[^--_Consumer]: Error while stopping child %r: %r", "<Thread: crashed>", closed
+        )
 out.close()
 """
 
