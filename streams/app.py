@@ -107,14 +107,15 @@ Handler = Callable[[Sequence[RawMessage]], Awaitable[BatchReport]]
 class _NoTracebackForHubErrors(logging.Filter):
     """A record about a :class:`HubError` (an expected failure: a dependency gone for too
     long, the drainer stopped) goes out without its traceback; its message says what
-    happened. Faust logs a crash with ``log.exception``: forty lines for one fact. So does
-    the echo of such a crash: stopping the Kafka consumer thread afterwards, ``mode`` asks
-    the thread's event loop, already closed, to note it stopped (``Error while stopping
-    child ...: RuntimeError('Event loop is closed')``, a dozen lines more)."""
+    happened. Faust logs a crash with ``log.exception``: forty lines for one fact. So do
+    the echoes of any crash: the other agents, cancelled as the worker stops, are logged
+    as crashed too (``Crashed reason=CancelledError()``), and stopping the Kafka consumer
+    thread ``mode`` asks the thread's event loop, already closed, to note it stopped
+    (``Error while stopping child ...: RuntimeError('Event loop is closed')``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, HubError) or (
+        if isinstance(error, HubError | asyncio.CancelledError) or (
             isinstance(error, RuntimeError)
             and str(error) == "Event loop is closed"
             and "Error while stopping child" in str(record.msg)
@@ -157,6 +158,26 @@ class FaustWorker(faust.Worker):
     500 events a second, by py-spy). Without the spinner the root logger keeps the level
     asked for. Its handlers log a :class:`HubError` without the traceback, and the Kafka
     client's repeated lines once per interval."""
+
+    @property
+    def crash_reason(self) -> BaseException | None:
+        return self._crash_reason
+
+    @crash_reason.setter
+    def crash_reason(self, reason: BaseException | None) -> None:
+        # The first crash is the reason the worker stops. The agents cancelled as it stops
+        # are marked crashed too, and the last of them would otherwise be re-raised: a
+        # CancelledError, which the command line cannot name (its traceback went out).
+        current = self._crash_reason
+        if (
+            reason is None
+            or current is None
+            or (
+                isinstance(current, asyncio.CancelledError)
+                and not isinstance(reason, asyncio.CancelledError)
+            )
+        ):
+            self._crash_reason = reason
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None

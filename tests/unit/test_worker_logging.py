@@ -65,12 +65,13 @@ def test_bad_worker_options_are_one_line_before_any_service_is_asked(
 
 
 CRASH_SCRIPT = """
-import logging, sys
+import asyncio, logging, sys
 from hub.errors import HubError
 from streams.app import FaustWorker
 import faust
 app = faust.App("t-crash", broker="kafka://127.0.0.1:1", web_enabled=False)
-FaustWorker(app, loglevel="warn", quiet=True)._setup_logging()
+worker = FaustWorker(app, loglevel="warn", quiet=True)
+worker._setup_logging()
 out = open(sys.argv[1], "w")
 for handler in logging.root.handlers:
     handler.setStream(out)
@@ -81,12 +82,19 @@ for error in (HubError("the drainer process stopped: it was killed by SIGKILL"),
         raise error
     except Exception as caught:
         log.exception("Crashed reason=%r", caught)
-    try:  # (what mode logs as it stops the consumer thread after the crash)
+    try:  # (the echoes: the other agents, cancelled, and stopping the consumer thread)
+        raise asyncio.CancelledError()
+    except asyncio.CancelledError as cancelled:
+        log.exception("Crashed reason=%r", cancelled)
+    try:
         raise RuntimeError("Event loop is closed")
     except RuntimeError as closed:
         stopping.exception(  # (mode's loggers put the service's name first)
             "[^--_Consumer]: Error while stopping child %r: %r", "<Thread: crashed>", closed
         )
+worker.crash_reason = HubError("the first crash")
+worker.crash_reason = asyncio.CancelledError()  # (an agent cancelled as the worker stops)
+out.write(f"re-raised: {worker.crash_reason!r}")
 out.close()
 """
 
@@ -101,8 +109,10 @@ def test_a_crash_on_an_expected_error_is_logged_in_one_line_a_bug_with_its_trace
     )  # fmt: skip
     expected, bug = out.read_text().split("Crashed reason=KeyError")
     assert "Crashed reason=HubError('the drainer process stopped" in expected
+    assert "Crashed reason=CancelledError()" in expected
     assert "Error while stopping child '<Thread: crashed>'" in expected
     assert "Traceback" not in expected
+    assert bug.endswith("re-raised: HubError('the first crash')")
     assert "Traceback" in bug
 
 
