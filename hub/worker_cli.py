@@ -64,4 +64,8 @@ def worker_command(
         f"store {parts.store.safe_url}, metrics http://{settings.metrics_host}:{settings.metrics_port}/metrics"
     )
     logging.getLogger("faust").setLevel(log_level.upper())
-    FaustWorker(worker.app, loglevel=log_level, quiet=True).execute_from_commandline()
+    try:
+        FaustWorker(worker.app, loglevel=log_level, quiet=True).execute_from_commandline()
+    finally:
+        if worker.parts.pipeline.drainer is not None:
+            worker.parts.pipeline.drainer.abandon()

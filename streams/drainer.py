@@ -120,6 +120,21 @@ class DrainProcess:
         self._read(conn)
         conn.close()
 
+    def abandon(self, timeout_s: float = 30.0) -> None:
+        """End the drainer without the worker's event loop, gone after a crash (a no-op
+        after :meth:`stop`). It ignores SIGTERM and ends when our end of the pipe closes,
+        once its batch in hand is drained; left running, it would hold the worker's exit
+        for ever (multiprocessing joins its children at exit)."""
+        conn, process = self._conn, self._process
+        self._conn = None
+        if conn is not None:
+            conn.close()
+        if process is not None and process.is_alive():
+            process.join(timeout_s)
+            if process.is_alive():
+                process.kill()
+                process.join(10)
+
     def _hear(self) -> None:
         if self._conn is not None:
             self._read(self._conn)

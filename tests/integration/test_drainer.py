@@ -9,6 +9,7 @@ import datetime as dt
 import multiprocessing
 import os
 import signal
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -107,6 +108,26 @@ async def test_what_the_worker_hands_over_is_stored_published_and_counted(
         "hub_events_published_total", {"topic": topics.HUB_MATCH_DECISIONS}
     )
     assert published == len(records)
+
+
+def test_a_drainer_left_behind_by_a_crashed_worker_ends_when_abandoned(
+    settings: Settings,
+) -> None:
+    # A worker whose loop stopped on a crash without stopping its drainer: the drainer
+    # ignores SIGTERM, so the interpreter's exit (which joins children) would wait for ever.
+    drainer = DrainProcess(settings, build_metrics(CollectorRegistry()))
+
+    async def start() -> None:
+        drainer.start()
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(start())
+    loop.close()
+    time.sleep(1)
+    assert drainer._process.is_alive()  # (waiting to be handed a batch)
+    drainer.abandon(timeout_s=30)
+    assert drainer._process.exitcode == 0  # it ended on its own, not killed
+    drainer.abandon()  # (and again: nothing left to do)
 
 
 async def test_a_dead_drainer_stops_the_hand_overs(settings: Settings, state: RedisState) -> None:
