@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from typing import Annotated
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 
 from hub.console import say
-from hub.errors import ServiceNotRunning, UsageError
+from hub.errors import HubError, ServiceNotRunning, UsageError
 from hub.settings import load_settings
 
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "critical")
@@ -66,6 +67,8 @@ def worker_command(
     logging.getLogger("faust").setLevel(log_level.upper())
     try:
         FaustWorker(worker.app, loglevel=log_level, quiet=True).execute_from_commandline()
+    except asyncio.CancelledError:  # (a crash whose only reason is a cancellation)
+        raise HubError("the worker stopped: a task was cancelled (its log says which)") from None
     finally:
         if worker.parts.pipeline.drainer is not None:
             worker.parts.pipeline.drainer.abandon()

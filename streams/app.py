@@ -107,22 +107,36 @@ Handler = Callable[[Sequence[RawMessage]], Awaitable[BatchReport]]
 class _NoTracebackForHubErrors(logging.Filter):
     """A record about a :class:`HubError` (an expected failure: a dependency gone for too
     long, the drainer stopped) goes out without its traceback; its message says what
-    happened. Faust logs a crash with ``log.exception``: forty lines for one fact. So do
-    the echoes of any crash: the other agents, cancelled as the worker stops, are logged
-    as crashed too (``Crashed reason=CancelledError()``), and stopping the Kafka consumer
-    thread ``mode`` asks the thread's event loop, already closed, to note it stopped
-    (``Error while stopping child ...: RuntimeError('Event loop is closed')``)."""
+    happened. Faust logs a crash with ``log.exception``: forty lines for one fact. So go
+    the echoes of a crash already reported (``crashed()``: the worker's crash reason): the
+    other agents, cancelled as the worker stops, logged as crashed too (``Crashed
+    reason=CancelledError()``), and ``mode`` stopping the Kafka consumer thread on its
+    loop, already closed (``Error while stopping child ...: RuntimeError('Event loop is
+    closed')``). A cancellation that is the first crash keeps its traceback."""
+
+    def __init__(self, crashed: Callable[[], BaseException | None] = lambda: None) -> None:
+        super().__init__()
+        self.crashed = crashed
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, HubError | asyncio.CancelledError) or (
-            isinstance(error, RuntimeError)
-            and str(error) == "Event loop is closed"
-            and "Error while stopping child" in str(record.msg)
-        ):
+        if isinstance(error, HubError) or (error is not None and self._echo(record, error)):
             record.exc_info = None
             record.exc_text = None
         return True
+
+    def _echo(self, record: logging.LogRecord, error: BaseException) -> bool:
+        first = self.crashed()
+        if first is None or isinstance(first, asyncio.CancelledError) or first is error:
+            return False
+        message = str(record.msg)
+        if isinstance(error, asyncio.CancelledError):
+            return "Crashed reason=" in message
+        return (
+            isinstance(error, RuntimeError)
+            and str(error) == "Event loop is closed"
+            and "Error while stopping child" in message
+        )
 
 
 class _OncePerInterval(logging.Filter):
@@ -182,7 +196,7 @@ class FaustWorker(faust.Worker):
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None
         for handler in logger.handlers:
-            handler.addFilter(_NoTracebackForHubErrors())
+            handler.addFilter(_NoTracebackForHubErrors(lambda: self.crash_reason))
             handler.addFilter(_OncePerInterval())
 
 

@@ -130,10 +130,12 @@ class DrainProcess:
         if conn is not None:
             conn.close()
         if process is not None and process.is_alive():
-            process.join(timeout_s)
-            if process.is_alive():
-                process.kill()
-                process.join(10)
+            try:
+                process.join(timeout_s)
+            finally:  # (even when interrupted: exit would wait for it unbounded)
+                if process.is_alive():
+                    process.kill()
+                    process.join(10)
 
     def _hear(self) -> None:
         if self._conn is not None:
@@ -225,6 +227,11 @@ async def _serve(settings: Settings, conn: Connection) -> None:
         )
     drain = Drain(state, the_store, publisher, explanations=explained)
     parent = os.getppid()
+
+    def failed(kind: str) -> None:
+        with contextlib.suppress(OSError):  # (the worker gone: the next send finds out)
+            conn.send({kind: 1})
+
     try:
         while True:
             version = await _next(conn, parent)
@@ -232,16 +239,18 @@ async def _serve(settings: Settings, conn: Connection) -> None:
                 return
             totals = publisher.totals
             published, publish_failed = dict(totals.by_topic), dict(totals.failed_by_topic)
-            report = await _drain_one(drain, version, lambda kind: conn.send({kind: 1}))
+            report = await _drain_one(drain, version, failed)
             if report is None:
                 report = Drained(version, time.time(), 0.0, 0.0)
-            conn.send(
-                replace(
-                    report,
-                    published=_grown(totals.by_topic, published),
-                    publish_failed=_grown(totals.failed_by_topic, publish_failed),
-                )
+            done = replace(
+                report,
+                published=_grown(totals.by_topic, published),
+                publish_failed=_grown(totals.failed_by_topic, publish_failed),
             )
+            try:
+                conn.send(done)
+            except OSError:  # the worker is gone (it closed its end): the batch is drained
+                return
     finally:
         the_store.dispose()
         await state.client.aclose()

@@ -130,6 +130,26 @@ def test_a_drainer_left_behind_by_a_crashed_worker_ends_when_abandoned(
     drainer.abandon()  # (and again: nothing left to do)
 
 
+async def test_a_drainer_abandoned_with_a_batch_in_hand_drains_it_and_ends_quietly(
+    settings: Settings, state: RedisState
+) -> None:
+    records = [
+        r.to_source_record()
+        for r in simulate(SimulationConfig(residents=20, seed=6), day=1).records.values()
+    ]
+    worker = IdentityWorker(state, toy_resolver)
+    await worker.start()
+    applied = await worker.apply([Upsert(r, 1) for r in records])
+    assert applied.version is not None
+    drainer = DrainProcess(settings, build_metrics(CollectorRegistry()))
+    drainer.start()
+    await drainer.hand_over(applied.version, [])
+    await asyncio.to_thread(drainer.abandon, 60)  # (the pipe closes before it can answer)
+    assert drainer._process.exitcode == 0  # not 1, from a BrokenPipeError's traceback
+    assert await state.pending_outbox() == []  # the batch in hand was drained
+    assert Store(settings.database_url).rows(tables.source_records)
+
+
 async def test_a_dead_drainer_stops_the_hand_overs(settings: Settings, state: RedisState) -> None:
     records = [
         r.to_source_record()

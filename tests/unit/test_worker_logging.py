@@ -75,26 +75,32 @@ worker._setup_logging()
 out = open(sys.argv[1], "w")
 for handler in logging.root.handlers:
     handler.setStream(out)
-log = logging.getLogger("faust.agents")
-stopping = logging.getLogger("mode.services")
-for error in (HubError("the drainer process stopped: it was killed by SIGKILL"), KeyError("x")):
+agents, stopping = logging.getLogger("faust.agents"), logging.getLogger("mode.services")
+
+def crash(error):  # (mode logs a crash, then records it as the worker's reason)
     try:
         raise error
-    except Exception as caught:
-        log.exception("Crashed reason=%r", caught)
-    try:  # (the echoes: the other agents, cancelled, and stopping the consumer thread)
-        raise asyncio.CancelledError()
-    except asyncio.CancelledError as cancelled:
-        log.exception("Crashed reason=%r", cancelled)
+    except BaseException as caught:
+        agents.exception("[^Agent]: Crashed reason=%r", caught)
+    worker.crash_reason = error
+
+def stop_the_consumer_thread():
     try:
         raise RuntimeError("Event loop is closed")
     except RuntimeError as closed:
-        stopping.exception(  # (mode's loggers put the service's name first)
+        stopping.exception(
             "[^--_Consumer]: Error while stopping child %r: %r", "<Thread: crashed>", closed
         )
-worker.crash_reason = HubError("the first crash")
-worker.crash_reason = asyncio.CancelledError()  # (an agent cancelled as the worker stops)
-out.write(f"re-raised: {worker.crash_reason!r}")
+
+out.write("== a cancellation, the first crash\\n")
+crash(asyncio.CancelledError())
+out.write("== an expected failure, and its echoes\\n")
+crash(HubError("the drainer process stopped: it was killed by SIGKILL"))
+crash(asyncio.CancelledError())  # (another agent, cancelled as the worker stops)
+stop_the_consumer_thread()
+out.write(f"re-raised: {worker.crash_reason!r}\\n")
+out.write("== a bug\\n")
+crash(KeyError("x"))
 out.close()
 """
 
@@ -107,13 +113,15 @@ def test_a_crash_on_an_expected_error_is_logged_in_one_line_a_bug_with_its_trace
         [sys.executable, "-c", CRASH_SCRIPT, str(out)],
         capture_output=True, check=True, timeout=120, cwd=tmp_path,
     )  # fmt: skip
-    expected, bug = out.read_text().split("Crashed reason=KeyError")
+    _, cancelled, expected, bug = out.read_text().split("== ")
+    assert "Crashed reason=CancelledError()" in cancelled and "Traceback" in cancelled
     assert "Crashed reason=HubError('the drainer process stopped" in expected
     assert "Crashed reason=CancelledError()" in expected
     assert "Error while stopping child '<Thread: crashed>'" in expected
     assert "Traceback" not in expected
-    assert bug.endswith("re-raised: HubError('the first crash')")
-    assert "Traceback" in bug
+    # the reason re-raised at the end is the first real crash, not a later cancellation
+    assert "re-raised: HubError('the drainer process stopped" in expected
+    assert "Crashed reason=KeyError('x')" in bug and "Traceback" in bug
 
 
 def test_the_kafka_clients_repeated_lines_go_out_once_per_interval() -> None:
