@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
+from pathlib import Path
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer 0.29 keeps its own click
 
 from hub.bench import app as bench_app
 from hub.bench_bootstrap import bench_bootstrap
@@ -67,18 +70,40 @@ def smoke() -> None:
 
 def main() -> None:
     try:
-        app()
+        # usage errors are raised to us, to print on one line
+        code = app(prog_name="hub", standalone_mode=False)
+    except NoArgsIsHelpError as error:  # a bare `hub` or `hub bench`: its help (printed)
+        sys.exit(error.exit_code)
+    except UsageError as error:
+        hint = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
+        err.print(f"error: {error.format_message()}{hint}", markup=False)
+        sys.exit(error.exit_code)
+    except typer.TyperException as error:  # a file argument that cannot be opened and the like
+        err.print(f"error: {error.format_message()}", markup=False)
+        sys.exit(error.exit_code)
     except HubError as error:
         err.print(f"error: {error}", markup=False)
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted", markup=False)
         sys.exit(130)
     except Exception as error:
         if os.environ.get("HUB_DEBUG"):
             raise
+        # the type and where, never the message: it may quote a resident's values
         err.print(
-            f"internal error: {type(error).__name__}: {error} (set HUB_DEBUG=1 for a traceback)",
+            f"internal error: {type(error).__name__} at {_where(error)} "
+            "(set HUB_DEBUG=1 for a traceback)",
             markup=False,
         )
         sys.exit(70)
+    sys.exit(code if isinstance(code, int) else 0)  # typer.Exit's code, else success
+
+
+def _where(error: BaseException) -> str:
+    """The file and line an exception was raised at (the innermost frame)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "an unknown place"
+    last = frames[-1]
+    return f"{Path(last.filename).name}:{last.lineno}"

@@ -1,0 +1,68 @@
+"""The command line reports every problem as one line on stderr, with an exit code."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub import cli
+
+
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str):
+    monkeypatch.setattr("sys.argv", ["hub", *args])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("link",), "error: Missing option '--input'. (see `hub link --help`)"),
+        (("nosuch",), "error: No such command 'nosuch'. (see `hub --help`)"),
+        (
+            ("link", "--input", "a.csv", "--model", "m.json", "--out", "o.csv", "--chunk", "0"),
+            "error: Invalid value for '--chunk': Input should be greater than or equal to 1"
+            " (see `hub link --help`)",
+        ),
+    ],
+)
+def test_a_usage_error_is_one_line_with_where_to_look(monkeypatch, capsys, args, message):
+    code, out, err = run(monkeypatch, capsys, *args)
+    assert (code, out, err) == (2, "", message + "\n")
+
+
+def test_help_exits_zero_and_a_bare_group_prints_its_help(monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "link", "--help")
+    assert code == 0 and "--input" in out
+    code, out, err = run(monkeypatch, capsys, "bench")
+    assert code == 2 and "pipeline" in out and err == ""
+
+
+def test_a_hub_error_is_its_message_and_its_exit_code(monkeypatch, capsys, tmp_path):
+    missing = tmp_path / "nothing.json"
+    code, _, err = run(monkeypatch, capsys, "link", "--input", str(tmp_path / "a.csv"),
+                       "--model", str(missing), "--out", str(tmp_path / "o.csv"))  # fmt: skip
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_an_internal_error_names_its_type_and_place_but_never_its_message(monkeypatch, capsys):
+    def broken(*_args, **_kwargs):
+        raise ValueError("Ada Lovelace, 10/12/1815")  # the kind of text a bug may carry
+
+    monkeypatch.setattr(cli, "app", broken)
+    monkeypatch.delenv("HUB_DEBUG", raising=False)
+    code, out, err = run(monkeypatch, capsys)
+    assert code == 70 and out == ""
+    assert err.startswith("internal error: ValueError at test_cli_errors.py:")
+    assert "Lovelace" not in err and err.count("\n") == 1
+
+
+def test_hub_debug_shows_the_traceback(monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(cli, "app", broken)
+    monkeypatch.setenv("HUB_DEBUG", "1")
+    with pytest.raises(ValueError, match="a bug"):
+        cli.main()
