@@ -84,7 +84,10 @@ def main() -> None:
     except HubError as error:
         err.print(f"error: {error}", markup=False)
         sys.exit(error.exit_code)
-    except (KeyboardInterrupt, typer.Abort):
+    except typer.Abort:  # a question at a prompt left unanswered (no input)
+        err.print("aborted", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
         err.print("interrupted", markup=False)
         sys.exit(130)
     except Exception as error:

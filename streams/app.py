@@ -164,14 +164,43 @@ class _OncePerInterval(logging.Filter):
         return True
 
 
+class _CoordinatorNotReadyYet(logging.Filter):
+    """aiokafka logs an ERROR each time it asks for the consumer group's coordinator and
+    the broker has none yet. On a new cluster that is every worker's first start: the
+    broker makes its offsets topic on the first such request, and the retry a moment later
+    succeeds. Within ``grace_s`` of the worker's start that record is a WARNING saying so;
+    later (a coordinator that stays away) it stays an ERROR."""
+
+    def __init__(self, grace_s: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.clock = clock
+        self.until = clock() + grace_s
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno == logging.ERROR
+            and record.name.startswith("aiokafka")
+            and str(record.msg).startswith("Group Coordinator Request failed")
+            and "GroupCoordinatorNotAvailable" in record.getMessage()
+            and self.clock() < self.until
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = (
+                "Kafka has no coordinator for the worker's consumer group yet (%s): normal "
+                "at a new cluster's first start, while it makes its offsets topic; retrying"
+            )
+        return True
+
+
 class FaustWorker(faust.Worker):
     """Faust's worker without its terminal spinner. To spin the spinner on every log record,
     Faust sets the root logger to DEBUG (faust.worker ``_setup_spinner_handler``) and keeps
     it there after start-up: every library's debug record is then made and thrown away
     (aiokafka's fetcher makes one per partition per fetch: about 8% of a worker's time at
     500 events a second, by py-spy). Without the spinner the root logger keeps the level
-    asked for. Its handlers log a :class:`HubError` without the traceback, and the Kafka
-    client's repeated lines once per interval."""
+    asked for. Its handlers log a :class:`HubError` without the traceback, a new cluster's
+    missing group coordinator as the warning it is, and the Kafka client's repeated lines
+    once per interval."""
 
     @property
     def crash_reason(self) -> BaseException | None:
@@ -197,6 +226,7 @@ class FaustWorker(faust.Worker):
         self.spinner = None
         for handler in logger.handlers:
             handler.addFilter(_NoTracebackForHubErrors(lambda: self.crash_reason))
+            handler.addFilter(_CoordinatorNotReadyYet())
             handler.addFilter(_OncePerInterval())
 
 

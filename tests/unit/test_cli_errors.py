@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import typer
 
 from hub import cli
 
@@ -66,3 +67,18 @@ def test_hub_debug_shows_the_traceback(monkeypatch):
     monkeypatch.setenv("HUB_DEBUG", "1")
     with pytest.raises(ValueError, match="a bug"):
         cli.main()
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"), [(KeyboardInterrupt(), (130, "interrupted\n")),
+                             (typer.Abort(), (1, "aborted\n"))],
+)  # fmt: skip
+def test_ctrl_c_is_interrupted_and_an_unanswered_prompt_aborted(
+    monkeypatch, capsys, raised, expected
+):
+    def stopped(*_args, **_kwargs):
+        raise raised
+
+    monkeypatch.setattr(cli, "app", stopped)
+    code, _, err = run(monkeypatch, capsys)
+    assert (code, err) == expected

@@ -149,3 +149,31 @@ def test_the_kafka_clients_repeated_lines_go_out_once_per_interval() -> None:
     assert line.getMessage() == (
         "Unable connect to node with id 1: refused (and 99 more like it since the last)"
     )
+
+
+def test_a_new_clusters_missing_group_coordinator_is_a_warning_at_start_an_error_later() -> None:
+    from aiokafka.errors import GroupCoordinatorNotAvailableError, NotCoordinatorForGroupError
+
+    from streams.app import _CoordinatorNotReadyYet
+
+    now = [0.0]
+    starting = _CoordinatorNotReadyYet(grace_s=60.0, clock=lambda: now[0])
+
+    def failed(error: Exception) -> logging.LogRecord:
+        message = "Group Coordinator Request failed: %s"
+        name = "aiokafka.consumer.group_coordinator"
+        return logging.LogRecord(name, logging.ERROR, "x.py", 1, message, (error,), None)
+
+    line = failed(GroupCoordinatorNotAvailableError())
+    assert starting.filter(line)
+    assert (line.levelno, line.levelname) == (logging.WARNING, "WARNING")
+    assert line.getMessage().startswith(
+        "Kafka has no coordinator for the worker's consumer group yet "
+        "([Error 15] GroupCoordinatorNotAvailableError"
+    )
+    other = failed(NotCoordinatorForGroupError())  # another failure: as it was
+    assert starting.filter(other) and other.levelno == logging.ERROR
+    now[0] = 61.0  # a coordinator still missing a minute in is an error
+    late = failed(GroupCoordinatorNotAvailableError())
+    assert starting.filter(late) and late.levelno == logging.ERROR
+    assert late.getMessage().startswith("Group Coordinator Request failed: [Error 15]")
