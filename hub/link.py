@@ -33,7 +33,7 @@ from hub.console import counting_progress, say
 from hub.errors import UsageError
 from hub.inputs import RejectedRow, check_output, parse_mapping, read_records
 from hub.prepare import Prepared, PreparedRules, PreparedScorer, Preparing
-from hub.settings import Settings, load_settings
+from hub.settings import Settings, load_settings, parse_adult_sources
 from matchers.batch import resolve_batch
 from matchers.decisions import Thresholds
 from matchers.events import Event, FieldWeight, ReviewItemRaised
@@ -82,6 +82,7 @@ def thresholds_from(
         "floor": settings.pair_floor,
         "dob_years": settings.dob_conflict_years,
         "ambiguity": settings.ambiguity_margin,
+        "adult_sources": parse_adult_sources(settings.adult_sources),
     }
     block_cap = settings.block_cap if settings.block_cap is not None else model_block_cap
     if block_cap is not None:
@@ -93,6 +94,13 @@ def thresholds_from(
         raise UsageError(
             f"{error} (HUB_LINK_THRESHOLD and the other identity-resolution settings, or options)"
         ) from None
+
+
+def _adult_sources_option(text: str) -> tuple[tuple[str, int], ...]:
+    try:
+        return parse_adult_sources(text)
+    except ValueError as error:
+        raise UsageError(f"--adult-sources: {error}") from None
 
 
 def survivorship_from(settings: Settings) -> SurvivorshipRules:
@@ -260,6 +268,9 @@ def link_command(
     ambiguity_margin: Annotated[
         float | None, typer.Option(help="override HUB_AMBIGUITY_MARGIN")
     ] = None,
+    adult_sources: Annotated[
+        str | None, typer.Option(help="override HUB_ADULT_SOURCES (system:age,...)")
+    ] = None,
     chunk: Annotated[
         int, typer.Option(help="records placed between two re-clusterings (same persons)", min=1)
     ] = DEFAULT_CHUNK,
@@ -281,6 +292,7 @@ def link_command(
         dob_years=dob_conflict_years,
         block_cap=block_cap,
         ambiguity=ambiguity_margin,
+        adult_sources=None if adult_sources is None else _adult_sources_option(adult_sources),
     )
     records, rejected = read_input(input_path, mapping)
     report_rejected(input_path, rejected)

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     trusted_address_sources: str = Field(
         "", description="source systems whose addresses the golden record trusts, best first"
     )
+    adult_sources: str = Field(
+        "adult_social_care:18,council_tax:18,electoral_roll:14",
+        description="source systems that hold only people of at least an age: system:age,...",
+    )
 
     @field_validator("kafka_bootstrap")
     @classmethod
@@ -109,6 +113,12 @@ class Settings(BaseSettings):
             host, colon, port = server.strip().rpartition(":")
             if not colon or not host or not port.isdigit():
                 raise ValueError(f"{server.strip()!r} is not host:port")
+        return value
+
+    @field_validator("adult_sources")
+    @classmethod
+    def _adult_sources(cls, value: str) -> str:
+        parse_adult_sources(value)
         return value
 
     @field_validator("redis_url")
@@ -152,6 +162,19 @@ class Settings(BaseSettings):
             f"postgresql+psycopg://{self.postgres_user}:{password}"
             f"@{host}:{self.postgres_port}/{self.postgres_db}"
         )
+
+
+def parse_adult_sources(text: str) -> tuple[tuple[str, int], ...]:
+    """``system:age,...`` (HUB_ADULT_SOURCES) as (system, minimum age) pairs, sorted."""
+    pairs: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        system, colon, age = (x.strip() for x in part.partition(":"))
+        if not colon or not system or not age.isdigit() or not 0 < int(age) <= 120:
+            raise ValueError(f"{part!r} is not system:age (an age from 1 to 120)")
+        if system in pairs:
+            raise ValueError(f"{system!r} is named twice")
+        pairs[system] = int(age)
+    return tuple(sorted(pairs.items()))
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from matchers.clustering import Clustering, cluster_graph
-from matchers.constraints import traits
+from matchers.constraints import source_ages, traits
 from matchers.decisions import Judgement, Thresholds
 from matchers.households import group_residents
 from matchers.ports import KeyRules, PairScorer
@@ -106,7 +106,8 @@ def resolve_scored(
         for pair, j in latest_judgements(judgements).items()
         if pair[0] in by_id and pair[1] in by_id
     }
-    traits_of = {record_id: traits(record) for record_id, record in by_id.items()}
+    ages = source_ages(thresholds.adult_sources)
+    traits_of = {record_id: traits(record, ages) for record_id, record in by_id.items()}
     clustering = cluster_graph(by_id, scored, judged, thresholds, traits_of)
 
     rules_ = survivorship or SurvivorshipRules()

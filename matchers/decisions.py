@@ -17,6 +17,13 @@ import enum
 import math
 from dataclasses import dataclass
 
+# Source systems that hold only people of at least an age, by law (see
+# matchers.constraints): the council-tax liable person is 18 or over (Local Government
+# Finance Act 1992, s. 6); the electoral register holds attainers from 16 in England (14 in
+# Scotland and Wales, taken here to be safe); adult social care serves adults (Care Act
+# 2014: 18 or over; children and young carers are children's services' own).
+ADULT_SOURCES = (("adult_social_care", 18), ("council_tax", 18), ("electoral_roll", 14))
+
 
 class Decision(enum.StrEnum):
     LINK = "link"
@@ -40,6 +47,9 @@ class Thresholds:
       one person (0: no such rule; see :mod:`matchers.constraints`).
     - ``ambiguity``: a record whose links to two people who can never be one differ by no
       more than this joins neither (see :mod:`matchers.clustering`).
+    - ``adult_sources``: (source system, minimum age) of the sources that hold only people
+      of at least that age; their records bound a date of birth (a cannot-link rule, see
+      :mod:`matchers.constraints`). Sorted by source system.
     """
 
     link: float = 6.0
@@ -49,6 +59,7 @@ class Thresholds:
     block_cap: int = 100
     dob_years: int = 10
     ambiguity: float = 2.0
+    adult_sources: tuple[tuple[str, int], ...] = ADULT_SOURCES
 
     def __post_init__(self) -> None:
         weights = (self.link, self.review, self.group, self.floor, self.ambiguity)
@@ -64,6 +75,13 @@ class Thresholds:
             raise ValueError("the birth-year window cannot be negative")
         if self.ambiguity < 0:
             raise ValueError("the ambiguity margin cannot be negative")
+        sources = tuple(sorted((str(name), int(age)) for name, age in self.adult_sources))
+        names = [name for name, _ in sources]
+        if len(set(names)) != len(names) or not all(names):
+            raise ValueError("each adults-only source is named once, with one minimum age")
+        if not all(0 < age <= 120 for _, age in sources):
+            raise ValueError("an adults-only source's minimum age is from 1 to 120 years")
+        object.__setattr__(self, "adult_sources", sources)
 
     def decide(self, weight: float) -> Decision:
         if weight >= self.link:

@@ -47,7 +47,7 @@ from itertools import islice
 from typing import Any
 
 from matchers.clustering import Clustering, Link, cluster_graph
-from matchers.constraints import Traits, traits
+from matchers.constraints import Traits, source_ages, traits
 from matchers.decisions import Decision, Judgement, Thresholds
 from matchers.events import (
     Event,
@@ -475,10 +475,11 @@ class Resolver:
             for record_id in list(islice(known, len(known) // 2)):
                 del known[record_id]
         found: dict[str, Traits] = {}
+        ages = source_ages(self.thresholds.adult_sources)
         for record_id, record in tx.records.get(nodes).items():
             seen = known.get(record_id)
             if seen is None or seen[0] is not record:
-                seen = known[record_id] = (record, traits(record))
+                seen = known[record_id] = (record, traits(record, ages))
             found[record_id] = seen[1]
         return found
 

@@ -156,6 +156,7 @@ CONFIGURED_BY = {
     "block_cap": "HUB_BLOCK_CAP (else the model's)",
     "dob_years": "HUB_DOB_CONFLICT_YEARS",
     "ambiguity": "HUB_AMBIGUITY_MARGIN",
+    "adult_sources": "HUB_ADULT_SOURCES",
     "trusted_address_sources": "HUB_TRUSTED_ADDRESS_SOURCES",
 }
 
@@ -166,8 +167,8 @@ class ConfigurationMismatch(HubError):
 
     def __init__(self, built_under: dict[str, Any], mine: dict[str, Any]) -> None:
         differences = "; ".join(
-            f"{CONFIGURED_BY.get(name, name)} {mine.get(name)} here, {built_under.get(name)} "
-            "in the state"
+            f"{CONFIGURED_BY.get(name, name)} {_shown(mine.get(name))} here, "
+            f"{_shown(built_under.get(name))} in the state"
             for name in [
                 *CONFIGURED_BY,
                 *sorted((built_under | mine).keys() - CONFIGURED_BY.keys()),
@@ -179,6 +180,20 @@ class ConfigurationMismatch(HubError):
             "Start the worker with the state's, or rebuild the state under this one (`hub "
             "state rebuild`, with the workers stopped)"
         )
+
+
+def _shown(value: Any) -> str:
+    """A configuration value as its setting is written: lists comma separated, pairs
+    ``name:value`` (``HUB_ADULT_SOURCES``); nothing is ``None``."""
+    if isinstance(value, list | tuple):
+        return (
+            ",".join(
+                ":".join(map(str, item)) if isinstance(item, list | tuple) else str(item)
+                for item in value
+            )
+            or "(none)"
+        )
+    return str(value)
 
 
 class IdentityWorker:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TypeVar
 
 import pytest
@@ -23,7 +24,7 @@ from matchers.events import (
 from matchers.households import ServiceGroup
 from matchers.records import SourceRecord
 from matchers.views import person_of_record, person_view
-from tests.support.resolving import make_resolver
+from tests.support.resolving import THRESHOLDS, make_resolver
 
 pytestmark = pytest.mark.unit
 
@@ -302,3 +303,42 @@ def test_a_resolvers_configuration_names_the_model_and_every_threshold() -> None
     assert configuration["model_version"] == resolver.scorer.version
     assert configuration["link"] == resolver.thresholds.link
     assert configuration.keys() == CONFIGURED_BY.keys()
+
+
+def test_a_council_names_its_own_adults_only_sources_and_a_child_never_joins_their_records() -> (
+    None
+):
+    child = SourceRecord("k", "education", "Jack", None, "Taylor", "2020-08-28",
+                         postcode="NW5 4YW", email="t@x.org")  # fmt: skip
+    caller = SourceRecord("c", "customer_service", "Jack", None, "Taylor", postcode="NW5 4YW",
+                          email="t@x.org", updated_at="2025-05-20T10:00:00Z")  # fmt: skip
+    default, state = make_resolver()
+    for record in (child, caller):
+        default.upsert(record)
+    assert state.partition() == {frozenset({"k", "c"})}  # nothing tells them apart
+    # a contact centre that records only adult callers: its record's person was born by
+    # 2007-05-20, so it cannot be the boy born 2020 (the father, of the same name)
+    adults_only = replace(THRESHOLDS, adult_sources=(*THRESHOLDS.adult_sources,
+                                                     ("customer_service", 18)))  # fmt: skip
+    resolver, state = make_resolver(adults_only)
+    for record in (child, caller):
+        resolver.upsert(record)
+    assert state.partition() == {frozenset({"k"}), frozenset({"c"})}
+    assert resolver.configuration["adult_sources"] == (
+        ("adult_social_care", 18), ("council_tax", 18), ("customer_service", 18),
+        ("electoral_roll", 14),
+    )  # fmt: skip
+
+
+def test_a_configuration_difference_is_named_by_its_setting_and_written_as_it_is_set() -> None:
+    from streams.identity import ConfigurationMismatch
+
+    mine, _ = make_resolver()
+    configuration = dict(mine.configuration)
+    built_before = {k: v for k, v in configuration.items() if k != "adult_sources"}
+    message = str(ConfigurationMismatch(built_before, configuration))
+    assert "HUB_ADULT_SOURCES adult_social_care:18,council_tax:18,electoral_roll:14 here, " \
+        "None in the state. " in message  # fmt: skip
+    assert "HUB_LINK_THRESHOLD" not in message  # only what differs
+    message = str(ConfigurationMismatch(configuration | {"adult_sources": []}, configuration))
+    assert ", (none) in the state" in message

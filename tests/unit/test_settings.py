@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hub.errors import UsageError
-from hub.settings import Settings, load_settings
+from hub.settings import Settings, load_settings, parse_adult_sources
 from matchers.decisions import Thresholds
 
 pytestmark = pytest.mark.unit
@@ -57,6 +57,9 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
         ("HUB_REDIS_URL", "nonsense", "HUB_REDIS_URL: not a redis://host:port/db URL"),
         ("HUB_REDIS_URL", "redis://:abc", "HUB_REDIS_URL: its port is not a number"),
         ("HUB_POSTGRES_PORT", "s3cret", "HUB_POSTGRES_PORT: Input should be a valid integer"),
+        ("HUB_ADULT_SOURCES", "council_tax", "HUB_ADULT_SOURCES: 'council_tax' is not system:age"),
+        ("HUB_ADULT_SOURCES", "parking:0", "HUB_ADULT_SOURCES: 'parking:0' is not system:age"),
+        ("HUB_ADULT_SOURCES", "a:18,a:16", "HUB_ADULT_SOURCES: 'a' is named twice"),
     ],
 )
 def test_a_bad_setting_is_one_usage_error_naming_the_variable_not_its_value(
@@ -78,6 +81,25 @@ def test_an_env_file_that_is_not_utf8_is_a_usage_error(
     (tmp_path / ".env").write_bytes(b"HUB_LINK_THRESHOLD=\xe9\n")
     with pytest.raises(UsageError, match=r"^\.env: not UTF-8 text$"):
         load_settings()
+
+
+def test_adults_only_sources_are_read_sorted_and_checked() -> None:
+    from hub.link import thresholds_from
+
+    assert parse_adult_sources(" portal:18, council_tax:18 ,,") == (
+        ("council_tax", 18), ("portal", 18),
+    )  # fmt: skip
+    assert parse_adult_sources("") == ()
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert thresholds_from(defaults).adult_sources == (
+        ("adult_social_care", 18), ("council_tax", 18), ("electoral_roll", 14),
+    )  # fmt: skip
+    assert thresholds_from(defaults, adult_sources=()).adult_sources == ()
+    assert Thresholds(adult_sources=(("b", 16), ("a", 18))).adult_sources == (("a", 18), ("b", 16))
+    with pytest.raises(ValueError, match="named once"):
+        Thresholds(adult_sources=(("a", 18), ("a", 16)))
+    with pytest.raises(ValueError, match="from 1 to 120"):
+        Thresholds(adult_sources=(("a", 0),))
 
 
 def test_thresholds_must_be_finite() -> None:
