@@ -36,6 +36,7 @@ class HubMetrics:
     candidate_set_size: Histogram
     over_common_keys: Counter
     consumer_lag: Gauge
+    lag_read_at: Gauge
     committed_offset: Gauge
     batch_seconds: Histogram
     redis_errors: Counter
@@ -137,6 +138,12 @@ def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
             "hub_consumer_lag",
             "Messages behind the end of the partition, computed by the worker itself.",
             ["topic", "partition"],
+            registry=registry,
+        ),
+        lag_read_at=Gauge(
+            "hub_consumer_lag_read_timestamp_seconds",
+            "When the worker last read its partitions' end offsets from Kafka (Unix time): "
+            "hub_consumer_lag is as of then.",
             registry=registry,
         ),
         committed_offset=Gauge(

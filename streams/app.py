@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import faust
+from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode import CrashingSupervisor
 from redis.exceptions import RedisError
@@ -52,6 +53,7 @@ TRANSIENT = (RedisError, StoreError, PublishError, StateConflict, OSError)
 RETRY_FOR_S = 600.0  # a failing dependency is retried this long before the worker crashes
 HEARTBEAT_TTL_S = 10
 OUTBOX_SWEEP_S = 30.0  # how often a worker drains batches a stopped worker left undrained
+LAG_READ_S = 10.0  # longest wait for Kafka to give the partitions' end offsets
 SETTLE_MEMORY_S = 2.0  # how often, between batches, a worker settles its memory
 
 
@@ -426,12 +428,20 @@ class Worker:
             )  # fmt: skip
 
     async def _report_lag(self) -> None:
+        """The lag of each assigned partition, and when it was read. While Kafka is away
+        the end offsets cannot be read: the lag stays as last read, and its read time
+        stops, which the HubKafkaUnreachable alert watches."""
         consumer: Any = self.app.consumer
+        metrics = self.parts.metrics
         assigned = sorted(consumer.assignment())
         if not assigned:
+            metrics.lag_read_at.set_to_current_time()  # (nothing to read, nothing stale)
             return
-        highwaters = await consumer.highwaters(*assigned)
-        metrics = self.parts.metrics
+        try:
+            highwaters = await asyncio.wait_for(consumer.highwaters(*assigned), LAG_READ_S)
+        except (TimeoutError, KafkaError):
+            return
+        metrics.lag_read_at.set_to_current_time()
         for tp in assigned:
             committed = consumer._committed_offset.get(tp)  # the last offset acknowledged
             next_offset = committed + 1 if committed is not None else 0

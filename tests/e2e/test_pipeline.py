@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,6 +139,14 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_repeats_nothing(hub: HubUn
     hub.start_worker()
     wait_until(hub.caught_up, 300, "the restarted worker to finish\n" + hub.worker_log())
     assert_equals_batch(hub)
+    # the worker reads its lag from Kafka as it goes, and says when it last did
+    caught_up_at = time.time()
+    wait_until(
+        lambda: hub.metric("hub_consumer_lag_read_timestamp_seconds") > caught_up_at,
+        60,
+        "the worker to read its partitions' end offsets",
+    )
+    assert hub.metric("hub_consumer_lag") == 0
     # Every source record holds the newest version the stream sent for it, once.
     payloads = {row["record_id"]: row for row in store.rows(tables.source_payloads)}
     assert {r: row["source_version"] for r, row in payloads.items()} == newest
