@@ -53,7 +53,7 @@ TRANSIENT = (RedisError, StoreError, PublishError, StateConflict, OSError)
 RETRY_FOR_S = 600.0  # a failing dependency is retried this long before the worker crashes
 HEARTBEAT_TTL_S = 10
 OUTBOX_SWEEP_S = 30.0  # how often a worker drains batches a stopped worker left undrained
-LAG_READ_S = 10.0  # longest wait for Kafka to give the partitions' end offsets
+LAG_READ_S = 4.0  # longest wait for Kafka to give the end offsets (under the timer interval)
 SETTLE_MEMORY_S = 2.0  # how often, between batches, a worker settles its memory
 
 
