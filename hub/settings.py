@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import UsageError
+from matchers.decisions import DEFAULT_ADULT_SOURCES
 
 
 class Settings(BaseSettings):
@@ -102,7 +103,7 @@ class Settings(BaseSettings):
         "", description="source systems whose addresses the golden record trusts, best first"
     )
     adult_sources: str = Field(
-        "adult_social_care:18,council_tax:18,electoral_roll:14",
+        ",".join(f"{system}:{age}" for system, age in DEFAULT_ADULT_SOURCES),
         description="source systems that hold only people of at least an age: system:age,...",
     )
 

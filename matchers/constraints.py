@@ -107,8 +107,8 @@ class Traits(NamedTuple):
 
 
 # The sources that hold only people of at least an age, by default (by law; see
-# matchers.decisions.ADULT_SOURCES): a council names its own (HUB_ADULT_SOURCES).
-ADULT_SOURCES: Mapping[str, int] = MappingProxyType(dict(decisions.ADULT_SOURCES))
+# matchers.decisions.DEFAULT_ADULT_SOURCES): a council names its own (HUB_ADULT_SOURCES).
+ADULT_SOURCES: Mapping[str, int] = MappingProxyType(dict(decisions.DEFAULT_ADULT_SOURCES))
 # A record written before council tax began (1 April 1993) bounds nothing: such a date is a
 # placeholder (the Unix epoch, 1900-01-01), and an early one would bound every later birth.
 EARLIEST_WRITTEN = date(1993, 4, 1)

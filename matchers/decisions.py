@@ -22,7 +22,7 @@ from dataclasses import dataclass
 # Finance Act 1992, s. 6); the electoral register holds attainers from 16 in England (14 in
 # Scotland and Wales, taken here to be safe); adult social care serves adults (Care Act
 # 2014: 18 or over; children and young carers are children's services' own).
-ADULT_SOURCES = (("adult_social_care", 18), ("council_tax", 18), ("electoral_roll", 14))
+DEFAULT_ADULT_SOURCES = (("adult_social_care", 18), ("council_tax", 18), ("electoral_roll", 14))
 
 
 class Decision(enum.StrEnum):
@@ -59,7 +59,7 @@ class Thresholds:
     block_cap: int = 100
     dob_years: int = 10
     ambiguity: float = 2.0
-    adult_sources: tuple[tuple[str, int], ...] = ADULT_SOURCES
+    adult_sources: tuple[tuple[str, int], ...] = DEFAULT_ADULT_SOURCES
 
     def __post_init__(self) -> None:
         weights = (self.link, self.review, self.group, self.floor, self.ambiguity)

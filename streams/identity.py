@@ -184,7 +184,7 @@ class ConfigurationMismatch(HubError):
 
 def _shown(value: Any) -> str:
     """A configuration value as its setting is written: lists comma separated, pairs
-    ``name:value`` (``HUB_ADULT_SOURCES``); nothing is ``None``."""
+    ``name:value`` (``HUB_ADULT_SOURCES``); a part the state does not hold is ``None``."""
     if isinstance(value, list | tuple):
         return (
             ",".join(
