@@ -8,7 +8,9 @@ import traceback
 from pathlib import Path
 
 import typer
-from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer 0.29 keeps its own click
+
+# (typer 0.29 carries its own click: these are its exceptions, not click's)
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from hub.bench import app as bench_app
 from hub.bench_bootstrap import bench_bootstrap
@@ -78,7 +80,7 @@ def main() -> None:
         hint = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
         err.print(f"error: {error.format_message()}{hint}", markup=False)
         sys.exit(error.exit_code)
-    except typer.TyperException as error:  # a file argument that cannot be opened and the like
+    except ClickException as error:  # a file argument that cannot be opened and the like
         err.print(f"error: {error.format_message()}", markup=False)
         sys.exit(error.exit_code)
     except HubError as error:
@@ -100,13 +102,19 @@ def main() -> None:
             markup=False,
         )
         sys.exit(70)
-    sys.exit(code if isinstance(code, int) else 0)  # typer.Exit's code, else success
+    # a command returns None; typer.Exit(n) (and Ctrl-C: Typer makes it Exit(130)) returns n
+    sys.exit(code if type(code) is int else 0)
+
+
+_OURS = Path(__file__).resolve().parents[1]  # the project's folder
 
 
 def _where(error: BaseException) -> str:
-    """The file and line an exception was raised at (the innermost frame)."""
+    """The file and line an exception was raised at: the innermost frame in the project's
+    code (a library's own file says little), else the innermost."""
     frames = traceback.extract_tb(error.__traceback__)
     if not frames:
         return "an unknown place"
-    last = frames[-1]
-    return f"{Path(last.filename).name}:{last.lineno}"
+    ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(_OURS)]
+    frame = (ours or frames)[-1]
+    return f"{Path(frame.filename).name}:{frame.lineno}"

@@ -170,7 +170,7 @@ def parse_adult_sources(text: str) -> tuple[tuple[str, int], ...]:
     pairs: dict[str, int] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         system, colon, age = (x.strip() for x in part.partition(":"))
-        if not colon or not system or not age.isdigit() or not 0 < int(age) <= 120:
+        if not (colon and system and age.isascii() and age.isdigit() and 0 < int(age) <= 120):
             raise ValueError(f"{part!r} is not system:age (an age from 1 to 120)")
         if system in pairs:
             raise ValueError(f"{system!r} is named twice")

@@ -47,7 +47,8 @@ and 1 of 3 merged twins; the refined names-swapped and initial tests the last 2 
 For a record of a source that holds only people of at least an age
 (``Thresholds.adult_sources``; by default those set by law, :data:`ADULT_SOURCES`: council
 tax, whose liable person is 18 or over; the electoral register, 14 or over taken to be
-safe; adult social care, 18 or over) and any record with a date of birth:
+safe; adult social care, 14 or over taken to be safe, as it assesses young people's
+transition to adult care before 18) and any record with a date of birth:
 
 - **a child in an adults-only source**: the dated record's person would have been
   younger than the source's minimum age on the day the adults-only record was last
@@ -114,7 +115,8 @@ ADULT_SOURCES: Mapping[str, int] = MappingProxyType(dict(decisions.DEFAULT_ADULT
 EARLIEST_WRITTEN = date(1993, 4, 1)
 
 
-def traits(record: StandardRecord, adult_sources: Mapping[str, int] = ADULT_SOURCES) -> Traits:
+def traits(record: StandardRecord, adult_sources: Mapping[str, int]) -> Traits:
+    """The record's traits; ``adult_sources``: ``source_ages(thresholds.adult_sources)``."""
     ni = record.ni_number[:8] if record.ni_number else None
     names = (record.first_name, record.middle_name, record.last_name) if record.first_name else None
     home = (record.uprn, record.phone, record.email)
@@ -251,7 +253,8 @@ def conflict(
     dob_years: int,
     adult_sources: Mapping[str, int] = ADULT_SOURCES,
 ) -> bool:
-    """Whether two records cannot be one person (the pairwise form of the rules)."""
+    """Whether two records cannot be one person (the pairwise form of the rules, for
+    tests and explanations; clustering works on each record's :func:`traits`)."""
     summary_a = Summary.of(traits(a, adult_sources))
     return summary_a.conflicts(Summary.of(traits(b, adult_sources)), dob_years)
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 # matchers.constraints): the council-tax liable person is 18 or over (Local Government
 # Finance Act 1992, s. 6); the electoral register holds attainers from 16 in England (14 in
 # Scotland and Wales, taken here to be safe); adult social care serves adults (Care Act
-# 2014: 18 or over; children and young carers are children's services' own).
-DEFAULT_ADULT_SOURCES = (("adult_social_care", 18), ("council_tax", 18), ("electoral_roll", 14))
+# 2014), but assesses a young person's transition from childhood before 18 (s. 58), so 14
+# is taken to be safe there too.
+DEFAULT_ADULT_SOURCES = (("adult_social_care", 14), ("council_tax", 18), ("electoral_roll", 14))
 
 
 class Decision(enum.StrEnum):

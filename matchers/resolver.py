@@ -149,6 +149,7 @@ class Resolver:
         self.explain = explain
         self.stats = ResolverStats()
         self._known_traits: dict[str, tuple[StandardRecord, Traits]] = {}
+        self._traits_ages: Mapping[str, int] | None = None  # the sources they were made with
         # a scorer that also offers KnownWeights (records scored ahead)
         self._known_weights: KnownWeightsOf | None = getattr(scorer, "known_weights", None)
 
@@ -474,8 +475,11 @@ class Resolver:
         if len(known) > _TRAITS_KEPT:  # (not all at once: that would be a cold start again)
             for record_id in list(islice(known, len(known) // 2)):
                 del known[record_id]
-        found: dict[str, Traits] = {}
         ages = source_ages(self.thresholds.adult_sources)
+        if ages is not self._traits_ages:  # (other thresholds: the bounds change with them)
+            known.clear()
+            self._traits_ages = ages
+        found: dict[str, Traits] = {}
         for record_id, record in tx.records.get(nodes).items():
             seen = known.get(record_id)
             if seen is None or seen[0] is not record:

@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import faust
-from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode import CrashingSupervisor
 from redis.exceptions import RedisError
@@ -43,6 +42,7 @@ from sinks.redis_state import StateConflict
 from sinks.store import StoreError
 from sources.publisher import PublishError
 from streams.drainer import DrainProcess
+from streams.lag import LagReport
 from streams.pipeline import BatchReport, count_failures, failure_kind
 from streams.topology import SourceTopics
 from streams.validation import RawMessage
@@ -53,7 +53,6 @@ TRANSIENT = (RedisError, StoreError, PublishError, StateConflict, OSError)
 RETRY_FOR_S = 600.0  # a failing dependency is retried this long before the worker crashes
 HEARTBEAT_TTL_S = 10
 OUTBOX_SWEEP_S = 30.0  # how often a worker drains batches a stopped worker left undrained
-LAG_READ_S = 4.0  # longest wait for Kafka to give the end offsets (under the timer interval)
 SETTLE_MEMORY_S = 2.0  # how often, between batches, a worker settles its memory
 
 
@@ -283,6 +282,7 @@ class Worker:
         self._ready: asyncio.Task[None] | None = None
         self._memory = MemorySettler(SETTLE_MEMORY_S)
         self.app = self._build_app()
+        self._lag = LagReport(lambda: self.app.consumer, parts.metrics)
 
     async def ready(self) -> None:
         """Load the identity state and drain what a stopped worker left, once."""
@@ -405,7 +405,7 @@ class Worker:
 
         @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
         async def lag() -> None:
-            await self._report_lag()
+            await self._lag.report()
 
         @app.timer(interval=OUTBOX_SWEEP_S)  # type: ignore[untyped-decorator]
         async def sweep_outbox() -> None:
@@ -426,26 +426,3 @@ class Worker:
                 "drained %d batches left in the outbox for over %.0f s (a worker stopped, or "
                 "its drainer is held up)", swept, OUTBOX_SWEEP_S,
             )  # fmt: skip
-
-    async def _report_lag(self) -> None:
-        """The lag of each assigned partition, and when it was read. While Kafka is away
-        the end offsets cannot be read: the lag stays as last read, and its read time
-        stops, which the HubKafkaUnreachable alert watches."""
-        consumer: Any = self.app.consumer
-        metrics = self.parts.metrics
-        assigned = sorted(consumer.assignment())
-        if not assigned:
-            metrics.lag_read_at.set_to_current_time()  # (nothing to read, nothing stale)
-            return
-        try:
-            highwaters = await asyncio.wait_for(consumer.highwaters(*assigned), LAG_READ_S)
-        except (TimeoutError, KafkaError):
-            return
-        metrics.lag_read_at.set_to_current_time()
-        for tp in assigned:
-            committed = consumer._committed_offset.get(tp)  # the last offset acknowledged
-            next_offset = committed + 1 if committed is not None else 0
-            labels = {"topic": tp.topic, "partition": str(tp.partition)}
-            metrics.consumer_lag.labels(**labels).set(max(0, highwaters[tp] - next_offset))
-            if committed is not None:
-                metrics.committed_offset.labels(**labels).set(committed)

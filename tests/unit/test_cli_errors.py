@@ -69,16 +69,38 @@ def test_hub_debug_shows_the_traceback(monkeypatch):
         cli.main()
 
 
+def a_command_raising(error: BaseException) -> typer.Typer:
+    """A real Typer app whose one command raises ``error`` (Typer handles some itself)."""
+    app = typer.Typer()
+
+    @app.command()
+    def fail() -> None:
+        raise error
+
+    @app.command()
+    def other() -> None:  # (two commands: the app takes the command's name)
+        pass
+
+    return app
+
+
 @pytest.mark.parametrize(
-    ("raised", "expected"), [(KeyboardInterrupt(), (130, "interrupted\n")),
-                             (typer.Abort(), (1, "aborted\n"))],
-)  # fmt: skip
-def test_ctrl_c_is_interrupted_and_an_unanswered_prompt_aborted(
+    ("raised", "expected"),
+    [
+        (KeyboardInterrupt(), (130, "")),  # Ctrl-C: Typer's own exit 130, quietly
+        (EOFError(), (1, "aborted")),  # a prompt with no input (Typer ends its line first)
+        (ValueError("Ada Lovelace"), (70, "internal error: ValueError at ")),
+    ],
+)
+def test_an_interruption_an_unanswered_prompt_and_a_bug_through_typer(
     monkeypatch, capsys, raised, expected
 ):
-    def stopped(*_args, **_kwargs):
-        raise raised
-
-    monkeypatch.setattr(cli, "app", stopped)
-    code, _, err = run(monkeypatch, capsys)
-    assert (code, err) == expected
+    monkeypatch.setattr(cli, "app", a_command_raising(raised))
+    monkeypatch.delenv("HUB_DEBUG", raising=False)
+    code, _, err = run(monkeypatch, capsys, "fail")
+    code_wanted, starts = expected
+    lines = err.strip().splitlines()
+    assert code == code_wanted
+    assert (len(lines) == 1 and lines[0].startswith(starts)) if starts else lines == []
+    if code == 70:  # the place is ours (this test's command, not Typer's), the text not
+        assert "test_cli_errors.py:" in err and "Lovelace" not in err

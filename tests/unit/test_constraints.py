@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from matchers.clustering import Link, cluster
 from matchers.constraints import (
+    ADULT_SOURCES,
     Summary,
     Traits,
     births_conflict,
@@ -215,12 +216,16 @@ def test_an_adults_only_record_bounds_the_date_of_birth() -> None:
     def record(source: str | None, updated: str | None) -> StandardRecord:
         return StandardRecord("r", source_system=source, first_name="jack", updated_at=updated)
 
-    assert traits(record("council_tax", "2025-03-06T10:00:00Z")).born_by == "2007-03-06"
-    assert traits(record("electoral_roll", "2025-03-26T10:00:00Z")).born_by == "2011-03-26"
-    assert traits(record("education", "2025-03-26T10:00:00Z")).born_by is None
-    assert traits(record("council_tax", None)).born_by is None
-    assert traits(record("council_tax", "not a date")).born_by is None
-    assert traits(record("council_tax", "1970-01-01T00:00:00Z")).born_by is None  # placeholder
+    def born_by(source: str, updated: str | None) -> str | None:
+        return traits(record(source, updated), ADULT_SOURCES).born_by
+
+    assert born_by("council_tax", "2025-03-06T10:00:00Z") == "2007-03-06"
+    assert born_by("electoral_roll", "2025-03-26T10:00:00Z") == "2011-03-26"
+    assert born_by("adult_social_care", "2025-03-26T10:00:00Z") == "2011-03-26"
+    assert born_by("education", "2025-03-26T10:00:00Z") is None
+    assert born_by("council_tax", None) is None
+    assert born_by("council_tax", "not a date") is None
+    assert born_by("council_tax", "1970-01-01T00:00:00Z") is None  # placeholder
     assert traits(record("libraries", "2025-03-26"), {"libraries": 4}).born_by == "2021-03-26"
 
 
@@ -316,4 +321,4 @@ def test_group_summaries_agree_with_checking_every_pair(
 
 def test_traits_of_a_record() -> None:
     record = StandardRecord("a", nhs_number="9434765919", ni_number="QQ123456C", dob="1980-01-02")
-    assert traits(record) == Traits("9434765919", None, "QQ123456", "1980-01-02")
+    assert traits(record, ADULT_SOURCES) == Traits("9434765919", None, "QQ123456", "1980-01-02")

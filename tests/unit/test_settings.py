@@ -92,7 +92,7 @@ def test_adults_only_sources_are_read_sorted_and_checked() -> None:
     assert parse_adult_sources("") == ()
     defaults = Settings(_env_file=None)  # type: ignore[call-arg]
     assert thresholds_from(defaults).adult_sources == (
-        ("adult_social_care", 18), ("council_tax", 18), ("electoral_roll", 14),
+        ("adult_social_care", 14), ("council_tax", 18), ("electoral_roll", 14),
     )  # fmt: skip
     assert thresholds_from(defaults, adult_sources=()).adult_sources == ()
     assert Thresholds(adult_sources=(("b", 16), ("a", 18))).adult_sources == (("a", 18), ("b", 16))
