@@ -39,15 +39,19 @@ class Consumer:
         return await self.answer
 
 
+def reporting(assigned: set[TP]) -> tuple[Any, Consumer, LagReport]:
+    """Fresh metrics, a consumer with ``assigned``, and a report on them."""
+    metrics, consumer = build_metrics(), Consumer(assigned)
+    return metrics, consumer, LagReport(lambda: consumer, metrics, wait_s=0.01)
+
+
 def sample(metrics: Any, name: str, **labels: str) -> float | None:
     return metrics.registry.get_sample_value(name, labels or None)
 
 
 def test_a_read_sets_the_lag_and_its_time_and_a_slow_one_is_waited_for_not_restarted() -> None:
     async def scenario() -> None:
-        metrics = build_metrics()
-        consumer = Consumer({A, B})
-        report = LagReport(lambda: consumer, metrics, wait_s=0.01)
+        metrics, consumer, report = reporting({A, B})
         started = sample(metrics, "hub_consumer_lag_read_timestamp_seconds")
         assert started is not None and started > 0  # counts from the worker's start
 
@@ -78,9 +82,7 @@ def test_a_read_sets_the_lag_and_its_time_and_a_slow_one_is_waited_for_not_resta
 
 def test_a_worker_without_partitions_reads_nothing_and_its_read_time_stands_still() -> None:
     async def scenario() -> None:
-        metrics = build_metrics()
-        consumer = Consumer(set())
-        report = LagReport(lambda: consumer, metrics, wait_s=0.01)
+        metrics, consumer, report = reporting(set())
         started = sample(metrics, "hub_consumer_lag_read_timestamp_seconds")
         await report.report()
         assert consumer.reads == 0
@@ -91,9 +93,7 @@ def test_a_worker_without_partitions_reads_nothing_and_its_read_time_stands_stil
 
 def test_a_partition_revoked_while_it_was_read_is_left_out() -> None:
     async def scenario() -> None:
-        metrics = build_metrics()
-        consumer = Consumer({A, B})
-        report = LagReport(lambda: consumer, metrics, wait_s=0.01)
+        metrics, consumer, report = reporting({A, B})
         consumer.answer = asyncio.get_running_loop().create_future()
         await report.report()
         consumer.assigned = {A}  # a rebalance took B away meanwhile
