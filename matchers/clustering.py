@@ -9,7 +9,11 @@ procedure is a union-find over groups of records, starting with every record alo
    strongly (within ``thresholds.ambiguity`` of its strongest link), to two records that
    can never be one person (a cannot-link rule) while it conflicts with neither. A dateless
    "John Smith" at the address of a father and a son of that name links to both; which of
-   them it is, is for a person to decide. Its model links join nothing.
+   them it is, is for a person to decide. Its model links join nothing. Nor does a link
+   of a record linked to a torn record more strongly, by more than the margin, than by
+   that link (it is more like the undecided record than like the other one, so it is no
+   more decided: a father's dateless council-tax record, much like his torn portal record
+   and only just linked to his son, does not join the son through it).
 
 2. **Model links** of the other records, strongest first (ties by the pair's record ids).
    A link whose two records are already in one group changes nothing. Otherwise the two
@@ -72,6 +76,7 @@ class Clustering:
     accepted: tuple[Link, ...]  # the links that joined two groups (a spanning forest)
     refused: tuple[Link, ...]  # links left between two different clusters
     torn: frozenset[str] = frozenset()  # records linked to two people (see _torn)
+    held: frozenset[tuple[str, str]] = frozenset()  # links held back near a torn record
 
 
 def sort_key(link: Link) -> tuple[float, str, str]:
@@ -121,7 +126,7 @@ def cluster_graph(
     if traits and not _may_conflict(set(traits.values()), thresholds.dob_years):
         traits = {}  # no two of the records can conflict: no rule to check
     torn = _torn(links, traits, thresholds) if len(links) > 1 and traits else set()
-    order = [k for k in links if k[1] not in torn and k[2] not in torn] if torn else links
+    order = _untorn(links, torn, thresholds.ambiguity) if torn else links
     forbidden: dict[str, set[str]] = {}
     same: list[tuple[float, str, str]] = []
     for (a, b), is_same in sorted(judgements.items()):
@@ -143,7 +148,33 @@ def cluster_graph(
     refused = tuple(
         Link(a, b, -negative) for negative, a, b in [*links, *same] if find(a) != find(b)
     )
-    return Clustering(tuple(clusters), tuple(accepted), refused, frozenset(torn))
+    held = (
+        frozenset((a, b) for _, a, b in set(links) - set(order) if a not in torn and b not in torn)
+        if torn
+        else frozenset()
+    )
+    return Clustering(tuple(clusters), tuple(accepted), refused, frozenset(torn), held)
+
+
+def _untorn(
+    links: list[tuple[float, str, str]], torn: set[str], margin: float
+) -> list[tuple[float, str, str]]:
+    """The links (strongest first) that may join two groups once the ``torn`` records are
+    set aside: none of a torn record, and none weaker by more than ``margin`` than one of
+    its two records' strongest link to a torn record."""
+    bar: dict[str, float] = {}  # record -> its strongest link to a torn record, less margin
+    for negative, a, b in links:
+        if (a in torn) != (b in torn):
+            bar.setdefault(b if a in torn else a, -negative - margin)  # (the first: strongest)
+    lowest = -math.inf
+    return [
+        (negative, a, b)
+        for negative, a, b in links
+        if a not in torn
+        and b not in torn
+        and -negative >= bar.get(a, lowest)
+        and -negative >= bar.get(b, lowest)
+    ]
 
 
 def _torn(

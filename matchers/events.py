@@ -53,7 +53,8 @@ class ReviewItemRaised:
     ``"weak_bridge"`` (the pair scored above the link threshold but linking it would
     have chained two otherwise separate persons, so clustering kept them apart) or
     ``"ambiguous"`` (one of the two records links about equally to two people who cannot
-    be one, a father and a son of one name, so it joins neither).
+    be one, a father and a son of one name, so it joins neither; or is linked much more
+    strongly to such a record than by this pair).
     """
 
     record_id: str

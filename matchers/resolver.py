@@ -570,13 +570,15 @@ class Resolver:
         if not refused:
             return []
         records = tx.records.get({r for k in refused for r in (k.record_a, k.record_b)})
-        torn = clustering.torn
+        torn, held = clustering.torn, clustering.held
         return [
             self._review(
                 records[k.record_a],
                 records[k.record_b],
                 k.weight,
-                "ambiguous" if k.record_a in torn or k.record_b in torn else "weak_bridge",
+                "ambiguous"
+                if k.record_a in torn or k.record_b in torn or (k.record_a, k.record_b) in held
+                else "weak_bridge",
             )
             for k in refused
         ]

@@ -119,6 +119,34 @@ def test_a_record_linked_about_equally_to_two_people_joins_neither() -> None:
     assert frozenset({"dad", "dad2", "nodate"}) in judged.clusters
 
 
+def test_a_record_much_like_a_torn_one_does_not_join_through_a_weaker_link() -> None:
+    # the father's dateless portal record is torn between him and his son (no date of
+    # birth for the father: his council-tax record bounds it); his dateless council-tax
+    # record, much like the portal one, is only just linked to the son
+    records = {
+        "dad": Traits(born_by="1970-01-01"),
+        "son": Traits(dob="1990-07-30"),
+        "portal": Traits(),
+        "tax": Traits(),
+    }
+    links = [
+        Link("portal", "dad", 16.0),
+        Link("portal", "son", 15.5),
+        Link("portal", "tax", 16.0),
+        Link("son", "tax", 7.0),
+    ]
+    result = cluster(records, links, {}, RULE, records)
+    assert result.torn == {"portal"}
+    assert result.held == {("son", "tax")}
+    assert len(result.clusters) == 4
+    assert ("son", "tax") in {(k.record_a, k.record_b) for k in result.refused}
+    # a link within the margin of its link to the torn record is its own evidence
+    close = [*links[:3], Link("son", "tax", 16.0 - RULE.ambiguity)]
+    result = cluster(records, close, {}, RULE, records)
+    assert frozenset({"son", "tax"}) in result.clusters
+    assert result.held == frozenset()
+
+
 def twin(given: str, middle: str | None = None, *, home: str | None = "u1") -> StandardRecord:
     return StandardRecord(
         given, first_name=given, middle_name=middle, last_name="green", dob="2009-10-12", uprn=home
