@@ -10,10 +10,10 @@ procedure is a union-find over groups of records, starting with every record alo
    can never be one person (a cannot-link rule) while it conflicts with neither. A dateless
    "John Smith" at the address of a father and a son of that name links to both; which of
    them it is, is for a person to decide. Its model links join nothing. Nor does a link
-   of a record linked to a torn record more strongly, by more than the margin, than by
-   that link (it is more like the undecided record than like the other one, so it is no
-   more decided: a father's dateless council-tax record, much like his torn portal record
-   and only just linked to his son, does not join the son through it).
+   weaker, by more than the margin, than one of its two records' link to a torn record:
+   that record is more like the undecided one than like the other, so it is no more
+   decided (a father's dateless council-tax record, much like his torn portal record and
+   only just linked to his son, does not join the son).
 
 2. **Model links** of the other records, strongest first (ties by the pair's record ids).
    A link whose two records are already in one group changes nothing. Otherwise the two
