@@ -35,7 +35,7 @@ from hub.inputs import RejectedRow, check_output, parse_mapping, read_records
 from hub.prepare import Prepared, PreparedRules, PreparedScorer, Preparing
 from hub.settings import Settings, load_settings, parse_adult_sources
 from matchers.batch import resolve_batch
-from matchers.decisions import Thresholds
+from matchers.decisions import DEFAULT_ADULT_SOURCES, Thresholds
 from matchers.events import Event, FieldWeight, ReviewItemRaised
 from matchers.identity_state import MemoryIdAllocator, MemoryIdentityState
 from matchers.ports import KeyRules, PairScorer, Standardiser
@@ -233,6 +233,22 @@ def report_rejected(path: Path, rejected: Sequence[RejectedRow]) -> None:
     say(f"{path}: {len(rejected)} rows rejected, lines {shown}{more}")
 
 
+def report_unseen_sources(thresholds: Thresholds, records: Sequence[SourceRecord]) -> None:
+    """Note the adults-only sources a council named that no record comes from: names are
+    matched exactly, so a misspelt one would silently do nothing. (Nothing is said for the
+    defaults, nor for records that name no source system.)"""
+    if thresholds.adult_sources == DEFAULT_ADULT_SOURCES:
+        return
+    seen = {record.source_system for record in records} - {None, ""}
+    unseen = [name for name, _ in thresholds.adult_sources if name not in seen]
+    if seen and unseen:
+        say(
+            f"note: no record comes from the adults-only source{'s' * (len(unseen) > 1)} "
+            f"{', '.join(unseen)} (HUB_ADULT_SOURCES or --adult-sources; names are matched "
+            "exactly to source_system)"
+        )
+
+
 def link_command(
     *,
     input_path: Annotated[
@@ -298,6 +314,7 @@ def link_command(
     report_rejected(input_path, rejected)
     if not records:
         raise UsageError(f"{input_path}: no records to link")
+    report_unseen_sources(thresholds, records)
     summary = run_link(
         records,
         matcher,

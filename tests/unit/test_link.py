@@ -5,12 +5,22 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 import pytest
 
-from hub.link import Matcher, read_input, report_rejected, run_link, write_assignment
+from hub.link import (
+    Matcher,
+    read_input,
+    report_rejected,
+    report_unseen_sources,
+    run_link,
+    write_assignment,
+)
+from matchers.decisions import DEFAULT_ADULT_SOURCES
+from matchers.records import SourceRecord
 from matchers.survivorship import SurvivorshipRules
 from tests.support.resolving import THRESHOLDS
 from tests.support.toy_model import ToyKeyRules, ToyScorer, toy_standardise
@@ -175,6 +185,22 @@ def test_hub_explain_person_prints_the_links_of_the_records_person(model: Path) 
     assert missing.stderr.strip().splitlines()[-1] == (
         f"error: {FAKE_1000}: no record with record_id no-such-record"
     )
+
+
+def test_link_notes_named_adults_only_sources_that_no_record_comes_from(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    records = [SourceRecord("1", source_system="council_tax"), SourceRecord("2")]
+    named = replace(THRESHOLDS, adult_sources=(("Council_Tax", 18), ("council_tax", 18)))
+    report_unseen_sources(named, records)
+    assert capsys.readouterr().err.strip() == (
+        "note: no record comes from the adults-only source Council_Tax (HUB_ADULT_SOURCES "
+        "or --adult-sources; names are matched exactly to source_system)"
+    )
+    # the defaults, or records that name no source system: nothing to say
+    report_unseen_sources(replace(THRESHOLDS, adult_sources=DEFAULT_ADULT_SOURCES), records)
+    report_unseen_sources(named, [SourceRecord("3")])
+    assert capsys.readouterr().err == ""
 
 
 def test_hub_link_says_when_rows_repeat_a_record_id(model: Path, tmp_path: Path) -> None:
