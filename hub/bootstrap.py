@@ -35,7 +35,9 @@ extract, or every later event would look older than the snapshot's timestamps.
 **A state that is not empty.** Bootstrap loads a *first* snapshot. If the identity state
 in Redis or the store already holds anything, it stops with a one-line error before any
 work; ``--replace`` replaces both instead (the store's identity tables are emptied;
-relationships and partner indicators, which come from their own topics, are kept). It also
+relationships and partner indicators, which come from their own topics, are kept, and so
+are the judgements, people's and those the relationships state, which bind the snapshot's
+persons as they bind the stream's). It also
 stops while a worker is running on the state: stop the workers, bootstrap, start them.
 
 Thresholds and the model are the workers' own (``HUB_MODEL_PATH``, ``HUB_*_THRESHOLD``):
@@ -64,8 +66,8 @@ from hub.errors import UsageError
 from hub.inputs import check_columns, file_format, parse_mapping, read_rows, to_source_record
 from hub.link import Matcher, load_matcher, survivorship_from, thresholds_from
 from hub.settings import Settings, load_settings
-from matchers.batch import BatchResult, resolve_scored
-from matchers.decisions import Thresholds
+from matchers.batch import BatchResult, latest_judgements, resolve_scored
+from matchers.decisions import Judgement, Thresholds
 from matchers.events import (
     Event,
     HouseholdChanged,
@@ -89,6 +91,7 @@ if TYPE_CHECKING:
 VERSION_COLUMN = "source_version"
 SCORERS = ("splink", "hub")
 STORE_CHUNK = 20_000  # persons (with their records) per store transaction
+Judged = dict[tuple[str, str], Judgement]  # the latest judgement of each pair
 # The store tables that mirror the identity state; --replace empties them.
 IDENTITY_TABLES = (
     "persons",
@@ -471,11 +474,16 @@ def _review_pairs(
 
 
 def identity_tables(
-    linkage: Linkage, parts: StateParts, snapshot: Snapshot
+    linkage: Linkage, parts: StateParts, snapshot: Snapshot, judgements: Judged
 ) -> dict[str, tuple[int, Iterable[tuple[str, Any]]]]:
     """Every table of the identity state (see :mod:`matchers.identity_state`): its number
-    of rows and the rows, made lazily. Tables the stream leaves empty for a snapshot
-    (judgements, aliases, service groups) are left out."""
+    of rows and the rows, made lazily. The judgements are those the store kept (people's
+    and those sources state); tables the stream leaves empty for a snapshot (aliases,
+    service groups) are left out."""
+    judged: dict[str, dict[str, Judgement]] = {}
+    for (a, b), judgement in judgements.items():
+        judged.setdefault(a, {})[b] = judgement
+        judged.setdefault(b, {})[a] = judgement
     assert linkage.batch is not None
     ids, n = linkage.ids, len(linkage.standard)
     buckets: dict[str, list[str]] = {}
@@ -488,6 +496,7 @@ def identity_tables(
         "record_keys": (n, zip(ids, linkage.keys, strict=True)),
         "buckets": (len(buckets), buckets.items()),
         "edges": (len(linkage.scored), linkage.scored.items()),
+        "judgements": (len(judged), judged.items()),
         "person_of": (n, linkage.batch.person_of.items()),
         "persons": (len(parts.persons), parts.persons.items()),
         "residents": (len(parts.residents), parts.residents.items()),
@@ -648,13 +657,17 @@ async def bootstrap(
         version, occupied = await _preflight(target, replace)
         # above every version the store holds too (judgements outlive a replace)
         new_version = max(version, await asyncio.to_thread(target.store.newest_state_version)) + 1
+        # (people's and those sources state: they bind the snapshot as they bind the stream)
+        judgements = latest_judgements(await asyncio.to_thread(target.store.judgements))
         with run.progress:
             snapshot = run.read(paths, mapping, version_column)
             linkage = run.standardise(snapshot)
             run.score(linkage, scorer, compare_scorers)
-            parts = run.cluster(linkage)
+            parts = run.cluster(linkage, judgements)
             await run.store(linkage, parts, snapshot, new_version, occupied)
-            written = await run.write_state(linkage, parts, snapshot, version, new_version)
+            written = await run.write_state(
+                linkage, parts, snapshot, version, new_version, judgements=judgements
+            )
     finally:
         # no connection outlives this event loop, so the target can be used again
         await target.redis.client.connection_pool.disconnect()
@@ -739,7 +752,7 @@ class _Run:
             }
             advance(1)
 
-    def cluster(self, linkage: Linkage) -> StateParts:
+    def cluster(self, linkage: Linkage, judgements: Judged) -> StateParts:
         with self.phases.timed("cluster"):
             advance = self.task("cluster", 1)
             ids = linkage.ids
@@ -750,6 +763,7 @@ class _Run:
                 dict(zip(ids, linkage.standard, strict=True)),
                 linkage.scored,
                 self.thresholds,
+                judgements=judgements.values(),
                 survivorship=self.survivorship,
             )
             parts = state_parts(linkage.batch)
@@ -798,12 +812,14 @@ class _Run:
         snapshot: Snapshot,
         version: int,
         new_version: int,
+        *,
+        judgements: Judged,
     ) -> int:
         from matchers.resolver import configuration
         from sinks.state_bulk import write_state
 
         with self.phases.timed("redis"):
-            tables = identity_tables(linkage, parts, snapshot)
+            tables = identity_tables(linkage, parts, snapshot, judgements)
             advance = self.task("redis", sum(size for size, _rows in tables.values()))
             return await write_state(
                 self.target.redis,

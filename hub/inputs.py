@@ -160,7 +160,7 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
             yield line, row
 
 
-def _text(value: Any) -> str | None:
+def cell_text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, float):
@@ -180,7 +180,7 @@ def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> Sour
         if target in RECORD_FIELDS and (target not in values or column in mapping):
             if isinstance(raw, list | dict | bool):
                 return f"{column} is not text or a number"
-            text = _text(raw)
+            text = cell_text(raw)
             if text is not None:
                 if "\x00" in text:  # (PostgreSQL cannot store one)
                     return f"{column} holds a NUL character"

@@ -31,11 +31,11 @@ import typer
 
 from hub.console import counting_progress, say
 from hub.errors import UsageError
-from hub.inputs import RejectedRow, check_output, parse_mapping, read_records
+from hub.inputs import RejectedRow, cell_text, check_output, parse_mapping, read_records, read_rows
 from hub.prepare import Prepared, PreparedRules, PreparedScorer, Preparing
 from hub.settings import Settings, load_settings, parse_adult_sources
 from matchers.batch import resolve_batch
-from matchers.decisions import DEFAULT_ADULT_SOURCES, Thresholds
+from matchers.decisions import DEFAULT_ADULT_SOURCES, Judgement, Thresholds, stated_apart
 from matchers.events import Event, FieldWeight, ReviewItemRaised
 from matchers.identity_state import MemoryIdAllocator, MemoryIdentityState
 from matchers.ports import KeyRules, PairScorer, Standardiser
@@ -149,11 +149,12 @@ def link_stream(
     chunk: int = DEFAULT_CHUNK,
     prepared: Iterable[list[Prepared]] | None = None,
     on_progress: Callable[[int], None] = lambda _n: None,
+    judgements: Sequence[Judgement] = (),
 ) -> tuple[Assignment, Resolver, Counter[str]]:
-    """Resolve the records in the order given, placing them one at a time and
-    re-clustering the persons they touch after every ``chunk`` records. ``prepared``: the
-    same records standardised and scored ahead, in chunks (from :class:`Preparing`).
-    Neither changes the persons. Also counts the events."""
+    """Resolve the records in the order given (after the ``judgements``), placing them one
+    at a time and re-clustering the persons they touch after every ``chunk`` records.
+    ``prepared``: the same records standardised and scored ahead, in chunks (from
+    :class:`Preparing`). Neither changes the persons. Also counts the events."""
     state = MemoryIdentityState()
     scorer, rules = PreparedScorer(matcher.scorer), PreparedRules(matcher.rules)
     resolver = Resolver(
@@ -173,6 +174,8 @@ def link_stream(
             kind = type(event).__name__
             events[f"{kind}:{event.reason}" if isinstance(event, ReviewItemRaised) else kind] += 1
 
+    for judgement in judgements:
+        count(resolver.judge(judgement))
     if prepared is None:
         for start in range(0, len(records), chunk):
             part = records[start : start + chunk]
@@ -195,11 +198,17 @@ def link_batch(
     matcher: Matcher,
     thresholds: Thresholds,
     survivorship: SurvivorshipRules,
+    judgements: Sequence[Judgement] = (),
 ) -> Assignment:
     """The same partition computed in one pass (the last version of each record counts)."""
     latest = {r.record_id: matcher.standardise(r) for r in records}
     result = resolve_batch(
-        latest.values(), matcher.rules, matcher.scorer, thresholds, survivorship=survivorship
+        latest.values(),
+        matcher.rules,
+        matcher.scorer,
+        thresholds,
+        judgements=judgements,
+        survivorship=survivorship,
     )
     household_of = {r: result.household_of.get(p) for r, p in result.person_of.items()}
     return Assignment(_distinct(records), result.person_of, household_of)
@@ -231,6 +240,33 @@ def report_rejected(path: Path, rejected: Sequence[RejectedRow]) -> None:
     shown = ", ".join(f"{r.line} ({r.reason})" for r in rejected[:MAX_LINES_SHOWN])
     more = f" and {len(rejected) - MAX_LINES_SHOWN} more" if len(rejected) > MAX_LINES_SHOWN else ""
     say(f"{path}: {len(rejected)} rows rejected, lines {shown}{more}")
+
+
+def read_relationships(path: Path) -> tuple[list[Judgement], list[RejectedRow], int]:
+    """A file of relationships (``record_id``, ``related_record_id``, ``source_system``, as
+    ``src.<system>.relationships`` carries them, with whole record ids): each between two
+    records a statement that they are two people (:func:`stated_apart`). Also the rows
+    that are rejected, and how many name no related record (a service's grouping: a
+    council-tax account, a tenancy; kept by the stream beside households, not here)."""
+    judgements: list[Judgement] = []
+    rejected: list[RejectedRow] = []
+    groupings = 0
+    for line, row in read_rows(path):
+        if isinstance(row, str):
+            rejected.append(RejectedRow(line, row))
+            continue
+        record_id = cell_text(row.get("record_id"))
+        related = cell_text(row.get("related_record_id"))
+        if record_id is None:
+            rejected.append(RejectedRow(line, "no record_id"))
+        elif related is None:
+            groupings += 1
+        elif related == record_id:
+            rejected.append(RejectedRow(line, "relates a record to itself"))
+        else:
+            system = cell_text(row.get("source_system")) or record_id.partition(":")[0]
+            judgements.append(stated_apart(record_id, related, system))
+    return judgements, rejected, groupings
 
 
 def report_unseen_sources(thresholds: Thresholds, records: Sequence[SourceRecord]) -> None:
@@ -287,6 +323,14 @@ def link_command(
     adult_sources: Annotated[
         str | None, typer.Option(help="override HUB_ADULT_SOURCES (system:age,...)")
     ] = None,
+    relationships: Annotated[
+        Path | None,
+        typer.Option(
+            "--relationships",
+            help="relationships between the records (record_id,related_record_id,...): "
+            "two records a source relates are two people",
+        ),
+    ] = None,
     chunk: Annotated[
         int, typer.Option(help="records placed between two re-clusterings (same persons)", min=1)
     ] = DEFAULT_CHUNK,
@@ -315,6 +359,14 @@ def link_command(
     if not records:
         raise UsageError(f"{input_path}: no records to link")
     report_unseen_sources(thresholds, records)
+    judgements: list[Judgement] = []
+    if relationships is not None:
+        judgements, rejected_relationships, groupings = read_relationships(relationships)
+        report_rejected(relationships, rejected_relationships)
+        say(
+            f"{relationships}: {len(judgements):,} relationships between two records "
+            f"(each two people), {groupings:,} groupings left out"
+        )
     summary = run_link(
         records,
         matcher,
@@ -324,8 +376,11 @@ def link_command(
         batch=batch,
         chunk=chunk,
         helper=helper,
+        judgements=judgements,
     )
     summary["rejected"] = len(rejected)
+    if relationships is not None:
+        summary["relationships"] = len(judgements)
     write_assignment(out, summary.pop("assignment"))
     say(
         f"linked {summary['records']:,} records ({summary['mode']}) into "
@@ -352,8 +407,10 @@ def run_link(
     batch: bool = False,
     chunk: int = DEFAULT_CHUNK,
     helper: bool = True,
+    judgements: Sequence[Judgement] = (),
 ) -> dict[str, Any]:
-    """Link the records (shuffled first when a seed is given); the summary and assignment.
+    """Link the records (shuffled first when a seed is given) under the ``judgements``; the
+    summary and assignment.
 
     The CPU time counts both processes when a helper prepares the records."""
     order = list(records)
@@ -363,7 +420,7 @@ def run_link(
     summary: dict[str, Any] = {"mode": "batch" if batch else "stream", "records": len(order)}
     with _rare_collections():
         if batch:
-            assignment = link_batch(order, matcher, thresholds, survivorship)
+            assignment = link_batch(order, matcher, thresholds, survivorship, judgements)
         else:
             # the helper is forked before the progress bar starts its thread
             with (
@@ -379,6 +436,7 @@ def run_link(
                     chunk=chunk,
                     prepared=preparing,
                     on_progress=lambda n: progress.advance(task, n),
+                    judgements=judgements,
                 )
             stats = resolver.stats
             summary.update(

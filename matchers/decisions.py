@@ -9,6 +9,11 @@ reads as "this much evidence".
 A human judgement is a hard constraint: a "same person" judgement links two records
 whatever the model says, and a "not the same person" judgement keeps them in different
 persons whatever later evidence says. For one pair the latest judgement wins.
+
+A source system states the same as "not the same person" when it relates two of its
+records (one is the other's parent, child, partner, sibling or carer):
+:func:`stated_apart`. Such a statement has no time, so a person's judgement of the pair,
+either way, wins over it.
 """
 
 from __future__ import annotations
@@ -134,6 +139,11 @@ class Judgement:
     def pair(self) -> tuple[str, str]:
         return (self.record_a, self.record_b)
 
+    @property
+    def stated(self) -> bool:
+        """Whether a source system stated it (:func:`stated_apart`), not a person."""
+        return not self.at and self.by.startswith(STATED_BY)
+
     def other(self, record_id: str) -> str:
         return self.record_b if record_id == self.record_a else self.record_a
 
@@ -143,3 +153,14 @@ class Judgement:
     def _rank(self) -> tuple[str, str, bool]:
         # latest first, then by name; at a full tie "not the same" (the safer answer) wins
         return (self.at, self.by, not self.same)
+
+
+STATED_BY = "source:"  # a stated judgement's ``by``: this and the source system
+
+
+def stated_apart(record_a: str, record_b: str, source_system: str) -> Judgement:
+    """A source's statement that two of its records are two people (a relationship between
+    them): "not the same", with no time, so that every person's judgement of the pair is
+    later and wins. A relationship a source later ends or deletes still counts: two
+    records it once related are two people."""
+    return Judgement(record_a, record_b, same=False, by=f"{STATED_BY}{source_system}", at="")

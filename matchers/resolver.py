@@ -223,7 +223,8 @@ class Resolver:
         return events
 
     def judge(self, judgement: Judgement) -> list[Event]:
-        """Record a human judgement; it binds from now on, whatever the model says."""
+        """Record a judgement, a person's or one a source states (:func:`stated_apart`); it
+        binds from now on, whatever the model says."""
         tx = StagedState(self.state)
         a, b = judgement.pair
         current = tx.judgements.one(a).get(b)
@@ -241,7 +242,7 @@ class Resolver:
             match_weight=None,
             model_version=self.scorer.version,
             person_id=tx.person_of.one(judgement.record_a),
-            decided_by="human",
+            decided_by="rule" if judgement.stated else "human",
         )
         self.state.apply(tx.changes())
         return [decided, *events]

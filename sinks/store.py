@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from hub.errors import HubError, UsageError
+from matchers.decisions import Judgement
 from sinks import tables
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -185,6 +186,11 @@ class Store:
             cause = getattr(error, "orig", None) or error
             raise StoreError(f"store read failed: {type(cause).__name__}") from None
 
+    def judgements(self) -> list[Judgement]:
+        """Every judgement the store keeps (people's and those sources state)."""
+        with self.engine.connect() as connection:
+            return judgements_in(connection)
+
     def record_partition(self) -> dict[str, tuple[str | None, str | None]]:
         """record id -> (person id, household id) for every live source record."""
         query = (
@@ -215,6 +221,14 @@ class Store:
             self._checkpointer.stop()
             self._checkpointer = None
         self.engine.dispose()
+
+
+def judgements_in(db: Connection) -> list[Judgement]:
+    """The judgements the store keeps, as the identity state holds them."""
+    return [
+        Judgement(row.record_a, row.record_b, row.same, row.judged_by, row.judged_at)
+        for row in db.execute(select(tables.judgements))
+    ]
 
 
 def newest_state_version(db: Connection) -> int:

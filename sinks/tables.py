@@ -141,10 +141,17 @@ judgements = Table(
     Column("record_b", ID, primary_key=True),
     Column("same", Boolean, nullable=False, comment="one person (true) or not (false)"),
     Column("judged_by", String(200), nullable=False),
-    Column("judged_at", String(40), nullable=False, comment="ISO timestamp; the latest wins"),
+    Column(
+        "judged_at",
+        String(40),
+        nullable=False,
+        comment="ISO timestamp; the latest wins (empty: stated by a source, judged_by "
+        "source:<system>)",
+    ),
     Column("version", BigInteger, nullable=False),
-    comment="human judgements, the hard constraints of matching: durable here, as the "
-    "identity state needs them to be rebuilt",
+    comment="the hard constraints of matching, people's judgements and those sources state "
+    "(two records a relationship relates are two people): durable here, as the identity "
+    "state needs them to be rebuilt",
 )
 
 partner_indicators = Table(

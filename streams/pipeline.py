@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from matchers import events as domain
+from matchers.decisions import stated_apart
 from matchers.resolver import Explainer
 from monitoring.metrics import HubMetrics
 from schemas import topics
@@ -36,7 +37,7 @@ from sinks.redis_state import RedisState, StateConflict
 from sinks.store import Store, StoreError
 from sources.publisher import Publisher
 from streams.dead_letters import DeadLetterWriter, utc_now
-from streams.identity import Delete, IdentityWorker, Membership, Outbox, Upsert
+from streams.identity import Delete, IdentityWorker, Judge, Membership, Outbox, Upsert
 from streams.identity import Operation as StateOperation
 from streams.outputs import outputs, store_rows
 from streams.validation import Accepted, RawMessage, validate_message
@@ -321,8 +322,10 @@ class Pipeline:
         return report
 
     async def relationships(self, messages: Sequence[RawMessage]) -> BatchReport:
-        """A batch from the ``src.<system>.relationships`` topics: stored, and service
-        groupings kept in the identity state beside the households."""
+        """A batch from the ``src.<system>.relationships`` topics: stored; service
+        groupings kept in the identity state beside the households; and a relationship
+        between two records (a parent, a partner, a carer...) a statement that they are two
+        people (:func:`~matchers.decisions.stated_apart`)."""
         report = BatchReport()
         operations: list[StateOperation] = []
         rows: list[dict[str, Any]] = []
@@ -354,6 +357,9 @@ class Pipeline:
                     kind=event.kind.value.lower(), group_id=event.group_id,
                     record_id=record_id, present=not removed,
                 ))  # fmt: skip
+            elif event.related_record_id and event.related_record_id != event.subject_record_id:
+                related = f"{system}:{event.related_record_id}"
+                operations.append(Judge(stated_apart(record_id, related, system)))
         await self._apply(operations, report)
         await asyncio.to_thread(
             self.drain.store.apply, {tables.relationships: _latest(rows, RELATIONSHIP_KEY)}

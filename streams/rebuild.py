@@ -4,8 +4,9 @@ Redis holds the identity state for fast matching; the store holds what it is mad
 
 - the newest version of every source record (``source_payloads``; deleted records too, so
   their source versions keep stale events stale),
-- the human judgements (``judgements``: the outbox of every batch carries the judgements
-  that took effect, and the drain stores them),
+- the judgements, people's and those sources state with a relationship between two
+  records (``judgements``: the outbox of every batch carries the judgements that took
+  effect, and the drain stores them),
 - the service groupings (``relationships`` of a grouping kind with a group id),
 - the ids the hub handed out: each record's person (``source_records``), the persons and
   households with their own versions (``revision``), and the aliases of merged ids.
@@ -48,7 +49,7 @@ from sinks import tables
 from sinks.redis_state import TABLES, RedisState, ReplicatedState, StateConflict, encoded_fields
 from sinks.state_bulk import Lease
 from sinks.state_codec import decoder
-from sinks.store import Store, newest_state_version
+from sinks.store import Store, judgements_in, newest_state_version
 from streams.pipeline import GROUP_KINDS
 
 PERSON, HOUSEHOLD = "person", "household"
@@ -93,10 +94,7 @@ def read_durable(store: Store) -> Durable:
     durable = Durable()
     with store.engine.connect() as db:
         _read_records(db, durable)
-        durable.judgements = [
-            Judgement(row.record_a, row.record_b, row.same, row.judged_by, row.judged_at)
-            for row in db.execute(select(tables.judgements))
-        ]
+        durable.judgements = judgements_in(db)
         durable.service_groups = _service_groups(db.execute(select(tables.relationships)), durable)
         _read_persons(db, durable)
         _read_households(db, durable)

@@ -39,13 +39,18 @@ def hub(stack_settings: Settings, borough_model: Path) -> Iterator[HubUnderTest]
 
 
 def assert_equals_batch(hub: HubUnderTest) -> int:
-    """The store's persons and households equal a batch run over the same records."""
+    """The store's persons and households equal a batch run over the same records and the
+    judgements the store keeps (here those the sources' relationships state)."""
     store = hub.store()
     records = applied_records(store)
     matcher = load_matcher(hub.model_path)
     settings = hub.worker_settings()
     batch = link_batch(
-        records, matcher, thresholds_from(settings, matcher.block_cap), survivorship_from(settings)
+        records,
+        matcher,
+        thresholds_from(settings, matcher.block_cap),
+        survivorship_from(settings),
+        store.judgements(),
     )
     streamed = store.record_partition()
     assert set(streamed) == {r.record_id for r in records}
@@ -93,6 +98,14 @@ def test_two_workers_stream_a_borough_to_the_batch_result(hub: HubUnderTest) -> 
     store = hub.store()
     assert store.rows(tables.relationships)
     assert store.rows(tables.partner_indicators)
+    # every relationship between two records is a statement that they are two people
+    related = {
+        tuple(sorted((row["record_id"], row["related_record_id"])))
+        for row in store.rows(tables.relationships)
+        if row["related_record_id"]
+    }
+    stated = {j.pair for j in store.judgements() if j.stated}
+    assert related and stated == related
     letters = dead_letters(hub.settings.kafka_bootstrap, dlq, before)
     reasons = sorted(h["hub.dlq.reason"] for h in letters)
     assert reasons == ["not_single_object", "unknown_fingerprint"]

@@ -29,7 +29,13 @@ from sources.simulator import PersonChange, SimulationConfig, iter_events
 from streams.identity import IdentityWorker, Judge
 from streams.pipeline import Drain
 from tests.conftest import world_readable_tempdir
-from tests.support.pipeline import HUB, HubUnderTest, applied_records, partition_of, wait_until
+from tests.support.pipeline import (
+    HUB,
+    HubUnderTest,
+    applied_records,
+    partition_of,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -107,10 +113,7 @@ def assert_equals_batch(hub: HubUnderTest) -> None:
     settings = hub.worker_settings()
     matcher = load_matcher(hub.model_path)
     records = {r.record_id: matcher.standardise(r) for r in applied_records(store)}
-    judged = [
-        Judgement(row["record_a"], row["record_b"], row["same"], row["judged_by"], row["judged_at"])
-        for row in store.rows(tables.judgements)
-    ]
+    judged = store.judgements()
     result = resolve_batch(
         records.values(), matcher.rules, matcher.scorer,
         thresholds_from(settings, matcher.block_cap),

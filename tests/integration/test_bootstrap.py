@@ -18,6 +18,7 @@ from hub.bootstrap import Target, read_snapshot, run_bootstrap
 from hub.errors import UsageError
 from hub.settings import Settings
 from hub.wiring import resolver_factory, store
+from matchers.decisions import Judgement, stated_apart
 from sinks import tables
 from sinks.redis_state import TABLES, RedisState, ReplicatedState
 from sources.simulator import SimulationConfig, simulate
@@ -206,6 +207,31 @@ def test_a_replacing_bootstrap_numbers_its_state_above_what_the_store_holds(
             return worker.replica.version
 
     assert asyncio.run(start_a_worker()) == 501
+
+
+def test_a_replacing_bootstrap_keeps_the_judgements_and_its_persons_obey_them(
+    settings: Settings, target: Target, snapshot_file: Path
+) -> None:
+    run_bootstrap([snapshot_file], settings=settings, target=target, show_progress=False)
+    person_of = tables_of(asyncio.run(load_state(settings)))["person_of"]
+    people = sorted(sorted(g) for g in partition_of(person_of) if len(g) >= 2)
+    (a, b, *_), (c, d, *_) = people[0], people[1]
+    # a person said a and b are two people; a source related c and d (c is d's parent)
+    judged = Judgement(a, b, same=False, by="officer", at="2026-11-27T10:00:00")
+    stated = stated_apart(c, d, c.partition(":")[0])
+    target.store.apply({tables.judgements: [
+        {"record_a": j.record_a, "record_b": j.record_b, "same": j.same, "judged_by": j.by,
+         "judged_at": j.at, "version": 1}
+        for j in (judged, stated)
+    ]})  # fmt: skip
+    run_bootstrap(
+        [snapshot_file], settings=settings, target=target, replace=True, show_progress=False
+    )
+    after = tables_of(asyncio.run(load_state(settings)))
+    assert after["person_of"][a] != after["person_of"][b]
+    assert after["person_of"][c] != after["person_of"][d]
+    assert after["judgements"][a] == {b: judged} and after["judgements"][d] == {c: stated}
+    assert set(target.store.judgements()) == {judged, stated}
 
 
 def test_bootstrap_refuses_while_a_worker_runs_on_the_state(

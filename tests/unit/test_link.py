@@ -14,6 +14,7 @@ import pytest
 from hub.link import (
     Matcher,
     read_input,
+    read_relationships,
     report_rejected,
     report_unseen_sources,
     run_link,
@@ -185,6 +186,40 @@ def test_hub_explain_person_prints_the_links_of_the_records_person(model: Path) 
     assert missing.stderr.strip().splitlines()[-1] == (
         f"error: {FAKE_1000}: no record with record_id no-such-record"
     )
+
+
+def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text(PEOPLE)
+    records, _ = read_input(source, MAPPING)
+    related = tmp_path / "relationships.jsonl"
+    related.write_text(
+        '{"record_id": "1", "related_record_id": "2", "source_system": "housing"}\n'
+        '{"record_id": "4", "related_record_id": null, "group_id": "T1"}\n'
+        '{"related_record_id": "3"}\n'
+        '{"record_id": "5", "related_record_id": "5"}\n'
+        "not json\n"
+        '{"record_id": "3", "related_record_id": "2", "kind": "CARER"}\n'
+    )
+    judgements, rejected, groupings = read_relationships(related)
+    assert [(j.pair, j.by, j.stated) for j in judgements] == [
+        (("1", "2"), "source:housing", True),
+        (("2", "3"), "source:3", True),  # (no source system: the record id's first part)
+    ]
+    assert [(r.line, r.reason) for r in rejected] == [
+        (3, "no record_id"),
+        (4, "relates a record to itself"),
+        (5, "not valid JSON"),
+    ]
+    assert groupings == 1
+    for batch in (False, True):
+        summary = run_link(records, TOY, THRESHOLDS, SurvivorshipRules(), batch=batch,
+                           helper=False, judgements=judgements)  # fmt: skip
+        persons = partition(summary["assignment"].person_of)
+        # 1 and 3 still link; 2 is kept from both
+        assert persons == {frozenset("13"), frozenset("2"), frozenset("45"), frozenset("7")}
 
 
 def test_link_notes_named_adults_only_sources_that_no_record_comes_from(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matchers.decisions import Judgement, Thresholds
+from matchers.decisions import Judgement, Thresholds, stated_apart
 from matchers.records import SourceRecord
 from tests.support.resolving import (
     batch,
@@ -60,6 +60,8 @@ def operations(draw: st.DrawFn) -> tuple[str, object]:
     if kind == "delete":
         return kind, draw(st.sampled_from(IDS))
     a, b = draw(st.lists(st.sampled_from(IDS), min_size=2, max_size=2, unique=True))
+    if draw(st.integers(0, 3)) == 0:  # a source relates the two: two people, until a person says
+        return kind, stated_apart(a, b, draw(st.sampled_from(["housing", "education"])))
     at = draw(st.sampled_from(["2026-01-01", "2026-01-02", "2026-01-03"]))
     return kind, Judgement(a, b, draw(st.booleans()), "officer", at)
 

@@ -11,7 +11,7 @@ from typing import TypeVar
 import orjson
 import pytest
 
-from matchers.decisions import Judgement
+from matchers.decisions import Judgement, stated_apart
 from matchers.events import (
     HouseholdChanged,
     MatchDecided,
@@ -136,6 +136,27 @@ def test_same_judgement_links_records_the_model_keeps_apart_and_latest_wins() ->
     newer = Judgement("a", "b", same=False, by="officer2", at="2026-01-03")
     assert of_type(resolver.judge(newer), PersonSplit)
     assert state.partition() == {frozenset("a"), frozenset("b")}
+
+
+def test_a_relationship_keeps_two_records_apart_until_a_person_says_they_are_one() -> None:
+    resolver, state = make_resolver()
+    # the housing system says c is a's parent: two people, whatever their records say
+    stated = stated_apart("c", "a", "housing")
+    assert stated.stated and stated.pair == ("a", "c") and not stated.same
+    events = resolver.judge(stated)
+    assert [(e.decision, e.decided_by) for e in of_type(events, MatchDecided)] == [
+        ("no_link", "rule")
+    ]
+    resolver.upsert(A)
+    resolver.upsert(C)
+    assert state.partition() == {frozenset("a"), frozenset("c")}
+    assert resolver.judge(stated) == []  # (stated again: nothing changes)
+    # a person's judgement of the pair wins, whenever it was made
+    same = Judgement("a", "c", same=True, by="officer1", at="2001-01-01")
+    assert not same.stated
+    assert of_type(resolver.judge(same), PersonsMerged)
+    assert state.partition() == {frozenset("ac")}
+    assert resolver.judge(stated) == []
 
 
 def test_judgement_about_records_not_yet_seen_applies_when_they_arrive() -> None:
