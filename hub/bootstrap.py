@@ -66,8 +66,8 @@ from hub.errors import UsageError
 from hub.inputs import check_columns, file_format, parse_mapping, read_rows, to_source_record
 from hub.link import Matcher, load_matcher, survivorship_from, thresholds_from
 from hub.settings import Settings, load_settings
-from matchers.batch import BatchResult, latest_judgements, resolve_scored
-from matchers.decisions import Judgement, Thresholds
+from matchers.batch import BatchResult, judgements_by_record, latest_judgements, resolve_scored
+from matchers.decisions import Judgement, Thresholds, pair_key
 from matchers.events import (
     Event,
     HouseholdChanged,
@@ -361,6 +361,7 @@ def store_batches(
     thresholds: Thresholds,
     version: int,
     now: dt.datetime,
+    judgements: Judged,
 ) -> Iterator[tuple[int, dict[Any, list[dict[str, Any]]]]]:
     """The store's rows, in transactions of about :data:`STORE_CHUNK` persons: what the
     stream's outbox projection (:func:`streams.outputs.store_rows`) makes of the domain
@@ -375,7 +376,7 @@ def store_batches(
     best, best_weight, counts = _best_candidates(linkage)
     model_version = matcher.scorer.version
     explain = matcher.explain or (lambda _a, _b: [])
-    reviews = _review_pairs(linkage, thresholds)
+    reviews = _review_pairs(linkage, thresholds, judgements)
     standard = linkage.standard
 
     def review(a: int, b: int, weight: float, reason: str) -> ReviewItemRaised:
@@ -447,26 +448,29 @@ def store_batches(
 
 
 def _review_pairs(
-    linkage: Linkage, thresholds: Thresholds
+    linkage: Linkage, thresholds: Thresholds, judgements: Judged
 ) -> dict[int, list[tuple[int, float, str]]]:
     """What to raise review items for, by the position of the pair's first record: every
-    stored pair in the review band, and every link clustering refused (a weak bridge
-    between two persons). The items themselves, with their explanations, are made a
-    chunk at a time."""
+    stored pair in the review band that no judgement settles (as the stream skips them),
+    and every link clustering refused (a weak bridge between two persons, or one held back
+    as ambiguous). The items themselves, with their explanations, are made a chunk at a
+    time."""
     assert linkage.batch is not None
     found: dict[int, list[tuple[int, float, str]]] = {}
-    weights = linkage.weights
+    weights, ids = linkage.weights, linkage.ids
     band = (weights >= max(thresholds.review, thresholds.stored)) & (weights < thresholds.link)
     for a, b, w in zip(
         linkage.left[band].tolist(), linkage.right[band].tolist(), weights[band].tolist(),
         strict=True,
     ):  # fmt: skip
-        found.setdefault(a, []).append((b, w, "review_band"))
-    position = {record_id: i for i, record_id in enumerate(linkage.ids)}
-    for link in linkage.batch.clustering.refused:
+        if not judgements or pair_key(ids[a], ids[b]) not in judgements:
+            found.setdefault(a, []).append((b, w, "review_band"))
+    position = {record_id: i for i, record_id in enumerate(ids)}
+    clustering = linkage.batch.clustering
+    for link in clustering.refused:
         if not link.judged:
             a, b = position[link.record_a], position[link.record_b]
-            found.setdefault(a, []).append((b, link.weight, "weak_bridge"))
+            found.setdefault(a, []).append((b, link.weight, clustering.reason(link)))
     return found
 
 
@@ -480,10 +484,7 @@ def identity_tables(
     of rows and the rows, made lazily. The judgements are those the store kept (people's
     and those sources state); tables the stream leaves empty for a snapshot (aliases,
     service groups) are left out."""
-    judged: dict[str, dict[str, Judgement]] = {}
-    for (a, b), judgement in judgements.items():
-        judged.setdefault(a, {})[b] = judgement
-        judged.setdefault(b, {})[a] = judgement
+    judged = judgements_by_record(judgements.values())
     assert linkage.batch is not None
     ids, n = linkage.ids, len(linkage.standard)
     buckets: dict[str, list[str]] = {}
@@ -664,7 +665,9 @@ async def bootstrap(
             linkage = run.standardise(snapshot)
             run.score(linkage, scorer, compare_scorers)
             parts = run.cluster(linkage, judgements)
-            await run.store(linkage, parts, snapshot, new_version, occupied)
+            await run.store(
+                linkage, parts, snapshot, new_version, occupied=occupied, judgements=judgements
+            )
             written = await run.write_state(
                 linkage, parts, snapshot, version, new_version, judgements=judgements
             )
@@ -776,7 +779,9 @@ class _Run:
         parts: StateParts,
         snapshot: Snapshot,
         version: int,
+        *,
         occupied: bool,
+        judgements: Judged,
     ) -> None:
         store = self.target.store
         with self.phases.timed("store"):
@@ -791,6 +796,7 @@ class _Run:
                 thresholds=self.thresholds,
                 version=version,
                 now=dt.datetime.now(dt.UTC),
+                judgements=judgements,
             )
             # the next transaction's rows are made while the last one is written
             writing: asyncio.Future[None] | None = None

@@ -2,7 +2,7 @@
 
 ``hub explain person`` resolves a file as `hub link` does and prints, for the person a
 record belongs to, the links that built it (each with its match-weight waterfall), the
-links clustering refused, the human judgements involved, the model version and the
+links clustering refused, the judgements involved, the model version and the
 thresholds, as JSON. (``hub model explain`` gives one pair's waterfall.)
 """
 

@@ -35,7 +35,7 @@ from hub.inputs import RejectedRow, cell_text, check_output, parse_mapping, read
 from hub.prepare import Prepared, PreparedRules, PreparedScorer, Preparing
 from hub.settings import Settings, load_settings, parse_adult_sources
 from matchers.batch import resolve_batch
-from matchers.decisions import DEFAULT_ADULT_SOURCES, Judgement, Thresholds, stated_apart
+from matchers.decisions import Judgement, Thresholds, stated_apart
 from matchers.events import Event, FieldWeight, ReviewItemRaised
 from matchers.identity_state import MemoryIdAllocator, MemoryIdentityState
 from matchers.ports import KeyRules, PairScorer, Standardiser
@@ -245,18 +245,24 @@ def report_rejected(path: Path, rejected: Sequence[RejectedRow]) -> None:
 def read_relationships(path: Path) -> tuple[list[Judgement], list[RejectedRow], int]:
     """A file of relationships (``record_id``, ``related_record_id``, ``source_system``, as
     ``src.<system>.relationships`` carries them, with whole record ids): each between two
-    records a statement that they are two people (:func:`stated_apart`). Also the rows
-    that are rejected, and how many name no related record (a service's grouping: a
-    council-tax account, a tenancy; kept by the stream beside households, not here)."""
+    records a statement that they are two people (:func:`stated_apart`; with no source
+    system, ``unknown``). Also the rows that are rejected, and how many name no related
+    record (a service's grouping: a council-tax account, a tenancy; kept by the stream
+    beside households, not here)."""
     judgements: list[Judgement] = []
     rejected: list[RejectedRow] = []
     groupings = 0
+    named = False  # whether any row has a related_record_id column
     for line, row in read_rows(path):
         if isinstance(row, str):
             rejected.append(RejectedRow(line, row))
             continue
-        record_id = cell_text(row.get("record_id"))
-        related = cell_text(row.get("related_record_id"))
+        named = named or "related_record_id" in row
+        cells = [row.get(name) for name in ("record_id", "related_record_id", "source_system")]
+        if any(isinstance(cell, list | dict | bool) for cell in cells):
+            rejected.append(RejectedRow(line, "an id that is not text or a number"))
+            continue
+        record_id, related, system = map(cell_text, cells)
         if record_id is None:
             rejected.append(RejectedRow(line, "no record_id"))
         elif related is None:
@@ -264,25 +270,31 @@ def read_relationships(path: Path) -> tuple[list[Judgement], list[RejectedRow], 
         elif related == record_id:
             rejected.append(RejectedRow(line, "relates a record to itself"))
         else:
-            system = cell_text(row.get("source_system")) or record_id.partition(":")[0]
-            judgements.append(stated_apart(record_id, related, system))
+            judgements.append(stated_apart(record_id, related, system or "unknown"))
+    if not named and groupings:
+        raise UsageError(
+            f"{path}: no related_record_id column: no relationship between two records"
+        )
     return judgements, rejected, groupings
 
 
 def report_unseen_sources(thresholds: Thresholds, records: Sequence[SourceRecord]) -> None:
-    """Note the adults-only sources a council named that no record comes from: names are
-    matched exactly, so a misspelt one would silently do nothing. (Nothing is said for the
-    defaults, nor for records that name no source system.)"""
-    if thresholds.adult_sources == DEFAULT_ADULT_SOURCES:
-        return
+    """Note an adults-only source (``HUB_ADULT_SOURCES``) that no record comes from while one
+    of the records' source systems is the same name written another way (``Council_Tax``,
+    ``council-tax``): names are matched exactly, so it would silently do nothing."""
     seen = {record.source_system for record in records} - {None, ""}
-    unseen = [name for name, _ in thresholds.adult_sources if name not in seen]
-    if seen and unseen:
-        say(
-            f"note: no record comes from the adults-only source{'s' * (len(unseen) > 1)} "
-            f"{', '.join(unseen)} (HUB_ADULT_SOURCES or --adult-sources; names are matched "
-            "exactly to source_system)"
-        )
+    by_form = {_name_form(system): system for system in seen if system}
+    for name, _age in thresholds.adult_sources:
+        like = by_form.get(_name_form(name))
+        if name not in seen and like is not None:
+            say(
+                f"note: no record comes from the adults-only source {name} (HUB_ADULT_SOURCES "
+                f"or --adult-sources), but some come from {like}: names are matched exactly"
+            )
+
+
+def _name_form(name: str) -> str:
+    return "".join(c for c in name.casefold() if c.isalnum())
 
 
 def link_command(

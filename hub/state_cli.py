@@ -32,7 +32,8 @@ def rebuild_command(
     """Rebuild the Redis identity state from the store: the same partition, the same ids.
 
     Re-runs the matching core in batch (the model at HUB_MODEL_PATH) over every live
-    source record the store holds, with the human judgements and service groupings, keeps
+    source record the store holds, with the judgements (people's, and those relationships
+    state) and service groupings, keeps
     the person and household ids the store knows, and writes the state under the state
     lock. Refuses while workers are running unless --force. Prints a JSON summary.
     """

@@ -63,6 +63,17 @@ def latest_judgements(judgements: Iterable[Judgement]) -> dict[tuple[str, str], 
     return latest
 
 
+def judgements_by_record(judgements: Iterable[Judgement]) -> dict[str, dict[str, Judgement]]:
+    """Each record's judgements by the other record (both ways), as the identity state
+    keeps them (give the latest of each pair: :func:`latest_judgements`)."""
+    by_record: dict[str, dict[str, Judgement]] = {}
+    for judgement in judgements:
+        a, b = judgement.pair
+        by_record.setdefault(a, {})[b] = judgement
+        by_record.setdefault(b, {})[a] = judgement
+    return by_record
+
+
 def resolve_batch(
     records: Iterable[StandardRecord],
     rules: KeyRules,
@@ -102,7 +113,7 @@ def resolve_scored(
     bulk bootstrap scores them with Splink): ``scored`` holds each record's partners and
     match weights in both directions, pairs below ``thresholds.stored`` left out."""
     judged = {
-        pair: j.same
+        pair: j.verdict
         for pair, j in latest_judgements(judgements).items()
         if pair[0] in by_id and pair[1] in by_id
     }

@@ -1,19 +1,22 @@
 """Clustering scored pairs into persons: a deterministic procedure against weak chaining.
 
 Input: the records, the scored candidate pairs (match weights; pairs below
-``thresholds.floor`` may be left out), and the human judgements. The **links** are the
-scored pairs at or above ``thresholds.link`` that nobody judged "not the same". The
-procedure is a union-find over groups of records, starting with every record alone:
+``thresholds.floor`` may be left out), and the judgements: people's, and those a source
+states (:func:`matchers.decisions.stated_apart`: two records it relates are two people).
+The **links** are the scored pairs at or above ``thresholds.link`` that no judgement calls
+"not the same". The procedure is a union-find over groups of records, starting with every
+record alone:
 
 1. **Records torn between two people** are set aside: a record linked, about equally
    strongly (within ``thresholds.ambiguity`` of its strongest link), to two records that
    can never be one person (a cannot-link rule) while it conflicts with neither. A dateless
    "John Smith" at the address of a father and a son of that name links to both; which of
    them it is, is for a person to decide. Its model links join nothing. Nor does a link
-   weaker, by more than the margin, than one of its two records' link to a torn record:
-   that record is more like the undecided one than like the other, so it is no more
-   decided (a father's dateless council-tax record, much like his torn portal record and
-   only just linked to his son, does not join the son).
+   weaker, by more than the margin, than one of its two records' link to a torn record,
+   when that record conflicts with none of the people the torn one is torn between: it
+   could be either of them, and it is more like the undecided record than like the
+   other, so it is no more decided (a father's dateless council-tax record, much like his
+   torn portal record and only just linked to his son, does not join the son).
 
 2. **Model links** of the other records, strongest first (ties by the pair's record ids).
    A link whose two records are already in one group changes nothing. Otherwise the two
@@ -22,7 +25,8 @@ procedure is a union-find over groups of records, starting with every record alo
    - no "not the same person" judgement holds between a record of ``A`` and one of ``B``,
    - no pair between them breaks a cannot-link rule (different NHS numbers, dates of
      birth years apart, a child's date of birth against a council-tax record:
-     :mod:`matchers.constraints`; given ``traits``), and
+     :mod:`matchers.constraints`, given ``traits``; a source's statement that two of its
+     records are two people), and
    - the groups are well linked on average (average linkage): over all ``|A| * |B|``
      pairs between them, the mean of ``max(weight, floor)`` is at least
      ``thresholds.group``, where a pair never scored counts as ``floor``. Two single
@@ -32,8 +36,8 @@ procedure is a union-find over groups of records, starting with every record alo
 
 3. **"Same person" judgements**, in order of their record ids: each joins the groups its
    two records ended up in (a person looked at two records and said their persons are
-   one), unless that would put a "not the same" pair together. A person's judgement
-   overrides the cannot-link rules.
+   one), unless that would put a person's "not the same" pair together. A person's
+   judgement overrides the cannot-link rules, a source's statement among them.
 
 The result depends only on the input (records, weights, judgements), never on the order
 the pairs are given in. Every decision looks only at a record's links or at the groups of
@@ -78,6 +82,13 @@ class Clustering:
     torn: frozenset[str] = frozenset()  # records linked to two people (see _torn)
     held: frozenset[tuple[str, str]] = frozenset()  # links held back near a torn record
 
+    def reason(self, link: Link) -> str:
+        """Why a refused link goes to review: ``"ambiguous"`` (one of its records is torn,
+        or it was held back near one), else ``"weak_bridge"``."""
+        a, b = link.record_a, link.record_b
+        held = a in self.torn or b in self.torn or (a, b) in self.held
+        return "ambiguous" if held else "weak_bridge"
+
 
 def sort_key(link: Link) -> tuple[float, str, str]:
     return (-link.weight, link.record_a, link.record_b)
@@ -86,13 +97,14 @@ def sort_key(link: Link) -> tuple[float, str, str]:
 def cluster(
     nodes: Iterable[str],
     scored: Iterable[Link],
-    judgements: Mapping[tuple[str, str], bool],
+    judgements: Mapping[tuple[str, str], bool | None],
     thresholds: Thresholds,
     traits: Mapping[str, Traits] | None = None,
 ) -> Clustering:
     """Cluster ``nodes`` (see the module docstring). ``judgements`` maps a sorted pair to
-    True ("same person") or False ("not the same"); pairs and judgements with a record
-    outside ``nodes`` are ignored. Without ``traits`` no cannot-link rule applies."""
+    True ("same person"), False ("not the same") or None ("not the same" as a source
+    states it: :attr:`~matchers.decisions.Judgement.verdict`); pairs and judgements with a
+    record outside ``nodes`` are ignored. Without ``traits`` no cannot-link rule applies."""
     adjacency: dict[str, dict[str, float]] = {}
     for pair in scored:
         adjacency.setdefault(pair.record_a, {})[pair.record_b] = pair.weight
@@ -103,7 +115,7 @@ def cluster(
 def cluster_graph(
     nodes: Iterable[str],
     adjacency: Mapping[str, Mapping[str, float]],
-    judgements: Mapping[tuple[str, str], bool],
+    judgements: Mapping[tuple[str, str], bool | None],
     thresholds: Thresholds,
     traits: Mapping[str, Traits] | None = None,
 ) -> Clustering:
@@ -120,24 +132,26 @@ def cluster_graph(
         for b, weight in adjacency.get(a, _NO_PARTNERS).items()
         if weight >= link_at and a < b and b in node_set
     )
-    if judgements:
-        links = [k for k in links if judgements.get((k[1], k[2])) is not False]
+    if judgements:  # (a pair judged or stated "not the same" is no link)
+        links = [k for k in links if judgements.get((k[1], k[2]), True)]
     traits = traits or {}
     if traits and not _may_conflict(set(traits.values()), thresholds.dob_years):
         traits = {}  # no two of the records can conflict: no rule to check
-    torn = _torn(links, traits, thresholds) if len(links) > 1 and traits else set()
-    order = _untorn(links, torn, thresholds.ambiguity) if torn else links
-    forbidden: dict[str, set[str]] = {}
+    torn = _torn(links, traits, thresholds) if len(links) > 1 and traits else {}
+    order = _untorn(links, torn, traits, thresholds) if torn else links
+    forbidden: dict[str, set[str]] = {}  # a person's "not the same"
+    stated: dict[str, set[str]] = {}  # a source's
     same: list[tuple[float, str, str]] = []
-    for (a, b), is_same in sorted(judgements.items()):
+    for (a, b), verdict in sorted(judgements.items()):
         if a not in node_set or b not in node_set:
             continue
-        if is_same:
+        if verdict:
             same.append((-math.inf, a, b))
         else:
-            forbidden.setdefault(a, set()).add(b)
-            forbidden.setdefault(b, set()).add(a)
-    groups = _Groups(node_set, adjacency, forbidden, traits, thresholds)
+            apart = forbidden if verdict is False else stated
+            apart.setdefault(a, set()).add(b)
+            apart.setdefault(b, set()).add(a)
+    groups = _Groups(node_set, adjacency, forbidden, stated, traits, thresholds)
     accepted = [
         Link(a, b, -negative)
         for negative, a, b in [*order, *same]
@@ -157,15 +171,25 @@ def cluster_graph(
 
 
 def _untorn(
-    links: list[tuple[float, str, str]], torn: set[str], margin: float
+    links: list[tuple[float, str, str]],
+    torn: Mapping[str, frozenset[Traits]],
+    traits: Mapping[str, Traits],
+    thresholds: Thresholds,
 ) -> list[tuple[float, str, str]]:
     """The links (strongest first) that may join two groups once the ``torn`` records are
-    set aside: none of a torn record, and none weaker by more than ``margin`` than one of
-    its two records' strongest link to a torn record."""
-    bar: dict[str, float] = {}  # record -> its strongest link to a torn record, less margin
+    set aside: none of a torn record, and none weaker by more than the margin than one of
+    its two records' strongest link to a torn record whose kinds (the people it is torn
+    between) that record conflicts with none of."""
+    margin, years = thresholds.ambiguity, thresholds.dob_years
+    bar: dict[str, float] = {}  # record -> its strongest such link, less the margin
     for negative, a, b in links:
-        if (a in torn) != (b in torn):
-            bar.setdefault(b if a in torn else a, -negative - margin)  # (the first: strongest)
+        if (a in torn) == (b in torn):
+            continue
+        record, kinds = (b, torn[a]) if a in torn else (a, torn[b])
+        if record not in bar:
+            own = traits.get(record, _NO_TRAITS)
+            if not any(_kinds_conflict(kind, own, years) for kind in kinds):
+                bar[record] = -negative - margin  # (the first: the strongest)
     lowest = -math.inf
     return [
         (negative, a, b)
@@ -181,18 +205,19 @@ def _torn(
     links: Iterable[tuple[float, str, str]],
     traits: Mapping[str, Traits],
     thresholds: Thresholds,
-) -> set[str]:
+) -> dict[str, frozenset[Traits]]:
     """Records torn between two people: linked, about equally strongly (within
     ``thresholds.ambiguity`` of their strongest link), to two records that can never be one
     person (a cannot-link rule) while conflicting with neither. A dateless "John Smith" at
     the address of a father and a son of that name links to both; which of them it is, is
-    for a person to decide. ``links``: (-weight, a, b) of every link, strongest first."""
+    for a person to decide. ``links``: (-weight, a, b) of every link, strongest first.
+    Each torn record's kinds: the traits of the records it links to that strongly."""
     margin, years = thresholds.ambiguity, thresholds.dob_years
     linked: dict[str, list[tuple[float, str]]] = {}  # record -> (weight, other), strongest first
     for negative, a, b in links:
         linked.setdefault(a, []).append((-negative, b))
         linked.setdefault(b, []).append((-negative, a))
-    torn: set[str] = set()
+    torn: dict[str, frozenset[Traits]] = {}
     for record, near_links in linked.items():
         if len(near_links) < 2:
             continue
@@ -211,7 +236,7 @@ def _torn(
             and _clear(b, own, years, clear)
             for a, b in itertools.combinations(kinds, 2)
         ):
-            torn.add(record)
+            torn[record] = frozenset(kinds)
     return torn
 
 
@@ -278,11 +303,12 @@ _ABSENT = frozenset((None, ""))
 class _Groups:
     """The union-find of the procedure: groups of records and what is known about each."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 (one call, in order)
         self,
         nodes: set[str],
         adjacency: Mapping[str, Mapping[str, float]],
         forbidden: dict[str, set[str]],
+        stated: dict[str, set[str]],
         traits: Mapping[str, Traits],
         thresholds: Thresholds,
     ) -> None:
@@ -290,7 +316,8 @@ class _Groups:
         self.members = {n: [n] for n in nodes}  # in joining order (sums add up in it)
         self.sets = {n: {n} for n in nodes}  # the same, to ask who is in a group
         self.adjacency = adjacency
-        self.forbidden = forbidden
+        self.forbidden = forbidden  # a person's "not the same": no join at all
+        self.stated = stated  # a source's: no join by the model
         self.traits = traits
         self.summaries: dict[str, Summary] = {}  # by group root, made when first needed
         self.refused: set[tuple[str, str, int, int]] = set()
@@ -313,7 +340,7 @@ class _Groups:
         members = self.members
         size_a, size_b = len(members[a]), len(members[b])
         small, big = (a, b) if size_a <= size_b else (b, a)
-        if self.forbidden and self._judged_apart(small, big):
+        if self.forbidden and self._apart(small, big, self.forbidden):
             return False
         if not judged and (size_a * size_b > 1 or self.traits):
             # groups only change by joining, so two roots with the same sizes are the same
@@ -321,7 +348,11 @@ class _Groups:
             state = (small, big, len(members[small]), len(members[big]))
             if state in self.refused:
                 return False
-            if self._incompatible(small, big) or not self._well_linked(small, big):
+            if (
+                (self.stated and self._apart(small, big, self.stated))
+                or self._incompatible(small, big)
+                or not self._well_linked(small, big)
+            ):
                 self.refused.add(state)
                 return False
         self.root[small] = big
@@ -338,13 +369,10 @@ class _Groups:
             self.summaries.pop(big, None)
         return True
 
-    def _judged_apart(self, small: str, big: str) -> bool:
+    def _apart(self, small: str, big: str, apart: dict[str, set[str]]) -> bool:
+        """Whether a pair of ``apart`` holds between the two groups."""
         theirs = self.sets[big]
-        return any(
-            other in theirs
-            for node in self.members[small]
-            for other in self.forbidden.get(node, ())
-        )
+        return any(other in theirs for node in self.members[small] for other in apart.get(node, ()))
 
     def _summary(self, root: str) -> Summary:
         summary = self.summaries.get(root)

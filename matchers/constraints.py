@@ -64,7 +64,7 @@ transition to adult care before 18) and any record with a date of birth:
   register only adults (``HUB_ADULT_SOURCES``): naming the simulated borough's contact
   centre, online accounts and parking permits (adults only, as it simulates them) as well
   separates 2 more of the 11 pairs the defaults leave merged, and raises pairwise
-  recall from 0.9705 to 0.9723 and precision from 0.9976 to 0.9978 (a parent's dateless
+  recall from 0.9708 to 0.9726 and precision from 0.9976 to 0.9978 (a parent's dateless
   contact-centre record no longer joins the child's person, for one).
 
 A "same person" judgement overrides these rules (a person looked); a "not the same"

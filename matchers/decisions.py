@@ -1,4 +1,4 @@
-"""Pairwise decisions: thresholds on match weights, and human judgements.
+"""Pairwise decisions: thresholds on match weights, and judgements (people's and sources').
 
 Thresholds are **match weights** (Splink's ``match_weight``: log2 of the posterior odds that
 the two records are the same person, prior included), the unit :class:`PairScorer` returns.
@@ -10,10 +10,11 @@ A human judgement is a hard constraint: a "same person" judgement links two reco
 whatever the model says, and a "not the same person" judgement keeps them in different
 persons whatever later evidence says. For one pair the latest judgement wins.
 
-A source system states the same as "not the same person" when it relates two of its
-records (one is the other's parent, child, partner, sibling or carer):
-:func:`stated_apart`. Such a statement has no time, so a person's judgement of the pair,
-either way, wins over it.
+A source system states "not the same person" when it relates two of its records (one is
+the other's parent, child, partner, sibling or carer...): :func:`stated_apart`. It is a
+cannot-link rule rather than a person's word: it has no time, so a person's judgement of
+the pair, either way, supersedes it, and a person's "same" overrides it in clustering as
+it overrides the other cannot-link rules (:mod:`matchers.clustering`).
 """
 
 from __future__ import annotations
@@ -116,10 +117,12 @@ def pair_key(a: str, b: str) -> tuple[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
-    """A person's decision about two records: the same person, or not.
+    """A person's decision about two records (the same person, or not), or a source's
+    statement that they are not (:func:`stated_apart`).
 
-    ``at`` is an ISO-8601 timestamp; for one pair the judgement with the latest ``at`` (then
-    the greater ``by``, then "not the same") wins, whatever order they arrive in.
+    ``at`` is an ISO-8601 timestamp (empty for a source's statement); for one pair the
+    judgement with the latest ``at`` (then the greater ``by``, then "not the same") wins,
+    whatever order they arrive in.
     """
 
     record_a: str
@@ -138,6 +141,13 @@ class Judgement:
     @property
     def pair(self) -> tuple[str, str]:
         return (self.record_a, self.record_b)
+
+    @property
+    def verdict(self) -> bool | None:
+        """What clustering takes (:func:`matchers.clustering.cluster`): True "same", False
+        "not the same", None "not the same" as a source states it (a cannot-link rule,
+        which a person's "same" overrides)."""
+        return None if self.stated else self.same
 
     @property
     def stated(self) -> bool:

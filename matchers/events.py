@@ -32,7 +32,9 @@ class MatchDecided:
     highest match weight (``None`` when the record had no candidate), the decision for that
     pair (``"link"``, ``"review"`` or ``"no_link"``) and the person the record belongs to
     now. By a human (``"human"``), after a judgement: ``"link"`` for "same person",
-    ``"no_link"`` for "not the same", with no weight.
+    ``"no_link"`` for "not the same", with no weight. By a rule (``"rule"``), after a
+    source related two records (:func:`~matchers.decisions.stated_apart`): ``"no_link"``,
+    with no weight.
     """
 
     record_id: str

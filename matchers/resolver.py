@@ -1,8 +1,8 @@
 """The incremental resolver: records in, persons and households out, one operation at a time.
 
 **What the result is.** For a fixed model and thresholds, the persons are a pure function
-of the current records and the human judgements (:func:`matchers.batch.resolve_batch`
-computes it in one pass):
+of the current records and the judgements, people's and sources'
+(:func:`matchers.batch.resolve_batch` computes it in one pass):
 
 - *candidate pairs*: two records sharing a blocking key whose bucket (the records holding
   that key) has at most ``thresholds.block_cap`` records; larger buckets are over-common
@@ -430,14 +430,14 @@ class Resolver:
     # -- step 4: re-cluster the touched components ---------------------------------------
     def component(
         self, tx: StagedState, seeds: Iterable[str]
-    ) -> tuple[set[str], dict[str, dict[str, float]], dict[tuple[str, str], bool]]:
+    ) -> tuple[set[str], dict[str, dict[str, float]], dict[tuple[str, str], bool | None]]:
         """The records connected to ``seeds`` by links and "same" judgements, their stored
         scored pairs (record -> partner -> weight), and the judgements among them."""
         link_at = self.thresholds.link
         frontier = sorted(tx.records.get(set(seeds)))
         nodes = set(frontier)
         scored: dict[str, dict[str, float]] = {}
-        judgements: dict[tuple[str, str], bool] = {}
+        judgements: dict[tuple[str, str], bool | None] = {}
         while frontier:
             edges = tx.edges.get(frontier)
             judged = tx.judgements.get(frontier)
@@ -455,7 +455,7 @@ class Resolver:
                     continue
                 for y, judgement in own.items():
                     if y in nodes or y in present:
-                        judgements[judgement.pair] = judgement.same
+                        judgements[judgement.pair] = judgement.verdict
                 for y, weight in edges[x].items():
                     verdict = own.get(y)
                     follow = verdict.same if verdict else weight >= link_at
@@ -571,16 +571,8 @@ class Resolver:
         if not refused:
             return []
         records = tx.records.get({r for k in refused for r in (k.record_a, k.record_b)})
-        torn, held = clustering.torn, clustering.held
         return [
-            self._review(
-                records[k.record_a],
-                records[k.record_b],
-                k.weight,
-                "ambiguous"
-                if k.record_a in torn or k.record_b in torn or (k.record_a, k.record_b) in held
-                else "weak_bridge",
-            )
+            self._review(records[k.record_a], records[k.record_b], k.weight, clustering.reason(k))
             for k in refused
         ]
 

@@ -188,8 +188,12 @@ class Store:
 
     def judgements(self) -> list[Judgement]:
         """Every judgement the store keeps (people's and those sources state)."""
-        with self.engine.connect() as connection:
-            return judgements_in(connection)
+        try:
+            with self.engine.connect() as connection:
+                return judgements_in(connection)
+        except SQLAlchemyError as error:
+            cause = getattr(error, "orig", None) or error
+            raise StoreError(f"store read failed: {type(cause).__name__}") from None
 
     def record_partition(self) -> dict[str, tuple[str | None, str | None]]:
         """record id -> (person id, household id) for every live source record."""

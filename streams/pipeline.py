@@ -357,7 +357,7 @@ class Pipeline:
                     kind=event.kind.value.lower(), group_id=event.group_id,
                     record_id=record_id, present=not removed,
                 ))  # fmt: skip
-            elif event.related_record_id and event.related_record_id != event.subject_record_id:
+            if event.related_record_id and event.related_record_id != event.subject_record_id:
                 related = f"{system}:{event.related_record_id}"
                 operations.append(Judge(stated_apart(record_id, related, system)))
         await self._apply(operations, report)

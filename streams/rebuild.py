@@ -37,7 +37,7 @@ import orjson
 from sqlalchemy import Connection, select
 
 from hub.link import Matcher
-from matchers.batch import BatchResult, latest_judgements, resolve_batch
+from matchers.batch import BatchResult, judgements_by_record, latest_judgements, resolve_batch
 from matchers.decisions import Judgement, Thresholds
 from matchers.households import ServiceGroup
 from matchers.identity_state import HouseholdEntry, PersonEntry, StateChanges
@@ -275,9 +275,7 @@ def build_state(
         for key in keys:
             changes.bucket_added.setdefault(key, set()).add(record_id)
     judged = latest_judgements(durable.judgements).values()
-    for judgement in judged:
-        changes.judgements_set.setdefault(judgement.record_a, {})[judgement.record_b] = judgement
-        changes.judgements_set.setdefault(judgement.record_b, {})[judgement.record_a] = judgement
+    changes.judgements_set = judgements_by_record(judged)
     report.judgements = len(judged)
     numbers = _Numbers(durable.issued)
     _name_persons_and_households(durable, result, numbers, changes, report)

@@ -76,6 +76,48 @@ def test_migrations_create_exactly_the_declared_tables(store: Store) -> None:
     store.upgrade()  # running it again is harmless
 
 
+def test_the_relationships_a_store_holds_become_stated_judgements_on_upgrade(
+    store: Store,
+) -> None:
+    from alembic import command
+
+    from matchers.decisions import Judgement, stated_apart
+    from sinks.store import alembic_config
+
+    with store.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0004")
+    person = Judgement("h:a", "h:B", same=True, by="officer", at="2026-11-27T10:00:00")
+    store.apply({tables.judgements: [{
+        "record_a": person.record_a, "record_b": person.record_b, "same": True,
+        "judged_by": person.by, "judged_at": person.at, "version": 7,
+    }]})  # fmt: skip
+
+    def relationship(rid: str, system: str, record: str, related: str | None) -> dict[str, object]:
+        return {
+            "relationship_id": f"{system}:{rid}", "source_system": system, "kind": "PARENT",
+            "record_id": record, "related_record_id": related, "group_id": None, "role": None,
+            "start": None, "end": None, "removed": rid == "r2", "version": 1, "updated_at": NOW,
+        }  # fmt: skip
+
+    store.apply({tables.relationships: [
+        relationship("r1", "h", "h:a", "h:C"),  # ("h:C" sorts before "h:a" by code point)
+        relationship("r2", "h", "h:C", "h:a"),  # (the same pair, removed: still counts)
+        relationship("r3", "x", "h:C", "h:a"),  # (another source: the greater name wins)
+        relationship("r4", "h", "h:B", "h:a"),  # (a person judged this pair: theirs stands)
+        relationship("r5", "h", "h:d", None),  # (a grouping)
+        relationship("r6", "h", "h:e", "h:e"),  # (itself)
+    ]})  # fmt: skip
+    store.upgrade()
+    assert sorted(store.judgements(), key=lambda j: j.pair) == [
+        person,
+        stated_apart("h:a", "h:C", "x"),
+    ]
+    with store.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0004")
+    assert store.judgements() == [person]
+    store.upgrade()
+
+
 def test_upserts_are_idempotent_and_never_go_back_in_version(store: Store) -> None:
     store.apply({tables.persons: [person("P1", 2, "lovelace")]})
     store.apply({tables.persons: [person("P1", 2, "lovelace")]})  # duplicate batch

@@ -145,6 +145,30 @@ def test_a_record_much_like_a_torn_one_does_not_join_through_a_weaker_link() -> 
     result = cluster(records, close, {}, RULE, records)
     assert frozenset({"son", "tax"}) in result.clusters
     assert result.held == frozenset()
+    # the father and the son themselves are no lookalikes: their own weaker links stand
+    family = {**records, "dad2": Traits(dob="1965-03-04"), "son2": Traits(dob="1990-07-30")}
+    more = [*links, Link("dad", "dad2", 10.0), Link("son", "son2", 11.0)]
+    result = cluster(family, more, {}, RULE, family)
+    assert result.held == {("son", "tax")}
+    assert {frozenset({"dad", "dad2"}), frozenset({"son", "son2"})} <= set(result.clusters)
+
+
+def test_a_relationship_keeps_two_records_apart_unless_a_person_joins_them() -> None:
+    # a source says "mum" is the parent of "kid" (None: "not the same" as a source states it)
+    records = {"mum": Traits(), "kid": Traits(), "kid2": Traits()}
+    links = [Link("kid", "mum", 20.0), Link("kid", "kid2", 12.0), Link("kid2", "mum", 12.0)]
+    stated: dict[tuple[str, str], bool | None] = {("kid", "mum"): None}
+    result = cluster(records, links, stated, RULE, records)
+    assert frozenset({"mum"}) in result.clusters
+    assert ("kid", "mum") not in {(k.record_a, k.record_b) for k in result.refused}  # no link
+    # a person who says kid2 and mum are one joins them, kid with them (a person's word
+    # overrides a source's statement, as it overrides the cannot-link rules)
+    judged = cluster(records, links, {**stated, ("kid2", "mum"): True}, RULE, records)
+    assert judged.clusters == (frozenset(records),)
+    # a person's own "not the same" does not give way
+    apart = {("kid", "mum"): False, ("kid2", "mum"): True}
+    clusters = cluster(records, links, apart, RULE, records).clusters
+    assert not any({"kid", "mum"} <= group for group in clusters)
 
 
 def twin(given: str, middle: str | None = None, *, home: str | None = "u1") -> StandardRecord:

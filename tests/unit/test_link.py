@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from hub.errors import UsageError
 from hub.link import (
     Matcher,
     read_input,
@@ -20,7 +21,6 @@ from hub.link import (
     run_link,
     write_assignment,
 )
-from matchers.decisions import DEFAULT_ADULT_SOURCES
 from matchers.records import SourceRecord
 from matchers.survivorship import SurvivorshipRules
 from tests.support.resolving import THRESHOLDS
@@ -202,16 +202,18 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         '{"record_id": "5", "related_record_id": "5"}\n'
         "not json\n"
         '{"record_id": "3", "related_record_id": "2", "kind": "CARER"}\n'
+        '{"record_id": ["3"], "related_record_id": "1"}\n'
     )
     judgements, rejected, groupings = read_relationships(related)
     assert [(j.pair, j.by, j.stated) for j in judgements] == [
         (("1", "2"), "source:housing", True),
-        (("2", "3"), "source:3", True),  # (no source system: the record id's first part)
+        (("2", "3"), "source:unknown", True),
     ]
     assert [(r.line, r.reason) for r in rejected] == [
         (3, "no record_id"),
         (4, "relates a record to itself"),
         (5, "not valid JSON"),
+        (7, "an id that is not text or a number"),
     ]
     assert groupings == 1
     for batch in (False, True):
@@ -220,21 +222,25 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         persons = partition(summary["assignment"].person_of)
         # 1 and 3 still link; 2 is kept from both
         assert persons == {frozenset("13"), frozenset("2"), frozenset("45"), frozenset("7")}
+    groupings_only = tmp_path / "groupings.csv"
+    groupings_only.write_text("record_id,group_id\n1,T1\n")
+    with pytest.raises(UsageError, match="no related_record_id column"):
+        read_relationships(groupings_only)
 
 
-def test_link_notes_named_adults_only_sources_that_no_record_comes_from(
+def test_link_notes_an_adults_only_source_named_otherwise_than_the_records_name_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     records = [SourceRecord("1", source_system="council_tax"), SourceRecord("2")]
-    named = replace(THRESHOLDS, adult_sources=(("Council_Tax", 18), ("council_tax", 18)))
+    named = replace(THRESHOLDS, adult_sources=(("Council-Tax", 18), ("electoral_roll", 14)))
     report_unseen_sources(named, records)
     assert capsys.readouterr().err.strip() == (
-        "note: no record comes from the adults-only source Council_Tax (HUB_ADULT_SOURCES "
-        "or --adult-sources; names are matched exactly to source_system)"
+        "note: no record comes from the adults-only source Council-Tax (HUB_ADULT_SOURCES or "
+        "--adult-sources), but some come from council_tax: names are matched exactly"
     )
-    # the defaults, or records that name no source system: nothing to say
-    report_unseen_sources(replace(THRESHOLDS, adult_sources=DEFAULT_ADULT_SOURCES), records)
-    report_unseen_sources(named, [SourceRecord("3")])
+    # a source the file does not hold, or one named as the records name it: nothing to say
+    report_unseen_sources(replace(named, adult_sources=(("council_tax", 18),)), records)
+    report_unseen_sources(named, [SourceRecord("3", source_system="housing")])
     assert capsys.readouterr().err == ""
 
 
