@@ -19,8 +19,10 @@ import typer
 from hub.errors import UsageError
 from hub.link import (
     Matcher,
+    RelationshipsOption,
     link_stream,
     load_matcher,
+    load_relationships,
     read_input,
     report_rejected,
     survivorship_from,
@@ -78,8 +80,10 @@ def person_command(
     mapping: Annotated[
         str | None, typer.Option("--map", help="rename columns: column=field,...")
     ] = None,
+    relationships: RelationshipsOption = None,
 ) -> None:
-    """Resolve a file and print how the person holding --record was built, as JSON."""
+    """Resolve a file (under its --relationships, as `hub link` does) and print how the
+    person holding --record was built, as JSON."""
     settings = load_settings()
     matcher = load_matcher(model)
     thresholds = thresholds_from(settings, matcher.block_cap)
@@ -87,7 +91,13 @@ def person_command(
     report_rejected(input_path, rejected)
     if not any(r.record_id == record for r in records):
         raise UsageError(f"{input_path}: no record with record_id {record}")
-    _, resolver, _ = link_stream(records, matcher, thresholds, survivorship_from(settings))
+    _, resolver, _ = link_stream(
+        records,
+        matcher,
+        thresholds,
+        survivorship_from(settings),
+        judgements=load_relationships(relationships),
+    )
     person_id = resolver.state.person_of([record])[record]
     explanation = resolver.explain_person(person_id)
     if explanation is None:  # every stored record has a person

@@ -278,6 +278,30 @@ def read_relationships(path: Path) -> tuple[list[Judgement], list[RejectedRow], 
     return judgements, rejected, groupings
 
 
+def load_relationships(path: Path | None) -> list[Judgement]:
+    """The judgements a ``--relationships`` file states (none without one), its rejected
+    rows and counts reported."""
+    if path is None:
+        return []
+    judgements, rejected, groupings = read_relationships(path)
+    report_rejected(path, rejected)
+    say(
+        f"{path}: {len(judgements):,} relationships between two records (each two people), "
+        f"{groupings:,} groupings left out"
+    )
+    return judgements
+
+
+RelationshipsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--relationships",
+        help="relationships between the records (record_id,related_record_id,...): "
+        "two records a source relates are two people",
+    ),
+]
+
+
 def report_unseen_sources(thresholds: Thresholds, records: Sequence[SourceRecord]) -> None:
     """Note an adults-only source (``HUB_ADULT_SOURCES``) that no record comes from while one
     of the records' source systems is the same name written another way (``Council_Tax``,
@@ -335,14 +359,7 @@ def link_command(
     adult_sources: Annotated[
         str | None, typer.Option(help="override HUB_ADULT_SOURCES (system:age,...)")
     ] = None,
-    relationships: Annotated[
-        Path | None,
-        typer.Option(
-            "--relationships",
-            help="relationships between the records (record_id,related_record_id,...): "
-            "two records a source relates are two people",
-        ),
-    ] = None,
+    relationships: RelationshipsOption = None,
     chunk: Annotated[
         int, typer.Option(help="records placed between two re-clusterings (same persons)", min=1)
     ] = DEFAULT_CHUNK,
@@ -371,14 +388,7 @@ def link_command(
     if not records:
         raise UsageError(f"{input_path}: no records to link")
     report_unseen_sources(thresholds, records)
-    judgements: list[Judgement] = []
-    if relationships is not None:
-        judgements, rejected_relationships, groupings = read_relationships(relationships)
-        report_rejected(relationships, rejected_relationships)
-        say(
-            f"{relationships}: {len(judgements):,} relationships between two records "
-            f"(each two people), {groupings:,} groupings left out"
-        )
+    judgements = load_relationships(relationships)
     summary = run_link(
         records,
         matcher,

@@ -173,13 +173,27 @@ def test_thresholds_come_from_settings_then_the_model_then_options() -> None:
 
 
 @pytest.mark.slow
-def test_hub_explain_person_prints_the_links_of_the_records_person(model: Path) -> None:
+def test_hub_explain_person_prints_the_links_of_the_records_person(
+    model: Path, tmp_path: Path
+) -> None:
     result = run_hub("explain", "person", "--input", str(FAKE_1000), "--map", FAKE_MAP,
                      "--model", str(model), "--record", "0")  # fmt: skip
     assert result.returncode == 0, result.stderr
     document = orjson.loads(result.stdout)
     assert "0" in document["record_ids"]
     assert len(document["links"]) == len(document["record_ids"]) - 1
+    # under a relationship between record 0 and another of its person's, they are two
+    other = next(r for r in document["record_ids"] if r != "0")
+    related = tmp_path / "relationships.jsonl"
+    related.write_text(orjson.dumps({"record_id": "0", "related_record_id": other,
+                                     "source_system": "housing"}).decode())  # fmt: skip
+    apart = run_hub("explain", "person", "--input", str(FAKE_1000), "--map", FAKE_MAP,
+                    "--model", str(model), "--record", "0",
+                    "--relationships", str(related))  # fmt: skip
+    assert apart.returncode == 0, apart.stderr
+    separated = orjson.loads(apart.stdout)
+    assert other not in separated["record_ids"]
+    assert [j["by"] for j in separated["judgements"]] == ["source:housing"]
     missing = run_hub("explain", "person", "--input", str(FAKE_1000), "--map", FAKE_MAP,
                       "--model", str(model), "--record", "no-such-record")  # fmt: skip
     assert missing.returncode == 2
