@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from alembic import command
@@ -27,6 +27,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from hub.errors import HubError, UsageError
 from matchers.decisions import Judgement
 from sinks import tables
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 Row = Mapping[str, Any]
@@ -179,18 +181,17 @@ class Store:
 
     def newest_state_version(self) -> int:
         """The newest identity state version the store holds a batch of (0: none)."""
-        try:
-            with self.engine.connect() as connection:
-                return newest_state_version(connection)
-        except SQLAlchemyError as error:
-            cause = getattr(error, "orig", None) or error
-            raise StoreError(f"store read failed: {type(cause).__name__}") from None
+        return self._read(newest_state_version)
 
     def judgements(self) -> list[Judgement]:
         """Every judgement the store keeps (people's and those sources state)."""
+        return self._read(judgements_in)
+
+    def _read(self, read: Callable[[Connection], T]) -> T:
+        """``read`` on a connection; a failure as a one-line :class:`StoreError`."""
         try:
             with self.engine.connect() as connection:
-                return judgements_in(connection)
+                return read(connection)
         except SQLAlchemyError as error:
             cause = getattr(error, "orig", None) or error
             raise StoreError(f"store read failed: {type(cause).__name__}") from None
