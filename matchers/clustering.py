@@ -17,6 +17,13 @@ record alone:
    could be either of them, and it is more like the undecided record than like the
    other, so it is no more decided (a father's dateless council-tax record, much like his
    torn portal record and only just linked to his son, does not join the son).
+   The same holds between groups: once steps 2 and 3 have run, a record linked, within
+   the margin of its strongest link, to a record of its own group and to one of a group
+   that a cannot-link rule kept apart from it, while breaking none with that group, is
+   torn as well (a mother's dateless contact record at a school, a little more like her
+   child's dateless record, which carries her phone, than like her own, where a source
+   says which record is the child's); the procedure then runs once more with those set
+   aside too.
 
 2. **Model links** of the other records, strongest first (ties by the pair's record ids).
    A link whose two records are already in one group changes nothing. Otherwise the two
@@ -151,12 +158,22 @@ def cluster_graph(
             apart = forbidden if verdict is False else stated
             apart.setdefault(a, set()).add(b)
             apart.setdefault(b, set()).add(a)
-    groups = _Groups(node_set, adjacency, forbidden, stated, traits, thresholds)
-    accepted = [
-        Link(a, b, -negative)
-        for negative, a, b in [*order, *same]
-        if groups.join(a, b, judged=negative == -math.inf)
-    ]
+
+    def join_all() -> tuple[_Groups, list[Link]]:
+        groups = _Groups(node_set, adjacency, forbidden, stated, traits, thresholds)
+        accepted = [
+            Link(a, b, -negative)
+            for negative, a, b in [*order, *same]
+            if groups.join(a, b, judged=negative == -math.inf)
+        ]
+        return groups, accepted
+
+    groups, accepted = join_all()
+    between = _torn_between(order, groups, traits, thresholds) if groups.kept_apart else {}
+    if between:  # once more, with them set aside too
+        torn = {**torn, **between}
+        order = _untorn(links, torn, traits, thresholds)
+        groups, accepted = join_all()
     clusters = sorted((frozenset(group) for group in groups.members.values()), key=min)
     find = groups.find
     refused = tuple(
@@ -199,6 +216,41 @@ def _untorn(
         and -negative >= bar.get(a, lowest)
         and -negative >= bar.get(b, lowest)
     ]
+
+
+def _torn_between(
+    order: list[tuple[float, str, str]],
+    groups: _Groups,
+    traits: Mapping[str, Traits],
+    thresholds: Thresholds,
+) -> dict[str, frozenset[Traits]]:
+    """Records torn between two groups that ``groups`` (the procedure run once) kept apart
+    by a cannot-link rule: linked about equally strongly (within ``thresholds.ambiguity``
+    of its strongest link in ``order``) to a record of its own group and to one of the
+    other, and breaking no cannot-link rule with the other. This is :func:`_torn` for
+    groups: the mother's dateless contact record at a school, a little more like her
+    child's dateless record (it carries her phone) than like her own, where a source says
+    which record is the child's. Each torn record's kinds, as :func:`_torn`'s: the traits
+    of the records it links to that strongly."""
+    margin = thresholds.ambiguity
+    linked: dict[str, list[tuple[float, str]]] = {}  # record -> (weight, other), strongest first
+    for negative, a, b in order:
+        linked.setdefault(a, []).append((-negative, b))
+        linked.setdefault(b, []).append((-negative, a))
+    find = groups.find
+    torn: dict[str, frozenset[Traits]] = {}
+    for record, near_links in linked.items():
+        if len(near_links) < 2:
+            continue
+        bar = near_links[0][0] - margin
+        near = [other for weight, other in near_links if weight >= bar]
+        own = find(record)
+        if any(
+            groups.kept_apart_from(own, root) and groups.may_join(record, root)
+            for root in {find(other) for other in near} - {own}
+        ):
+            torn[record] = frozenset(traits.get(other, _NO_TRAITS) for other in near)
+    return torn
 
 
 def _torn(
@@ -322,6 +374,27 @@ class _Groups:
         self.summaries: dict[str, Summary] = {}  # by group root, made when first needed
         self.refused: set[tuple[str, str, int, int]] = set()
         self.thresholds = thresholds
+        self.kept_apart = False  # whether a cannot-link rule refused a join
+
+    def kept_apart_from(self, a: str, b: str) -> bool:
+        """Whether groups ``a`` and ``b`` (roots) can never be one person by the model."""
+        small, big = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
+        return bool(
+            (self.forbidden and self._apart(small, big, self.forbidden))
+            or (self.stated and self._apart(small, big, self.stated))
+            or self._incompatible(small, big)
+        )
+
+    def may_join(self, record: str, root: str) -> bool:
+        """Whether ``record`` alone breaks no cannot-link rule with group ``root``."""
+        theirs = self.sets[root]
+        for apart in (self.forbidden, self.stated):
+            if any(other in theirs for other in apart.get(record, ())):
+                return False
+        if not self.traits:
+            return True
+        own = Summary.of(self.traits.get(record, _NO_TRAITS))
+        return not own.conflicts(self._summary(root), self.thresholds.dob_years)
 
     def find(self, node: str) -> str:
         root = self.root
@@ -341,6 +414,7 @@ class _Groups:
         size_a, size_b = len(members[a]), len(members[b])
         small, big = (a, b) if size_a <= size_b else (b, a)
         if self.forbidden and self._apart(small, big, self.forbidden):
+            self.kept_apart = True
             return False
         if not judged and (size_a * size_b > 1 or self.traits):
             # groups only change by joining, so two roots with the same sizes are the same
@@ -348,11 +422,13 @@ class _Groups:
             state = (small, big, len(members[small]), len(members[big]))
             if state in self.refused:
                 return False
-            if (
-                (self.stated and self._apart(small, big, self.stated))
-                or self._incompatible(small, big)
-                or not self._well_linked(small, big)
+            if (self.stated and self._apart(small, big, self.stated)) or self._incompatible(
+                small, big
             ):
+                self.refused.add(state)
+                self.kept_apart = True
+                return False
+            if not self._well_linked(small, big):
                 self.refused.add(state)
                 return False
         self.root[small] = big

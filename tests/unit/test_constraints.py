@@ -171,6 +171,47 @@ def test_a_relationship_keeps_two_records_apart_unless_a_person_joins_them() -> 
     assert not any({"kid", "mum"} <= group for group in clusters)
 
 
+def test_a_record_torn_between_two_groups_kept_apart_joins_neither() -> None:
+    # a mother's dateless contact record in a school ("edu") is a little more like her
+    # child's dateless housing record (it carries her phone and email) than like her own
+    # portal record; a source says the child is her housing record's child
+    records = {
+        "portal": Traits(dob="1997-03-15"),
+        "housing": Traits(dob="1997-03-15"),
+        "edu": Traits(),
+        "kid": Traits(),
+    }
+    links = [
+        Link("housing", "portal", 15.0),
+        Link("edu", "kid", 8.9),
+        Link("edu", "portal", 7.9),
+        Link("edu", "housing", 6.0),
+        Link("kid", "portal", 7.0),
+    ]
+    stated: dict[tuple[str, str], bool | None] = {("housing", "kid"): None}
+    result = cluster(records, links, stated, RULE, records)
+    assert set(result.clusters) == {
+        frozenset({"housing", "portal"}),
+        frozenset({"edu"}),
+        frozenset({"kid"}),
+    }
+    assert result.torn == {"edu"}  # (not "kid": the source keeps it from the mother)
+    assert result.reason(Link("edu", "kid", 8.9)) == "ambiguous"
+    # without the relationship nothing keeps the two groups apart: one person
+    assert cluster(records, links, {}, RULE, records).clusters == (frozenset(records),)
+    # clearly closer to one group (more than the margin): no doubt
+    clear = [links[0], Link("edu", "kid", 10.5), *links[2:]]
+    assert frozenset({"edu", "kid"}) in cluster(records, clear, stated, RULE, records).clusters
+    # the same when what keeps them apart is a cannot-link rule: a son's dated and
+    # dateless records, his father's dated one, and a dateless record like either
+    family = {"son": Traits(dob="1990-07-30"), "son2": Traits(), "dad": Traits(dob="1960-01-02")}
+    family["x"] = Traits()
+    chained = [Link("son", "son2", 12.0), Link("son2", "x", 9.0), Link("dad", "x", 8.0)]
+    result = cluster(family, chained, {}, RULE, family)
+    assert result.torn == {"x"}
+    assert frozenset({"son", "son2"}) in result.clusters
+
+
 def twin(given: str, middle: str | None = None, *, home: str | None = "u1") -> StandardRecord:
     return StandardRecord(
         given, first_name=given, middle_name=middle, last_name="green", dob="2009-10-12", uprn=home
