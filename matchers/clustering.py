@@ -233,11 +233,15 @@ def _torn_between(
     which record is the child's. Each torn record's kinds, as :func:`_torn`'s: the traits
     of the records it links to that strongly."""
     margin = thresholds.ambiguity
+    find = groups.find
+    # only a record with a link to another group can be torn between two
+    across = {r for _, a, b in order if find(a) != find(b) for r in (a, b)}
     linked: dict[str, list[tuple[float, str]]] = {}  # record -> (weight, other), strongest first
     for negative, a, b in order:
-        linked.setdefault(a, []).append((-negative, b))
-        linked.setdefault(b, []).append((-negative, a))
-    find = groups.find
+        if a in across:
+            linked.setdefault(a, []).append((-negative, b))
+        if b in across:
+            linked.setdefault(b, []).append((-negative, a))
     torn: dict[str, frozenset[Traits]] = {}
     for record, near_links in linked.items():
         if len(near_links) < 2:
