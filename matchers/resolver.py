@@ -556,18 +556,33 @@ class Resolver:
                 if old_person_of.get(record_id) != person_id:
                     tx.person_of.put(record_id, person_id)
         events.extend(self._rehouse(tx, changes))
-        if focus:
-            events.extend(self._weak_bridges(tx, clustering, focus))
+        events.extend(self._review_refused(tx, clustering, focus, old_person_of))
         return events
 
-    def _weak_bridges(
-        self, tx: StagedState, clustering: Clustering, focus: AbstractSet[str]
+    def _review_refused(
+        self,
+        tx: StagedState,
+        clustering: Clustering,
+        focus: AbstractSet[str],
+        old_person_of: Mapping[str, str],
     ) -> list[Event]:
-        refused = [
-            k
-            for k in clustering.refused
-            if (k.record_a in focus or k.record_b in focus) and not k.judged
-        ]
+        """A review item for each model link the clustering refuses that is new: one of
+        its records was just placed (``focus``), it was scored in this operation (a bucket
+        fell back under the cap), or its two records were one person before (a record that
+        arrived later tore them apart). So every link refused in the end was raised with
+        its weight, whatever the order the records came in."""
+        scored = tx.edges.staged_set
+
+        def new(link: Link) -> bool:
+            a, b = link.record_a, link.record_b
+            return (
+                a in focus
+                or b in focus
+                or b in scored.get(a, ())
+                or old_person_of.get(a, "") == old_person_of.get(b)
+            )
+
+        refused = [k for k in clustering.refused if not k.judged and new(k)]
         if not refused:
             return []
         records = tx.records.get({r for k in refused for r in (k.record_a, k.record_b)})

@@ -3,6 +3,7 @@ persons and households of a batch run over the final records and judgements."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matchers.decisions import Judgement, Thresholds, stated_apart
+from matchers.events import ReviewItemRaised
 from matchers.records import SourceRecord
 from tests.support.resolving import (
     batch,
@@ -66,7 +68,7 @@ def operations(draw: st.DrawFn) -> tuple[str, object]:
     return kind, Judgement(a, b, draw(st.booleans()), "officer", at)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(operations(), max_size=40), st.randoms(use_true_random=False))
 def test_any_operation_sequence_ends_in_the_batch_result(
     ops: list[tuple[str, object]], rnd: random.Random
@@ -74,25 +76,38 @@ def test_any_operation_sequence_ends_in_the_batch_result(
     resolver, state = make_resolver(LOOSE)
     final: dict[str, SourceRecord] = {}
     judgements: list[Judgement] = []
+    raised: dict[tuple[str, str], float] = {}  # pair -> weight of its latest review item
     for kind, payload in ops:
         if kind == "upsert":
             assert isinstance(payload, SourceRecord)
-            resolver.upsert(payload)
+            events = resolver.upsert(payload)
             final[payload.record_id] = payload
         elif kind == "delete":
             assert isinstance(payload, str)
-            resolver.delete(payload)
+            events = resolver.delete(payload)
             final.pop(payload, None)
         else:
             assert isinstance(payload, Judgement)
-            resolver.judge(payload)
+            events = resolver.judge(payload)
             judgements.append(payload)
+        for event in events:
+            if isinstance(event, ReviewItemRaised):
+                pair = (
+                    min(event.record_id, event.other_record_id),
+                    max(event.record_id, event.other_record_id),
+                )
+                raised[pair] = event.match_weight
     check_consistent(state)
     standard = [toy_standardise(r) for r in final.values()]
     expected = batch(standard, LOOSE, judgements)
     assert stored_edges(state) == expected_edges(standard, LOOSE)
     assert state.partition() == batch_partition(expected)
     assert state.household_partition() == batch_households(expected)
+    # every link the batch refuses went to review, with its weight, whatever the order
+    refused = {(k.record_a, k.record_b): k.weight for k in expected.clustering.refused}
+    assert {pair: raised.get(pair) for pair in refused if refused[pair] != math.inf} == {
+        pair: weight for pair, weight in refused.items() if weight != math.inf
+    }
 
     # the same final records and judgements, created in another order, agree too
     again, again_state = make_resolver(LOOSE)

@@ -219,6 +219,20 @@ def test_a_record_torn_between_father_and_son_joins_neither_and_is_raised_for_re
         ("s1", "x", 6.0),
     ]
 
+    # the son's records last: x first joins the father, then the son tears it away, and
+    # its link to the father goes to review too (it was one person with him until then)
+    resolver, state = make_resolver()
+    for record in [*father, bridge]:
+        resolver.upsert(record)
+    assert frozenset({"s1", "s2", "s3", "x"}) in state.partition()
+    events = [e for record in son for e in resolver.upsert(record)]
+    assert frozenset({"x"}) in state.partition()
+    items = [e for e in of_type(events, ReviewItemRaised) if e.reason == "ambiguous"]
+    assert sorted((i.record_id, i.other_record_id) for i in items) == [
+        ("j1", "x"),
+        ("s1", "x"),
+    ]
+
 
 def test_households_change_when_people_move_and_ids_stay_stable() -> None:
     resolver, state = make_resolver()
