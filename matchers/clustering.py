@@ -19,11 +19,11 @@ record alone:
    torn portal record and only just linked to his son, does not join the son).
    The same holds between groups: once steps 2 and 3 have run, a record linked, within
    the margin of its strongest link, to a record of its own group and to one of a group
-   that a cannot-link rule kept apart from it, while breaking none with that group, is
-   torn as well (a mother's dateless contact record at a school, a little more like her
-   child's dateless record, which carries her phone, than like her own, where a source
-   says which record is the child's); the procedure then runs once more with those set
-   aside too.
+   that a cannot-link rule refused to join with its own, while breaking none with that
+   group, is torn as well (a mother's dateless contact record at a school, a little more
+   like her child's dateless record, which carries her phone, than like her own, where a
+   source says which record is the child's); the procedure then runs once more with those
+   set aside too.
 
 2. **Model links** of the other records, strongest first (ties by the pair's record ids).
    A link whose two records are already in one group changes nothing. Otherwise the two
@@ -86,7 +86,7 @@ class Clustering:
     clusters: tuple[frozenset[str], ...]  # sorted by their smallest record id
     accepted: tuple[Link, ...]  # the links that joined two groups (a spanning forest)
     refused: tuple[Link, ...]  # links left between two different clusters
-    torn: frozenset[str] = frozenset()  # records linked to two people (see _torn)
+    torn: frozenset[str] = frozenset()  # records linked to two people (_torn, _torn_between)
     held: frozenset[tuple[str, str]] = frozenset()  # links held back near a torn record
 
     def reason(self, link: Link) -> str:
@@ -224,36 +224,41 @@ def _torn_between(
     traits: Mapping[str, Traits],
     thresholds: Thresholds,
 ) -> dict[str, frozenset[Traits]]:
-    """Records torn between two groups that ``groups`` (the procedure run once) kept apart
-    by a cannot-link rule: linked about equally strongly (within ``thresholds.ambiguity``
-    of its strongest link in ``order``) to a record of its own group and to one of the
-    other, and breaking no cannot-link rule with the other. This is :func:`_torn` for
-    groups: the mother's dateless contact record at a school, a little more like her
-    child's dateless record (it carries her phone) than like her own, where a source says
-    which record is the child's. Each torn record's kinds, as :func:`_torn`'s: the traits
-    of the records it links to that strongly."""
-    margin = thresholds.ambiguity
+    """Records torn between two groups that ``groups`` (the procedure run once) refused to
+    join by a cannot-link rule: linked, within ``thresholds.ambiguity`` of its strongest
+    link in ``order``, to a record of its own group and to one of the other, and breaking
+    no cannot-link rule with the other. This is :func:`_torn` for groups: the mother's
+    dateless contact record at a school, a little more like her child's dateless record
+    (it carries her phone) than like her own, where a source says which record is the
+    child's. Each torn record's kinds: the traits of every record of the groups it is
+    torn between."""
     find = groups.find
-    # only a record with a link to another group can be torn between two
-    across = {r for _, a, b in order if find(a) != find(b) for r in (a, b)}
+    apart = {frozenset((find(a), find(b))) for a, b in groups.kept_apart}
+    sides = set().union(*apart)
+    # only a record of such a group with a link to another group can be torn
+    across = {r for _, a, b in order if find(a) != find(b) for r in (a, b) if find(r) in sides}
     linked: dict[str, list[tuple[float, str]]] = {}  # record -> (weight, other), strongest first
     for negative, a, b in order:
         if a in across:
             linked.setdefault(a, []).append((-negative, b))
         if b in across:
             linked.setdefault(b, []).append((-negative, a))
+    margin = thresholds.ambiguity
     torn: dict[str, frozenset[Traits]] = {}
     for record, near_links in linked.items():
-        if len(near_links) < 2:
-            continue
         bar = near_links[0][0] - margin
-        near = [other for weight, other in near_links if weight >= bar]
+        near = {find(other) for weight, other in near_links if weight >= bar}
         own = find(record)
-        if any(
-            groups.kept_apart_from(own, root) and groups.may_join(record, root)
-            for root in {find(other) for other in near} - {own}
-        ):
-            torn[record] = frozenset(traits.get(other, _NO_TRAITS) for other in near)
+        if own not in near:
+            continue
+        others = [
+            root
+            for root in near - {own}
+            if frozenset((own, root)) in apart and groups.may_join(record, root)
+        ]
+        if others:
+            members = (m for root in (own, *others) for m in groups.members[root])
+            torn[record] = frozenset(traits.get(m, _NO_TRAITS) for m in members)
     return torn
 
 
@@ -378,16 +383,7 @@ class _Groups:
         self.summaries: dict[str, Summary] = {}  # by group root, made when first needed
         self.refused: set[tuple[str, str, int, int]] = set()
         self.thresholds = thresholds
-        self.kept_apart = False  # whether a cannot-link rule refused a join
-
-    def kept_apart_from(self, a: str, b: str) -> bool:
-        """Whether groups ``a`` and ``b`` (roots) can never be one person by the model."""
-        small, big = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
-        return bool(
-            (self.forbidden and self._apart(small, big, self.forbidden))
-            or (self.stated and self._apart(small, big, self.stated))
-            or self._incompatible(small, big)
-        )
+        self.kept_apart: list[tuple[str, str]] = []  # links a cannot-link rule refused
 
     def may_join(self, record: str, root: str) -> bool:
         """Whether ``record`` alone breaks no cannot-link rule with group ``root``."""
@@ -418,7 +414,7 @@ class _Groups:
         size_a, size_b = len(members[a]), len(members[b])
         small, big = (a, b) if size_a <= size_b else (b, a)
         if self.forbidden and self._apart(small, big, self.forbidden):
-            self.kept_apart = True
+            self.kept_apart.append((record_a, record_b))
             return False
         if not judged and (size_a * size_b > 1 or self.traits):
             # groups only change by joining, so two roots with the same sizes are the same
@@ -430,7 +426,7 @@ class _Groups:
                 small, big
             ):
                 self.refused.add(state)
-                self.kept_apart = True
+                self.kept_apart.append((record_a, record_b))
                 return False
             if not self._well_linked(small, big):
                 self.refused.add(state)

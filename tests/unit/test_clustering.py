@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Mapping
 
 import pytest
 from hypothesis import given, settings
@@ -124,10 +125,24 @@ def test_clustering_each_component_separately_equals_the_whole(
 ) -> None:
     nodes, links, judgements = build(pairs, judged)
     whole = set(cluster(nodes, links, judgements, RULE).clusters)
-    # components of the graph of links and "same" judgements, by a plain search
+    parts: set[frozenset[str]] = set()
+    for component in components(nodes, links, judgements):
+        parts |= set(cluster(component, links, judgements, RULE).clusters)
+    assert parts == whole
+    assert {n for group in whole for n in group} == set(nodes)
+    # "not the same" always holds
+    for (a, b), same in judgements.items():
+        if not same:
+            assert not any({a, b} <= group for group in whole)
+
+
+def components(
+    nodes: list[str], links: list[Link], judgements: Mapping[tuple[str, str], bool | None]
+) -> list[set[str]]:
+    """The components of the graph of links and "same" judgements, by a plain search."""
     neighbours: dict[str, set[str]] = {n: set() for n in nodes}
     for k in links:
-        if k.weight >= RULE.link and judgements.get((k.record_a, k.record_b)) is not False:
+        if k.weight >= RULE.link and judgements.get((k.record_a, k.record_b), True):
             neighbours[k.record_a].add(k.record_b)
             neighbours[k.record_b].add(k.record_a)
     for (a, b), same in judgements.items():
@@ -135,7 +150,7 @@ def test_clustering_each_component_separately_equals_the_whole(
             neighbours[a].add(b)
             neighbours[b].add(a)
     seen: set[str] = set()
-    parts: set[frozenset[str]] = set()
+    found = []
     for start in nodes:
         if start in seen:
             continue
@@ -145,13 +160,8 @@ def test_clustering_each_component_separately_equals_the_whole(
                 component.add(other)
                 todo.append(other)
         seen |= component
-        parts |= set(cluster(component, links, judgements, RULE).clusters)
-    assert parts == whole
-    assert {n for group in whole for n in group} == set(nodes)
-    # "not the same" always holds
-    for (a, b), same in judgements.items():
-        if not same:
-            assert not any({a, b} <= group for group in whole)
+        found.append(component)
+    return found
 
 
 _DATES = ["1950-03-03", "1950-03-04", "1953-03-03", "1985-07-01", "1958-07-01", "2010-07-07"]
@@ -177,3 +187,36 @@ def test_the_quick_test_never_misses_a_conflict(kinds: list[Traits], years: int)
     if not _may_conflict(set(kinds), years):
         for a, b in itertools.combinations(kinds, 2):
             assert not _kinds_conflict(a, b, years)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scored_pairs,
+    st.dictionaries(
+        st.tuples(st.sampled_from(names), st.sampled_from(names)),
+        st.sampled_from([True, False, None]),
+        max_size=4,
+    ),
+    st.dictionaries(st.sampled_from(names), _TRAITS),
+)
+def test_with_the_rules_each_component_separately_equals_the_whole(
+    pairs: list[tuple[str, str, int]],
+    judged: dict[tuple[str, str], bool | None],
+    traits: dict[str, Traits],
+) -> None:
+    """The same with the cannot-link rules, a source's statements and the torn records
+    (whose rules look at groups once the procedure has run)."""
+    rules = Thresholds(link=6.0, review=2.0, group=-5.0, floor=-10.0, dob_years=10)
+    weights = {(min(a, b), max(a, b)): float(w) for a, b, w in pairs if a != b}
+    judgements = {(min(a, b), max(a, b)): v for (a, b), v in judged.items() if a != b}
+    nodes = sorted({n for pair in [*weights, *judgements] for n in pair})
+    links = [Link(a, b, w) for (a, b), w in weights.items()]
+    whole = cluster(nodes, links, judgements, rules, traits)
+    parts: set[frozenset[str]] = set()
+    torn: set[str] = set()
+    for component in components(nodes, links, judgements):
+        part = cluster(component, links, judgements, rules, traits)
+        parts |= set(part.clusters)
+        torn |= part.torn
+    assert parts == set(whole.clusters)
+    assert torn == whole.torn

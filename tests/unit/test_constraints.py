@@ -212,6 +212,61 @@ def test_a_record_torn_between_two_groups_kept_apart_joins_neither() -> None:
     assert frozenset({"son", "son2"}) in result.clusters
 
 
+def test_torn_between_groups_looks_only_at_groups_a_cannot_link_rule_kept_apart() -> None:
+    rule = Thresholds(link=6.0, review=2.0, group=-5.0, floor=-10.0, dob_years=10)
+    family = {
+        "son": Traits(dob="1990-07-30"),
+        "son2": Traits(),
+        "son3": Traits(),
+        "x": Traits(),
+        "dad2": Traits(),
+        "dad": Traits(dob="1960-01-02"),
+    }
+    links = [
+        *[Link(a, b, 12.0) for a, b in (("son", "son2"), ("son", "son3"), ("son2", "son3"))],
+        Link("son2", "x", 9.0),
+        Link("son3", "x", 9.0),
+        Link("dad2", "x", 8.0),
+        Link("dad", "dad2", 7.0),
+    ]
+    # the father's group and the son's were kept apart by the average, not by a rule
+    alone = cluster(family, links, {}, rule, family)
+    assert alone.torn == frozenset()
+    assert frozenset({"son", "son2", "son3", "x"}) in alone.clusters
+    # a pair elsewhere that a rule keeps apart changes nothing here
+    others = {**family, "p": Traits(dob="1950-01-01"), "q": Traits(dob="2000-06-17")}
+    whole = cluster(others, [*links, Link("p", "q", 10.0)], {}, rule, others)
+    assert set(alone.clusters) <= set(whole.clusters)
+    assert whole.torn == frozenset()
+
+    # a record linked much more strongly to a group that refused it on average is not
+    # torn between that group and its own, however the groups differ
+    big = [f"b{i}" for i in range(5)]
+    people = {**{b: Traits() for b in big}, "b2": Traits(dob="1960-01-02")}
+    people |= {"x": Traits(), "a1": Traits(dob="1990-07-30")}
+    links = [*clique_of(big, 14.0), Link("b0", "x", 10.0), Link("a1", "x", 7.0)]
+    result = cluster(people, links, {}, rule, people)
+    assert result.torn == frozenset()
+    assert frozenset({"a1", "x"}) in result.clusters
+
+    # the son's own weaker link stands: he conflicts with the father's group
+    family = {"son": Traits(dob="1990-07-30"), "son2": Traits(), "x": Traits()}
+    family |= {"dad2": Traits(), "dad": Traits(dob="1960-01-02")}
+    links = [
+        Link("dad", "dad2", 12.0),
+        Link("son", "x", 9.0),
+        Link("dad2", "x", 8.0),
+        Link("son", "son2", 6.5),
+    ]
+    result = cluster(family, links, {}, rule, family)
+    assert result.torn == {"x"}
+    assert frozenset({"son", "son2"}) in result.clusters
+
+
+def clique_of(names: list[str], weight: float) -> list[Link]:
+    return [Link(a, b, weight) for i, a in enumerate(names) for b in names[i + 1 :]]
+
+
 def twin(given: str, middle: str | None = None, *, home: str | None = "u1") -> StandardRecord:
     return StandardRecord(
         given, first_name=given, middle_name=middle, last_name="green", dob="2009-10-12", uprn=home
