@@ -25,6 +25,7 @@ from hub.link import link_command
 from hub.model_cli import app as model_app
 from hub.reset import reset_command
 from hub.resolve import resolve_command
+from hub.review_cli import app as review_app
 from hub.run import run_command
 from hub.stack import cli as stack_cli
 from hub.state_cli import app as state_app
@@ -56,6 +57,7 @@ app.command("simulate")(simulate_command)
 app.command("worker")(worker_command)
 app.command("resolve")(resolve_command)
 app.add_typer(state_app, name="state")
+app.add_typer(review_app, name="review")
 stack_cli.app.command("reset")(reset_command)
 app.command("run")(run_command)
 app.command("bootstrap")(bootstrap_command)

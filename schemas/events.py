@@ -384,6 +384,18 @@ class PersonsMerged:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class JudgementRecorded:
+    """A person's judgement of two source records: one resident or two (``hub.judgements``)."""
+
+    event_id: str
+    judged_at: dt.datetime
+    record_id: str
+    other_record_id: str
+    same: bool
+    judged_by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PersonRemoved:
     """Every record of a resident was deleted; the id is retired (``hub.person_removals``)."""
 
@@ -497,6 +509,7 @@ Event = (
     | PersonRemoved
     | HouseholdChanged
     | ReviewItemRaised
+    | JudgementRecorded
     | DeadLettered
 )
 """Any top-level event: what travels as one Kafka message value."""
@@ -517,6 +530,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PersonRemoved,
     HouseholdChanged,
     ReviewItemRaised,
+    JudgementRecorded,
     DeadLettered,
 )
 

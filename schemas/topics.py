@@ -6,7 +6,8 @@
 - ``partner.<dataset>`` (PartnerIndicator): partner agencies' datasets.
 - ``cms.workers``, ``cms.teams``, ``cms.allocations``, ``cms.workflow_steps``: the
   case-management extracts.
-- ``hub.*``: what the hub publishes.
+- ``hub.*``: what the hub publishes; and ``hub.judgements`` (JudgementRecorded), people's
+  judgements of review items, which the hub reads.
 - ``<topic>.dlq``: the dead-letter twin of every topic (DeadLettered).
 
 System, dataset and entity names are lower-case words joined by underscores.
@@ -23,6 +24,7 @@ from schemas.events import (
     DeadLettered,
     Event,
     HouseholdChanged,
+    JudgementRecorded,
     MatchDecided,
     PartnerIndicator,
     PersonChanged,
@@ -84,6 +86,7 @@ HUB_PERSON_SPLITS = "hub.person_splits"
 HUB_PERSON_REMOVALS = "hub.person_removals"
 HUB_HOUSEHOLDS = "hub.households"
 HUB_REVIEW_ITEMS = "hub.review_items"
+HUB_JUDGEMENTS = "hub.judgements"  # in: people's judgements of review items
 
 DEAD_LETTER_SUFFIX = ".dlq"
 
@@ -101,6 +104,7 @@ _FIXED: dict[str, type[Event]] = {
     HUB_PERSON_REMOVALS: PersonRemoved,
     HUB_HOUSEHOLDS: HouseholdChanged,
     HUB_REVIEW_ITEMS: ReviewItemRaised,
+    HUB_JUDGEMENTS: JudgementRecorded,
 }
 _PATTERNS: tuple[tuple[re.Pattern[str], type[Event]], ...] = (
     (re.compile(r"^src\.([a-z][a-z0-9_]*)\.persons$"), PersonChanged),

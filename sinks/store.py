@@ -10,6 +10,7 @@ database to the newest revision and is safe to run at every start.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -187,6 +188,11 @@ class Store:
         """Every judgement the store keeps (people's and those sources state)."""
         return self._read(judgements_in)
 
+    def open_review_items(self, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """How many review items are open (no judgement of their pair, a person's or a
+        source's), and the ``limit`` raised first."""
+        return self._read(functools.partial(open_review_items, limit=limit))
+
     def _read(self, read: Callable[[Connection], T]) -> T:
         """``read`` on a connection; a failure as a one-line :class:`StoreError`."""
         try:
@@ -234,6 +240,45 @@ def judgements_in(db: Connection) -> list[Judgement]:
         Judgement(row.record_a, row.record_b, row.same, row.judged_by, row.judged_at)
         for row in db.execute(select(tables.judgements))
     ]
+
+
+def open_review_items(db: Connection, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """See :meth:`Store.open_review_items`."""
+    items, judged = tables.review_items, tables.judgements
+    undecided = (
+        select(items)
+        .select_from(items)
+        .join(
+            judged,
+            (judged.c.record_a == items.c.record_id)
+            & (judged.c.record_b == items.c.other_record_id),
+            isouter=True,
+        )
+        .where(judged.c.record_a.is_(None))
+    ).subquery()
+    count = db.execute(select(func.count()).select_from(undecided)).scalar() or 0
+    first = db.execute(
+        select(undecided)
+        .order_by(undecided.c.raised_at, undecided.c.record_id, undecided.c.other_record_id)
+        .limit(limit)
+    )
+    return count, [
+        {
+            "record_id": row.record_id,
+            "other_record_id": row.other_record_id,
+            "reason": row.reason,
+            "match_weight": row.match_weight,
+            "explanation": row.explanation,
+            "model_version": row.model_version,
+            "raised_at": _utc(row.raised_at).isoformat(),
+        }
+        for row in first
+    ]
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """A stored time as UTC (SQLite hands back the UTC it was given without a zone)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def newest_state_version(db: Connection) -> int:

@@ -381,6 +381,11 @@ class Worker:
             async for report in self._run(stream, pipeline.relationships):
                 yield report
 
+        @app.agent(source(self.topics.judgements), supervisor_strategy=CrashingSupervisor)  # type: ignore[untyped-decorator]
+        async def judgements(stream: Any) -> AsyncIterator[BatchReport]:
+            async for report in self._run(stream, pipeline.judgements):
+                yield report
+
         @app.agent(source(self.topics.indicators), supervisor_strategy=CrashingSupervisor)  # type: ignore[untyped-decorator]
         async def indicators(stream: Any) -> AsyncIterator[BatchReport]:
             async for report in self._run(stream, pipeline.indicators):

@@ -26,12 +26,18 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from matchers import events as domain
-from matchers.decisions import stated_apart
+from matchers.decisions import Judgement, stated_apart
 from matchers.resolver import Explainer
 from monitoring.metrics import HubMetrics
 from schemas import topics
 from schemas.conversions import record_from_person
-from schemas.events import Operation, PartnerIndicator, PersonChanged, RelationshipObserved
+from schemas.events import (
+    JudgementRecorded,
+    Operation,
+    PartnerIndicator,
+    PersonChanged,
+    RelationshipObserved,
+)
 from sinks import tables
 from sinks.redis_state import RedisState, StateConflict
 from sinks.store import Store, StoreError
@@ -364,6 +370,25 @@ class Pipeline:
         await asyncio.to_thread(
             self.drain.store.apply, {tables.relationships: _latest(rows, RELATIONSHIP_KEY)}
         )
+        await asyncio.to_thread(self.dead_letters.flush)
+        return report
+
+    async def judgements(self, messages: Sequence[RawMessage]) -> BatchReport:
+        """A batch from ``hub.judgements``: people's judgements of two records, each a hard
+        constraint from now on (the latest of a pair wins, whatever the order they come
+        in); stored with the others by the drain."""
+        report = BatchReport()
+        operations: list[StateOperation] = []
+        for accepted in self._validate(messages, report):
+            event = accepted.event
+            if not isinstance(event, JudgementRecorded):
+                continue
+            at = event.judged_at.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+            judgement = Judgement(
+                event.record_id, event.other_record_id, event.same, event.judged_by, at
+            )
+            operations.append(Judge(judgement))
+        await self._apply(operations, report)
         await asyncio.to_thread(self.dead_letters.flush)
         return report
 

@@ -39,10 +39,11 @@ class SourceTopics:
     persons: tuple[str, ...]
     relationships: tuple[str, ...]
     indicators: tuple[str, ...]
+    judgements: tuple[str, ...] = (topics.HUB_JUDGEMENTS,)  # people's, of review items
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        return self.persons + self.relationships + self.indicators
+        return self.persons + self.relationships + self.indicators + self.judgements
 
 
 def _names(extra: str) -> list[str]:

@@ -26,6 +26,7 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from matchers.decisions import STATED_BY
 from matchers.identifiers import check_nhs_number, check_ni_number, check_postcode, check_upn
 from schemas.codec import Codec, CodecError
 from schemas.events import (
@@ -36,6 +37,7 @@ from schemas.events import (
     TEXT_CHARS,
     Address,
     Event,
+    JudgementRecorded,
     Operation,
     PartnerIndicator,
     Person,
@@ -62,6 +64,9 @@ NO_VALUE = "no_value"
 UPRN_FORMAT = "uprn_format"
 NUL_CHARACTER = "nul_character"
 TOO_LONG = "too_long"
+RECORD_ID_FORMAT = "record_id_format"
+SAME_RECORD = "same_record"
+RESERVED_NAME = "reserved_name"
 
 _PAIRWISE = frozenset(
     {
@@ -152,6 +157,16 @@ def validate_event(event: Event, topic: str, today: dt.date) -> Checked:
     return checked
 
 
+def why_invalid(event: Event, topic: str, today: dt.date) -> str | None:
+    """Why the workers would dead-letter ``event`` on ``topic`` (None: they would not), for
+    a command that publishes to check first."""
+    try:
+        validate_event(event, topic, today)
+    except _Invalid as invalid:
+        return invalid.detail
+    return None
+
+
 def _checked(event: Event, source: str | None, today: dt.date) -> Checked:
     if isinstance(event, PersonChanged):
         return _person_changed(event, source, today)
@@ -161,6 +176,8 @@ def _checked(event: Event, source: str | None, today: dt.date) -> Checked:
         return _property(event, source)
     if isinstance(event, PartnerIndicator):
         return _indicator(event, source, today)
+    if isinstance(event, JudgementRecorded):
+        return _judgement(event)
     return event, ()
 
 
@@ -186,6 +203,18 @@ def _relationship(event: RelationshipObserved, source: str | None) -> Checked:
         raise _Invalid(MISSING_FIELD, f"a {event.kind} relation needs related_record_id")
     if event.kind in _GROUPS and not event.group_id:
         raise _Invalid(MISSING_FIELD, f"a {event.kind} membership needs group_id")
+    return event, ()
+
+
+def _judgement(event: JudgementRecorded) -> Checked:
+    for name in ("record_id", "other_record_id"):
+        system, _, record = getattr(event, name).partition(":")
+        if not (system.strip() and record.strip()):
+            raise _Invalid(RECORD_ID_FORMAT, f"{name} is not <source_system>:<source_record_id>")
+    if event.record_id == event.other_record_id:
+        raise _Invalid(SAME_RECORD, "a judgement needs two different records")
+    if event.judged_by.startswith(STATED_BY):
+        raise _Invalid(RESERVED_NAME, f"judged_by starting {STATED_BY!r} is kept for sources")
     return event, ()
 
 
@@ -401,6 +430,11 @@ _BOUNDED: dict[type, tuple[tuple[str, int, bool], ...]] = {
         ("related_record_id", ID_CHARS, True),
         ("group_id", ID_CHARS, False),
         ("role", CODE_CHARS, False),
+    ),
+    JudgementRecorded: (
+        ("record_id", ID_CHARS, False),
+        ("other_record_id", ID_CHARS, False),
+        ("judged_by", ID_CHARS, False),
     ),
     PartnerIndicator: (
         ("dataset", CODE_CHARS, False),

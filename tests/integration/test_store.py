@@ -118,6 +118,30 @@ def test_the_relationships_a_store_holds_become_stated_judgements_on_upgrade(
     store.upgrade()
 
 
+def test_a_review_item_is_open_until_its_pair_is_judged(store: Store) -> None:
+    def item(a: str, b: str, minute: int) -> dict[str, object]:
+        return {"record_id": a, "other_record_id": b, "version": 1, "reason": "weak_bridge",
+                "match_weight": 2.5, "explanation": [["dob", "exact", 4.0]],
+                "model_version": "m1", "status": "open",
+                "raised_at": NOW.replace(minute=minute)}  # fmt: skip
+
+    store.apply({tables.review_items: [item("a:2", "b:1", 5), item("a:1", "b:1", 9)]})
+    assert store.open_review_items(1) == (
+        2,
+        [{"record_id": "a:2", "other_record_id": "b:1", "reason": "weak_bridge",
+          "match_weight": 2.5, "explanation": [["dob", "exact", 4.0]], "model_version": "m1",
+          "raised_at": "2026-11-26T09:05:00+00:00"}],
+    )  # fmt: skip
+    judged = {"record_a": "a:2", "record_b": "b:1", "same": False, "judged_by": "officer-1",
+              "judged_at": "2026-11-26T10:00:00.000+00:00", "version": 1}  # fmt: skip
+    store.apply({tables.judgements: [judged]})
+    count, items = store.open_review_items(10)
+    assert (count, [(i["record_id"], i["other_record_id"]) for i in items]) == (
+        1,
+        [("a:1", "b:1")],
+    )
+
+
 def test_upserts_are_idempotent_and_never_go_back_in_version(store: Store) -> None:
     store.apply({tables.persons: [person("P1", 2, "lovelace")]})
     store.apply({tables.persons: [person("P1", 2, "lovelace")]})  # duplicate batch

@@ -71,6 +71,7 @@ TOPICS: dict[type, str] = {
         t.HUB_PERSON_REMOVALS,
         t.HUB_HOUSEHOLDS,
         t.HUB_REVIEW_ITEMS,
+        t.HUB_JUDGEMENTS,
         t.dead_letter(t.source_persons("housing")),
     )
 }

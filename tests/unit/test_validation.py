@@ -18,6 +18,7 @@ from schemas.codec import SINGLE_OBJECT_MAGIC, SingleObjectCodec
 from schemas.events import (
     Address,
     DeadLettered,
+    JudgementRecorded,
     NameKind,
     Operation,
     OtherName,
@@ -29,6 +30,7 @@ from schemas.events import (
     RelationshipObserved,
 )
 from schemas.topics import (
+    HUB_JUDGEMENTS,
     dead_letter,
     partner,
     source_persons,
@@ -42,6 +44,7 @@ from streams.validation import (
     Rejected,
     clean_person,
     validate_message,
+    why_invalid,
 )
 from tests.strategies import any_event, records_of
 
@@ -128,6 +131,35 @@ def test_a_nul_character_anywhere_dead_letters_the_event_naming_the_field_not_th
     relation = validate(_relationship(related_record_id="R\x00"), source_relationships("housing"))
     assert isinstance(relation, Rejected) and relation.reason == "nul_character"
     assert isinstance(validate(person_event()), Accepted)
+
+
+def test_a_judgement_names_two_different_records_and_a_person() -> None:
+    def judgement(**changes: Any) -> JudgementRecorded:
+        values: dict[str, Any] = {
+            "event_id": str(uuid.uuid4()), "judged_at": dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
+            "record_id": "housing:H1", "other_record_id": "libraries:L7", "same": False,
+            "judged_by": "officer-17",
+        }  # fmt: skip
+        return JudgementRecorded(**{**values, **changes})
+
+    assert isinstance(validate(judgement(), HUB_JUDGEMENTS), Accepted)
+    rejected = {
+        "housing:H1": "same_record",  # the same record twice
+        "L7": "record_id_format",  # no source system
+        "libraries:": "record_id_format",
+    }
+    for other, reason in rejected.items():
+        result = validate(judgement(other_record_id=other), HUB_JUDGEMENTS)
+        assert isinstance(result, Rejected) and result.reason == reason, other
+    result = validate(judgement(judged_by="source:housing"), HUB_JUDGEMENTS)
+    assert isinstance(result, Rejected) and result.reason == "reserved_name"
+    result = validate(judgement(judged_by=" "), HUB_JUDGEMENTS)
+    assert isinstance(result, Rejected) and result.reason == "missing_field"
+    # what `hub review judge` asks before it publishes
+    assert why_invalid(judgement(), HUB_JUDGEMENTS, TODAY) is None
+    assert why_invalid(judgement(record_id="libraries:L7"), HUB_JUDGEMENTS, TODAY) == (
+        "a judgement needs two different records"
+    )
 
 
 def test_a_text_longer_than_the_store_or_kafka_takes_dead_letters_the_event() -> None:

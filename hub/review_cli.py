@@ -1,0 +1,88 @@
+"""`hub review`: the review queue, and a person's judgement of a pair of records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import orjson
+import typer
+
+from hub.console import say
+from hub.errors import HubError, UsageError
+from hub.settings import load_settings
+
+app = typer.Typer(help="The review queue: list the open items, record a person's judgement.")
+
+
+@app.command("list")
+def list_command(
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="how many items to show, first raised first")
+    ] = 20,
+) -> None:
+    """Print the open review items as JSON: how many there are, and the first LIMIT raised,
+    each with its two record ids, reason (review_band, weak_bridge or ambiguous), match
+    weight, per-comparison explanation and model version. An item is open until its pair
+    is judged (`hub review judge`, or a relationship between the two records)."""
+    from sinks.store import Store
+
+    store = Store(load_settings().database_url)
+    try:
+        store.upgrade()
+        count, items = store.open_review_items(limit)
+    finally:
+        store.dispose()
+    typer.echo(orjson.dumps({"open": count, "items": items}).decode())
+
+
+@app.command("judge")
+def judge_command(
+    record_id: Annotated[str, typer.Argument(help="one record: <source_system>:<record id>")],
+    other_record_id: Annotated[str, typer.Argument(help="the other record")],
+    same: Annotated[
+        bool | None,
+        typer.Option("--same/--different", help="one resident (--same) or two (--different)"),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="who judges: a user name or staff id")
+    ] = None,
+) -> None:
+    """Record a person's judgement of two records on hub.judgements. The workers apply it
+    as a hard constraint that later evidence never overrides: --different parts the two
+    records' person, --same joins their persons. For one pair the judgement made last
+    wins. Needs Kafka; a worker applies it when it runs."""
+    from schemas import topics
+    from schemas.events import JudgementRecorded
+    from sources.cli import connect_publisher
+    from streams.topology import ensure_topics
+    from streams.validation import why_invalid
+
+    if same is None or by is None:
+        raise UsageError(
+            "say whether they are one resident (--same) or two (--different), "
+            "and who judges (--by NAME)"
+        )
+    now = dt.datetime.now(dt.UTC)
+    event = JudgementRecorded(
+        event_id=str(uuid.uuid4()),
+        judged_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+        record_id=record_id,
+        other_record_id=other_record_id,
+        same=same,
+        judged_by=by,
+    )
+    problem = why_invalid(event, topics.HUB_JUDGEMENTS, now.date())
+    if problem is not None:
+        raise UsageError(problem)
+    settings = load_settings()
+    ensure_topics(settings)
+    publisher = connect_publisher(settings)
+    key = "|".join(sorted((record_id, other_record_id)))
+    publisher.send(topics.HUB_JUDGEMENTS, key, event)
+    totals = publisher.flush()
+    if totals.failed:
+        raise HubError(f"the judgement was not published: {totals.first_error}")
+    verdict = "the same resident" if same else "two residents"
+    say(f"published to {topics.HUB_JUDGEMENTS}: {record_id} and {other_record_id} are {verdict}")
