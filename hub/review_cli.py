@@ -19,13 +19,14 @@ app = typer.Typer(help="The review queue: list the open items, record a person's
 @app.command("list")
 def list_command(
     limit: Annotated[
-        int, typer.Option("--limit", min=1, help="how many items to show, first raised first")
+        int, typer.Option("--limit", min=1, help="how many items to show, longest waiting first")
     ] = 20,
 ) -> None:
-    """Print the open review items as JSON: how many there are, and the first LIMIT raised,
-    each with its two record ids, reason (review_band, weak_bridge or ambiguous), match
-    weight, per-comparison explanation and model version. An item is open until its pair
-    is judged (`hub review judge`, or a relationship between the two records)."""
+    """Print the open review items as JSON: how many there are, and the LIMIT waiting
+    longest (since they were last raised), each with its two record ids, reason
+    (review_band, weak_bridge or ambiguous), match weight, per-comparison explanation and
+    model version. An item is open until its pair is judged: by a person (`hub review
+    judge`), or by a source that relates the two records (two people)."""
     from sinks.store import Store
 
     store = Store(load_settings().database_url)
@@ -48,11 +49,18 @@ def judge_command(
     by: Annotated[
         str | None, typer.Option("--by", help="who judges: a user name or staff id")
     ] = None,
+    unseen: Annotated[
+        bool,
+        typer.Option(
+            "--unseen", help="judge records the store does not hold (yet): applied on arrival"
+        ),
+    ] = False,
 ) -> None:
     """Record a person's judgement of two records on hub.judgements. The workers apply it
     as a hard constraint that later evidence never overrides: --different parts the two
     records' person, --same joins their persons. For one pair the judgement made last
-    wins. Needs Kafka; a worker applies it when it runs."""
+    wins. Both records must be in the store, unless --unseen. Needs Kafka; a worker
+    applies it when it runs."""
     from schemas import topics
     from schemas.events import JudgementRecorded
     from sources.cli import connect_publisher
@@ -67,7 +75,7 @@ def judge_command(
     now = dt.datetime.now(dt.UTC)
     event = JudgementRecorded(
         event_id=str(uuid.uuid4()),
-        judged_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+        judged_at=now,
         record_id=record_id,
         other_record_id=other_record_id,
         same=same,
@@ -77,6 +85,8 @@ def judge_command(
     if problem is not None:
         raise UsageError(problem)
     settings = load_settings()
+    if not unseen:
+        _check_held(settings.database_url, (record_id, other_record_id))
     ensure_topics(settings)
     publisher = connect_publisher(settings)
     key = "|".join(sorted((record_id, other_record_id)))
@@ -86,3 +96,21 @@ def judge_command(
         raise HubError(f"the judgement was not published: {totals.first_error}")
     verdict = "the same resident" if same else "two residents"
     say(f"published to {topics.HUB_JUDGEMENTS}: {record_id} and {other_record_id} are {verdict}")
+
+
+def _check_held(database_url: str, record_ids: tuple[str, str]) -> None:
+    """Refuse, in one line, a judgement naming a record the store does not hold."""
+    from sinks.store import Store
+
+    store = Store(database_url)
+    try:
+        store.upgrade()
+        held = store.live_records(record_ids)
+    finally:
+        store.dispose()
+    missing = [r for r in record_ids if r not in held]
+    if missing:
+        raise UsageError(
+            f"the store holds no record {' or '.join(missing)} (a typing error? "
+            "--unseen judges it anyway, to apply when it arrives)"
+        )

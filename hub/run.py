@@ -46,7 +46,7 @@ def _count(settings: Settings) -> dict[str, int]:
     from sqlalchemy import func, select
 
     from sinks import tables
-    from sinks.store import Store
+    from sinks.store import Store, open_review_items_in
 
     store = Store(settings.database_url)
     try:
@@ -67,7 +67,7 @@ def _count(settings: Settings) -> dict[str, int]:
                     .where(tables.source_records.c.person_id.is_not(None))
                 ),
                 "households": count(select(func.count()).select_from(tables.households)),
-                "open_review_items": count(select(func.count()).select_from(tables.review_items)),
+                "open_review_items": open_review_items_in(connection, limit=0)[0],
                 "relationships": count(select(func.count()).select_from(tables.relationships)),
                 "partner_indicators": count(
                     select(func.count()).select_from(tables.partner_indicators)

@@ -19,6 +19,7 @@ it overrides the other cannot-link rules (:mod:`matchers.clustering`).
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import math
 from dataclasses import dataclass
@@ -115,14 +116,21 @@ def pair_key(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
+def judged_at(moment: dt.datetime) -> str:
+    """A judgement's time as :attr:`Judgement.at` holds it: ISO 8601 in UTC to the
+    millisecond (``2026-11-27T09:30:00.000+00:00``), one format, so that the texts sort
+    as the times do."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+
+
 @dataclass(frozen=True, slots=True)
 class Judgement:
     """A person's decision about two records (the same person, or not), or a source's
     statement that they are not (:func:`stated_apart`).
 
-    ``at`` is an ISO-8601 timestamp (empty for a source's statement); for one pair the
-    judgement with the latest ``at`` (then the greater ``by``, then "not the same") wins,
-    whatever order they arrive in.
+    ``at`` is an ISO-8601 timestamp in UTC, as :func:`judged_at` writes it (empty for a
+    source's statement); for one pair the judgement with the latest ``at`` (then the
+    greater ``by``, then "not the same") wins, whatever order they arrive in.
     """
 
     record_a: str

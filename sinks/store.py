@@ -190,8 +190,16 @@ class Store:
 
     def open_review_items(self, limit: int) -> tuple[int, list[dict[str, Any]]]:
         """How many review items are open (no judgement of their pair, a person's or a
-        source's), and the ``limit`` raised first."""
-        return self._read(functools.partial(open_review_items, limit=limit))
+        source's), and the ``limit`` raised longest ago (when last raised)."""
+        return self._read(functools.partial(open_review_items_in, limit=limit))
+
+    def live_records(self, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` that are live source records (held, not deleted)."""
+        records = tables.source_records
+        query = select(records.c.record_id).where(
+            records.c.record_id.in_(sorted(set(ids))), records.c.person_id.is_not(None)
+        )
+        return self._read(lambda db: {row.record_id for row in db.execute(query)})
 
     def _read(self, read: Callable[[Connection], T]) -> T:
         """``read`` on a connection; a failure as a one-line :class:`StoreError`."""
@@ -242,12 +250,11 @@ def judgements_in(db: Connection) -> list[Judgement]:
     ]
 
 
-def open_review_items(db: Connection, limit: int) -> tuple[int, list[dict[str, Any]]]:
+def open_review_items_in(db: Connection, limit: int) -> tuple[int, list[dict[str, Any]]]:
     """See :meth:`Store.open_review_items`."""
     items, judged = tables.review_items, tables.judgements
     undecided = (
         select(items)
-        .select_from(items)
         .join(
             judged,
             (judged.c.record_a == items.c.record_id)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from matchers import events as domain
-from matchers.decisions import Judgement, stated_apart
+from matchers.decisions import Judgement, judged_at, stated_apart
 from matchers.resolver import Explainer
 from monitoring.metrics import HubMetrics
 from schemas import topics
@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 # Relationship kinds that are a service's grouping of its records (kept beside households).
 GROUP_KINDS = frozenset({"FAMILY_GROUP", "BENEFIT_CLAIM_UNIT", "COUNCIL_TAX_ACCOUNT", "TENANCY",
                          "HOUSEHOLD_MEMBER"})  # fmt: skip
+
+_SOURCE_OF = {topics.HUB_JUDGEMENTS: "people"}  # the metrics' source of hub's own inputs
 
 
 RELATIONSHIP_KEY = ("relationship_id",)
@@ -243,7 +245,7 @@ class Pipeline:
         today = self.clock().date()
         accepted = []
         for message in messages:
-            source = topics.source_of(message.topic) or "unknown"
+            source = topics.source_of(message.topic) or _SOURCE_OF.get(message.topic, "unknown")
             self.metrics.events_consumed.labels(topic=message.topic, source=source).inc()
             report.consumed += 1
             result = validate_message(message, self.codec, today)
@@ -383,7 +385,7 @@ class Pipeline:
             event = accepted.event
             if not isinstance(event, JudgementRecorded):
                 continue
-            at = event.judged_at.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+            at = judged_at(event.judged_at)
             judgement = Judgement(
                 event.record_id, event.other_record_id, event.same, event.judged_by, at
             )

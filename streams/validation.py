@@ -177,7 +177,7 @@ def _checked(event: Event, source: str | None, today: dt.date) -> Checked:
     if isinstance(event, PartnerIndicator):
         return _indicator(event, source, today)
     if isinstance(event, JudgementRecorded):
-        return _judgement(event)
+        return _judgement(event, today)
     return event, ()
 
 
@@ -206,16 +206,22 @@ def _relationship(event: RelationshipObserved, source: str | None) -> Checked:
     return event, ()
 
 
-def _judgement(event: JudgementRecorded) -> Checked:
+def _judgement(event: JudgementRecorded, today: dt.date) -> Checked:
     for name in ("record_id", "other_record_id"):
-        system, _, record = getattr(event, name).partition(":")
-        if not (system.strip() and record.strip()):
+        if not _RECORD_ID.match(getattr(event, name)):
             raise _Invalid(RECORD_ID_FORMAT, f"{name} is not <source_system>:<source_record_id>")
     if event.record_id == event.other_record_id:
         raise _Invalid(SAME_RECORD, "a judgement needs two different records")
     if event.judged_by.startswith(STATED_BY):
         raise _Invalid(RESERVED_NAME, f"judged_by starting {STATED_BY!r} is kept for sources")
+    if not EARLIEST_DATE <= event.judged_at.date() <= today + dt.timedelta(days=1):
+        raise _Invalid(DATE_OUT_OF_RANGE, "judged_at is in the future or before 1890")
     return event, ()
+
+
+# a record id as the hub keeps it: a source system's name, a colon, an id with no space
+# at either end
+_RECORD_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}:\S(?:.*\S)?$", re.DOTALL)
 
 
 def _property(event: PropertyChanged, source: str | None) -> Checked:

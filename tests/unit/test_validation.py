@@ -147,6 +147,8 @@ def test_a_judgement_names_two_different_records_and_a_person() -> None:
         "housing:H1": "same_record",  # the same record twice
         "L7": "record_id_format",  # no source system
         "libraries:": "record_id_format",
+        "Libraries:L7": "record_id_format",  # not a system's name
+        " libraries:L7": "record_id_format",  # (the same record as a person reads it)
     }
     for other, reason in rejected.items():
         result = validate(judgement(other_record_id=other), HUB_JUDGEMENTS)
@@ -155,6 +157,10 @@ def test_a_judgement_names_two_different_records_and_a_person() -> None:
     assert isinstance(result, Rejected) and result.reason == "reserved_name"
     result = validate(judgement(judged_by=" "), HUB_JUDGEMENTS)
     assert isinstance(result, Rejected) and result.reason == "missing_field"
+    # a judgement dated ahead would win over every later one
+    ahead = judgement(judged_at=dt.datetime(2025, 3, 3, tzinfo=dt.UTC))  # (today: 1 March)
+    result = validate(ahead, HUB_JUDGEMENTS)
+    assert isinstance(result, Rejected) and result.reason == "date_out_of_range"
     # what `hub review judge` asks before it publishes
     assert why_invalid(judgement(), HUB_JUDGEMENTS, TODAY) is None
     assert why_invalid(judgement(record_id="libraries:L7"), HUB_JUDGEMENTS, TODAY) == (

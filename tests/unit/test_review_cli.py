@@ -1,0 +1,56 @@
+"""`hub review judge` refuses a malformed judgement, or one naming a record the store does
+not hold, in one line before it publishes anything (no Kafka needed to be refused)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub.stack.processes import free_port
+
+pytestmark = pytest.mark.unit
+
+
+def judge(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env |= {
+        "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
+        "HUB_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",  # nothing listens: never reached
+        "HUB_STACK_DIR": str(tmp_path / "stack"),
+    }
+    hub = Path(sys.executable).with_name("hub")
+    return subprocess.run(
+        [str(hub), "review", "judge", *args], capture_output=True, text=True, env=env, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("housing:H1", "housing:H1", "--same", "--by", "o"), "two different records"),
+        (("housing:H1", "H2", "--different", "--by", "o"), "is not <source_system>:"),
+        (("Housing:H1", "housing:H2", "--different", "--by", "o"), "is not <source_system>:"),
+        (("housing:H1 ", "housing:H2", "--different", "--by", "o"), "is not <source_system>:"),
+        (("housing:H1", "housing:H2", "--by", "o"), "--same) or two (--different)"),
+        (("housing:H1", "housing:H2", "--same"), "who judges (--by NAME)"),
+        (("housing:H1", "housing:H2", "--same", "--by", "source:x"), "kept for sources"),
+        (("housing:H1", "housing:H2", "--same", "--by", "o"), "the store holds no record"),
+    ],
+)
+def test_a_bad_judgement_is_refused_in_one_line(
+    tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
+    result = judge(tmp_path, *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], lines
+
+
+def test_an_unseen_record_may_be_judged_and_then_kafka_is_needed(tmp_path: Path) -> None:
+    result = judge(tmp_path, "housing:H1", "housing:H2", "--same", "--by", "o", "--unseen")
+    assert result.returncode != 0
+    assert "Kafka at" in result.stderr and len(result.stderr.strip().splitlines()) == 1
