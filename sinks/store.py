@@ -20,7 +20,18 @@ from typing import Any, TypeVar
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -124,7 +135,8 @@ class Store:
         return make_url(self.url).render_as_string(hide_password=True)
 
     def apply(self, batch: Mapping[Table, Sequence[Row]]) -> None:
-        """Upsert every table's rows in one transaction (newer or equal versions win)."""
+        """Upsert every table's rows in one transaction (newer or equal versions win);
+        review items whose pair is judged, the batch's or before, are marked decided."""
         sqlite_ = self.engine.dialect.name == "sqlite"
         try:
             with self.engine.begin() as connection:
@@ -136,6 +148,9 @@ class Store:
                         connection.exec_driver_sql(sql, _bound(columns, rows))
                     else:
                         connection.execute(self._upsert(table), list(rows))
+                pairs = _review_pairs(batch)
+                if pairs:
+                    connection.execute(_DECIDE, [{"a": a, "b": b} for a, b in sorted(pairs)])
         except SQLAlchemyError as error:
             cause = getattr(error, "orig", None) or error
             raise StoreError(f"store write failed: {type(cause).__name__}") from None
@@ -242,6 +257,32 @@ class Store:
         self.engine.dispose()
 
 
+# A review item whose pair has a judgement, a person's or a source's, is decided: an item
+# (re-)raised and the judgement of its pair can come in either order (two workers' drains).
+_items, _judged = tables.review_items, tables.judgements
+_DECIDE = (
+    update(_items)
+    .where(
+        (_items.c.record_id == bindparam("a"))
+        & (_items.c.other_record_id == bindparam("b"))
+        & (_items.c.status == "open")
+        & exists().where(
+            (_judged.c.record_a == bindparam("a")) & (_judged.c.record_b == bindparam("b"))
+        )
+    )
+    .values(status="decided")
+)
+
+
+def _review_pairs(batch: Mapping[Table, Sequence[Row]]) -> set[tuple[str, str]]:
+    """The pairs (sorted) of the batch's review items and judgements."""
+    items = batch.get(tables.review_items, ())
+    judged = batch.get(tables.judgements, ())
+    return {(r["record_id"], r["other_record_id"]) for r in items} | {
+        (r["record_a"], r["record_b"]) for r in judged
+    }
+
+
 def judgements_in(db: Connection) -> list[Judgement]:
     """The judgements the store keeps, as the identity state holds them."""
     return [
@@ -252,17 +293,7 @@ def judgements_in(db: Connection) -> list[Judgement]:
 
 def open_review_items_in(db: Connection, limit: int) -> tuple[int, list[dict[str, Any]]]:
     """See :meth:`Store.open_review_items`."""
-    items, judged = tables.review_items, tables.judgements
-    undecided = (
-        select(items)
-        .join(
-            judged,
-            (judged.c.record_a == items.c.record_id)
-            & (judged.c.record_b == items.c.other_record_id),
-            isouter=True,
-        )
-        .where(judged.c.record_a.is_(None))
-    ).subquery()
+    undecided = select(_items).where(_items.c.status == "open").subquery()
     count = db.execute(select(func.count()).select_from(undecided)).scalar() or 0
     first = db.execute(
         select(undecided)

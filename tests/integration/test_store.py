@@ -118,28 +118,69 @@ def test_the_relationships_a_store_holds_become_stated_judgements_on_upgrade(
     store.upgrade()
 
 
-def test_a_review_item_is_open_until_its_pair_is_judged(store: Store) -> None:
-    def item(a: str, b: str, minute: int) -> dict[str, object]:
-        return {"record_id": a, "other_record_id": b, "version": 1, "reason": "weak_bridge",
-                "match_weight": 2.5, "explanation": [["dob", "exact", 4.0]],
-                "model_version": "m1", "status": "open",
-                "raised_at": NOW.replace(minute=minute)}  # fmt: skip
+def _review_item(a: str, b: str, minute: int, version: int = 1) -> dict[str, object]:
+    return {"record_id": a, "other_record_id": b, "version": version, "reason": "weak_bridge",
+            "match_weight": 2.5, "explanation": [["dob", "exact", 4.0]],
+            "model_version": "m1", "status": "open",
+            "raised_at": NOW.replace(minute=minute)}  # fmt: skip
 
-    store.apply({tables.review_items: [item("a:2", "b:1", 5), item("a:1", "b:1", 9)]})
+
+def _judged(a: str, b: str, version: int = 1) -> dict[str, object]:
+    return {"record_a": a, "record_b": b, "same": False, "judged_by": "officer-1",
+            "judged_at": "2026-11-26T10:00:00.000+00:00", "version": version}  # fmt: skip
+
+
+def _statuses(store: Store) -> dict[tuple[str, str], str]:
+    rows = store.rows(tables.review_items)
+    return {(r["record_id"], r["other_record_id"]): r["status"] for r in rows}
+
+
+def test_a_review_item_is_open_until_its_pair_is_judged(store: Store) -> None:
+    store.apply(
+        {tables.review_items: [_review_item("a:2", "b:1", 5), _review_item("a:1", "b:1", 9)]}
+    )
     assert store.open_review_items(1) == (
         2,
         [{"record_id": "a:2", "other_record_id": "b:1", "reason": "weak_bridge",
           "match_weight": 2.5, "explanation": [["dob", "exact", 4.0]], "model_version": "m1",
           "raised_at": "2026-11-26T09:05:00+00:00"}],
     )  # fmt: skip
-    judged = {"record_a": "a:2", "record_b": "b:1", "same": False, "judged_by": "officer-1",
-              "judged_at": "2026-11-26T10:00:00.000+00:00", "version": 1}  # fmt: skip
-    store.apply({tables.judgements: [judged]})
+    store.apply({tables.judgements: [_judged("a:2", "b:1")]})
     count, items = store.open_review_items(10)
     assert (count, [(i["record_id"], i["other_record_id"]) for i in items]) == (
         1,
         [("a:1", "b:1")],
     )
+    assert _statuses(store) == {("a:2", "b:1"): "decided", ("a:1", "b:1"): "open"}
+
+
+def test_a_review_item_stored_after_its_pair_was_judged_is_decided(store: Store) -> None:
+    # (two workers' drains: the judgement's batch can be stored before an earlier one)
+    store.apply({tables.judgements: [_judged("a:1", "b:1", version=8)]})
+    store.apply({tables.review_items: [_review_item("a:1", "b:1", 5, version=7)]})
+    store.apply({tables.review_items: [_review_item("a:1", "b:1", 6, version=9)]})  # raised again
+    assert _statuses(store) == {("a:1", "b:1"): "decided"}
+    assert store.open_review_items(10) == (0, [])
+
+
+def test_review_items_already_judged_become_decided_on_upgrade(store: Store) -> None:
+    from alembic import command
+
+    from sinks.store import alembic_config
+
+    with store.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0005")
+        connection.execute(tables.review_items.insert(), [
+            _review_item("a:1", "b:1", 5), _review_item("a:2", "b:1", 6),
+        ])  # fmt: skip
+        connection.execute(tables.judgements.insert(), [_judged("a:1", "b:1")])
+    assert _statuses(store) == {("a:1", "b:1"): "open", ("a:2", "b:1"): "open"}
+    store.upgrade()
+    assert _statuses(store) == {("a:1", "b:1"): "decided", ("a:2", "b:1"): "open"}
+    with store.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0005")
+    assert _statuses(store) == {("a:1", "b:1"): "open", ("a:2", "b:1"): "open"}
+    store.upgrade()
 
 
 def test_upserts_are_idempotent_and_never_go_back_in_version(store: Store) -> None:
