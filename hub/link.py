@@ -15,6 +15,7 @@ rejected rows to stderr.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gc
 import random
 import resource
@@ -35,7 +36,7 @@ from hub.inputs import RejectedRow, cell_text, check_output, parse_mapping, read
 from hub.prepare import Prepared, PreparedRules, PreparedScorer, Preparing
 from hub.settings import Settings, load_settings, parse_adult_sources
 from matchers.batch import resolve_batch
-from matchers.decisions import Judgement, Thresholds, stated_apart
+from matchers.decisions import Judgement, Thresholds, parent_of, stated_apart
 from matchers.events import Event, FieldWeight, ReviewItemRaised
 from matchers.identity_state import MemoryIdAllocator, MemoryIdentityState
 from matchers.ports import KeyRules, PairScorer, Standardiser
@@ -243,12 +244,13 @@ def report_rejected(path: Path, rejected: Sequence[RejectedRow]) -> None:
 
 
 def read_relationships(path: Path) -> tuple[list[Judgement], list[RejectedRow], int]:
-    """A file of relationships (``record_id``, ``related_record_id``, ``source_system``, as
-    ``src.<system>.relationships`` carries them, with whole record ids): each between two
-    records a statement that they are two people (:func:`stated_apart`; with no source
-    system, ``unknown``). Also the rows that are rejected, and how many name no related
-    record (a service's grouping: a council-tax account, a tenancy; kept by the stream
-    beside households, not here)."""
+    """A file of relationships (``record_id``, ``related_record_id``, ``source_system``,
+    ``kind``, ``start``, as ``src.<system>.relationships`` carries them, with whole record
+    ids): each between two records a statement that they are two people
+    (:func:`stated_apart`; with no source system, ``unknown``), which for a ``parent`` or
+    ``child`` relation with its start says which is the parent since when. Also the rows
+    that are rejected, and how many name no related record (a service's grouping: a
+    council-tax account, a tenancy; kept by the stream beside households, not here)."""
     judgements: list[Judgement] = []
     rejected: list[RejectedRow] = []
     groupings = 0
@@ -270,12 +272,34 @@ def read_relationships(path: Path) -> tuple[list[Judgement], list[RejectedRow], 
         elif related == record_id:
             rejected.append(RejectedRow(line, "relates a record to itself"))
         else:
-            judgements.append(stated_apart(record_id, related, system or "unknown"))
+            kind = row.get("kind")
+            parent = parent_of(kind, record_id, related) if isinstance(kind, str) else None
+            since = _start(row.get("start")) if parent else None
+            if isinstance(since, str):
+                rejected.append(RejectedRow(line, since))
+                continue
+            judgement = stated_apart(
+                record_id, related, system or "unknown", parent=parent, since=since
+            )
+            judgements.append(judgement)
     if not named and groupings:
         raise UsageError(
             f"{path}: no related_record_id column: no relationship between two records"
         )
     return judgements, rejected, groupings
+
+
+def _start(cell: Any) -> dt.date | str | None:
+    """A relationship's start as a date (None: not given), or why it is not one."""
+    if cell is None or isinstance(cell, dt.date):
+        return cell.date() if isinstance(cell, dt.datetime) else cell
+    text = cell_text(cell) if not isinstance(cell, list | dict | bool) else "?"
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return f"start {text[:20]!r} is not a date (YYYY-MM-DD)"
 
 
 def load_relationships(path: Path | None) -> list[Judgement]:

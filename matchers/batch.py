@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from matchers.clustering import Clustering, cluster_graph
 from matchers.constraints import source_ages, traits
-from matchers.decisions import Judgement, Thresholds
+from matchers.decisions import Judgement, Thresholds, parents_born_by
 from matchers.households import group_residents
 from matchers.ports import KeyRules, PairScorer
 from matchers.records import StandardRecord
@@ -112,13 +112,16 @@ def resolve_scored(
     """The rest of :func:`resolve_batch` once the candidate pairs are scored elsewhere (a
     bulk bootstrap scores them with Splink): ``scored`` holds each record's partners and
     match weights in both directions, pairs below ``thresholds.stored`` left out."""
+    latest = latest_judgements(judgements)
     judged = {
-        pair: j.verdict
-        for pair, j in latest_judgements(judgements).items()
-        if pair[0] in by_id and pair[1] in by_id
+        pair: j.verdict for pair, j in latest.items() if pair[0] in by_id and pair[1] in by_id
     }
     ages = source_ages(thresholds.adult_sources)
-    traits_of = {record_id: traits(record, ages) for record_id, record in by_id.items()}
+    parents = parents_born_by(latest.values())
+    traits_of = {
+        record_id: traits(record, ages, parents.get(record_id))
+        for record_id, record in by_id.items()
+    }
     clustering = cluster_graph(by_id, scored, judged, thresholds, traits_of)
 
     rules_ = survivorship or SurvivorshipRules()

@@ -67,11 +67,24 @@ transition to adult care before 18) and any record with a date of birth:
   recall from 0.9708 to 0.9726 and precision from 0.9976 to 0.9978 (a parent's dateless
   contact-centre record no longer joins the child's person, for one).
 
+For a record a source holds as a parent (a ``PARENT`` or ``CHILD`` relation with its start:
+:func:`matchers.decisions.parents_born_by`) and any record with a date of birth:
+
+- **a child born too late to be that parent**: the parent was born at least
+  :data:`~matchers.decisions.YOUNGEST_PARENT` (12) years before the relation began, so a
+  record born later is someone else. Schools hold parents as dateless contacts: the
+  father's contact record, parent of his elder son since 2009, no longer joins his baby
+  of the same name, born 2024. Measured on the borough with its relationships it parts 1
+  more of the 8 same-named parents and children still merged and raises pairwise recall
+  from 0.9715 to 0.9731 (precision 0.9980 to 0.9981); like the adults-only rule it trusts
+  the year, and splits one true person whose online account gives 1997 for 1979.
+
 A "same person" judgement overrides these rules (a person looked); a "not the same"
 judgement is a rule of its own. The check works on a few traits per record, summarised
 per group (its sets of identifiers, of dates of birth and of the date, names and home of
 each record that has all three, which stay small, and the earliest born-by date of its
-adults-only records), so joining two groups does not cost the product of their sizes.
+adults-only records and its records a source holds as parents), so joining two groups
+does not cost the product of their sizes.
 """
 
 from __future__ import annotations
@@ -104,7 +117,7 @@ class Traits(NamedTuple):
     dob: str | None = None  # ISO yyyy-mm-dd
     names: Names | None = None  # these two with the date of birth: the rules at one home
     home: Home = (None, None, None)
-    born_by: str | None = None  # ISO: an adults-only source's record: born on or before
+    born_by: str | None = None  # ISO: born on or before (an adults-only source; a parent)
 
 
 # The sources that hold only people of at least an age, by default (by law; see
@@ -115,12 +128,18 @@ ADULT_SOURCES: Mapping[str, int] = MappingProxyType(dict(decisions.DEFAULT_ADULT
 EARLIEST_WRITTEN = date(1993, 4, 1)
 
 
-def traits(record: StandardRecord, adult_sources: Mapping[str, int]) -> Traits:
-    """The record's traits; ``adult_sources``: ``source_ages(thresholds.adult_sources)``."""
+def traits(
+    record: StandardRecord, adult_sources: Mapping[str, int], parent_born_by: str | None = None
+) -> Traits:
+    """The record's traits; ``adult_sources``: ``source_ages(thresholds.adult_sources)``;
+    ``parent_born_by``: the bound a source's statement that it is a parent sets
+    (:func:`matchers.decisions.parents_born_by`)."""
     ni = record.ni_number[:8] if record.ni_number else None
     names = (record.first_name, record.middle_name, record.last_name) if record.first_name else None
     home = (record.uprn, record.phone, record.email)
     born_by = _born_by(record, adult_sources)
+    if parent_born_by is not None and (born_by is None or parent_born_by < born_by):
+        born_by = parent_born_by
     return Traits(record.nhs_number, record.upn, ni, record.dob, names, home, born_by)
 
 
@@ -277,7 +296,7 @@ class Summary:
     ni: frozenset[str]
     dobs: frozenset[str]
     named: frozenset[tuple[str, Names, Home]]  # of records with a date of birth and a name
-    born_by: str | None = None  # the earliest of its adults-only records' (Traits.born_by)
+    born_by: str | None = None  # the earliest of its records' (Traits.born_by)
 
     @property
     def empty(self) -> bool:
@@ -318,9 +337,9 @@ class Summary:
         )
 
     def _too_young(self, other: Summary) -> bool:
-        """Whether a record of ``other`` was born after one of this group's adults-only
-        records allows (:attr:`Traits.born_by`): a child cannot be the council-tax payer
-        or on the electoral register, whatever the names and home say."""
+        """Whether a record of ``other`` was born after one of this group's records allows
+        (:attr:`Traits.born_by`): a child cannot be the council-tax payer, on the electoral
+        register or the parent of someone born before it, whatever the names and home say."""
         return self.born_by is not None and bool(other.dobs) and max(other.dobs) > self.born_by
 
     def _at_one_home(self, other: Summary, dob_years: int) -> bool:

@@ -14,7 +14,11 @@ A source system states "not the same person" when it relates two of its records 
 the other's parent, child, partner, sibling or carer...): :func:`stated_apart`. It is a
 cannot-link rule rather than a person's word: it has no time, so a person's judgement of
 the pair, either way, supersedes it, and a person's "same" overrides it in clustering as
-it overrides the other cannot-link rules (:mod:`matchers.clustering`).
+it overrides the other cannot-link rules (:mod:`matchers.clustering`). When the source says
+which of the two is the parent and since when (a ``PARENT`` or ``CHILD`` relation with its
+start), the statement carries that too (:attr:`Judgement.parent`, :attr:`Judgement.since`):
+the parent was born at least :data:`YOUNGEST_PARENT` years before it
+(:func:`parents_born_by`, a cannot-link rule of :mod:`matchers.constraints`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Source systems that hold only people of at least an age, by law (see
@@ -130,7 +135,11 @@ class Judgement:
 
     ``at`` is an ISO-8601 timestamp in UTC, as :func:`judged_at` writes it (empty for a
     source's statement); for one pair the judgement with the latest ``at`` (then the
-    greater ``by``, then "not the same") wins, whatever order they arrive in.
+    greater ``by``, then "not the same", then one saying who is the parent, the earlier
+    ``since`` first) wins, whatever order they arrive in.
+
+    ``parent`` and ``since`` (a source's statement only): which of the two records the
+    source holds as the other's parent, and the day that relation began (ISO date).
     """
 
     record_a: str
@@ -138,10 +147,16 @@ class Judgement:
     same: bool
     by: str
     at: str
+    parent: str | None = None
+    since: str | None = None
 
     def __post_init__(self) -> None:
         if self.record_a == self.record_b:
             raise ValueError("a judgement needs two different records")
+        if (self.parent is None) != (self.since is None) or (
+            self.parent is not None and self.parent not in (self.record_a, self.record_b)
+        ):
+            raise ValueError("a parent is one of the two records, and comes with its since")
         a, b = pair_key(self.record_a, self.record_b)
         object.__setattr__(self, "record_a", a)
         object.__setattr__(self, "record_b", b)
@@ -168,17 +183,60 @@ class Judgement:
     def supersedes(self, other: Judgement) -> bool:
         return self._rank() >= other._rank()
 
-    def _rank(self) -> tuple[str, str, bool]:
-        # latest first, then by name; at a full tie "not the same" (the safer answer) wins
-        return (self.at, self.by, not self.same)
+    def _rank(self) -> tuple[str, str, bool, int, str]:
+        # latest first, then by name; at a tie "not the same" (the safer answer) wins, then
+        # the statement that bounds a parent's birth more (every field counts: a total order)
+        since = -dt.date.fromisoformat(self.since).toordinal() if self.since else -(1 << 30)
+        return (self.at, self.by, not self.same, since, self.parent or "")
 
 
 STATED_BY = "source:"  # a stated judgement's ``by``: this and the source system
+YOUNGEST_PARENT = 12  # years: no one becomes a parent (by birth, adoption, fostering) younger
 
 
-def stated_apart(record_a: str, record_b: str, source_system: str) -> Judgement:
+def stated_apart(
+    record_a: str,
+    record_b: str,
+    source_system: str,
+    *,
+    parent: str | None = None,
+    since: dt.date | None = None,
+) -> Judgement:
     """A source's statement that two of its records are two people (a relationship between
     them): "not the same", with no time, so that every person's judgement of the pair is
     later and wins. A relationship a source later ends or deletes still counts: two
-    records it once related are two people."""
-    return Judgement(record_a, record_b, same=False, by=f"{STATED_BY}{source_system}", at="")
+    records it once related are two people. ``parent``: the record the source holds as
+    the other's parent, a relation that began on ``since`` (both or neither)."""
+    return Judgement(
+        record_a,
+        record_b,
+        same=False,
+        by=f"{STATED_BY}{source_system}",
+        at="",
+        parent=parent if since is not None else None,
+        since=since.isoformat() if since is not None and parent is not None else None,
+    )
+
+
+def parent_of(kind: str, subject: str, related: str) -> str | None:
+    """Which record a relation of ``kind`` (``RelationshipKind``, any case) between a
+    subject and a related record holds as the parent: the subject of a ``PARENT``
+    relation, the related record of a ``CHILD`` one; else none."""
+    kind = kind.upper()
+    return subject if kind == "PARENT" else related if kind == "CHILD" else None
+
+
+def parents_born_by(judgements: Iterable[Judgement]) -> dict[str, str]:
+    """For each record a source holds as a parent (:attr:`Judgement.parent`), the latest
+    date of birth its person can have (ISO): :data:`YOUNGEST_PARENT` years before the
+    earliest such relation began. Give the judgements that hold (one per pair)."""
+    born_by: dict[str, str] = {}
+    for judgement in judgements:
+        parent, since = judgement.parent, judgement.since
+        if parent is None or since is None or since < "1900":  # (a placeholder start)
+            continue
+        bound = f"{int(since[:4]) - YOUNGEST_PARENT:04d}{since[4:10]}"  # (29 Feb compares fine)
+        current = born_by.get(parent)
+        if current is None or bound < current:
+            born_by[parent] = bound
+    return born_by

@@ -48,7 +48,7 @@ from typing import Any
 
 from matchers.clustering import Clustering, Link, cluster_graph
 from matchers.constraints import Traits, source_ages, traits
-from matchers.decisions import Decision, Judgement, Thresholds
+from matchers.decisions import Decision, Judgement, Thresholds, parents_born_by
 from matchers.events import (
     Event,
     FieldWeight,
@@ -148,7 +148,7 @@ class Resolver:
         self.survivorship = survivorship or SurvivorshipRules()
         self.explain = explain
         self.stats = ResolverStats()
-        self._known_traits: dict[str, tuple[StandardRecord, Traits]] = {}
+        self._known_traits: dict[str, tuple[StandardRecord, str | None, Traits]] = {}
         self._traits_ages: Mapping[str, int] | None = None  # the sources they were made with
         # a scorer that also offers KnownWeights (records scored ahead)
         self._known_weights: KnownWeightsOf | None = getattr(scorer, "known_weights", None)
@@ -470,8 +470,10 @@ class Resolver:
         return nodes, scored, judgements
 
     def _traits(self, tx: StagedState, nodes: set[str]) -> dict[str, Traits]:
-        """The records' traits; those of a record object seen before are remembered (the
-        in-memory state hands out the same object until the record changes)."""
+        """The records' traits (with the bounds of the sources' statements that a record is
+        a parent, among its judgements); those of a record object seen before, with the
+        same bound, are remembered (the in-memory state hands out the same object until the
+        record changes)."""
         known = self._known_traits
         if len(known) > _TRAITS_KEPT:  # (not all at once: that would be a cold start again)
             for record_id in list(islice(known, len(known) // 2)):
@@ -480,12 +482,15 @@ class Resolver:
         if ages is not self._traits_ages:  # (other thresholds: the bounds change with them)
             known.clear()
             self._traits_ages = ages
+        judged = tx.judgements.get(nodes)
         found: dict[str, Traits] = {}
         for record_id, record in tx.records.get(nodes).items():
+            own = judged[record_id]
+            bound = parents_born_by(own.values()).get(record_id) if own else None
             seen = known.get(record_id)
-            if seen is None or seen[0] is not record:
-                seen = known[record_id] = (record, traits(record, ages))
-            found[record_id] = seen[1]
+            if seen is None or seen[0] is not record or seen[1] != bound:
+                seen = known[record_id] = (record, bound, traits(record, ages, bound))
+            found[record_id] = seen[2]
         return found
 
     def _recluster(

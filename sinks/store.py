@@ -286,7 +286,15 @@ def _review_pairs(batch: Mapping[Table, Sequence[Row]]) -> set[tuple[str, str]]:
 def judgements_in(db: Connection) -> list[Judgement]:
     """The judgements the store keeps, as the identity state holds them."""
     return [
-        Judgement(row.record_a, row.record_b, row.same, row.judged_by, row.judged_at)
+        Judgement(
+            row.record_a,
+            row.record_b,
+            row.same,
+            row.judged_by,
+            row.judged_at,
+            row.parent_record_id,
+            row.parent_since,
+        )
         for row in db.execute(select(tables.judgements))
     ]
 

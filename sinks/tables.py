@@ -148,6 +148,13 @@ judgements = Table(
         comment="ISO timestamp; the latest wins (empty: stated by a source, judged_by "
         "source:<system>)",
     ),
+    Column(
+        "parent_record_id",
+        ID,
+        nullable=True,
+        comment="stated by a source: the one of the two it holds as the other's parent",
+    ),
+    Column("parent_since", String(10), nullable=True, comment="ISO date that relation began"),
     Column("version", BigInteger, nullable=False),
     comment="the hard constraints of matching, people's judgements and those sources state "
     "(two records a relationship relates are two people): durable here, as the identity "

@@ -404,5 +404,6 @@ def store_rows(outbox: Outbox, version: int, now: dt.datetime) -> dict[Table, li
         rows.put(tables.judgements, judgement.pair, {
             "record_a": judgement.record_a, "record_b": judgement.record_b,
             "same": judgement.same, "judged_by": judgement.by, "judged_at": judgement.at,
+            "parent_record_id": judgement.parent, "parent_since": judgement.since,
         })  # fmt: skip
     return {table: list(by_key.values()) for table, by_key in rows.by_table.items()}

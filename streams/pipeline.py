@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from matchers import events as domain
-from matchers.decisions import Judgement, judged_at, stated_apart
+from matchers.decisions import Judgement, judged_at, parent_of, stated_apart
 from matchers.resolver import Explainer
 from monitoring.metrics import HubMetrics
 from schemas import topics
@@ -367,7 +367,10 @@ class Pipeline:
                 ))  # fmt: skip
             if event.related_record_id and event.related_record_id != event.subject_record_id:
                 related = f"{system}:{event.related_record_id}"
-                operations.append(Judge(stated_apart(record_id, related, system)))
+                parent = parent_of(event.kind.value, record_id, related)
+                operations.append(Judge(stated_apart(
+                    record_id, related, system, parent=parent, since=event.start
+                )))  # fmt: skip
         await self._apply(operations, report)
         await asyncio.to_thread(
             self.drain.store.apply, {tables.relationships: _latest(rows, RELATIONSHIP_KEY)}

@@ -106,6 +106,16 @@ def test_two_workers_stream_a_borough_to_the_batch_result(hub: HubUnderTest) -> 
     }
     stated = {j.pair for j in store.judgements() if j.stated}
     assert related and stated == related
+    # and a parent relation says which is the parent since when (the batch above bounds it)
+    parents = {
+        (row["record_id"], row["related_record_id"], row["start"])
+        for row in store.rows(tables.relationships)
+        if row["kind"] == "PARENT" and row["related_record_id"] and row["start"]
+    }
+    stated_parents = {
+        (j.parent, j.other(j.parent), j.since) for j in store.judgements() if j.parent
+    }
+    assert stated_parents and stated_parents <= parents
     letters = dead_letters(hub.settings.kafka_bootstrap, dlq, before)
     reasons = sorted(h["hub.dlq.reason"] for h in letters)
     assert reasons == ["not_single_object", "unknown_fingerprint"]

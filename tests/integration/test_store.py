@@ -87,10 +87,15 @@ def test_the_relationships_a_store_holds_become_stated_judgements_on_upgrade(
     with store.engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0004")
     person = Judgement("h:a", "h:B", same=True, by="officer", at="2026-11-27T10:00:00")
-    store.apply({tables.judgements: [{
-        "record_a": person.record_a, "record_b": person.record_b, "same": True,
-        "judged_by": person.by, "judged_at": person.at, "version": 7,
-    }]})  # fmt: skip
+    with store.engine.begin() as connection:  # (the table as it was then)
+        connection.execute(
+            text(
+                "INSERT INTO judgements (record_a, record_b, same, judged_by, judged_at, version)"
+                " VALUES (:a, :b, :same, :by, :at, 7)"
+            ),
+            {"a": person.record_a, "b": person.record_b, "same": True, "by": person.by,
+             "at": person.at},
+        )  # fmt: skip
 
     def relationship(rid: str, system: str, record: str, related: str | None) -> dict[str, object]:
         return {
@@ -114,8 +119,53 @@ def test_the_relationships_a_store_holds_become_stated_judgements_on_upgrade(
     ]
     with store.engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0004")
-    assert store.judgements() == [person]
+        kept = connection.execute(text("SELECT record_a, record_b, judged_by FROM judgements"))
+        assert [tuple(row) for row in kept] == [(*person.pair, person.by)]
     store.upgrade()
+
+
+def test_a_sources_parent_statement_is_kept_and_learnt_on_upgrade(store: Store) -> None:
+    from datetime import date
+
+    from alembic import command
+
+    from matchers.decisions import stated_apart
+    from sinks.store import alembic_config
+
+    parent = stated_apart("e:f", "e:s", "e", parent="e:f", since=date(2009, 6, 27))
+    store.apply({tables.judgements: [{
+        "record_a": "e:f", "record_b": "e:s", "same": False, "judged_by": parent.by,
+        "judged_at": "", "parent_record_id": "e:f", "parent_since": "2009-06-27", "version": 1,
+    }]})  # fmt: skip
+    assert store.judgements() == [parent]
+    with store.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0006")
+
+    def relationship(rid: str, system: str, kind: str, pair: tuple[str, str],
+                     start: str) -> dict[str, object]:  # fmt: skip
+        record, related = pair
+        return {
+            "relationship_id": f"{system}:{rid}", "source_system": system, "kind": kind,
+            "record_id": record, "related_record_id": related, "group_id": None, "role": None,
+            "start": start, "end": None, "removed": False, "version": 1, "updated_at": NOW,
+        }  # fmt: skip
+
+    with store.engine.begin() as connection:
+        connection.execute(tables.relationships.insert(), [
+            relationship("r1", "e", "PARENT", ("e:f", "e:s"), "2009-06-27"),
+            relationship("r2", "e", "CHILD", ("e:f", "e:s"), "2001-01-01"),  # (s is f's parent)
+            relationship("r3", "h", "PARENT", ("e:f", "e:s"), "1999-01-01"),  # (not the winner's)
+            relationship("r4", "e", "PARTNER", ("e:p", "e:q"), "2001-01-01"),
+        ])  # fmt: skip
+        connection.execute(text(
+            "INSERT INTO judgements (record_a, record_b, same, judged_by, judged_at, version) "
+            "VALUES ('e:p', 'e:q', false, 'source:e', '', 1)"
+        ))  # fmt: skip
+    store.upgrade()  # the statements learn who is the parent since when: the earliest start
+    assert sorted(store.judgements(), key=lambda j: j.pair) == [
+        stated_apart("e:f", "e:s", "e", parent="e:s", since=date(2001, 1, 1)),
+        stated_apart("e:p", "e:q", "e"),
+    ]
 
 
 def _review_item(a: str, b: str, minute: int, version: int = 1) -> dict[str, object]:

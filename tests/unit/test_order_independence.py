@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -62,8 +63,13 @@ def operations(draw: st.DrawFn) -> tuple[str, object]:
     if kind == "delete":
         return kind, draw(st.sampled_from(IDS))
     a, b = draw(st.lists(st.sampled_from(IDS), min_size=2, max_size=2, unique=True))
-    if draw(st.integers(0, 3)) == 0:  # a source relates the two: two people, until a person says
-        return kind, stated_apart(a, b, draw(st.sampled_from(["housing", "education"])))
+    if draw(st.integers(0, 2)) == 0:  # a source relates the two: two people, until a person says
+        system = draw(st.sampled_from(["housing", "education"]))
+        if draw(st.booleans()):  # one the other's parent since then: born 12 years before
+            since = draw(st.sampled_from([date(1992, 1, 1), date(2000, 1, 1)]))
+            parent = draw(st.sampled_from([a, b]))
+            return kind, stated_apart(a, b, system, parent=parent, since=since)
+        return kind, stated_apart(a, b, system)
     at = draw(st.sampled_from(["2026-01-01", "2026-01-02", "2026-01-03"]))
     return kind, Judgement(a, b, draw(st.booleans()), "officer", at)
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from typing import TypeVar
 
 import orjson
 import pytest
 
-from matchers.decisions import Judgement, stated_apart
+from matchers.decisions import Judgement, parents_born_by, stated_apart
 from matchers.events import (
     HouseholdChanged,
     MatchDecided,
@@ -25,7 +26,7 @@ from matchers.events import (
 from matchers.households import ServiceGroup
 from matchers.records import SourceRecord
 from matchers.views import person_of_record, person_view
-from tests.support.resolving import THRESHOLDS, make_resolver
+from tests.support.resolving import THRESHOLDS, batch, make_resolver
 
 pytestmark = pytest.mark.unit
 
@@ -368,6 +369,42 @@ def test_a_council_names_its_own_adults_only_sources_and_a_child_never_joins_the
         ("adult_social_care", 14), ("council_tax", 18), ("customer_service", 18),
         ("electoral_roll", 14),
     )  # fmt: skip
+
+
+def test_a_record_a_source_holds_as_a_parent_never_joins_a_child_born_too_late() -> None:
+    # (the borough's Charlie Adams) a school holds the father as a dateless contact, parent
+    # of his elder son since 2009; the nursery holds his baby, of his name, born 2024
+    baby = SourceRecord("early_years:b", "early_years", "C", "Jack", "Adams", "2024-01-24",
+                        postcode="NW1 1AA", email="adams@x.org")  # fmt: skip
+    contact = SourceRecord("education:f", "education", "C", "Jack", "Adams",
+                           postcode="NW1 1AA", email="adams@x.org")  # fmt: skip
+    parent = stated_apart("education:f", "education:s", "education", parent="education:f",
+                          since=date(2009, 6, 27))  # fmt: skip
+    assert (parent.parent, parent.since) == ("education:f", "2009-06-27")
+    assert parents_born_by([parent]) == {"education:f": "1997-06-27"}
+    plain, state = make_resolver()
+    for record in (baby, contact):
+        plain.upsert(record)
+    assert state.partition() == {frozenset({"early_years:b", "education:f"})}  # nothing else
+    # the statement arriving later parts them; arriving first, they never join
+    events = plain.judge(parent)
+    assert of_type(events, PersonSplit)
+    assert state.partition() == {frozenset({"early_years:b"}), frozenset({"education:f"})}
+    first, state = make_resolver()
+    first.judge(parent)
+    for record in (contact, baby):
+        first.upsert(record)
+    assert state.partition() == {frozenset({"early_years:b"}), frozenset({"education:f"})}
+    standard = [first.standardise(r) for r in (baby, contact)]
+    assert set(batch(standard, judgements=[parent]).clustering.clusters) == state.partition()
+    # the same statement without who is the parent, or a person's later word, bounds nothing
+    again, state = make_resolver()
+    again.judge(stated_apart("education:f", "education:s", "education"))
+    for record in (baby, contact):
+        again.upsert(record)
+    assert state.partition() == {frozenset({"early_years:b", "education:f"})}
+    with pytest.raises(ValueError, match="parent"):
+        Judgement("a", "b", False, "source:x", "", parent="c", since="2009-01-01")
 
 
 def test_a_configuration_difference_is_named_by_its_setting_and_written_as_it_is_set() -> None:
