@@ -309,9 +309,10 @@ def load_relationships(path: Path | None) -> list[Judgement]:
         return []
     judgements, rejected, groupings = read_relationships(path)
     report_rejected(path, rejected)
+    parents = sum(1 for j in judgements if j.parent)
     say(
-        f"{path}: {len(judgements):,} relationships between two records (each two people), "
-        f"{groupings:,} groupings left out"
+        f"{path}: {len(judgements):,} relationships between two records (each two people; "
+        f"{parents:,} say which is the parent since when), {groupings:,} groupings left out"
     )
     return judgements
 
