@@ -243,16 +243,20 @@ def report_rejected(path: Path, rejected: Sequence[RejectedRow]) -> None:
     say(f"{path}: {len(rejected)} rows rejected, lines {shown}{more}")
 
 
-def read_relationships(path: Path) -> tuple[list[Judgement], list[RejectedRow], int]:
+def read_relationships(
+    path: Path,
+) -> tuple[list[Judgement], list[RejectedRow], int, list[RejectedRow]]:
     """A file of relationships (``record_id``, ``related_record_id``, ``source_system``,
     ``kind``, ``start``, as ``src.<system>.relationships`` carries them, with whole record
     ids): each between two records a statement that they are two people
     (:func:`stated_apart`; with no source system, ``unknown``), which for a ``parent`` or
     ``child`` relation with its start says which is the parent since when. Also the rows
-    that are rejected, and how many name no related record (a service's grouping: a
-    council-tax account, a tenancy; kept by the stream beside households, not here)."""
+    that are rejected, how many name no related record (a service's grouping: a
+    council-tax account, a tenancy; kept by the stream beside households, not here), and
+    the parent relations whose start cannot be read (kept as two people, no parent)."""
     judgements: list[Judgement] = []
     rejected: list[RejectedRow] = []
+    unread: list[RejectedRow] = []
     groupings = 0
     named = False  # whether any row has a related_record_id column
     for line, row in read_rows(path):
@@ -276,8 +280,8 @@ def read_relationships(path: Path) -> tuple[list[Judgement], list[RejectedRow], 
             parent = parent_of(kind, record_id, related) if isinstance(kind, str) else None
             since = _start(row.get("start")) if parent else None
             if isinstance(since, str):
-                rejected.append(RejectedRow(line, since))
-                continue
+                unread.append(RejectedRow(line, since))
+                since = None
             judgement = stated_apart(
                 record_id, related, system or "unknown", parent=parent, since=since
             )
@@ -286,7 +290,7 @@ def read_relationships(path: Path) -> tuple[list[Judgement], list[RejectedRow], 
         raise UsageError(
             f"{path}: no related_record_id column: no relationship between two records"
         )
-    return judgements, rejected, groupings
+    return judgements, rejected, groupings, unread
 
 
 def _start(cell: Any) -> dt.date | str | None:
@@ -297,9 +301,11 @@ def _start(cell: Any) -> dt.date | str | None:
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        if len(text) == 10 and text[4] == text[7] == "-":
+            return dt.date.fromisoformat(text)
     except ValueError:
-        return f"start {text[:20]!r} is not a date (YYYY-MM-DD)"
+        pass
+    return f"start {text[:20]!r} is not a date (YYYY-MM-DD)"
 
 
 def load_relationships(path: Path | None) -> list[Judgement]:
@@ -307,8 +313,15 @@ def load_relationships(path: Path | None) -> list[Judgement]:
     rows and counts reported."""
     if path is None:
         return []
-    judgements, rejected, groupings = read_relationships(path)
+    judgements, rejected, groupings, unread = read_relationships(path)
     report_rejected(path, rejected)
+    if unread:
+        shown = ", ".join(f"{r.line} ({r.reason})" for r in unread[:MAX_LINES_SHOWN])
+        more = f" and {len(unread) - MAX_LINES_SHOWN} more" if len(unread) > MAX_LINES_SHOWN else ""
+        say(
+            f"{path}: {len(unread)} parent relations kept as two people without a parent "
+            f"(a start that is not a date), lines {shown}{more}"
+        )
     parents = sum(1 for j in judgements if j.parent)
     say(
         f"{path}: {len(judgements):,} relationships between two records (each two people; "

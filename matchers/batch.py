@@ -55,11 +55,12 @@ def candidate_pairs(
 
 
 def latest_judgements(judgements: Iterable[Judgement]) -> dict[tuple[str, str], Judgement]:
+    """What each pair keeps of its judgements: the latest, with the best parent fact a
+    source stated (:meth:`Judgement.merged_with`)."""
     latest: dict[tuple[str, str], Judgement] = {}
     for judgement in judgements:
         current = latest.get(judgement.pair)
-        if current is None or judgement.supersedes(current):
-            latest[judgement.pair] = judgement
+        latest[judgement.pair] = judgement if current is None else current.merged_with(judgement)
     return latest
 
 

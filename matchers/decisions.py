@@ -18,7 +18,9 @@ it overrides the other cannot-link rules (:mod:`matchers.clustering`). When the 
 which of the two is the parent and since when (a ``PARENT`` or ``CHILD`` relation with its
 start), the statement carries that too (:attr:`Judgement.parent`, :attr:`Judgement.since`):
 the parent was born at least :data:`YOUNGEST_PARENT` years before it
-(:func:`parents_born_by`, a cannot-link rule of :mod:`matchers.constraints`).
+(:func:`parents_born_by`, a cannot-link rule of :mod:`matchers.constraints`). That fact
+outlives the verdict: a person's later judgement of the pair keeps it
+(:meth:`Judgement.merged_with`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import datetime as dt
 import enum
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Source systems that hold only people of at least an age, by law (see
 # matchers.constraints): the council-tax liable person is 18 or over (Local Government
@@ -135,11 +137,15 @@ class Judgement:
 
     ``at`` is an ISO-8601 timestamp in UTC, as :func:`judged_at` writes it (empty for a
     source's statement); for one pair the judgement with the latest ``at`` (then the
-    greater ``by``, then "not the same", then one saying who is the parent, the earlier
-    ``since`` first) wins, whatever order they arrive in.
+    greater ``by``, then "not the same") wins, whatever order they arrive in.
 
-    ``parent`` and ``since`` (a source's statement only): which of the two records the
-    source holds as the other's parent, and the day that relation began (ISO date).
+    ``parent`` and ``since``: which of the two records a source holds as the other's parent,
+    and the day that relation began (``YYYY-MM-DD``, after 1900-01-01, a placeholder). It
+    is a fact about the records rather than a verdict, so it outlives the verdict: the
+    judgement a pair keeps is the winning one with the best such fact any source stated
+    for the pair (the earliest start, then the greater parent id;
+    :meth:`merged_with`), whatever order they arrive in. A person's judgement carries one
+    only so.
     """
 
     record_a: str
@@ -157,6 +163,8 @@ class Judgement:
             self.parent is not None and self.parent not in (self.record_a, self.record_b)
         ):
             raise ValueError("a parent is one of the two records, and comes with its since")
+        if self.since is not None and not _a_start(self.since):
+            raise ValueError(f"since {self.since!r} is not a date after 1900-01-01 (YYYY-MM-DD)")
         a, b = pair_key(self.record_a, self.record_b)
         object.__setattr__(self, "record_a", a)
         object.__setattr__(self, "record_b", b)
@@ -183,11 +191,37 @@ class Judgement:
     def supersedes(self, other: Judgement) -> bool:
         return self._rank() >= other._rank()
 
-    def _rank(self) -> tuple[str, str, bool, int, str]:
+    def _rank(self) -> tuple[str, str, bool, tuple[int, str]]:
         # latest first, then by name; at a tie "not the same" (the safer answer) wins, then
-        # the statement that bounds a parent's birth more (every field counts: a total order)
-        since = -dt.date.fromisoformat(self.since).toordinal() if self.since else -(1 << 30)
-        return (self.at, self.by, not self.same, since, self.parent or "")
+        # the better parent fact (every field counts: a total order)
+        return (self.at, self.by, not self.same, self._fact())
+
+    def _fact(self) -> tuple[int, str]:
+        """How good its parent fact is: the earlier start, then the greater parent id."""
+        if self.since is None:
+            return (-(1 << 30), "")
+        return (-dt.date.fromisoformat(self.since).toordinal(), self.parent or "")
+
+    def merged_with(self, other: Judgement) -> Judgement:
+        """What the pair keeps once both were made: the winning verdict, with the better
+        parent fact of the two (see the class docstring). Commutative and associative, so
+        the result does not depend on the order judgements arrive in."""
+        winner = other if other.supersedes(self) else self
+        fact = max(self, other, key=Judgement._fact)
+        if (winner.parent, winner.since) == (fact.parent, fact.since):
+            return winner
+        return replace(winner, parent=fact.parent, since=fact.since)
+
+
+def _a_start(text: str) -> bool:
+    """Whether ``text`` is a date written ``YYYY-MM-DD``, after 1900-01-01 (a placeholder)."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-" or text <= "1900-01-01":
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 STATED_BY = "source:"  # a stated judgement's ``by``: this and the source system
@@ -206,15 +240,18 @@ def stated_apart(
     them): "not the same", with no time, so that every person's judgement of the pair is
     later and wins. A relationship a source later ends or deletes still counts: two
     records it once related are two people. ``parent``: the record the source holds as
-    the other's parent, a relation that began on ``since`` (both or neither)."""
+    the other's parent, a relation that began on ``since`` (none without both, or with a
+    placeholder start: 1900-01-01 or before)."""
+    start = since.isoformat() if since is not None else ""
+    known = parent is not None and _a_start(start)
     return Judgement(
         record_a,
         record_b,
         same=False,
         by=f"{STATED_BY}{source_system}",
         at="",
-        parent=parent if since is not None else None,
-        since=since.isoformat() if since is not None and parent is not None else None,
+        parent=parent if known else None,
+        since=start if known else None,
     )
 
 
@@ -233,7 +270,7 @@ def parents_born_by(judgements: Iterable[Judgement]) -> dict[str, str]:
     born_by: dict[str, str] = {}
     for judgement in judgements:
         parent, since = judgement.parent, judgement.since
-        if parent is None or since is None or since < "1900":  # (a placeholder start)
+        if parent is None or since is None:
             continue
         bound = f"{int(since[:4]) - YOUNGEST_PARENT:04d}{since[4:10]}"  # (29 Feb compares fine)
         current = born_by.get(parent)

@@ -224,12 +224,16 @@ class Resolver:
 
     def judge(self, judgement: Judgement) -> list[Event]:
         """Record a judgement, a person's or one a source states (:func:`stated_apart`); it
-        binds from now on, whatever the model says."""
+        binds from now on, whatever the model says. The pair keeps the latest verdict with
+        the best parent fact stated (:meth:`Judgement.merged_with`); nothing happens when
+        that is what it kept already."""
         tx = StagedState(self.state)
         a, b = judgement.pair
         current = tx.judgements.one(a).get(b)
-        if current is not None and (current == judgement or not judgement.supersedes(current)):
+        kept = judgement if current is None else current.merged_with(judgement)
+        if kept == current:
             return []
+        judgement = kept
         self.stats.judgements += 1
         tx.judgements.put(a, b, judgement)
         tx.judgements.put(b, a, judgement)

@@ -287,9 +287,10 @@ class IdentityWorker:
                 result.outbox.records.append(change)
         elif isinstance(operation, Judge):
             events = self.resolver.judge(operation.judgement)
-            if events:  # not superseded by a later judgement of the pair: the store keeps it
+            if events:  # it changed what the pair keeps (Judgement.merged_with): so does the store
+                a, b = operation.judgement.pair
                 result.events.extend(events)
-                result.outbox.judgements.append(operation.judgement)
+                result.outbox.judgements.append(self.replica.judgements([a])[a][b])
         else:
             if self.replica.source_versions.get(operation.key, -1) >= operation.source_version:
                 result.stale[operation.source_system] += 1

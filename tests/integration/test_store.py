@@ -124,12 +124,12 @@ def test_the_relationships_a_store_holds_become_stated_judgements_on_upgrade(
     store.upgrade()
 
 
-def test_a_sources_parent_statement_is_kept_and_learnt_on_upgrade(store: Store) -> None:
+def test_a_parent_fact_is_kept_and_learnt_on_upgrade(store: Store) -> None:
     from datetime import date
 
     from alembic import command
 
-    from matchers.decisions import stated_apart
+    from matchers.decisions import Judgement, stated_apart
     from sinks.store import alembic_config
 
     parent = stated_apart("e:f", "e:s", "e", parent="e:f", since=date(2009, 6, 27))
@@ -154,17 +154,29 @@ def test_a_sources_parent_statement_is_kept_and_learnt_on_upgrade(store: Store) 
         connection.execute(tables.relationships.insert(), [
             relationship("r1", "e", "PARENT", ("e:f", "e:s"), "2009-06-27"),
             relationship("r2", "e", "CHILD", ("e:f", "e:s"), "2001-01-01"),  # (s is f's parent)
-            relationship("r3", "h", "PARENT", ("e:f", "e:s"), "1999-01-01"),  # (not the winner's)
+            relationship("r3", "h", "PARENT", ("e:f", "e:s"), "1900-01-01"),  # (a placeholder)
             relationship("r4", "e", "PARTNER", ("e:p", "e:q"), "2001-01-01"),
+            relationship("r5", "h", "parent", ("e:x", "e:y"), "2012-03-04"),  # (a person's pair)
+            relationship("r6", "h", "PARENT", ("e:z", "e:w"), "2012-03-04"),  # (no judgement)
         ])  # fmt: skip
         connection.execute(text(
             "INSERT INTO judgements (record_a, record_b, same, judged_by, judged_at, version) "
-            "VALUES ('e:p', 'e:q', false, 'source:e', '', 1)"
+            "VALUES ('e:p', 'e:q', false, 'source:e', '', 1), "
+            "('e:x', 'e:y', false, 'officer-1', '2026-11-27T10:00:00.000+00:00', 1)"
         ))  # fmt: skip
-    store.upgrade()  # the statements learn who is the parent since when: the earliest start
+    store.upgrade()  # each pair's judgement learns its best parent fact: the earliest start
     assert sorted(store.judgements(), key=lambda j: j.pair) == [
         stated_apart("e:f", "e:s", "e", parent="e:s", since=date(2001, 1, 1)),
         stated_apart("e:p", "e:q", "e"),
+        Judgement(
+            "e:x",
+            "e:y",
+            False,
+            "officer-1",
+            "2026-11-27T10:00:00.000+00:00",
+            parent="e:x",
+            since="2012-03-04",
+        ),
     ]
 
 

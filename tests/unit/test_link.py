@@ -222,21 +222,25 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         '{"record_id": "5", "related_record_id": "2", "kind": "parent", "start": "27/06/2009"}\n'
         '{"record_id": "4", "related_record_id": "2", "kind": "partner", "start": "soon"}\n'
     )
-    judgements, rejected, groupings = read_relationships(related)
+    judgements, rejected, groupings, unread = read_relationships(related)
     assert [(j.pair, j.by, j.stated, j.parent, j.since) for j in judgements] == [
         (("1", "2"), "source:housing", True, None, None),
         (("2", "3"), "source:unknown", True, None, None),
         # the subject of a parent relation is the parent; the related record of a child one
         (("4", "7"), "source:unknown", True, "7", "2009-06-27"),
         (("5", "7"), "source:unknown", True, "7", "2010-01-01"),
-        (("2", "4"), "source:unknown", True, None, None),  # (a partner's start bounds nothing)
+        # (a start that is not a date: two people, with no parent; a partner's: no matter)
+        (("2", "5"), "source:unknown", True, None, None),
+        (("2", "4"), "source:unknown", True, None, None),
     ]
     assert [(r.line, r.reason) for r in rejected] == [
         (3, "no record_id"),
         (4, "relates a record to itself"),
         (5, "not valid JSON"),
         (7, "an id that is not text or a number"),
-        (10, "start '27/06/2009' is not a date (YYYY-MM-DD)"),
+    ]
+    assert [(r.line, r.reason) for r in unread] == [
+        (10, "start '27/06/2009' is not a date (YYYY-MM-DD)")
     ]
     assert groupings == 1
     judgements = judgements[:2]

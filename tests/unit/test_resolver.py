@@ -397,14 +397,32 @@ def test_a_record_a_source_holds_as_a_parent_never_joins_a_child_born_too_late()
     assert state.partition() == {frozenset({"early_years:b"}), frozenset({"education:f"})}
     standard = [first.standardise(r) for r in (baby, contact)]
     assert set(batch(standard, judgements=[parent]).clustering.clusters) == state.partition()
-    # the same statement without who is the parent, or a person's later word, bounds nothing
-    again, state = make_resolver()
-    again.judge(stated_apart("education:f", "education:s", "education"))
-    for record in (baby, contact):
-        again.upsert(record)
-    assert state.partition() == {frozenset({"early_years:b", "education:f"})}
+    # the same statement without who is the parent, or with a placeholder start, bounds nothing
+    for unknown in (None, date(1900, 1, 1)):
+        again, state = make_resolver()
+        unbound = stated_apart("education:f", "education:s", "education",
+                               parent="education:f", since=unknown)  # fmt: skip
+        assert unbound.parent is None and unbound.since is None
+        again.judge(unbound)
+        for record in (baby, contact):
+            again.upsert(record)
+        assert state.partition() == {frozenset({"early_years:b", "education:f"})}
+    # who is the parent is a fact, not a verdict: an officer's word on the pair, before or
+    # after the statement, keeps it (here: father and son are two people, as stated)
+    officer = Judgement("education:f", "education:s", False, "officer-1", "2026-11-27T10:00")
+    for order in ((officer, parent), (parent, officer)):
+        judged, state = make_resolver()
+        for judgement in order:
+            judged.judge(judgement)
+        for record in (baby, contact):
+            judged.upsert(record)
+        assert state.partition() == {frozenset({"early_years:b"}), frozenset({"education:f"})}
+        kept = state.judgements(["education:f"])["education:f"]["education:s"]
+        assert (kept.by, kept.parent, kept.since) == ("officer-1", "education:f", "2009-06-27")
     with pytest.raises(ValueError, match="parent"):
         Judgement("a", "b", False, "source:x", "", parent="c", since="2009-01-01")
+    with pytest.raises(ValueError, match="not a date"):
+        Judgement("a", "b", False, "source:x", "", parent="a", since="20090101")
 
 
 def test_a_configuration_difference_is_named_by_its_setting_and_written_as_it_is_set() -> None:

@@ -1,8 +1,8 @@
-"""A source's statement that two records are two people also keeps which of them it holds
-as the other's parent, and since when (a ``PARENT`` or ``CHILD`` relation with its start):
-the parent was born at least 12 years before (``matchers.decisions.parents_born_by``).
-The statements already kept learn it from the relationships the store holds; run `hub
-state rebuild` once (with the workers stopped) so the identity state has it too.
+"""A pair's judgement also keeps which of the two records a source holds as the other's
+parent, and since when (a ``PARENT`` or ``CHILD`` relation with its start): the parent was
+born at least 12 years before (``matchers.decisions.parents_born_by``). The judgements
+already kept, people's and sources', learn it from the relationships the store holds; run
+`hub state rebuild` once (with the workers stopped) so the identity state has it too.
 
 Revision ID: 0007
 Revises: 0006
@@ -10,6 +10,8 @@ Create Date: 2026-11-27 08:00:00.000000
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 import sqlalchemy as sa
 from alembic import op
@@ -31,35 +33,30 @@ def upgrade() -> None:
         "judgements", sa.Column("parent_since", sa.String(10), nullable=True, comment=SINCE)
     )
     db = op.get_bind()
-    stated = {
-        (row.record_a, row.record_b): row.judged_by.removeprefix("source:")
-        for row in db.execute(
-            sa.text(
-                "SELECT record_a, record_b, judged_by FROM judgements "
-                "WHERE judged_at = '' AND judged_by LIKE 'source:%'"
-            )
-        )
+    judged = {
+        (row.record_a, row.record_b)
+        for row in db.execute(sa.text("SELECT record_a, record_b FROM judgements"))
     }
-    if not stated:
+    if not judged:
         return
-    # the statement the stream makes of each relation of its system between the pair: the
-    # earliest start wins, then the greater parent (matchers.decisions.Judgement._rank)
+    # every judgement of a pair keeps the best fact the sources state about it, a person's
+    # too: the earliest start, then the greater parent (matchers.decisions.Judgement)
     found: dict[tuple[str, str], tuple[str, str]] = {}
     rows = db.execute(
         sa.text(
-            "SELECT source_system, kind, record_id, related_record_id, start "
-            "FROM relationships WHERE related_record_id IS NOT NULL AND start IS NOT NULL "
+            "SELECT kind, record_id, related_record_id, start FROM relationships "
+            "WHERE related_record_id IS NOT NULL AND start IS NOT NULL "
             "AND UPPER(kind) IN ('PARENT', 'CHILD')"
         )
     )
     for row in rows:
         a, b = sorted((str(row.record_id), str(row.related_record_id)))
-        since: str = row.start
-        if stated.get((a, b)) != row.source_system or since < "1900":
+        since = str(row.start)
+        if (a, b) not in judged or a == b or not _a_start(since):
             continue
-        parent: str = row.record_id if row.kind.upper() == "PARENT" else row.related_record_id
+        parent = str(row.record_id if row.kind.upper() == "PARENT" else row.related_record_id)
         current = found.get((a, b))
-        if current is None or (since, _desc(parent)) < (current[1], _desc(current[0])):
+        if current is None or (since, current[0]) < (current[1], parent):
             found[(a, b)] = (parent, since)
     for (a, b), (parent, since) in sorted(found.items()):
         db.execute(
@@ -71,8 +68,15 @@ def upgrade() -> None:
         )
 
 
-def _desc(text: str) -> tuple[int, ...]:
-    return tuple(-ord(c) for c in text)
+def _a_start(text: str) -> bool:
+    """A date written YYYY-MM-DD after 1900-01-01 (that day and before: placeholders)."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-" or text <= "1900-01-01":
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def downgrade() -> None:
