@@ -24,9 +24,10 @@ def list_command(
 ) -> None:
     """Print the open review items as JSON: how many there are, and the LIMIT waiting
     longest (since they were last raised), each with its two record ids, reason
-    (review_band, weak_bridge or ambiguous), match weight, per-comparison explanation and
-    model version. An item is open until its pair is judged: by a person (`hub review
-    judge`), or by a source that relates the two records (two people)."""
+    (review_band, weak_bridge, constraint_conflict or ambiguous), match weight,
+    per-comparison explanation and model version. An item is open until its pair is
+    judged: by a person (`hub review judge`), or by a source that relates the two records
+    (two people)."""
     from sinks.store import Store
 
     store = Store(load_settings().database_url)

@@ -88,13 +88,17 @@ class Clustering:
     refused: tuple[Link, ...]  # links left between two different clusters
     torn: frozenset[str] = frozenset()  # records linked to two people (_torn, _torn_between)
     held: frozenset[tuple[str, str]] = frozenset()  # links held back near a torn record
+    kept_apart: frozenset[tuple[str, str]] = frozenset()  # links a cannot-link rule refused
 
     def reason(self, link: Link) -> str:
         """Why a refused link goes to review: ``"ambiguous"`` (one of its records is torn,
-        or it was held back near one), else ``"weak_bridge"``."""
+        or it was held back near one), ``"constraint_conflict"`` (a cannot-link rule kept
+        the groups of its two records apart: a judgement, a source's statement, different
+        identifiers, dates of birth...), else ``"weak_bridge"``."""
         a, b = link.record_a, link.record_b
-        held = a in self.torn or b in self.torn or (a, b) in self.held
-        return "ambiguous" if held else "weak_bridge"
+        if a in self.torn or b in self.torn or (a, b) in self.held:
+            return "ambiguous"
+        return "constraint_conflict" if (a, b) in self.kept_apart else "weak_bridge"
 
 
 def sort_key(link: Link) -> tuple[float, str, str]:
@@ -184,7 +188,8 @@ def cluster_graph(
         if torn
         else frozenset()
     )
-    return Clustering(tuple(clusters), tuple(accepted), refused, frozenset(torn), held)
+    kept_apart = frozenset(groups.kept_apart)
+    return Clustering(tuple(clusters), tuple(accepted), refused, frozenset(torn), held, kept_apart)
 
 
 def _untorn(
@@ -381,7 +386,8 @@ class _Groups:
         self.stated = stated  # a source's: no join by the model
         self.traits = traits
         self.summaries: dict[str, Summary] = {}  # by group root, made when first needed
-        self.refused: set[tuple[str, str, int, int]] = set()
+        # group pairs (and sizes) refused a join: True when a cannot-link rule refused it
+        self.refused: dict[tuple[str, str, int, int], bool] = {}
         self.thresholds = thresholds
         self.kept_apart: list[tuple[str, str]] = []  # links a cannot-link rule refused
 
@@ -420,16 +426,19 @@ class _Groups:
             # groups only change by joining, so two roots with the same sizes are the same
             # two groups as last time: the answer is the same too
             state = (small, big, len(members[small]), len(members[big]))
-            if state in self.refused:
+            conflict = self.refused.get(state)
+            if conflict is not None:
+                if conflict:
+                    self.kept_apart.append((record_a, record_b))
                 return False
             if (self.stated and self._apart(small, big, self.stated)) or self._incompatible(
                 small, big
             ):
-                self.refused.add(state)
+                self.refused[state] = True
                 self.kept_apart.append((record_a, record_b))
                 return False
             if not self._well_linked(small, big):
-                self.refused.add(state)
+                self.refused[state] = False
                 return False
         self.root[small] = big
         moved = members.pop(small)

@@ -53,10 +53,13 @@ class ReviewItemRaised:
 
     ``reason``: ``"review_band"`` (the pair scored between the review and link thresholds),
     ``"weak_bridge"`` (the pair scored above the link threshold but linking it would
-    have chained two otherwise separate persons, so clustering kept them apart) or
-    ``"ambiguous"`` (one of the two records links about equally to two people who cannot
-    be one, a father and a son of one name, so it joins neither; or is linked much more
-    strongly to such a record than by this pair).
+    have chained two otherwise separate persons, so clustering kept them apart),
+    ``"constraint_conflict"`` (the pair scored above the link threshold but a cannot-link
+    rule kept their persons apart: a judgement, a source's statement, different NHS
+    numbers, dates of birth a generation apart...) or ``"ambiguous"`` (one of the two
+    records links about equally to two people who cannot be one, a father and a son of
+    one name, so it joins neither; or is linked much more strongly to such a record than
+    by this pair).
     """
 
     record_id: str

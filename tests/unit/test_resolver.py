@@ -389,6 +389,9 @@ def test_a_record_a_source_holds_as_a_parent_never_joins_a_child_born_too_late()
     # the statement arriving later parts them; arriving first, they never join
     events = plain.judge(parent)
     assert of_type(events, PersonSplit)
+    # their link goes to review, named for what refused it
+    assert [(e.record_id, e.other_record_id, e.reason) for e in of_type(events, ReviewItemRaised)
+            ] == [("early_years:b", "education:f", "constraint_conflict")]  # fmt: skip
     assert state.partition() == {frozenset({"early_years:b"}), frozenset({"education:f"})}
     first, state = make_resolver()
     first.judge(parent)
