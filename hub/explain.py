@@ -64,7 +64,12 @@ def person_document(
         "model_version": explanation.model_version,
         "thresholds": asdict(explanation.thresholds),
         "links": [_link(k, records, matcher) for k in explanation.links],
-        "refused_links": [_link(k, records, matcher) for k in explanation.refused_links],
+        "refused_links": [
+            {**_link(k, records, matcher), "reason": reason}
+            for k, reason in zip(
+                explanation.refused_links, explanation.refused_reasons, strict=True
+            )
+        ],
         "judgements": [asdict(j) for j in explanation.judgements],
     }
 

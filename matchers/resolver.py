@@ -122,6 +122,7 @@ class PersonExplanation:
     links: tuple[Link, ...]
     refused_links: tuple[Link, ...]
     judgements: tuple[Judgement, ...]
+    refused_reasons: tuple[str, ...] = ()  # each refused link's (Clustering.reason)
 
 
 class Resolver:
@@ -692,14 +693,16 @@ class Resolver:
 
         judged = tx.judgements.get(members)
         judgements = {j for js in judged.values() for j in js.values()}
+        refused = tuple(k for k in clustering.refused if touching(k) or inside(k))
         return PersonExplanation(
             person_id=current,
             record_ids=tuple(sorted(members)),
             model_version=self.scorer.version,
             thresholds=self.thresholds,
             links=tuple(k for k in clustering.accepted if inside(k)),
-            refused_links=tuple(k for k in clustering.refused if touching(k) or inside(k)),
+            refused_links=refused,
             judgements=tuple(sorted(judgements, key=lambda j: j.pair)),
+            refused_reasons=tuple(clustering.reason(k) for k in refused),
         )
 
 

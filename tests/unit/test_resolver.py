@@ -392,6 +392,12 @@ def test_a_record_a_source_holds_as_a_parent_never_joins_a_child_born_too_late()
     # their link goes to review, named for what refused it
     assert [(e.record_id, e.other_record_id, e.reason) for e in of_type(events, ReviewItemRaised)
             ] == [("early_years:b", "education:f", "constraint_conflict")]  # fmt: skip
+    explained = plain.explain_person(person_of_record(state, "education:f") or "")
+    assert explained is not None
+    assert [(k.record_a, k.record_b) for k in explained.refused_links] == [
+        ("early_years:b", "education:f")
+    ]
+    assert explained.refused_reasons == ("constraint_conflict",)
     assert state.partition() == {frozenset({"early_years:b"}), frozenset({"education:f"})}
     first, state = make_resolver()
     first.judge(parent)
