@@ -278,7 +278,7 @@ def read_relationships(
         else:
             kind = row.get("kind")
             parent = parent_of(kind, record_id, related) if isinstance(kind, str) else None
-            since = _start(row.get("start")) if parent else None
+            since = relationship_date(row.get("start")) if parent else None
             if isinstance(since, str):
                 unread.append(RejectedRow(line, since))
                 since = None
@@ -293,8 +293,9 @@ def read_relationships(
     return judgements, rejected, groupings, unread
 
 
-def _start(cell: Any) -> dt.date | str | None:
-    """A relationship's start as a date (None: not given), or why it is not one."""
+def relationship_date(cell: Any, name: str = "start") -> dt.date | str | None:
+    """A relationship's ``start`` (or ``end``) as a date (None: not given), or why it is
+    not one."""
     if cell is None or isinstance(cell, dt.date):
         return cell.date() if isinstance(cell, dt.datetime) else cell
     text = cell_text(cell) if not isinstance(cell, list | dict | bool) else "?"
@@ -305,7 +306,7 @@ def _start(cell: Any) -> dt.date | str | None:
             return dt.date.fromisoformat(text)
     except ValueError:
         pass
-    return f"start {text[:20]!r} is not a date (YYYY-MM-DD)"
+    return f"{name} {text[:20]!r} is not a date (YYYY-MM-DD)"
 
 
 def load_relationships(path: Path | None) -> list[Judgement]:

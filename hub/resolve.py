@@ -23,9 +23,11 @@ from __future__ import annotations
 import asyncio
 import bisect
 import datetime as dt
+import hashlib
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -35,13 +37,14 @@ import typer
 
 from hub.console import counting_progress, say
 from hub.errors import HubError, ServiceNotRunning, UsageError
-from hub.inputs import RejectedRow
-from hub.link import Assignment, report_rejected, write_assignment
+from hub.inputs import RejectedRow, cell_text
+from hub.link import Assignment, relationship_date, report_rejected, write_assignment
 from hub.settings import Settings, load_settings
 from matchers.records import SourceRecord
 
 if TYPE_CHECKING:
     from schemas.codec import Codec
+    from schemas.events import RelationshipObserved
 
 POLL_S = 0.25
 WORKER_CHECK_S = 5.0
@@ -133,6 +136,118 @@ def plan_file(
     return plan
 
 
+# The file's kinds as the simulator writes them (any case), besides the contract's names.
+_FILE_KINDS = {"CLAIM_UNIT": "BENEFIT_CLAIM_UNIT"}
+
+
+def plan_relationships(
+    rows: Iterable[tuple[int, Any]], codec: Codec, *, now: dt.datetime
+) -> tuple[list[Planned], list[RejectedRow]]:
+    """``RelationshipObserved`` events for a file of relationships (as ``hub link
+    --relationships`` reads them, with a ``source_system``; ``relationship_id``, ``kind``,
+    ``group_id``, ``role``, ``start``, ``end`` and ``updated_at`` where given), validated as
+    a worker validates them; and the rows rejected."""
+    from schemas.topics import source_relationships
+    from streams.pipeline import source_version
+    from streams.validation import Accepted, RawMessage, validate_message
+
+    planned: dict[str, Planned] = {}
+    rejected: list[RejectedRow] = []
+    today = now.date()
+    for line, row in rows:
+        if isinstance(row, str):
+            rejected.append(RejectedRow(line, row))
+            continue
+        event = _relationship_event(row, now)
+        if isinstance(event, str):
+            rejected.append(RejectedRow(line, event))
+            continue
+        topic = source_relationships(event.source_system)
+        key = f"{event.source_system}:{event.relationship_id}"
+        value = codec.encode(event, topic)
+        checked = validate_message(RawMessage(topic, 0, 0, key.encode(), value), codec, today)
+        if not isinstance(checked, Accepted):
+            rejected.append(RejectedRow(line, checked.reason))
+            continue
+        version = source_version(None, event.source_ts, checked.message)
+        planned.pop(key, None)  # (the last row of a relationship wins, published last)
+        planned[key] = Planned(f"rel:{key}", line, topic, key.encode(), value, version)
+    return list(planned.values()), sorted(rejected, key=lambda r: r.line)
+
+
+def _relationship_event(row: Mapping[str, Any], now: dt.datetime) -> RelationshipObserved | str:
+    """A row as a ``RelationshipObserved``, or why it cannot be one."""
+    from schemas.events import Operation, RelationshipKind, RelationshipObserved
+
+    text = _relationship_cells(row)
+    if isinstance(text, str):
+        return text
+    system, record_id, related = text["source_system"], text["record_id"], text["related_record_id"]
+    problem = _system_problem(system)
+    if problem is not None:
+        return problem
+    if not record_id:
+        return "no record_id"
+    if not related and not text["group_id"]:
+        return "neither a related_record_id nor a group_id"
+    start, end = relationship_date(row.get("start")), relationship_date(row.get("end"), "end")
+    written = _written(text["updated_at"], now)
+    for value in (start, end, written):
+        if isinstance(value, str):
+            return value
+    kind = (text["kind"] or "OTHER").upper()
+    kind = _FILE_KINDS.get(kind, kind)
+    assert system is not None and not isinstance(written, str)  # (checked above)
+    return RelationshipObserved(
+        event_id=str(uuid.uuid4()),
+        op=Operation.SNAPSHOT_READ,
+        source_system=system,
+        source_ts=written,
+        event_ts=now,
+        relationship_id=text["relationship_id"] or _derived_id(text),
+        kind=RelationshipKind.__members__.get(kind, RelationshipKind.OTHER),
+        subject_record_id=_own_id(record_id, system),
+        related_record_id=_own_id(related, system) if related else None,
+        group_id=text["group_id"],
+        role=text["role"],
+        start=start if isinstance(start, dt.date) else None,
+        end=end if isinstance(end, dt.date) else None,
+    )
+
+
+_RELATIONSHIP_CELLS = (
+    "relationship_id", "source_system", "kind", "record_id", "related_record_id", "group_id",
+    "role", "updated_at",
+)  # fmt: skip
+
+
+def _relationship_cells(row: Mapping[str, Any]) -> dict[str, str | None] | str:
+    cells = [row.get(name) for name in _RELATIONSHIP_CELLS]
+    if any(isinstance(cell, list | dict | bool) for cell in cells):
+        return "a value that is not text or a number"
+    return {name: cell_text(cell) for name, cell in zip(_RELATIONSHIP_CELLS, cells, strict=True)}
+
+
+def _written(text: str | None, now: dt.datetime) -> dt.datetime | str:
+    """A row's ``updated_at`` (the run's time without one), to the millisecond, in UTC."""
+    written = now
+    if text:
+        try:
+            written = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return f"updated_at {text[:30]!r} is not a time"
+        if written.tzinfo is None:
+            written = written.replace(tzinfo=dt.UTC)
+    return written.replace(microsecond=written.microsecond // 1000 * 1000)
+
+
+def _derived_id(text: dict[str, str | None]) -> str:
+    """A relationship's id when the file gives none: the same row, the same id."""
+    parts = ("kind", "record_id", "related_record_id", "group_id")
+    identity = "|".join(str(text[name]) for name in parts)
+    return "file-" + hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
 def _own_id(record_id: str, system: str) -> str:
     from schemas.conversions import source_record_id
 
@@ -140,12 +255,18 @@ def _own_id(record_id: str, system: str) -> str:
 
 
 def _source_problem(record: SourceRecord, system: str | None, given: str | None) -> str | None:
-    from schemas.topics import check_name
-
     if not system:
         return "no source_system (give the file's system with --source)"
     if given and record.source_system and record.source_system != given:
         return f"source_system {record.source_system!r} is not {given!r}"
+    return _system_problem(system)
+
+
+def _system_problem(system: str | None) -> str | None:
+    from schemas.topics import check_name
+
+    if not system:
+        return "no source_system"
     try:
         check_name(system)
     except UsageError:
@@ -377,11 +498,19 @@ def resolve_command(
     timeout_s: Annotated[
         float, typer.Option("--timeout", help="seconds to wait for the workers")
     ] = 600.0,
+    relationships: Annotated[
+        Path | None,
+        typer.Option(
+            "--relationships",
+            help="relationships to publish too (source_system,record_id,related_record_id or "
+            "group_id[,relationship_id,kind,role,start,end,updated_at]), as `hub link` reads them",
+        ),
+    ] = None,
 ) -> None:
     """Resolve a file against the live index: publish its records to the running
     pipeline, wait until the workers have processed them, write each record's person and
     household. Prints a JSON summary."""
-    from hub.inputs import check_output, file_format, numbered_records, parse_mapping
+    from hub.inputs import check_output, file_format, numbered_records, parse_mapping, read_rows
     from hub.running import kafka_admin
     from schemas.codec import make_codec
     from schemas.topics import check_name
@@ -390,9 +519,11 @@ def resolve_command(
     columns = parse_mapping(mapping)
     if source is not None:
         check_name(source)
-    file_format(input_path)
-    if not input_path.is_file():
-        raise UsageError(f"{input_path}: no such file")
+    for path in (input_path, relationships):
+        if path is not None:
+            file_format(path)
+            if not path.is_file():
+                raise UsageError(f"{path}: no such file")
     check_output(out, input_path)
     check_workers(settings)
     admin = kafka_admin(settings)
@@ -407,17 +538,22 @@ def resolve_command(
     report_rejected(input_path, plan.rejected)
     if not plan.events:
         raise UsageError(f"{input_path}: no records to resolve")
+    related: list[Planned] = []
+    if relationships is not None:
+        related, refused = plan_relationships(read_rows(relationships), codec, now=now)
+        report_rejected(relationships, refused)
     events = list(plan.events.values())
-    check_consumed(admin, settings.consumer_group, sorted({e.topic for e in events}))
+    sent = [*related, *events]  # (in any order the persons are the same: the relations first)
+    check_consumed(admin, settings.consumer_group, sorted({e.topic for e in sent}))
 
     with counting_progress() as progress:
-        sending = progress.add_task("publishing", total=len(events))
-        placed = publish(settings, codec, events, lambda: progress.advance(sending))
+        sending = progress.add_task("publishing", total=len(sent))
+        placed = publish(settings, codec, sent, lambda: progress.advance(sending))
         published_at = time.perf_counter()
         progress.remove_task(sending)
-        waiting = progress.add_task("waiting for the workers", total=len(events))
+        waiting = progress.add_task("waiting for the workers", total=len(sent))
         wait_processed(
-            settings, admin, Offsets.of(events, placed), total=len(events), timeout_s=timeout_s,
+            settings, admin, Offsets.of(sent, placed), total=len(sent), timeout_s=timeout_s,
             on_progress=lambda done: progress.update(waiting, completed=done),
         )  # fmt: skip
     processed_at = time.perf_counter()
@@ -431,6 +567,7 @@ def resolve_command(
         "records": plan.rows,
         "distinct_records": len(assignment.record_ids),
         "published": len(events),
+        "relationships_published": len(related),
         "persons": len(set(assignment.person_of.values())),
         "households": len({h for h in assignment.household_of.values() if h}),
         "rejected": len(plan.rejected),

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 import redis
 
@@ -75,6 +76,30 @@ def test_resolve_on_an_empty_index_equals_link(hub: HubUnderTest, shuffle: int |
     assert {r["record_id"]: r["person_id"] for r in rows_of(resolved)} == {
         record_id: person for record_id, (person, _household) in stored.items()
     }
+
+
+def test_resolve_with_the_sources_relationships_equals_link_with_them(hub: HubUnderTest) -> None:
+    borough = hub.model_path.parent / "persons.csv"
+    related = hub.model_path.parent / "relationships.jsonl"
+    hub.start_worker()
+    hub.wait_for_workers(1)
+    resolved = hub.folder / f"{hub.name}-resolved-rel.csv"
+    result = run(hub, "resolve", "--input", str(borough), "--out", str(resolved),
+                 "--relationships", str(related))  # fmt: skip
+    assert result.returncode == 0, result.stderr + hub.worker_log()
+    summary = orjson.loads(result.stdout)
+    assert summary["relationships_published"] == len(related.read_text().splitlines())
+    linked = hub.folder / f"{hub.name}-linked-rel.csv"
+    batch = run(hub, "link", "--input", str(borough), "--model", str(hub.model_path),
+                "--out", str(linked), "--batch", "--relationships", str(related))  # fmt: skip
+    assert batch.returncode == 0, batch.stderr
+    plain = hub.folder / f"{hub.name}-linked-plain.csv"
+    assert run(hub, "link", "--input", str(borough), "--model", str(hub.model_path),
+               "--out", str(plain), "--batch").returncode == 0  # fmt: skip
+    assert partitions(resolved)[0] == partitions(linked)[0] != partitions(plain)[0]
+    # the workers kept the sources' statements, and which of two records is the parent
+    judged = hub.store().judgements()
+    assert any(j.parent for j in judged) and all(j.stated for j in judged)
 
 
 def test_rows_the_workers_would_refuse_are_reported_by_line(hub: HubUnderTest) -> None:

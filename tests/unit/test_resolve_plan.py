@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.resolve import Offsets, Planned, plan_file
+from hub.resolve import Offsets, Planned, plan_file, plan_relationships
 from matchers.records import SourceRecord
 from schemas.codec import SingleObjectCodec
-from schemas.events import PersonChanged
+from schemas.events import PersonChanged, RelationshipKind, RelationshipObserved
 from streams.validation import Accepted, RawMessage, validate_message
 
 pytestmark = pytest.mark.unit
@@ -93,3 +93,65 @@ def test_events_below_the_committed_offset_are_processed() -> None:
     assert offsets.processed({}) == 0
     assert offsets.processed({(topic, 0): 12, (topic, 1): 3}) == 2  # offsets 10 and 11
     assert offsets.processed({(topic, 0): 13, (topic, 1): 5}) == 5
+
+
+def test_relationships_are_planned_as_a_source_publishes_them() -> None:
+    rows = [
+        (1, {"relationship_id": "rel-1", "source_system": "education", "kind": "parent",
+             "record_id": "education:EDU1", "related_record_id": "education:EDU2",
+             "start": "2009-06-27", "updated_at": "2025-04-21T15:23:16Z"}),
+        (2, {"source_system": "housing", "kind": "claim_unit", "record_id": "H1",
+             "group_id": "CU9", "role": "claimant"}),
+        (3, {"source_system": "housing", "kind": "Partner", "record_id": "H1",
+             "related_record_id": "H2"}),
+        (4, "not valid JSON"),
+        (5, {"record_id": "H1", "related_record_id": "H2"}),
+        (6, {"source_system": "housing", "record_id": "H1"}),
+        (7, {"source_system": "housing", "record_id": "H1", "related_record_id": "H2",
+             "start": "27/06/2009"}),
+        (8, {"source_system": "housing", "record_id": "H1", "related_record_id": "H2",
+             "start": "2020-01-01", "end": "2019-01-01"}),
+        (9, {"source_system": "Housing!", "record_id": "H1", "related_record_id": "H2"}),
+        (10, {"source_system": "housing", "kind": "sibling", "record_id": ["H1"],
+              "related_record_id": "H2"}),
+    ]  # fmt: skip
+    planned, rejected = plan_relationships(rows, CODEC, now=NOW)
+    assert [(r.line, r.reason) for r in rejected] == [
+        (4, "not valid JSON"),
+        (5, "no source_system"),
+        (6, "neither a related_record_id nor a group_id"),
+        (7, "start '27/06/2009' is not a date (YYYY-MM-DD)"),
+        (8, "dates_inverted"),  # (as a worker says it: the relation ends before it starts)
+        (9, "source_system 'Housing!' is not a system name"),
+        (10, "a value that is not text or a number"),
+    ]
+    events = {}
+    for plan in planned:
+        checked = validate_message(RawMessage(plan.topic, 0, 0, plan.key, plan.value), CODEC,
+                                   NOW.date())  # fmt: skip
+        assert isinstance(checked, Accepted)
+        assert isinstance(checked.event, RelationshipObserved)
+        events[plan.line] = (plan.topic, plan.key, plan.record_id, checked.event)
+    topic, key, record_id, parent = events[1]
+    assert (topic, key, record_id) == (
+        "src.education.relationships",
+        b"education:rel-1",
+        "rel:education:rel-1",
+    )
+    assert (parent.kind, parent.subject_record_id, parent.related_record_id, parent.start) == (
+        RelationshipKind.PARENT,
+        "EDU1",
+        "EDU2",
+        dt.date(2009, 6, 27),
+    )
+    assert parent.source_ts == dt.datetime(2025, 4, 21, 15, 23, 16, tzinfo=dt.UTC)
+    grouping, partner = events[2][3], events[3][3]
+    assert (grouping.kind, grouping.group_id, grouping.role) == (
+        RelationshipKind.BENEFIT_CLAIM_UNIT,
+        "CU9",
+        "claimant",
+    )
+    assert partner.kind is RelationshipKind.PARTNER
+    # without an id, the same row gets the same one every time
+    again, _ = plan_relationships(rows[2:3], CODEC, now=NOW)
+    assert again[0].key == events[3][1] and events[3][1].startswith(b"housing:file-")
