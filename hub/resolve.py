@@ -419,14 +419,14 @@ def wait_processed(
         if now > deadline:
             raise HubError(
                 f"timed out after {timeout_s:.0f}s: the workers processed {done:,} of "
-                f"{total:,} records (are they keeping up? give more time with --timeout)"
+                f"{total:,} events (are they keeping up? give more time with --timeout)"
             )
         if now > next_check:
             client = connect_redis(settings)
             try:
                 if not running_workers(client, settings.redis_prefix):
                     raise ServiceNotRunning(
-                        f"the workers stopped after processing {done:,} of {total:,} records"
+                        f"the workers stopped after processing {done:,} of {total:,} events"
                     )
             finally:
                 client.close()
