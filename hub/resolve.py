@@ -136,10 +136,6 @@ def plan_file(
     return plan
 
 
-# The file's kinds as the simulator writes them (any case), besides the contract's names.
-_FILE_KINDS = {"CLAIM_UNIT": "BENEFIT_CLAIM_UNIT"}
-
-
 def plan_relationships(
     rows: Iterable[tuple[int, Any]], codec: Codec, *, now: dt.datetime
 ) -> tuple[list[Planned], list[RejectedRow]]:
@@ -178,6 +174,7 @@ def plan_relationships(
 def _relationship_event(row: Mapping[str, Any], now: dt.datetime) -> RelationshipObserved | str:
     """A row as a ``RelationshipObserved``, or why it cannot be one."""
     from schemas.events import Operation, RelationshipKind, RelationshipObserved
+    from sources.simulated import RELATIONSHIP_KINDS
 
     text = _relationship_cells(row)
     if isinstance(text, str):
@@ -195,8 +192,7 @@ def _relationship_event(row: Mapping[str, Any], now: dt.datetime) -> Relationshi
     for value in (start, end, written):
         if isinstance(value, str):
             return value
-    kind = (text["kind"] or "OTHER").upper()
-    kind = _FILE_KINDS.get(kind, kind)
+    kind = text["kind"] or "OTHER"
     assert system is not None and not isinstance(written, str)  # (checked above)
     return RelationshipObserved(
         event_id=str(uuid.uuid4()),
@@ -205,7 +201,8 @@ def _relationship_event(row: Mapping[str, Any], now: dt.datetime) -> Relationshi
         source_ts=written,
         event_ts=now,
         relationship_id=text["relationship_id"] or _derived_id(text),
-        kind=RelationshipKind.__members__.get(kind, RelationshipKind.OTHER),
+        kind=RelationshipKind.__members__.get(kind.upper())  # (the contract's names, or
+        or RELATIONSHIP_KINDS.get(kind.lower(), RelationshipKind.OTHER),  # the simulator's)
         subject_record_id=_own_id(record_id, system),
         related_record_id=_own_id(related, system) if related else None,
         group_id=text["group_id"],

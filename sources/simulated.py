@@ -64,7 +64,8 @@ CASE_MANAGEMENT = "mosaic"  # the system the simulator's case work comes from
 _ID_SPACE = uuid.UUID("6f1d2a8e-3c4b-5d6e-8f90-a1b2c3d4e5f6")
 
 _OPS = {"create": Operation.CREATE, "update": Operation.UPDATE, "delete": Operation.DELETE}
-_KINDS = {
+# the simulator's relationship kinds (as its relationships.jsonl writes them)
+RELATIONSHIP_KINDS = {
     "parent": RelationshipKind.PARENT,
     "partner": RelationshipKind.PARTNER,
     "carer": RelationshipKind.CARER,
@@ -153,7 +154,7 @@ def _relationship(event: sim.Relationship) -> Outgoing:
         source_ts=event.updated_at,
         event_ts=event.updated_at,
         relationship_id=event.relationship_id,
-        kind=_KINDS.get(event.kind, RelationshipKind.OTHER),
+        kind=RELATIONSHIP_KINDS.get(event.kind, RelationshipKind.OTHER),
         subject_record_id=source_record_id(event.record_id, system),
         related_record_id=source_record_id(event.related_record_id, system)
         if event.related_record_id
