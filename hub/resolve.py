@@ -44,7 +44,7 @@ from matchers.records import SourceRecord
 
 if TYPE_CHECKING:
     from schemas.codec import Codec
-    from schemas.events import RelationshipObserved
+    from schemas.events import Operation, RelationshipObserved
 
 POLL_S = 0.25
 WORKER_CHECK_S = 5.0
@@ -137,12 +137,17 @@ def plan_file(
 
 
 def plan_relationships(
-    rows: Iterable[tuple[int, Any]], codec: Codec, *, now: dt.datetime
+    rows: Iterable[tuple[int, Any]],
+    codec: Codec,
+    *,
+    now: dt.datetime,
+    op: Operation | None = None,
 ) -> tuple[list[Planned], list[RejectedRow]]:
     """``RelationshipObserved`` events for a file of relationships (as ``hub link
     --relationships`` reads them, with a ``source_system``; ``relationship_id``, ``kind``,
     ``group_id``, ``role``, ``start``, ``end`` and ``updated_at`` where given), validated as
-    a worker validates them; and the rows rejected."""
+    a worker validates them, one per relationship (its last row); and the rows rejected.
+    ``op``: the events' operation (default: a snapshot read)."""
     from schemas.topics import source_relationships
     from streams.pipeline import source_version
     from streams.validation import Accepted, RawMessage, validate_message
@@ -154,7 +159,7 @@ def plan_relationships(
         if isinstance(row, str):
             rejected.append(RejectedRow(line, row))
             continue
-        event = _relationship_event(row, now)
+        event = _relationship_event(row, now, op)
         if isinstance(event, str):
             rejected.append(RejectedRow(line, event))
             continue
@@ -171,7 +176,9 @@ def plan_relationships(
     return list(planned.values()), sorted(rejected, key=lambda r: r.line)
 
 
-def _relationship_event(row: Mapping[str, Any], now: dt.datetime) -> RelationshipObserved | str:
+def _relationship_event(
+    row: Mapping[str, Any], now: dt.datetime, op: Operation | None = None
+) -> RelationshipObserved | str:
     """A row as a ``RelationshipObserved``, or why it cannot be one."""
     from schemas.events import Operation, RelationshipKind, RelationshipObserved
     from sources.simulated import RELATIONSHIP_KINDS
@@ -196,7 +203,7 @@ def _relationship_event(row: Mapping[str, Any], now: dt.datetime) -> Relationshi
     assert system is not None and not isinstance(written, str)  # (checked above)
     return RelationshipObserved(
         event_id=str(uuid.uuid4()),
-        op=Operation.SNAPSHOT_READ,
+        op=op or Operation.SNAPSHOT_READ,
         source_system=system,
         source_ts=written,
         event_ts=now,

@@ -1,4 +1,5 @@
-"""`hub publish` and `hub cdc`: person records from files onto the source's topic."""
+"""`hub publish` and `hub cdc`: person records (or relationships) from files onto the
+source's topics."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ def _lines(rows: list[RejectedRow]) -> str:
 
 
 def publish_command(
+    *,
     source: SourceOption,
     input_file: Annotated[
         Path, typer.Option("--input", help="CSV, JSON Lines or Parquet file of person records")
@@ -66,42 +68,65 @@ def publish_command(
     op: Annotated[
         str, typer.Option("--op", help="operation of the events: snapshot-read, create, update")
     ] = "snapshot-read",
+    relationships: Annotated[
+        bool,
+        typer.Option(
+            "--relationships",
+            help="the file holds the source's relationships (as hub link --relationships "
+            "reads them): RelationshipObserved events on src.<source>.relationships",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Publish every row of a file as a PersonChanged event on src.<source>.persons.
 
-    "Published" means acknowledged by Kafka. Malformed rows are skipped and reported by
-    line; the summary goes to stderr (and with --json, the counts to stdout).
+    With --relationships, each row is a relationship between two of the source's records
+    (record_id, related_record_id or group_id; kind, start, end, relationship_id, role,
+    updated_at where given), published as a RelationshipObserved event on
+    src.<source>.relationships, the last row of a relationship winning; the whole file is
+    checked before anything is sent. "Published" means acknowledged by Kafka. Malformed
+    rows are skipped and reported by line; the summary goes to stderr (and with --json,
+    the counts to stdout).
     """
     from hub.errors import UsageError
-    from hub.inputs import parse_mapping
+    from hub.inputs import parse_mapping, read_rows
     from hub.settings import load_settings
     from schemas.events import Operation
-    from schemas.topics import source_persons
+    from schemas.topics import source_persons, source_relationships
     from sources.files import estimate_rows, progress
-    from sources.publish import publish_file
+    from sources.publish import publish_file, publish_relationships
 
     operations = {"snapshot-read": Operation.SNAPSHOT_READ, "create": Operation.CREATE,
                   "update": Operation.UPDATE}  # fmt: skip
     if op not in operations:
         raise UsageError(f"--op {op!r}: use one of {', '.join(operations)}")
-    topic = source_persons(source)
+    if relationships and mapping is not None:
+        raise UsageError(
+            "--map renames person record fields; a relationships file names its own columns "
+            "(record_id, related_record_id, kind, start, ...)"
+        )
+    topic = source_relationships(source) if relationships else source_persons(source)
     columns = parse_mapping(mapping)
     _check_file(input_file)
     publisher = connect_publisher(load_settings())
+    now = dt.datetime.now(dt.UTC)
     with progress(f"publishing to {topic}", estimate_rows(input_file)) as bar:
-        report = publish_file(
-            input_file,
-            source,
-            columns,
-            publisher,
-            op=operations[op],
-            now=dt.datetime.now(dt.UTC),
-            on_row=bar.advance,
-        )
+        if relationships:
+            report = publish_relationships(
+                read_rows(input_file), source, publisher, op=operations[op], now=now,
+                on_row=bar.advance,
+            )  # fmt: skip
+        else:
+            report = publish_file(
+                input_file, source, columns, publisher, op=operations[op], now=now,
+                on_row=bar.advance,
+            )  # fmt: skip
     if report.read_error is not None and report.rows == 0:
         raise report.read_error
     say(f"published {report.published:,} of {report.rows:,} rows from {input_file.name} to {topic}")
+    if report.superseded:
+        rows = "row" if report.superseded == 1 else "rows"
+        say(f"{report.superseded:,} {rows} replaced by a later row of the same relationship")
     if report.rejected:
         say(f"rejected {len(report.rejected):,}: {_lines(report.rejected)}")
     if report.failed:

@@ -1,4 +1,5 @@
-"""Publishing a file of person records as PersonChanged events (``hub publish``)."""
+"""Publishing a file of person records as PersonChanged events, or of relationships as
+RelationshipObserved events (``hub publish``)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hub.errors import UsageError
-from hub.inputs import RejectedRow, numbered_records
+from hub.inputs import RejectedRow, cell_text, numbered_records
 from matchers.records import SourceRecord
 from schemas.conversions import person_changed
 from schemas.events import Operation
-from schemas.topics import source_persons
-from sources.publisher import Delivery, OnDelivery, Publisher, PublishError
+from schemas.topics import source_persons, source_relationships
+from sources.publisher import Delivery, Message, OnDelivery, Publisher, PublishError
 
 
 @dataclass
@@ -24,6 +26,7 @@ class PublishReport:
     published: int = 0  # acknowledged by Kafka
     rejected: list[RejectedRow] = field(default_factory=list)
     failed: list[RejectedRow] = field(default_factory=list)  # sent, not acknowledged
+    superseded: int = 0  # rows a later row of the same relationship replaced
     error: PublishError | None = None  # Kafka did not acknowledge everything
     read_error: UsageError | None = None  # the file broke part-way through
 
@@ -50,15 +53,7 @@ def publish_rows(
     topic = source_persons(system)
     report = PublishReport(topic)
 
-    def track(line: int) -> OnDelivery:
-        def on_delivery(delivery: Delivery) -> None:
-            if delivery.ok:
-                report.published += 1
-            else:
-                report.failed.append(RejectedRow(line, delivery.error or "not acknowledged"))
-
-        return on_delivery
-
+    track = _tracker(report)
     try:
         for line, record in rows:
             on_row()
@@ -80,6 +75,65 @@ def publish_rows(
             publisher.flush()
         except PublishError as error:
             report.error = error
+    return report
+
+
+def _tracker(report: PublishReport) -> Callable[[int], OnDelivery]:
+    """Delivery callbacks that count Kafka's answers into ``report`` by file line."""
+
+    def track(line: int) -> OnDelivery:
+        def on_delivery(delivery: Delivery) -> None:
+            if delivery.ok:
+                report.published += 1
+            else:
+                report.failed.append(RejectedRow(line, delivery.error or "not acknowledged"))
+
+        return on_delivery
+
+    return track
+
+
+def publish_relationships(
+    rows: Iterable[tuple[int, Mapping[str, Any] | str]],
+    system: str,
+    publisher: Publisher,
+    *,
+    op: Operation = Operation.SNAPSHOT_READ,
+    now: dt.datetime,
+    on_row: Callable[[], None] = lambda: None,
+) -> PublishReport:
+    """``system``'s relationships (the columns ``hub link --relationships`` reads; a row
+    without ``source_system`` is the system's, one naming another is rejected) as
+    RelationshipObserved events on its relationships topic, validated as a worker validates
+    them, the last row of a relationship winning; then Kafka's answers are waited for. The
+    whole file is read first: one that breaks part-way raises, and nothing is sent."""
+    from hub.resolve import plan_relationships
+
+    report = PublishReport(source_relationships(system))
+    own: list[tuple[int, Mapping[str, Any] | str]] = []
+    for line, row in rows:
+        on_row()
+        report.rows += 1
+        if isinstance(row, str):
+            own.append((line, row))
+            continue
+        named = cell_text(row.get("source_system"))
+        if named and named != system:
+            report.rejected.append(RejectedRow(line, f"source_system {named!r} is not {system!r}"))
+            continue
+        own.append((line, {**row, "source_system": system}))
+    planned, refused = plan_relationships(own, publisher.codec, now=now, op=op)
+    report.rejected = sorted([*report.rejected, *refused], key=lambda r: r.line)
+    report.superseded = report.rows - len(report.rejected) - len(planned)
+    track = _tracker(report)
+    for event in planned:
+        message = Message(event.topic, event.key, event.value)
+        publisher.send_message(message, on_delivery=track(event.line))
+        report.sent += 1
+    try:
+        publisher.flush()
+    except PublishError as error:
+        report.error = error
     return report
 
 

@@ -20,8 +20,8 @@ import pytest
 from hub.settings import Settings
 from matchers.records import SourceRecord
 from schemas.codec import SingleObjectCodec
-from schemas.events import Operation, PersonChanged
-from schemas.topics import source_persons
+from schemas.events import Operation, PersonChanged, RelationshipKind, RelationshipObserved
+from schemas.topics import source_persons, source_relationships
 from tests.kafka_helpers import consume
 
 pytestmark = pytest.mark.integration
@@ -138,6 +138,47 @@ def test_publish_jsonl_and_parquet_with_a_column_map(
     )
     assert all(e.after and e.after.last_name == "Okafor" for e in events)
     assert {e.op for e in events} == {Operation.CREATE, Operation.SNAPSHOT_READ}
+
+
+def test_publish_relationships_validates_every_row_and_the_last_row_of_one_wins(
+    stack_settings: Settings, tmp_path: Path, system: str
+) -> None:
+    path = tmp_path / "relationships.csv"
+    path.write_text(
+        "relationship_id,record_id,related_record_id,kind,start,source_system\n"
+        "REL1,R00001,R00002,parent,2009-03-01,\n"  # line 2: replaced by line 4
+        f"REL2,R00003,R00004,lodger,,{system}\n"
+        "REL1,R00001,R00002,parent,2008-03-01,\n"
+        ",R00005,,partner,,\n"
+        "REL3,R00006,R00007,partner,,council_tax\n"
+        "REL4,R00008,R00009,parent,01/03/2009,\n"
+    )
+    result = run_hub(
+        stack_settings, tmp_path, "publish", "--source", system, "--input", str(path),
+        "--relationships", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert counts(result) == {"published": 2, "rejected": 3, "failed": 0}
+    assert (
+        "lines 5 (neither a related_record_id nor a group_id), "
+        f"6 (source_system 'council_tax' is not '{system}'), "
+        "7 (start '01/03/2009' is not a date (YYYY-MM-DD))"
+    ) in result.stderr
+    assert "1 row replaced by a later row of the same relationship" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    messages = consume(stack_settings.kafka_bootstrap, source_relationships(system), expected=2)
+    events = {m.key(): CODEC.decode(m.value(), m.topic()) for m in messages}
+    assert sorted(events) == [f"{system}:REL1".encode(), f"{system}:REL2".encode()]
+    parent = events[f"{system}:REL1".encode()]
+    assert isinstance(parent, RelationshipObserved)
+    assert (parent.kind, parent.subject_record_id, parent.related_record_id) == (
+        RelationshipKind.PARENT, "R00001", "R00002",
+    )  # fmt: skip
+    assert str(parent.start) == "2008-03-01"  # line 4's, the relationship's last row
+    assert parent.op is Operation.SNAPSHOT_READ and parent.source_system == system
+    other = events[f"{system}:REL2".encode()]
+    assert isinstance(other, RelationshipObserved) and other.kind is RelationshipKind.OTHER
 
 
 def test_cdc_publishes_only_changes_and_a_rerun_publishes_nothing(
@@ -290,6 +331,12 @@ def test_bad_source_names_and_maps_are_usage_errors(
     )
     assert bad_map.returncode == 2
     assert "not a record field" in bad_map.stderr
+    mapped_relationships = run_hub(
+        stack_settings, tmp_path, "publish", "--source", "x", "--input", str(path),
+        "--relationships", "--map", "id=record_id",
+    )  # fmt: skip
+    assert mapped_relationships.returncode == 2
+    assert "--map renames person record fields" in mapped_relationships.stderr
 
 
 def test_publishing_without_a_broker_is_one_clear_line(tmp_path: Path) -> None:
