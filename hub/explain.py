@@ -101,7 +101,7 @@ def person_command(
         matcher,
         thresholds,
         survivorship_from(settings),
-        judgements=load_relationships(relationships),
+        judgements=load_relationships(relationships, records),
     )
     person_id = resolver.state.person_of([record])[record]
     explanation = resolver.explain_person(person_id)

@@ -42,6 +42,7 @@ from matchers.identity_state import MemoryIdAllocator, MemoryIdentityState
 from matchers.ports import KeyRules, PairScorer, Standardiser
 from matchers.records import SourceRecord, StandardRecord
 from matchers.resolver import Resolver
+from matchers.standardise import check_date
 from matchers.survivorship import SurvivorshipRules
 
 Explainer = Callable[[StandardRecord, StandardRecord], Sequence[FieldWeight]]
@@ -295,23 +296,23 @@ def read_relationships(
 
 def relationship_date(cell: Any, name: str = "start") -> dt.date | str | None:
     """A relationship's ``start`` (or ``end``) as a date (None: not given), or why it is
-    not one."""
+    not one (without the value: a start is often a child's date of birth). Read as a date
+    of birth is: ISO, ``YYYYMMDD`` or UK day first (``27/06/2009``)."""
     if cell is None or isinstance(cell, dt.date):
         return cell.date() if isinstance(cell, dt.datetime) else cell
     text = cell_text(cell) if not isinstance(cell, list | dict | bool) else "?"
     if text is None:
         return None
+    iso, _problem = check_date(text, name)
     try:
-        if len(text) == 10 and text[4] == text[7] == "-":
-            return dt.date.fromisoformat(text)
-    except ValueError:
-        pass
-    return f"{name} {text[:20]!r} is not a date (YYYY-MM-DD)"
+        return dt.date.fromisoformat(iso) if iso else f"{name} is not a date"
+    except ValueError:  # (year 0)
+        return f"{name} is not a date"
 
 
-def load_relationships(path: Path | None) -> list[Judgement]:
+def load_relationships(path: Path | None, records: Sequence[SourceRecord]) -> list[Judgement]:
     """The judgements a ``--relationships`` file states (none without one), its rejected
-    rows and counts reported."""
+    rows and counts reported, and how many name a record ``records`` do not hold."""
     if path is None:
         return []
     judgements, rejected, groupings, unread = read_relationships(path)
@@ -328,6 +329,13 @@ def load_relationships(path: Path | None) -> list[Judgement]:
         f"{path}: {len(judgements):,} relationships between two records (each two people; "
         f"{parents:,} say which is the parent since when), {groupings:,} groupings left out"
     )
+    held = {record.record_id for record in records}
+    outside = sum(1 for j in judgements if not {j.record_a, j.record_b} <= held)
+    if outside:
+        say(
+            f"{path}: {outside:,} of these name a record the input does not hold, and bind "
+            "nothing (record ids are matched exactly as the input's record_id writes them)"
+        )
     return judgements
 
 
@@ -407,7 +415,7 @@ def link_command(
     ] = True,
 ) -> None:
     """Resolve a file into persons and households; print a JSON summary."""
-    check_output(out, input_path, model)
+    check_output(out, input_path, model, *([relationships] if relationships else []))
     settings = load_settings()
     matcher = load_matcher(model)
     thresholds = thresholds_from(
@@ -427,7 +435,7 @@ def link_command(
     if not records:
         raise UsageError(f"{input_path}: no records to link")
     report_unseen_sources(thresholds, records)
-    judgements = load_relationships(relationships)
+    judgements = load_relationships(relationships, records)
     summary = run_link(
         records,
         matcher,

@@ -528,7 +528,7 @@ def resolve_command(
             file_format(path)
             if not path.is_file():
                 raise UsageError(f"{path}: no such file")
-    check_output(out, input_path)
+    check_output(out, input_path, *([relationships] if relationships else []))
     check_workers(settings)
     admin = kafka_admin(settings)
     codec = make_codec(settings)

@@ -262,7 +262,9 @@ def address_text_key(premise_text: str | None, postcode: str | None) -> str | No
     return f"{premise_text}|{postcode}" if premise_text and postcode else None
 
 
-def _check_date(value: str | None, name: str) -> tuple[str | None, str | None]:
+def check_date(value: str | None, name: str) -> tuple[str | None, str | None]:
+    """(ISO date, None) for a date in any form :func:`check_dob` reads (no bounds on the
+    year); (None, ``<name>_format`` or ``<name>_invalid``) otherwise."""
     text = _text(value)
     if text is None:
         return None, None
@@ -314,8 +316,8 @@ def standardise(record: SourceRecord) -> StandardRecord:
         upn=keep(ids.check_upn(record.upn)),
         phone=keep(check_phone(record.phone)),
         email=keep(check_email(record.email)),
-        residence_start=keep(_check_date(record.residence_start, "residence_start")),
-        residence_end=keep(_check_date(record.residence_end, "residence_end")),
+        residence_start=keep(check_date(record.residence_start, "residence_start")),
+        residence_end=keep(check_date(record.residence_end, "residence_end")),
         updated_at=_text(record.updated_at),
         flags=frozenset(flags),
     )

@@ -151,7 +151,7 @@ def test_publish_relationships_validates_every_row_and_the_last_row_of_one_wins(
         "REL1,R00001,R00002,parent,2008-03-01,\n"
         ",R00005,,partner,,\n"
         "REL3,R00006,R00007,partner,,council_tax\n"
-        "REL4,R00008,R00009,parent,01/03/2009,\n"
+        "REL4,R00008,R00009,parent,soon,\n"
     )
     result = run_hub(
         stack_settings, tmp_path, "publish", "--source", system, "--input", str(path),
@@ -162,7 +162,7 @@ def test_publish_relationships_validates_every_row_and_the_last_row_of_one_wins(
     assert (
         "lines 5 (neither a related_record_id nor a group_id), "
         f"6 (source_system 'council_tax' is not '{system}'), "
-        "7 (start '01/03/2009' is not a date (YYYY-MM-DD))"
+        "7 (start is not a date)"
     ) in result.stderr
     assert "1 row replaced by a later row of the same relationship" in result.stderr
     assert "Traceback" not in result.stderr

@@ -14,6 +14,7 @@ import pytest
 from hub.errors import UsageError
 from hub.link import (
     Matcher,
+    load_relationships,
     read_input,
     read_relationships,
     report_rejected,
@@ -219,8 +220,9 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         '{"record_id": ["3"], "related_record_id": "1"}\n'
         '{"record_id": "7", "related_record_id": "4", "kind": "parent", "start": "2009-06-27"}\n'
         '{"record_id": "5", "related_record_id": "7", "kind": "CHILD", "start": "2010-01-01"}\n'
-        '{"record_id": "5", "related_record_id": "2", "kind": "parent", "start": "27/06/2009"}\n'
+        '{"record_id": "5", "related_record_id": "2", "kind": "parent", "start": "2009-06-31"}\n'
         '{"record_id": "4", "related_record_id": "2", "kind": "partner", "start": "soon"}\n'
+        '{"record_id": "3", "related_record_id": "4", "kind": "parent", "start": "27/06/2009"}\n'
     )
     judgements, rejected, groupings, unread = read_relationships(related)
     assert [(j.pair, j.by, j.stated, j.parent, j.since) for j in judgements] == [
@@ -232,6 +234,8 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         # (a start that is not a date: two people, with no parent; a partner's: no matter)
         (("2", "5"), "source:unknown", True, None, None),
         (("2", "4"), "source:unknown", True, None, None),
+        # (a UK day-first start is read as a date of birth is)
+        (("3", "4"), "source:unknown", True, "3", "2009-06-27"),
     ]
     assert [(r.line, r.reason) for r in rejected] == [
         (3, "no record_id"),
@@ -240,7 +244,7 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         (7, "an id that is not text or a number"),
     ]
     assert [(r.line, r.reason) for r in unread] == [
-        (10, "start '27/06/2009' is not a date (YYYY-MM-DD)")
+        (10, "start is not a date")  # (no value shown: a parent's start may be a dob)
     ]
     assert groupings == 1
     judgements = judgements[:2]
@@ -254,6 +258,28 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
     groupings_only.write_text("record_id,group_id\n1,T1\n")
     with pytest.raises(UsageError, match="no related_record_id column"):
         read_relationships(groupings_only)
+
+
+def test_link_neither_overwrites_its_relationships_nor_hides_those_naming_no_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(PEOPLE)
+    related = tmp_path / "relationships.jsonl"
+    text = '{"record_id": "1", "related_record_id": "2"}\n'
+    related.write_text(text)
+    clash = run_hub("link", "--input", str(people), "--model", str(tmp_path / "model.json"),
+                    "--out", str(related), "--relationships", str(related))  # fmt: skip
+    assert clash.returncode == 2
+    assert "is also an input of this command" in clash.stderr
+    assert related.read_text() == text
+    # ids written otherwise than the input writes them ("housing:1" for "1") bind nothing
+    related.write_text(text + '{"record_id": "housing:1", "related_record_id": "2"}\n')
+    records, _ = read_input(people, MAPPING)
+    assert len(load_relationships(related, records)) == 2
+    assert "1 of these name a record the input does not hold" in capsys.readouterr().err
+    load_relationships(related, [*records, SourceRecord("housing:1")])
+    assert "the input does not hold" not in capsys.readouterr().err
 
 
 def test_link_notes_an_adults_only_source_named_otherwise_than_the_records_name_it(
