@@ -20,6 +20,7 @@ here, or an untrained level, makes the model unusable (:class:`ModelError`).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,20 @@ from matchers.comparisons import TF_ATTRIBUTES, Test, comparison_named, levels_b
 MODEL_FORMAT = "residents-hub-model/1"
 _CLAMP = 1e-300  # Splink clamps m and u to this before taking logs
 _NOT_OBSERVED = 1e-6  # Splink's m or u for a level never observed in training
+
+
+def model_version(document: Mapping[str, Any]) -> str:
+    """A content hash of what decides candidates and scores: the Splink settings, the TF
+    tables and the blocking."""
+    payload = orjson.dumps(
+        {
+            "splink": document["splink"],
+            "tf": document["term_frequencies"],
+            "blocking": document["blocking"],
+        },
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return "m" + hashlib.sha256(payload).hexdigest()[:12]
 
 
 class ModelError(ValueError):
@@ -175,8 +190,15 @@ class Model:
             raise ModelError("the model has no comparisons")
         if self.max_block_size < 2:
             raise ModelError("blocking max_block_size must be at least 2")
+        if not self.blocking_rules:
+            raise ModelError("the model has no blocking rules: no record would have a candidate")
         if not isinstance(version, str) or not version:
             raise ModelError("the model has no version")
+        if version != model_version(document):
+            raise ModelError(
+                "its version does not match its content (changed after training?): a model "
+                "is changed only by training it again"
+            )
         self.version: str = version
         self.prior_weight = prob_to_match_weight(self.prior)
         self.document = document

@@ -25,14 +25,12 @@ bootstrap registers so that Splink blocks exactly as the stream does.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import pyarrow as pa
 
 from matchers.blocking import (
@@ -50,7 +48,7 @@ from matchers.comparisons import (
     comparisons_for,
     feature_row,
 )
-from matchers.model import MODEL_FORMAT, Model, ModelError, prob_to_match_weight
+from matchers.model import MODEL_FORMAT, Model, ModelError, model_version, prob_to_match_weight
 from matchers.records import StandardRecord
 
 DEFAULT_SEED = 42
@@ -313,20 +311,6 @@ def refine_prior_and_blocking(
         still = np.array([masks[p] & active != 0 for p in pairs], dtype=bool)
         prior = _fixed_point_prior(evidence[still], len(records), prior)
     return prior, kept, dropped
-
-
-def model_version(document: dict[str, Any]) -> str:
-    """A content hash of what decides candidates and scores: the Splink settings, the TF
-    tables and the blocking."""
-    payload = orjson.dumps(
-        {
-            "splink": document["splink"],
-            "tf": document["term_frequencies"],
-            "blocking": document["blocking"],
-        },
-        option=orjson.OPT_SORT_KEYS,
-    )
-    return "m" + hashlib.sha256(payload).hexdigest()[:12]
 
 
 def _neutralise_untrained_levels(splink_settings: dict[str, Any]) -> list[str]:

@@ -16,7 +16,7 @@ import pytest
 
 from hub.inputs import parse_mapping, read_records
 from matchers.blocking import BlockingRules, candidate_pairs
-from matchers.model import Model
+from matchers.model import Model, model_version
 from matchers.records import SourceRecord, StandardRecord
 from matchers.scorer import Scorer
 from matchers.splink_adapter import TrainingOptions, splink_match_weights, train
@@ -96,8 +96,9 @@ def test_splink_blocking_reproduces_the_size_cap(
     capped = BlockingRules(model.blocking_rules, max_block_size=3)
     blocked = candidate_pairs(records, capped)
     assert blocked.over_common_keys  # the small cap makes some keys over-common
-    capped_model = Model({**model.document, "blocking": {"rules": list(model.blocking_rules),
-                                                          "max_block_size": 3}})  # fmt: skip
+    document = {**model.document, "blocking": {"rules": list(model.blocking_rules),
+                                                "max_block_size": 3}}  # fmt: skip
+    capped_model = Model({**document, "version": model_version(document)})
     assert set(splink_match_weights(capped_model, records, apply_cap=True)) == blocked.pairs
 
 

@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given
 
 from matchers.comparisons import comparisons_for
-from matchers.model import MODEL_FORMAT, Model, ModelError, match_weight_to_probability
+from matchers.model import (
+    MODEL_FORMAT,
+    Model,
+    ModelError,
+    match_weight_to_probability,
+    model_version,
+)
 from matchers.records import SourceRecord, StandardRecord
 from matchers.scorer import Scorer
 from matchers.standardise import standardise
@@ -38,16 +44,21 @@ def hand_made_document() -> dict[str, Any]:
             level["m_probability"] = (len(levels) - i) / sum(range(1, len(levels) + 1))
             level["u_probability"] = (i + 1) / sum(range(1, len(levels) + 1))
         comparisons.append(raw)
-    return {
+    return signed({
         "format": MODEL_FORMAT,
-        "version": "test-model",
         "splink": {"probability_two_random_records_match": PRIOR, "comparisons": comparisons},
         "term_frequencies": {
             "first_name": {"john": 0.05, "jonathon": 0.0001},
             "last_name": {"smith": 0.02},
         },
         "blocking": {"rules": ["nhs"], "max_block_size": 100},
-    }
+    })  # fmt: skip
+
+
+def signed(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with the version training gives its content."""
+    document["version"] = model_version(document)
+    return document
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +160,8 @@ def test_probability_of_weights() -> None:
 
 
 def test_model_version_is_reported(scorer: Scorer) -> None:
-    assert scorer.version == "test-model"
+    assert scorer.version == model_version(hand_made_document())
+    assert scorer.version.startswith("m") and len(scorer.version) == 13
 
 
 def test_a_level_without_a_python_twin_is_refused() -> None:
@@ -175,6 +187,12 @@ def test_an_untrained_level_is_refused() -> None:
          "malformed value: could not convert string to float"),
         (lambda d: d["splink"].update(comparisons=[]), "no comparisons"),
         (lambda d: d.update(version=None), "no version"),
+        (lambda d: d["blocking"].update(rules=[]), "no blocking rules"),
+        # (a model changed by hand keeps its old version: what it decides is not that one's)
+        (lambda d: raw_comparison(d, "dob")["comparison_levels"][1].update(m_probability=1e-9),
+         "version does not match its content"),
+        (lambda d: d["term_frequencies"]["last_name"].update(smith=0.5),
+         "version does not match its content"),
     ],
 )  # fmt: skip
 def test_a_spoilt_model_is_refused(spoil: Callable[[dict[str, Any]], None], message: str) -> None:
@@ -188,7 +206,7 @@ def test_not_observed_levels_get_splinks_small_probability() -> None:
     document = hand_made_document()
     level = raw_comparison(document, "dob")["comparison_levels"][1]
     level["m_probability"] = "level not observed"
-    dob = next(c for c in Model(document).comparisons if c.name == "dob")
+    dob = next(c for c in Model(signed(document)).comparisons if c.name == "dob")
     assert dob.levels[1].m == 1e-6
 
 
