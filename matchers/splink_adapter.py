@@ -175,6 +175,28 @@ def _estimate_m(
         )
 
 
+def _estimate_prior(linker: Any, present: set[str], recall: float, progress: Progress) -> None:
+    """Splink's first prior: the pairs the deterministic rules the snapshot can use find,
+    over an assumed ``recall``."""
+    rules: list[Any] = [sql for cols, sql in _DETERMINISTIC_RULES if set(cols) <= present]
+    if not rules:
+        raise ModelError(
+            "the snapshot gives no way to find sure matches: a model needs, on at least "
+            f"{MIN_FILLED_SHARE:.1%} of the records, names with dates of birth, NHS numbers, "
+            "National Insurance numbers with dates of birth, or unique pupil numbers"
+        )
+    progress("estimating the prior from deterministic rules")
+    try:
+        linker.training.estimate_probability_two_random_records_match(rules, recall=recall)
+    except ValueError as error:  # (Splink: more sure matches than the assumed recall allows)
+        if "recall" not in str(error):
+            raise
+        raise ModelError(
+            "the snapshot has more sure matches (same name and date of birth, or identifier) "
+            "than a snapshot of distinct records can: is it the same records many times over?"
+        ) from None
+
+
 def train(
     records: Sequence[StandardRecord],
     options: TrainingOptions | None = None,
@@ -202,11 +224,7 @@ def train(
         db_api.register(table), _settings(comparisons, options.blocking), log_level=None
     )
 
-    rules: list[Any] = [sql for cols, sql in _DETERMINISTIC_RULES if set(cols) <= present]
-    progress("estimating the prior from deterministic rules")
-    linker.training.estimate_probability_two_random_records_match(
-        rules, recall=options.prior_recall
-    )
+    _estimate_prior(linker, present, options.prior_recall, progress)
     progress(f"estimating u from {options.max_pairs:,} random pairs (seed {options.seed})")
     linker.training.estimate_u_using_random_sampling(max_pairs=options.max_pairs, seed=options.seed)
     sessions = [(c, sql) for c, sql in _IDENTIFIER_EM_RULES if set(c) <= present]

@@ -94,6 +94,27 @@ def test_bad_input_is_one_line_and_a_usage_exit(tmp_path: Path) -> None:
     assert "not a record field" in bad_map.stderr
 
 
+def test_train_says_what_a_snapshot_lacks_in_one_line(tmp_path: Path) -> None:
+    names = ["Sandra Clark", "David Clarke", "Amir Khan", "Joan Wu", "Ola Bello"] * 40
+    names_only = tmp_path / "names.csv"
+    names_only.write_text("record_id,first_name,last_name\n" + "".join(
+        f"{i},{n.split()[0]},{n.split()[1]}\n" for i, n in enumerate(names)))  # fmt: skip
+    result = run_hub("model", "train", "--input", str(names_only), "--out", str(tmp_path / "m"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: training produced an unusable model: the snapshot gives no way to find sure "
+        "matches: a model needs, on at least 0.5% of the records, names with dates of birth, "
+        "NHS numbers, National Insurance numbers with dates of birth, or unique pupil numbers"
+    )
+    copies = tmp_path / "copies.csv"
+    copies.write_text("record_id,first_name,last_name,dob,postcode\n" + "".join(
+        f"{i},Sandra,Clark,03/08/1938,NW1 9SE\n" for i in range(60)))  # fmt: skip
+    result = run_hub("model", "train", "--input", str(copies), "--out", str(tmp_path / "m"))
+    assert result.returncode == 1
+    assert "is it the same records many times over?" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_explain_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
     bogus = tmp_path / "model.json"
     bogus.write_text('{"format": "other"}')
