@@ -104,8 +104,12 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
         reader = csv.DictReader(handle)
         if not reader.fieldnames:
             raise UsageError(f"{path}: empty file or no header row")
+        # (names without the spaces a ", " separator leaves; a column with no name, as a
+        # spreadsheet's trailing commas give, is named by its place and ignored)
+        names = [name.strip() or f"(column {i})" for i, name in enumerate(reader.fieldnames, 1)]
+        reader.fieldnames = names
         first_at: dict[str, int] = {}
-        for column, name in enumerate(reader.fieldnames, 1):
+        for column, name in enumerate(names, 1):
             if name in first_at:  # (by position: with no header line, names are values)
                 raise UsageError(
                     f"{path}: the header gives columns {first_at[name]} and {column} the same name"
@@ -207,12 +211,21 @@ def check_columns(path: Path, columns: list[str], mapping: Mapping[str, str]) ->
     fields: without a header line they are the first resident's values."""
     fmt = file_format(path)
     fields = [c for c in columns if mapping.get(c, c) in RECORD_FIELDS]
-    named = ", ".join(columns) if fields or fmt != "csv" else ""
+    cased = [c for c in columns if c not in mapping and c.lower() in RECORD_FIELDS]
+    named = ", ".join(columns) if fields or cased or fmt != "csv" else ""
     if fmt != "jsonl" and not fields:  # (a JSON line may leave every field out)
-        raise UsageError(
-            f"{path}: none of its {len(columns)} columns is a record field "
-            + (f"({named}; --map renames columns)" if named else "(is the first line a header?)")
-        )
+        hint = "(is the first line a header?)"
+        if cased:
+            hint = (
+                f"(names are matched exactly, in lower case: {', '.join(cased[:3])}"
+                f"{' ...' if len(cased) > 3 else ''}; --map renames columns)"
+            )
+        elif named:
+            hint = f"({named}; --map renames columns)"
+        raise UsageError(f"{path}: none of its {len(columns)} columns is a record field {hint}")
+    for column, field in mapping.items():
+        if field in columns and field not in mapping and column in columns:
+            say(f"{path}: its own column {field} is ignored: --map takes {field} from {column}")
     missing = sorted(set(mapping) - set(columns))
     if missing and fmt != "jsonl":
         raise UsageError(
@@ -237,6 +250,7 @@ def numbered_records(
     malformed. The first row's columns are checked (:func:`check_columns`)."""
     mapping = mapping or {}
     first = True
+    unseen = set(mapping) if file_format(path) == "jsonl" else set()  # (lines differ)
     for line, row in read_rows(path):
         if isinstance(row, str):
             yield line, row
@@ -244,7 +258,11 @@ def numbered_records(
         if first:
             first = False
             check_columns(path, list(row), mapping)
+        if unseen:
+            unseen.difference_update(row)
         yield line, to_source_record(row, mapping)
+    if unseen:
+        say(f"{path}: --map names {', '.join(map(repr, sorted(unseen)))}, which no line has")
 
 
 def read_records(

@@ -220,3 +220,56 @@ def test_columns_that_are_not_record_fields_are_named_on_stderr(
     assert message == (
         f"{path}: 2 columns are not record fields and are ignored: First Name, Surname"
     )
+
+
+def test_header_names_lose_their_spaces_and_unnamed_columns_are_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ", " separators, and the trailing commas a spreadsheet leaves
+    path = tmp_path / "people.csv"
+    path.write_text("record_id, first_name, last_name,,\n1, Ada, Lovelace,,\n")
+    assert list(read_records(path)) == [
+        SourceRecord(record_id="1", first_name="Ada", last_name="Lovelace")
+    ]
+    message = " ".join(capsys.readouterr().err.split())
+    assert message == (
+        f"{path}: 2 columns are not record fields and are ignored: (column 4), (column 5)"
+    )
+
+
+def test_upper_case_names_are_refused_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("RECORD_ID,First_Name,Notes\n1,Ada,x\n")
+    with pytest.raises(UsageError) as refused:
+        list(read_records(path))
+    assert str(refused.value) == (
+        f"{path}: none of its 3 columns is a record field (names are matched exactly, in "
+        "lower case: RECORD_ID, First_Name; --map renames columns)"
+    )
+
+
+def test_a_map_onto_a_column_the_file_has_says_that_column_is_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("record_id,first_name,last_name\n1,Ada,Lovelace\n")
+    assert list(read_records(path, parse_mapping("first_name=last_name"))) == [
+        SourceRecord(record_id="1", last_name="Ada")
+    ]
+    assert (
+        f"{path}: its own column last_name is ignored: --map takes last_name from first_name"
+        in capsys.readouterr().err
+    )
+
+
+def test_a_mapped_column_no_json_line_has_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "people.jsonl"
+    path.write_text('{"id": "1", "Surname": "Lovelace"}\n{"id": "2", "forename": "Ann"}\n')
+    mapping = parse_mapping("id=record_id,forename=first_name,Surnme=last_name")
+    assert list(read_records(path, mapping)) == [
+        SourceRecord(record_id="1"),
+        SourceRecord(record_id="2", first_name="Ann"),
+    ]
+    assert f"{path}: --map names 'Surnme', which no line has" in capsys.readouterr().err
