@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -70,6 +70,12 @@ class Assignment:
     record_ids: list[str]  # distinct, in first-seen order
     person_of: dict[str, str]
     household_of: dict[str, str | None]  # record id -> household id
+    # why values of the records (their last versions) were left out: flag -> records
+    flags: Counter[str] = field(default_factory=Counter)
+
+
+def _flags(records: Iterable[StandardRecord]) -> Counter[str]:
+    return Counter(flag for record in records for flag in record.flags)
 
 
 def thresholds_from(
@@ -192,7 +198,8 @@ def link_stream(
     person_of = state.person_of(ids)
     persons = state.persons(set(person_of.values()))
     household_of = {r: persons[p].household_id for r, p in person_of.items()}
-    return Assignment(ids, person_of, household_of), resolver, events
+    flags = _flags(state.records(ids).values())
+    return Assignment(ids, person_of, household_of, flags), resolver, events
 
 
 def link_batch(
@@ -213,7 +220,7 @@ def link_batch(
         survivorship=survivorship,
     )
     household_of = {r: result.household_of.get(p) for r, p in result.person_of.items()}
-    return Assignment(_distinct(records), result.person_of, household_of)
+    return Assignment(_distinct(records), result.person_of, household_of, _flags(latest.values()))
 
 
 def write_assignment(path: Path, assignment: Assignment) -> None:
@@ -457,6 +464,12 @@ def link_command(
         f"{summary['seconds']:.1f}s ({summary['records_per_second']:,} records/s); "
         f"{len(rejected):,} rows rejected; wrote {out}"
     )
+    if left_out := summary["values_left_out"]:
+        say(
+            "values left out as unreadable or not believable (records: "
+            + ", ".join(f"{flag} {n:,}" for flag, n in left_out.items())
+            + "); the records are linked without them"
+        )
     repeated = summary["records"] - summary["distinct_records"]
     if repeated:
         say(
@@ -529,6 +542,7 @@ def run_link(
         records_per_cpu_second=round(len(order) / cpu_seconds) if cpu_seconds else None,
         model_version=matcher.scorer.version,
         thresholds=asdict(thresholds),
+        values_left_out=dict(sorted(assignment.flags.items())),
         assignment=assignment,
     )
     return summary

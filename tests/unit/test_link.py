@@ -23,6 +23,7 @@ from hub.link import (
     write_assignment,
 )
 from matchers.records import SourceRecord
+from matchers.standardise import standardise
 from matchers.survivorship import SurvivorshipRules
 from tests.support.resolving import THRESHOLDS
 from tests.support.toy_model import ToyKeyRules, ToyScorer, toy_standardise
@@ -280,6 +281,22 @@ def test_link_neither_overwrites_its_relationships_nor_hides_those_naming_no_rec
     assert "1 of these name a record the input does not hold" in capsys.readouterr().err
     load_relationships(related, [*records, SourceRecord("housing:1")])
     assert "the input does not hold" not in capsys.readouterr().err
+
+
+def test_link_counts_the_values_it_left_out_in_the_records_last_versions() -> None:
+    matcher = replace(TOY, standardise=standardise)
+    records = [
+        SourceRecord("1", first_name="Ann", dob="31/02/1980"),
+        SourceRecord("2", nhs_number="123", dob="01/01/1900"),
+        SourceRecord("3", dob="1900-13-01"),
+        SourceRecord("3", dob="1970-03-01"),  # (its last version is what counts)
+    ]
+    for batch in (False, True):
+        summary = run_link(records, matcher, THRESHOLDS, SurvivorshipRules(), batch=batch,
+                           helper=False)  # fmt: skip
+        assert summary["values_left_out"] == {
+            "dob_invalid": 1, "dob_placeholder": 1, "nhs_number_format": 1,
+        }  # fmt: skip
 
 
 def test_link_notes_an_adults_only_source_named_otherwise_than_the_records_name_it(
