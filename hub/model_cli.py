@@ -73,7 +73,9 @@ def train_command(
     em_max_pairs: Annotated[
         int, typer.Option("--em-max-pairs", help="pairs per m-estimation session", min=1000)
     ] = 2_000_000,
-    seed: Annotated[int, typer.Option("--seed", help="seed of the u sampling")] = 42,
+    seed: Annotated[
+        int, typer.Option("--seed", help="seed of the u sampling", min=0, max=2**31 - 1)
+    ] = 42,
 ) -> None:
     """Train a model on a snapshot without labels and write it as JSON.
 

@@ -3,6 +3,7 @@ or publish the stream to Kafka live."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import fields, replace
 from pathlib import Path
@@ -148,8 +149,8 @@ def _check_options(
         raise UsageError("--residents must be at least 10")
     if day < 1:
         raise UsageError("--day must be 1 or more")
-    if error_scale < 0:
-        raise UsageError("--error-scale cannot be negative")
+    if not 0 <= error_scale < math.inf:  # (NaN too)
+        raise UsageError("--error-scale must be a number, 0 or more")
     if rate is not None and not rate > 0:
         raise UsageError("--rate must be a positive number of events a second")
     if limit is not None and rate is None:
