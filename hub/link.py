@@ -248,7 +248,9 @@ def report_rejected(path: Path, rejected: Sequence[RejectedRow]) -> None:
         return
     shown = ", ".join(f"{r.line} ({r.reason})" for r in rejected[:MAX_LINES_SHOWN])
     more = f" and {len(rejected) - MAX_LINES_SHOWN} more" if len(rejected) > MAX_LINES_SHOWN else ""
-    say(f"{path}: {len(rejected)} rows rejected, lines {shown}{more}")
+    count = len(rejected)
+    rows = "1 row rejected, line" if count == 1 else f"{count:,} rows rejected, lines"
+    say(f"{path}: {rows} {shown}{more}")
 
 
 def read_relationships(

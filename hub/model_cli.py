@@ -130,18 +130,23 @@ def explain_command(
     second: Annotated[str, typer.Option("--b", help="record_id of the second record")],
     mapping: MapOption = None,
 ) -> None:
-    """Print the match-weight waterfall of two records as JSON."""
+    """Print the match-weight waterfall of two records as JSON (of the last row of each
+    record_id, as hub link uses)."""
+    from hub.link import read_input, report_rejected
     from matchers.scorer import Scorer
 
     scorer = Scorer(load_model(model_path))
     wanted = {first, second}
-    found = {
-        r.record_id: r for r in load_records(input_path, mapping).records if r.record_id in wanted
-    }
+    records, rejected = read_input(input_path, mapping)
+    report_rejected(input_path, rejected)
+    found = {r.record_id: r for r in records if r.record_id in wanted}
     missing = sorted(wanted - set(found))
     if missing:
-        raise UsageError(f"{input_path}: no record with record_id {', '.join(missing)}")
-    explanation = scorer.explain(found[first], found[second])
+        raise UsageError(
+            f"{input_path}: no record with record_id {', '.join(missing)}"
+            + (" (rows were rejected: see above)" if rejected else "")
+        )
+    explanation = scorer.explain(standardise(found[first]), standardise(found[second]))
     typer.echo(orjson.dumps(explanation.as_dict(), option=orjson.OPT_INDENT_2).decode())
 
 

@@ -76,6 +76,28 @@ def test_explain_prints_the_waterfall(trained: tuple[Path, dict[str, object]]) -
     assert explanation["match_probability"] > 0.5  # records 0 and 2 are the same person
 
 
+def test_explain_uses_the_last_row_of_a_record_as_link_does(
+    trained: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
+    out, _ = trained
+    header = "record_id,first_name,last_name,dob\n0,Ann,Smith,1980-01-01\n"
+    repeated, last_only = tmp_path / "repeated.csv", tmp_path / "last.csv"
+    repeated.write_text(header + "1,Ann,Smith,1980-01-01\n1,Bob,Jones,1990-02-02\n,No,Id,\n")
+    last_only.write_text(header + "1,Bob,Jones,1990-02-02\n")
+    explain = ("model", "explain", "--model", str(out), "--a", "0", "--b", "1", "--input")
+    explained = [run_hub(*explain, str(path)) for path in (repeated, last_only)]
+    assert all(result.returncode == 0 for result in explained), explained[0].stderr
+    assert explained[0].stdout == explained[1].stdout
+    assert orjson.loads(explained[0].stdout)["match_probability"] < 0.5
+    assert "1 row rejected, line 5 (no record_id)" in explained[0].stderr
+    missing = run_hub("model", "explain", "--model", str(out), "--input", str(repeated),
+                      "--a", "0", "--b", "9")  # fmt: skip
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines()[-1] == (
+        f"error: {repeated}: no record with record_id 9 (rows were rejected: see above)"
+    )
+
+
 def test_bad_input_is_one_line_and_a_usage_exit(tmp_path: Path) -> None:
     few = tmp_path / "few.csv"
     few.write_text("record_id,first_name\n1,Ann\n2,Bob\n")
