@@ -63,7 +63,13 @@ import typer
 
 from hub.console import err, say
 from hub.errors import UsageError
-from hub.inputs import check_columns, file_format, parse_mapping, read_rows, to_source_record
+from hub.inputs import (
+    check_columns,
+    check_input,
+    parse_mapping,
+    read_rows,
+    to_source_record,
+)
 from hub.link import Matcher, load_matcher, survivorship_from, thresholds_from
 from hub.settings import Settings, load_settings
 from matchers.batch import BatchResult, judgements_by_record, latest_judgements, resolve_scored
@@ -647,9 +653,7 @@ async def bootstrap(
     if scorer not in SCORERS:
         raise UsageError(f"--scorer must be one of: {', '.join(SCORERS)}")
     for path in paths:
-        file_format(path)
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
+        check_input(path)
     parse_mapping(mapping)
     started = time.perf_counter()
     run = _Run(settings, target, show_progress)

@@ -82,11 +82,19 @@ def file_format(path: Path) -> str:
     return fmt
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
-    """Yield ``(line, row)`` for each row, or ``(line, reason)`` for a row that cannot be parsed."""
+def check_input(path: Path) -> str:
+    """Before any work: ``path`` is a file of a known type; its format."""
     fmt = file_format(path)
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder, give a file")
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
+    return fmt
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+    """Yield ``(line, row)`` for each row, or ``(line, reason)`` for a row that cannot be parsed."""
+    fmt = check_input(path)
     try:
         if fmt == "csv":
             yield from _csv_rows(path)

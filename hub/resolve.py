@@ -514,7 +514,7 @@ def resolve_command(
     """Resolve a file against the live index: publish its records to the running
     pipeline, wait until the workers have processed them, write each record's person and
     household. Prints a JSON summary."""
-    from hub.inputs import check_output, file_format, numbered_records, parse_mapping, read_rows
+    from hub.inputs import check_input, check_output, numbered_records, parse_mapping, read_rows
     from hub.running import kafka_admin
     from schemas.codec import make_codec
     from schemas.topics import check_name
@@ -525,9 +525,7 @@ def resolve_command(
         check_name(source)
     for path in (input_path, relationships):
         if path is not None:
-            file_format(path)
-            if not path.is_file():
-                raise UsageError(f"{path}: no such file")
+            check_input(path)
     check_output(out, input_path, *([relationships] if relationships else []))
     check_workers(settings)
     admin = kafka_admin(settings)

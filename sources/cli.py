@@ -44,12 +44,9 @@ def connect_publisher(settings: Settings) -> Publisher:
 
 def _check_file(path: Path) -> None:
     """Fail before connecting to anything if the file is missing or of an unknown type."""
-    from hub.errors import UsageError
-    from hub.inputs import file_format
+    from hub.inputs import check_input
 
-    file_format(path)
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+    check_input(path)
 
 
 def _lines(rows: list[RejectedRow]) -> str:

@@ -116,13 +116,16 @@ def test_jsonl_and_parquet_agree(tmp_path: Path) -> None:
         ("people.xlsx", b"", "unknown file type"),
         ("empty.csv", b"", "empty file or no header row"),
         ("bad.parquet", b"not parquet at all", "cannot be read as parquet"),
+        ("folder.csv", b"folder", "folder.csv: is a folder, give a file"),
     ],
 )
 def test_unreadable_files_raise_one_usage_error(
     tmp_path: Path, name: str, content: bytes | None, message: str
 ) -> None:
     path = tmp_path / name
-    if content is not None:
+    if content == b"folder":
+        path.mkdir()
+    elif content is not None:
         path.write_bytes(content)
     with pytest.raises(UsageError, match=message):
         list(read_records(path))
