@@ -102,7 +102,12 @@ def read_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
             yield from _jsonl_rows(path)
         else:
             yield from _parquet_rows(path)
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"{path}: cannot be read as {fmt}: it is not UTF-8 text; save it as UTF-8 (in "
+            "Excel, 'CSV UTF-8')"
+        ) from None
+    except (OSError, csv.Error) as error:
         raise UsageError(f"{path}: cannot be read as {fmt}: {error}") from None
 
 

@@ -117,6 +117,11 @@ def test_jsonl_and_parquet_agree(tmp_path: Path) -> None:
         ("empty.csv", b"", "empty file or no header row"),
         ("bad.parquet", b"not parquet at all", "cannot be read as parquet"),
         ("folder.csv", b"folder", "folder.csv: is a folder, give a file"),
+        (
+            "latin1.csv",
+            "record_id,first_name\n1,Zoë\n".encode("latin-1"),
+            "cannot be read as csv: it is not UTF-8 text; save it as UTF-8",
+        ),
     ],
 )
 def test_unreadable_files_raise_one_usage_error(
