@@ -59,9 +59,12 @@ def parse_mapping(spec: str | None) -> dict[str, str]:
     return mapping
 
 
-def check_output(out: Path, *inputs: Path) -> None:
+def check_output(out: Path, *inputs: Path, suffix: str | None = None) -> None:
     """Before any work: ``out`` can be written and is none of the command's ``inputs``
-    (writing it would destroy one)."""
+    (writing it would destroy one); with ``suffix``, a file of another known type is
+    refused (the command writes only that type)."""
+    if suffix and out.suffix.lower() != suffix and out.suffix.lower() in FORMATS:
+        raise UsageError(f"{out}: --out writes {suffix}; give a {suffix} name")
     if out.is_dir():
         raise UsageError(f"{out}: is a folder, give a file name")
     if any(out.exists() and source.exists() and out.samefile(source) for source in inputs):

@@ -424,7 +424,7 @@ def link_command(
     ] = True,
 ) -> None:
     """Resolve a file into persons and households; print a JSON summary."""
-    check_output(out, input_path, model, *([relationships] if relationships else []))
+    check_output(out, input_path, model, *([relationships] if relationships else []), suffix=".csv")
     settings = load_settings()
     matcher = load_matcher(model)
     thresholds = thresholds_from(

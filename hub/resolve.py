@@ -526,7 +526,7 @@ def resolve_command(
     for path in (input_path, relationships):
         if path is not None:
             check_input(path)
-    check_output(out, input_path, *([relationships] if relationships else []))
+    check_output(out, input_path, *([relationships] if relationships else []), suffix=".csv")
     check_workers(settings)
     admin = kafka_admin(settings)
     codec = make_codec(settings)

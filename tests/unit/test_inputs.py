@@ -161,6 +161,9 @@ def test_an_output_that_would_destroy_an_input_or_cannot_be_written_is_refused(
     ]:
         with pytest.raises(UsageError, match=message):
             check_output(out, source)
+    check_output(tmp_path / "out.txt", source, suffix=".csv")  # (a type it does not read)
+    with pytest.raises(UsageError, match="out.parquet: --out writes .csv; give a .csv name"):
+        check_output(tmp_path / "out.parquet", source, suffix=".csv")
 
 
 def test_a_value_holding_a_nul_character_rejects_its_row_without_the_value(
