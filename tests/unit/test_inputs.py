@@ -162,7 +162,7 @@ def test_an_output_that_would_destroy_an_input_or_cannot_be_written_is_refused(
         with pytest.raises(UsageError, match=message):
             check_output(out, source)
     check_output(tmp_path / "out.txt", source, suffix=".csv")  # (a type it does not read)
-    with pytest.raises(UsageError, match="out.parquet: --out writes .csv; give a .csv name"):
+    with pytest.raises(UsageError, match=r"out\.parquet: --out writes \.csv; give a \.csv name"):
         check_output(tmp_path / "out.parquet", source, suffix=".csv")
 
 

@@ -266,8 +266,8 @@ def test_link_neither_overwrites_its_relationships_nor_hides_those_naming_no_rec
 ) -> None:
     people = tmp_path / "people.csv"
     people.write_text(PEOPLE)
-    related = tmp_path / "relationships.jsonl"
-    text = '{"record_id": "1", "related_record_id": "2"}\n'
+    related = tmp_path / "relationships.csv"
+    text = "record_id,related_record_id\n1,2\n"
     related.write_text(text)
     clash = run_hub("link", "--input", str(people), "--model", str(tmp_path / "model.json"),
                     "--out", str(related), "--relationships", str(related))  # fmt: skip
@@ -275,7 +275,7 @@ def test_link_neither_overwrites_its_relationships_nor_hides_those_naming_no_rec
     assert "is also an input of this command" in clash.stderr
     assert related.read_text() == text
     # ids written otherwise than the input writes them ("housing:1" for "1") bind nothing
-    related.write_text(text + '{"record_id": "housing:1", "related_record_id": "2"}\n')
+    related.write_text(text + "housing:1,2\n")
     records, _ = read_input(people, MAPPING)
     assert len(load_relationships(related, records)) == 2
     assert "1 of these name a record the input does not hold" in capsys.readouterr().err
