@@ -30,7 +30,7 @@ def list_command(
     (two people)."""
     from sinks.store import Store
 
-    store = Store(load_settings().database_url)
+    store = Store(load_settings().database_url, create=False)
     try:
         store.upgrade()
         count, items = store.open_review_items(limit)
@@ -43,10 +43,11 @@ def list_command(
 def judge_command(
     record_id: Annotated[str, typer.Argument(help="one record: <source_system>:<record id>")],
     other_record_id: Annotated[str, typer.Argument(help="the other record")],
-    same: Annotated[
-        bool | None,
-        typer.Option("--same/--different", help="one resident (--same) or two (--different)"),
-    ] = None,
+    *,
+    same: Annotated[bool, typer.Option("--same", help="the two records are one resident")] = False,
+    different: Annotated[
+        bool, typer.Option("--different", help="the two records are two residents")
+    ] = False,
     by: Annotated[
         str | None, typer.Option("--by", help="who judges: a user name or staff id")
     ] = None,
@@ -68,9 +69,9 @@ def judge_command(
     from streams.topology import ensure_topics
     from streams.validation import why_invalid
 
-    if same is None or by is None:
+    if same == different or by is None:
         raise UsageError(
-            "say whether they are one resident (--same) or two (--different), "
+            "say whether they are one resident (--same) or two (--different), not both, "
             "and who judges (--by NAME)"
         )
     now = dt.datetime.now(dt.UTC)
@@ -103,7 +104,7 @@ def _check_held(database_url: str, record_ids: tuple[str, str]) -> None:
     """Refuse, in one line, a judgement naming a record the store does not hold."""
     from sinks.store import Store
 
-    store = Store(database_url)
+    store = Store(database_url, create=False)
     try:
         store.upgrade()
         held = store.live_records(record_ids)

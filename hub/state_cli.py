@@ -55,7 +55,7 @@ def rebuild_command(
             f"({', '.join(workers[:3])}): stop them first (a stopped worker's heartbeat lasts "
             "10 s), or rebuild anyway with --force"
         )
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, create=False)
     try:
         store.upgrade()
         began = time.perf_counter()
@@ -100,6 +100,7 @@ async def rebuild(
         await state.check_keeps_keys()
         with counting_progress() as progress:
             async with held_lock(state) as lease:
+                await _check_store_is_the_states(store, state)
                 pending = await state.pending_outbox()
                 if pending:
                     task = progress.add_task("storing batches a worker left", total=None)
@@ -122,6 +123,19 @@ async def rebuild(
         return rebuilt.report
     finally:
         await state.client.aclose()
+
+
+async def _check_store_is_the_states(store: Store, state: Any) -> None:
+    """Refuse a store that never held a record while the state in Redis has moved on: it
+    is not the store the workers write (another folder's default, a typing error in
+    HUB_DATABASE_URL), and rebuilding from it would empty the state."""
+    version = await state.current_version()
+    if version and not await asyncio.to_thread(store.ever_held_records):
+        raise HubError(
+            f"the store at {store.safe_url} has never held a record, but the identity state "
+            f"in Redis has (version {version}): is HUB_DATABASE_URL the workers' store? "
+            "Nothing was changed (to empty the state: hub stack reset)"
+        )
 
 
 async def _drain(settings: Settings, state: Any, store: Store, matcher: Matcher) -> None:

@@ -72,14 +72,23 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def create_store_engine(url: str) -> Engine:
+def create_store_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine for the store at ``url``; unless ``create``, a SQLite store must exist
+    already (a command that only reads it must not start a new, empty one)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise UsageError(f"HUB_DATABASE_URL {url!r} is not a database URL") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database)
+            if not create and not path.is_file():
+                raise UsageError(
+                    f"no store at {path.resolve()} (HUB_DATABASE_URL; by default "
+                    ".stack/hub.db in the folder the hub runs in): run the command there, or "
+                    "set HUB_DATABASE_URL to the workers' store"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": 30}, json_serializer=_json)
 
         @event.listens_for(engine, "connect")
@@ -105,9 +114,9 @@ def alembic_config(connection: Connection) -> Config:
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
-        self.engine = create_store_engine(url)
+        self.engine = create_store_engine(url, create=create)
         self._compiled: dict[str, tuple[str, list[tuple[str, Any]]]] = {}
         self._checkpointer: _Checkpointer | None = None
 
@@ -198,6 +207,11 @@ class Store:
     def newest_state_version(self) -> int:
         """The newest identity state version the store holds a batch of (0: none)."""
         return self._read(newest_state_version)
+
+    def ever_held_records(self) -> bool:
+        """Whether the store holds any source record, live or deleted."""
+        query = select(tables.source_payloads.c.record_id).limit(1)
+        return self._read(lambda db: db.execute(query).first() is not None)
 
     def judgements(self) -> list[Judgement]:
         """Every judgement the store keeps (people's and those sources state)."""

@@ -24,6 +24,7 @@ from matchers.decisions import Judgement
 from schemas.codec import make_codec
 from sinks import tables
 from sinks.redis_state import TABLES, ReplicatedState
+from sinks.store import Store
 from sources.publisher import Publisher
 from sources.simulator import PersonChange, SimulationConfig, iter_events
 from streams.identity import IdentityWorker, Judge
@@ -128,15 +129,18 @@ def assert_equals_batch(hub: HubUnderTest) -> None:
     )
 
 
-def rebuild(hub: HubUnderTest, *options: str) -> subprocess.CompletedProcess[str]:
+def rebuild(
+    hub: HubUnderTest, *options: str, store_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = hub.env() | ({"HUB_DATABASE_URL": store_url} if store_url else {})
     return subprocess.run(
-        [HUB, "state", "rebuild", *options], env=hub.env(), capture_output=True, text=True,
+        [HUB, "state", "rebuild", *options], env=env, capture_output=True, text=True,
         check=False, timeout=600,
     )  # fmt: skip
 
 
 def test_a_wiped_state_is_rebuilt_with_its_ids_and_the_stream_carries_on(
-    hub: HubUnderTest,
+    hub: HubUnderTest, tmp_path: Path
 ) -> None:
     worker = hub.start_worker()
     hub.wait_for_workers(1)
@@ -173,6 +177,18 @@ def test_a_wiped_state_is_rebuilt_with_its_ids_and_the_stream_carries_on(
     assert after.version > before.version
     assert after._person_of == before._person_of  # the same partition, the same ids
     assert comparable(after) == comparable(before)
+
+    # Another store than the workers' (another folder's default, a typing error in the
+    # URL) is refused: rebuilding from it would empty the state.
+    nowhere = rebuild(hub, store_url=f"sqlite:///{tmp_path / 'nowhere' / 'hub.db'}")
+    assert nowhere.returncode == 2 and "no store at" in nowhere.stderr
+    assert not (tmp_path / "nowhere").exists()
+    empty = Store(f"sqlite:///{tmp_path / 'empty.db'}")
+    empty.upgrade()
+    empty.dispose()
+    wrong = rebuild(hub, store_url=f"sqlite:///{tmp_path / 'empty.db'}")
+    assert wrong.returncode == 1 and "has never held a record" in wrong.stderr
+    assert load_state(hub).version == after.version  # nothing was changed
 
     # Day 2 through a worker that starts from the rebuilt state: the events of day 1
     # come again (stale: the versions came back from the store) and then the changes.

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hub.stack.processes import free_port
+from sinks.store import Store
 
 pytestmark = pytest.mark.unit
 
@@ -38,7 +39,9 @@ def judge(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (("housing:H1", "housing:H2", "--by", "o"), "--same) or two (--different)"),
         (("housing:H1", "housing:H2", "--same"), "who judges (--by NAME)"),
         (("housing:H1", "housing:H2", "--same", "--by", "source:x"), "kept for sources"),
-        (("housing:H1", "housing:H2", "--same", "--by", "o"), "the store holds no record"),
+        (("housing:H1", "housing:H2", "--same", "--different", "--by", "o"), "not both"),
+        # (a store that is not there is not made here: this one's folder holds none)
+        (("housing:H1", "housing:H2", "--same", "--by", "o"), "no store at"),
     ],
 )
 def test_a_bad_judgement_is_refused_in_one_line(
@@ -48,6 +51,15 @@ def test_a_bad_judgement_is_refused_in_one_line(
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], lines
+
+
+def test_a_record_the_store_does_not_hold_is_refused(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'hub.db'}")
+    store.upgrade()
+    store.dispose()
+    result = judge(tmp_path, "housing:H1", "housing:H2", "--same", "--by", "o")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the store holds no record housing:H1 or housing:H2")
 
 
 def test_an_unseen_record_may_be_judged_and_then_kafka_is_needed(tmp_path: Path) -> None:
