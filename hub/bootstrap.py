@@ -156,6 +156,21 @@ def _version(row: Any, column: str, record: SourceRecord) -> int | str | None:
     return _millis(record.updated_at)
 
 
+def stream_refuses(record: SourceRecord, today: dt.date) -> str | None:
+    """Why a worker would dead-letter the record's event (None: it would not), for the
+    checks a flat record can fail: no name, date of birth or identifier; a source time
+    ahead of tomorrow (its version would hold the record against every later change)."""
+    from schemas.conversions import parse_date, parse_timestamp
+
+    named = (record.first_name, record.last_name, record.nhs_number, record.ni_number, record.upn)
+    if not any(named) and parse_date(record.dob)[0] is None:
+        return "the person has no name, date of birth or identifier"
+    written, _ = parse_timestamp(record.updated_at)
+    if written is not None and written.date() > today + dt.timedelta(days=1):
+        return "updated_at is in the future"
+    return None
+
+
 def read_snapshot(
     paths: Sequence[Path],
     mapping: str | None,
@@ -167,6 +182,7 @@ def read_snapshot(
     columns = parse_mapping(mapping)
     snapshot = Snapshot()
     newest: dict[str, tuple[int, SourceRecord]] = {}
+    today = dt.datetime.now(dt.UTC).date()
     for path in paths:
         first = True
         for _line, row in read_rows(path):
@@ -182,6 +198,10 @@ def read_snapshot(
             record = to_source_record(row, columns)
             if isinstance(record, str):
                 snapshot.rejected[record] += 1
+                continue
+            refused = stream_refuses(record, today)
+            if refused is not None:
+                snapshot.rejected[refused] += 1
                 continue
             version = _version(row, version_column, record)
             if isinstance(version, str):

@@ -16,6 +16,7 @@ from schemas.conversions import person_changed
 from schemas.events import Operation
 from schemas.topics import source_persons, source_relationships
 from sources.publisher import Delivery, Message, OnDelivery, Publisher, PublishError
+from streams.validation import why_invalid
 
 
 @dataclass
@@ -66,6 +67,10 @@ def publish_rows(
                 report.rejected.append(RejectedRow(line, problem))
                 continue
             event = person_changed(record, system, op, now=now)
+            invalid = why_invalid(event, topic, now.date())
+            if invalid:  # (as a worker would dead-letter it)
+                report.rejected.append(RejectedRow(line, invalid))
+                continue
             publisher.send(topic, event.record_id, event, on_delivery=track(line))
             report.sent += 1
     except UsageError as error:

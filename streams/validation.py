@@ -453,7 +453,12 @@ _FIELD_NAMES = {t: tuple(f.name for f in dataclasses.fields(t)) for t in RECORD_
 
 
 def _check_dates(event: Event, today: dt.date) -> None:
-    """Dates on the event itself (periods, allocations, steps); person dates are cleaned."""
+    """Dates on the event itself (periods, allocations, steps); person dates are cleaned.
+    A source time ahead of tomorrow is a clock or a typing error, and would hold the
+    record against every real change after it (the time is its version)."""
+    written = getattr(event, "source_ts", None)
+    if written is not None and written.date() > today + dt.timedelta(days=1):
+        raise _Invalid(DATE_OUT_OF_RANGE, f"{type(event).__name__}.source_ts is in the future")
     latest = today + dt.timedelta(days=365 * LATEST_PLAN_YEARS)
     names = _DATES[type(event)]
     for name in names:

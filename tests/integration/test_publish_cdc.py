@@ -140,6 +140,24 @@ def test_publish_jsonl_and_parquet_with_a_column_map(
     assert {e.op for e in events} == {Operation.CREATE, Operation.SNAPSHOT_READ}
 
 
+def test_publish_rejects_rows_a_worker_would_dead_letter(
+    stack_settings: Settings, tmp_path: Path, system: str
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "record_id,first_name,last_name,updated_at\n"
+        "R1,Ann,Bee,2026-01-02T10:00:00Z\n"
+        "R2,Ann,Bee,9999-12-31T00:00:00Z\n"  # (its version would hold R2 for ever)
+        "R3,,,\n"
+    )
+    result = run_hub(stack_settings, tmp_path, "publish", "--source", system, "--input",
+                     str(path), "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert counts(result) == {"published": 1, "rejected": 2, "failed": 0}
+    assert "lines 3 (PersonChanged.source_ts is in the future), 4 (" in result.stderr
+    assert [e.source_record_id for e in events_on(stack_settings, system, 1)] == ["R1"]
+
+
 def test_publish_relationships_validates_every_row_and_the_last_row_of_one_wins(
     stack_settings: Settings, tmp_path: Path, system: str
 ) -> None:

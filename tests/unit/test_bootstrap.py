@@ -3,6 +3,7 @@ the persons and households it builds are the ones the incremental resolver reach
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.bench_bootstrap import snapshot_rows, write_snapshot
-from hub.bootstrap import hub_scores, over_common_keys, read_snapshot, state_parts
+from hub.bootstrap import hub_scores, over_common_keys, read_snapshot, state_parts, stream_refuses
 from matchers.batch import resolve_scored
 from matchers.identity_state import (
     HouseholdEntry,
@@ -24,9 +25,13 @@ from matchers.records import SourceRecord
 from matchers.resolver import Resolver
 from matchers.standardise import standardise
 from matchers.survivorship import GoldenRecord
+from schemas.conversions import person_changed
+from schemas.events import Operation
+from schemas.topics import source_persons
 from sinks.state_codec import encoder
 from sources.simulator import SimulationConfig, simulate
 from streams.outputs import _record_json
+from streams.validation import why_invalid
 from tests.support.resolving import THRESHOLDS
 from tests.support.toy_model import ToyKeyRules, ToyScorer
 
@@ -83,8 +88,55 @@ def test_rows_without_an_id_or_with_a_bad_version_are_rejected_with_a_reason(
 
 def test_the_version_column_can_be_named(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
-    path.write_text("record_id,rev\na:1,12\n")
+    path.write_text("record_id,last_name,rev\na:1,Lee,12\n")
     assert read_snapshot([path], None, version_column="rev").versions == [12]
+
+
+def test_rows_a_worker_would_dead_letter_are_rejected_as_it_would(tmp_path: Path) -> None:
+    snapshot = read_snapshot(
+        [
+            write(
+                tmp_path / "a.csv",
+                "a:1,,,,1",  # nothing to match on
+                "a:2,Ann,Lee,9999-12-31T00:00:00Z,",  # (its version: held for ever)
+                "a:3,Ann,Lee,9999-12-31T00:00:00Z,4",  # (a worker refuses it, version or not)
+                "a:4,Ann,Lee,2024-01-02T03:04:05Z,",
+            )
+        ],
+        None,
+    )
+    assert [r.record_id for r in snapshot.records] == ["a:4"]
+    assert snapshot.rejected == {
+        "the person has no name, date of birth or identifier": 1,
+        "updated_at is in the future": 2,
+    }
+    path = tmp_path / "b.csv"
+    path.write_text("record_id,dob\nb:1,1980-02-03\nb:2,not a date\n")
+    assert [r.record_id for r in read_snapshot([path], None).records] == ["b:1"]
+
+
+NOW = dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC)
+_maybe = st.sampled_from
+WRITTEN = [None, "2024-01-02T03:04:05Z", "2026-11-28T23:59:00Z", "2026-11-29T00:00:00Z",
+           "9999-12-31", "not a time"]  # fmt: skip
+
+
+@given(
+    st.builds(
+        SourceRecord,
+        record_id=st.just("a:1"),
+        first_name=_maybe([None, "Ann"]),
+        last_name=_maybe([None, "Lee"]),
+        dob=_maybe([None, "1980-02-03", "03/08/1938", "31/02/1980", "not a date", "2030-01-01"]),
+        nhs_number=_maybe([None, "123"]),
+        upn=_maybe([None, "A12"]),
+        updated_at=_maybe(WRITTEN),
+    )
+)
+def test_bootstrap_refuses_what_a_worker_dead_letters(record: SourceRecord) -> None:
+    event = person_changed(record, "a", Operation.SNAPSHOT_READ, now=NOW)
+    worker = why_invalid(event, source_persons("a"), NOW.date())
+    assert (stream_refuses(record, NOW.date()) is None) == (worker is None), worker
 
 
 @pytest.mark.slow

@@ -244,6 +244,13 @@ def test_flags_already_on_the_person_are_kept() -> None:
         (person_event(None, op=Operation.UPDATE), TOPIC, "op_mismatch"),
         (person_event(source_system="council_tax"), TOPIC, "source_mismatch"),
         (person_event(Person(sex="F", phone="020 7946 0000")), TOPIC, "person_empty"),
+        # a source time ahead (its version): every real change after it would be stale
+        (person_event(source_ts=NOW + dt.timedelta(days=2)), TOPIC, "date_out_of_range"),
+        (
+            person_event(source_ts=dt.datetime(9999, 12, 31, tzinfo=dt.UTC)),
+            TOPIC,
+            "date_out_of_range",
+        ),
         (person_event(), partner("neet"), "unexpected_type"),
     ],
 )
