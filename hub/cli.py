@@ -95,6 +95,9 @@ def main() -> None:
         err.print("interrupted", markup=False)
         sys.exit(130)
     except Exception as error:
+        if _interrupted(error):  # Ctrl-C inside C code (a Kafka client's callback)
+            err.print("interrupted", markup=False)
+            sys.exit(130)
         if os.environ.get("HUB_DEBUG"):
             raise
         # the type and where, never the message: it may quote a resident's values
@@ -120,3 +123,16 @@ def _where(error: BaseException) -> str:
     ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(_OURS)]
     frame = (ours or frames)[-1]
     return f"{Path(frame.filename).name}:{frame.lineno}"
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is behind ``error`` (C code turns one into another
+    error, "returned a result with an exception set")."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False

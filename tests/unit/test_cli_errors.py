@@ -84,12 +84,24 @@ def a_command_raising(error: BaseException) -> typer.Typer:
     return app
 
 
+def interrupted_in_c() -> SystemError:
+    """What C code raises when Ctrl-C lands in a callback of Python code it called."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        try:
+            raise SystemError("<built-in function poll> returned a result with an exception set")
+        except SystemError as error:
+            return error
+
+
 @pytest.mark.parametrize(
     ("raised", "expected"),
     [
         (KeyboardInterrupt(), (130, "")),  # Ctrl-C: Typer's own exit 130, quietly
         (EOFError(), (1, "aborted")),  # a prompt with no input (Typer ends its line first)
         (ValueError("Ada Lovelace"), (70, "internal error: ValueError at ")),
+        (interrupted_in_c(), (130, "interrupted")),  # Ctrl-C inside a C callback
     ],
 )
 def test_an_interruption_an_unanswered_prompt_and_a_bug_through_typer(
