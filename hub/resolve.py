@@ -500,7 +500,7 @@ def resolve_command(
         int | None, typer.Option("--shuffle-seed", help="publish in a shuffled order")
     ] = None,
     timeout_s: Annotated[
-        float, typer.Option("--timeout", help="seconds to wait for the workers")
+        float, typer.Option("--timeout", help="seconds to wait for the workers", min=1, max=86400)
     ] = 600.0,
     relationships: Annotated[
         Path | None,

@@ -50,7 +50,10 @@ class Settings(BaseSettings):
 
     # -- contracts and sources ----------------------------------------------------------
     publish_timeout_s: float = Field(
-        30.0, description="how long a publisher waits for Kafka to acknowledge an event"
+        30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="how long a publisher waits for Kafka to acknowledge an event",
     )
 
     # -- workers ----------------------------------------------------------------------
