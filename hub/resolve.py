@@ -541,9 +541,12 @@ def resolve_command(
     if not plan.events:
         raise UsageError(f"{input_path}: no records to resolve")
     related: list[Planned] = []
+    refused: list[RejectedRow] = []
     if relationships is not None:
         related, refused = plan_relationships(read_rows(relationships), codec, now=now)
         report_rejected(relationships, refused)
+        if not related:
+            raise UsageError(f"{relationships}: no relationships to publish")
     events = list(plan.events.values())
     sent = [*related, *events]  # (in any order the persons are the same: the relations first)
     check_consumed(admin, settings.consumer_group, sorted({e.topic for e in sent}))
@@ -570,6 +573,7 @@ def resolve_command(
         "distinct_records": len(assignment.record_ids),
         "published": len(events),
         "relationships_published": len(related),
+        "relationships_rejected": len(refused),
         "persons": len(set(assignment.person_of.values())),
         "households": len({h for h in assignment.household_of.values() if h}),
         "rejected": len(plan.rejected),

@@ -133,6 +133,8 @@ def publish_command(
                   "failed": len(report.failed)}  # fmt: skip
         typer.echo(orjson.dumps(counts).decode())
     _raise_first(report.read_error, report.error)
+    if report.rows and not report.sent:
+        raise HubError(f"{input_file.name}: nothing was published: every row was rejected")
 
 
 def cdc_command(
@@ -202,6 +204,8 @@ def cdc_command(
             "with --allow-mass-delete"
         )
     _raise_first(report.read_error, report.error)
+    if report.rows and len(report.rejected) == report.rows:
+        raise HubError(f"{snapshot.name}: every row was rejected")
 
 
 def _raise_first(*errors: HubError | None) -> None:

@@ -156,6 +156,17 @@ def test_publish_rejects_rows_a_worker_would_dead_letter(
     assert counts(result) == {"published": 1, "rejected": 2, "failed": 0}
     assert "lines 3 (PersonChanged.source_ts is in the future), 4 (" in result.stderr
     assert [e.source_record_id for e in events_on(stack_settings, system, 1)] == ["R1"]
+    # nothing publishable at all is a failure, after the counts and lines
+    path.write_text("record_id,first_name,last_name,source_system\nR4,Ann,Bee,housing\n")
+    for command, option, says in (
+        ("publish", "--input", "people.csv: nothing was published: every row was rejected"),
+        ("cdc", "--snapshot", "people.csv: every row was rejected"),
+    ):
+        refused = run_hub(stack_settings, tmp_path, command, "--source", system, option,
+                          str(path), "--json")  # fmt: skip
+        assert refused.returncode == 1, refused.stderr
+        assert counts(refused)["rejected"] == 1
+        assert refused.stderr.strip().splitlines()[-1] == f"error: {says}"
 
 
 def test_publish_relationships_validates_every_row_and_the_last_row_of_one_wins(
