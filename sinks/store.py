@@ -127,16 +127,18 @@ class Store:
         transaction rolls back, and its next attempt finds the schema already current.
         """
         for attempt in range(1, attempts + 1):
+            doing = "does not answer"
             try:
-                with self.engine.begin() as connection:
-                    command.upgrade(alembic_config(connection), "head")
+                with self.engine.connect() as connection:
+                    doing = "cannot be migrated"
+                    with connection.begin():
+                        command.upgrade(alembic_config(connection), "head")
                 return
             except SQLAlchemyError as error:
                 if attempt == attempts:
-                    cause = getattr(error, "orig", None) or error
-                    raise StoreError(
-                        f"store at {self.safe_url} cannot be migrated: {cause}"
-                    ) from None
+                    cause = str(getattr(error, "orig", None) or error).strip()
+                    first = cause.splitlines()[0] if cause else type(error).__name__
+                    raise StoreError(f"store at {self.safe_url} {doing}: {first}") from None
                 time.sleep(0.2 * attempt)
 
     @property

@@ -313,3 +313,16 @@ def test_sqlite_writes_reach_the_database_file_without_the_writer_checkpointing(
         assert [r["last_name"] for r in reopened.rows(tables.persons)] == ["lovelace"]
     finally:
         reopened.dispose()
+
+
+def test_a_store_that_does_not_answer_is_one_line_saying_so() -> None:
+    from hub.stack.processes import free_port
+
+    store = Store(f"postgresql+psycopg://hub:s3cret@127.0.0.1:{free_port()}/hub")
+    with pytest.raises(StoreError) as raised:
+        store.upgrade(attempts=1)
+    message = str(raised.value)
+    assert message.startswith("store at postgresql+psycopg://hub:***@127.0.0.1:")
+    assert "/hub does not answer: " in message and "\n" not in message
+    assert "s3cret" not in message
+    store.dispose()
