@@ -119,6 +119,12 @@ class DrainProcess:
             await asyncio.to_thread(process.join, 10)
         self._read(conn)
         conn.close()
+        if self._handed:
+            log.warning(
+                "stopped with %d batches committed but not stored (the store or Kafka did not "
+                "answer): they wait in the identity state's outbox, and the next worker to "
+                "start, or hub state rebuild, stores them", len(self._handed),
+            )  # fmt: skip
 
     def abandon(self, timeout_s: float = 30.0) -> None:
         """End the drainer without the worker's event loop, gone after a crash (a no-op

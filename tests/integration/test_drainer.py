@@ -174,6 +174,32 @@ async def test_a_dead_drainer_stops_the_hand_overs(settings: Settings, state: Re
     assert [version for version, _ in await state.pending_outbox()] == [applied.version]
 
 
+async def test_a_drainer_stopped_before_it_stored_its_batch_says_so(
+    settings: Settings, state: RedisState, caplog: pytest.LogCaptureFixture
+) -> None:
+    records = [
+        r.to_source_record()
+        for r in simulate(SimulationConfig(residents=20, seed=6), day=1).records.values()
+    ]
+    worker = IdentityWorker(state, toy_resolver)
+    await worker.start()
+    applied = await worker.apply([Upsert(r, 1) for r in records])
+    assert applied.version is not None
+    silent_store = f"postgresql+psycopg://hub:hub@127.0.0.1:{free_port()}/hub"
+    drainer = DrainProcess(
+        settings.model_copy(update={"database_url": silent_store}),
+        build_metrics(CollectorRegistry()),
+    )
+    drainer.start()
+    await drainer.hand_over(applied.version, [])
+    await drainer.stop(timeout_s=3)  # (it retries the store for minutes: it is ended)
+    assert (
+        "stopped with 1 batches committed but not stored (the store or Kafka did not answer)"
+        in caplog.text
+    )
+    assert [version for version, _ in await state.pending_outbox()] == [applied.version]
+
+
 async def test_a_drain_that_keeps_failing_gives_up_with_one_line(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
