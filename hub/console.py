@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+LOGGED_EVERY_S = 30.0  # where stderr is no terminal, how often progress is written as a line
 
 
 def say(message: str) -> None:
@@ -14,14 +26,47 @@ def say(message: str) -> None:
     err.print(message, markup=False)
 
 
-def counting_progress() -> Progress:
+class LoggedProgress(Progress):
+    """Rich's progress bars on a terminal; where stderr is no terminal (a log file, a
+    scheduled run's output), where a bar shows nothing, a line for each task under way
+    every ``every_s`` seconds instead."""
+
+    def __init__(self, *columns: str | ProgressColumn, every_s: float, **options: Any) -> None:
+        super().__init__(*columns, **options)
+        self._every_s = every_s
+        self._stopped = threading.Event()
+        self._writer: threading.Thread | None = None
+
+    def start(self) -> None:
+        super().start()
+        if not self.console.is_terminal and self._writer is None:
+            self._writer = threading.Thread(target=self._write, name="progress", daemon=True)
+            self._writer.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._writer is not None:
+            self._writer.join()
+        super().stop()
+
+    def _write(self) -> None:
+        while not self._stopped.wait(self._every_s):
+            for task in self.tasks:
+                if task.finished or not task.visible:
+                    continue
+                done = f"{task.completed:,.0f}" + (f" of {task.total:,.0f}" if task.total else "")
+                say(f"{task.description}: {done} after {task.elapsed or 0:.0f} s")
+
+
+def counting_progress(every_s: float = LOGGED_EVERY_S) -> Progress:
     """A progress bar on stderr, one line per task: its description, a bar, done of total
-    and the time taken; gone when it ends."""
-    return Progress(
+    and the time taken; gone when it ends (see :class:`LoggedProgress` off a terminal)."""
+    return LoggedProgress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        every_s=every_s,
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hub.console import err
+from hub.console import LOGGED_EVERY_S, LoggedProgress, err
 from hub.errors import UsageError
 from hub.inputs import file_format
 
@@ -30,7 +30,7 @@ def estimate_rows(path: Path) -> int | None:
 
 
 class Progress:
-    """A rich progress bar on stderr (only on a terminal and for large files)."""
+    """A progress bar on stderr for a large file (off a terminal, a line now and then)."""
 
     def __init__(self, bar: object | None, task: object | None) -> None:
         self._bar = bar
@@ -43,23 +43,18 @@ class Progress:
 
 @contextmanager
 def progress(label: str, total: int | None) -> Iterator[Progress]:
-    if not err.is_terminal or total is None or total < PROGRESS_MIN_ROWS:
+    if total is None or total < PROGRESS_MIN_ROWS:
         yield Progress(None, None)
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-    from rich.progress import Progress as Bar
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
-    with Bar(
+    with LoggedProgress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=err,
         transient=True,
+        every_s=LOGGED_EVERY_S,
     ) as bar:
         yield Progress(bar, bar.add_task(label, total=total))

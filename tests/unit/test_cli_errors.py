@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import typer
 
@@ -116,3 +118,16 @@ def test_an_interruption_an_unanswered_prompt_and_a_bug_through_typer(
     assert (len(lines) == 1 and lines[0].startswith(starts)) if starts else lines == []
     if code == 70:  # the place is ours (this test's command, not Typer's), the text not
         assert "test_cli_errors.py:" in err and "Lovelace" not in err
+
+
+def test_off_a_terminal_progress_is_a_line_now_and_then(capsys) -> None:
+    from hub.console import counting_progress
+
+    with counting_progress(every_s=0.05) as progress:  # (pytest's stderr is no terminal)
+        task = progress.add_task("linking", total=34131)
+        progress.advance(task, 12000)
+        done = progress.add_task("reading", total=5)
+        progress.advance(done, 5)  # (finished: not written again)
+        time.sleep(0.3)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines and all(line.startswith("linking: 12,000 of 34,131 after ") for line in lines)
