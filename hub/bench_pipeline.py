@@ -10,7 +10,7 @@ data folder). A seeded sample of its records is held out; the rest is the index.
 events are 80% creates of held-out records (a source system's new record of someone the
 index mostly knows already) and 20% updates of index records (a new phone number, the
 source version one higher), shuffled, published as the simulator's sources publish
-(``PersonChanged`` on ``src.<system>.persons``). 5,000 other events (fewer for a small
+(``PersonChanged`` on ``src.<system>.persons``). 15,000 other events (fewer for a small
 index) warm the worker and the broker up first, on the paths the timed events take (the
 worker's fetches of every input partition, the drainer's produce), and are not counted.
 

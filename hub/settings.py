@@ -1,4 +1,5 @@
-"""The one typed settings object. Only this module reads the environment (HUB_* and .env)."""
+"""The one typed settings object. Only this module reads the HUB_* environment and .env
+(HUB_DEBUG aside: the command line reads it, before any settings, to show a traceback)."""
 
 from __future__ import annotations
 
