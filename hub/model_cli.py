@@ -16,7 +16,7 @@ from hub.console import err, say
 from hub.errors import HubError, UsageError
 from hub.inputs import RejectedRow, check_output, parse_mapping, read_records
 from matchers.model import Model, ModelError
-from matchers.records import StandardRecord
+from matchers.records import SourceRecord, StandardRecord
 from matchers.standardise import standardise
 
 app = typer.Typer(help="Train the matching model and explain its scores.", no_args_is_help=True)
@@ -38,10 +38,10 @@ class LoadedRecords:
 
 def load_records(path: Path, mapping: str | None) -> LoadedRecords:
     """Read and standardise every row of ``path``, counting the rows that cannot be used
-    (no record_id, malformed, or a record_id seen before)."""
+    (no record_id, malformed, or replaced by a later row of its record_id: the last row of
+    an id counts, as in ``hub link``)."""
     columns = parse_mapping(mapping)
-    records: list[StandardRecord] = []
-    seen: set[str] = set()
+    latest: dict[str, SourceRecord] = {}  # (in first-seen order)
     reasons: Counter[str] = Counter()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -51,13 +51,13 @@ def load_records(path: Path, mapping: str | None) -> LoadedRecords:
         for item in read_records(path, columns):
             if isinstance(item, RejectedRow):
                 reasons[item.reason] += 1
-            elif item.record_id in seen:
+                continue
+            if item.record_id in latest:
                 reasons["duplicate record_id"] += 1
-            else:
-                seen.add(item.record_id)
-                records.append(standardise(item))
-            if (len(records) + reasons.total()) % 5000 == 0:
-                progress.update(task, description=f"reading {path.name}: {len(records):,} records")
+            latest[item.record_id] = item
+            if (len(latest) + reasons.total()) % 5000 == 0:
+                progress.update(task, description=f"reading {path.name}: {len(latest):,} records")
+    records = [standardise(record) for record in latest.values()]
     return LoadedRecords(records, reasons.total(), dict(reasons))
 
 

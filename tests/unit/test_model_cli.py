@@ -187,3 +187,13 @@ def test_a_small_snapshot_trains_past_rules_no_two_records_agree_on(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert "no two records agree on upn: skipped" in result.stderr
     assert orjson.loads(result.stdout)["records"] == 50
+
+
+def test_training_reads_the_last_row_of_a_record_id_as_link_does(tmp_path: Path) -> None:
+    from hub.model_cli import load_records
+
+    path = tmp_path / "people.csv"
+    path.write_text("record_id,first_name\n1,Ann\n2,Bob\n1,Anne\n,Nobody\n")
+    loaded = load_records(path, None)
+    assert [(r.record_id, r.first_name) for r in loaded.records] == [("1", "anne"), ("2", "bob")]
+    assert loaded.reasons == {"duplicate record_id": 1, "no record_id": 1}
