@@ -130,9 +130,8 @@ def test_a_drainer_left_behind_by_a_crashed_worker_ends_when_abandoned(
     drainer.abandon()  # (and again: nothing left to do)
 
 
-async def test_a_drainer_abandoned_with_a_batch_in_hand_drains_it_and_ends_quietly(
-    settings: Settings, state: RedisState
-) -> None:
+async def a_committed_batch(state: RedisState) -> int:
+    """The state version of a batch of 20 simulated records, committed and not drained."""
     records = [
         r.to_source_record()
         for r in simulate(SimulationConfig(residents=20, seed=6), day=1).records.values()
@@ -141,9 +140,16 @@ async def test_a_drainer_abandoned_with_a_batch_in_hand_drains_it_and_ends_quiet
     await worker.start()
     applied = await worker.apply([Upsert(r, 1) for r in records])
     assert applied.version is not None
+    return applied.version
+
+
+async def test_a_drainer_abandoned_with_a_batch_in_hand_drains_it_and_ends_quietly(
+    settings: Settings, state: RedisState
+) -> None:
+    version = await a_committed_batch(state)
     drainer = DrainProcess(settings, build_metrics(CollectorRegistry()))
     drainer.start()
-    await drainer.hand_over(applied.version, [])
+    await drainer.hand_over(version, [])
     await asyncio.to_thread(drainer.abandon, 60)  # (the pipe closes before it can answer)
     assert drainer._process.exitcode == 0  # not 1, from a BrokenPipeError's traceback
     assert await state.pending_outbox() == []  # the batch in hand was drained
@@ -177,27 +183,20 @@ async def test_a_dead_drainer_stops_the_hand_overs(settings: Settings, state: Re
 async def test_a_drainer_stopped_before_it_stored_its_batch_says_so(
     settings: Settings, state: RedisState, caplog: pytest.LogCaptureFixture
 ) -> None:
-    records = [
-        r.to_source_record()
-        for r in simulate(SimulationConfig(residents=20, seed=6), day=1).records.values()
-    ]
-    worker = IdentityWorker(state, toy_resolver)
-    await worker.start()
-    applied = await worker.apply([Upsert(r, 1) for r in records])
-    assert applied.version is not None
+    version = await a_committed_batch(state)
     silent_store = f"postgresql+psycopg://hub:hub@127.0.0.1:{free_port()}/hub"
     drainer = DrainProcess(
         settings.model_copy(update={"database_url": silent_store}),
         build_metrics(CollectorRegistry()),
     )
     drainer.start()
-    await drainer.hand_over(applied.version, [])
+    await drainer.hand_over(version, [])
     await drainer.stop(timeout_s=3)  # (it retries the store for minutes: it is ended)
     assert (
         "stopped with 1 batches committed but not stored (the store or Kafka did not answer)"
         in caplog.text
     )
-    assert [version for version, _ in await state.pending_outbox()] == [applied.version]
+    assert [pending for pending, _ in await state.pending_outbox()] == [version]
 
 
 async def test_a_drain_that_keeps_failing_gives_up_with_one_line(
