@@ -263,12 +263,15 @@ def read_relationships(
     ``child`` relation with its start says which is the parent since when. Also the rows
     that are rejected, how many name no related record (a service's grouping: a
     council-tax account, a tenancy; kept by the stream beside households, not here), and
-    the parent relations whose start cannot be read (kept as two people, no parent)."""
+    the parent relations whose start cannot be used (kept as two people, no parent). A row
+    whose ``updated_at`` is no time, or after tomorrow, is rejected, as a worker would
+    dead-letter its relationship."""
     judgements: list[Judgement] = []
     rejected: list[RejectedRow] = []
     unread: list[RejectedRow] = []
     groupings = 0
     named = False  # whether any row has a related_record_id column
+    now = dt.datetime.now(dt.UTC)
     for line, row in read_rows(path):
         if isinstance(row, str):
             rejected.append(RejectedRow(line, row))
@@ -279,7 +282,10 @@ def read_relationships(
             rejected.append(RejectedRow(line, "an id that is not text or a number"))
             continue
         record_id, related, system = map(cell_text, cells)
-        if record_id is None:
+        written = relationship_written(cell_text(row.get("updated_at")), now)
+        if isinstance(written, str):  # (as a worker would dead-letter the relationship)
+            rejected.append(RejectedRow(line, written))
+        elif record_id is None:
             rejected.append(RejectedRow(line, "no record_id"))
         elif related is None:
             groupings += 1
@@ -304,19 +310,58 @@ def read_relationships(
 
 
 def relationship_date(cell: Any, name: str = "start") -> dt.date | str | None:
-    """A relationship's ``start`` (or ``end``) as a date (None: not given), or why it is
-    not one (without the value: a start is often a child's date of birth). Read as a date
-    of birth is: ISO, ``YYYYMMDD`` or UK day first (``27/06/2009``)."""
-    if cell is None or isinstance(cell, dt.date):
-        return cell.date() if isinstance(cell, dt.datetime) else cell
-    text = cell_text(cell) if not isinstance(cell, list | dict | bool) else "?"
-    if text is None:
+    """A relationship's ``start`` (or ``end``) as a date (None: not given), or why it
+    cannot be used (without the value: a start is often a child's date of birth). Read as
+    a date of birth is: ISO, ``YYYYMMDD`` or UK day first (``27/06/2009``); in the range a
+    worker takes (from 1890 to 50 years ahead)."""
+    from streams.validation import EARLIEST_DATE, LATEST_PLAN_YEARS
+
+    if cell is None:
         return None
-    iso, _problem = check_date(text, name)
-    try:
-        return dt.date.fromisoformat(iso) if iso else f"{name} is not a date"
-    except ValueError:  # (year 0)
-        return f"{name} is not a date"
+    if isinstance(cell, dt.date):
+        date = cell.date() if isinstance(cell, dt.datetime) else cell
+    else:
+        text = cell_text(cell) if not isinstance(cell, list | dict | bool) else "?"
+        if text is None:
+            return None
+        iso, _problem = check_date(text, name)
+        try:
+            date = dt.date.fromisoformat(iso or "")
+        except ValueError:  # (no date, or year 0)
+            return f"{name} is not a date"
+    latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=365 * LATEST_PLAN_YEARS)
+    if not EARLIEST_DATE <= date <= latest:
+        return f"{name} is out of range"
+    return date
+
+
+def relationship_written(text: str | None, now: dt.datetime) -> dt.datetime | str:
+    """A relationship row's ``updated_at`` (the run's time without one), to the
+    millisecond, in UTC; or why it cannot be used: no time, or after tomorrow (a worker
+    dead-letters such a source time)."""
+    written = now
+    if text:
+        try:
+            written = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return f"updated_at {text[:30]!r} is not a time"
+        if written.tzinfo is None:
+            written = written.replace(tzinfo=dt.UTC)
+    if written.date() > now.date() + dt.timedelta(days=1):
+        return "updated_at is in the future"
+    return written.replace(microsecond=written.microsecond // 1000 * 1000)
+
+
+def report_left_out(path: Path, unread: Sequence[RejectedRow]) -> None:
+    """Relationships kept, as two people, without a start or end that cannot be used."""
+    if not unread:
+        return
+    shown = ", ".join(f"{r.line} ({r.reason})" for r in unread[:MAX_LINES_SHOWN])
+    more = f" and {len(unread) - MAX_LINES_SHOWN} more" if len(unread) > MAX_LINES_SHOWN else ""
+    say(
+        f"{path}: {len(unread):,} relationships kept as two people without a start or end "
+        f"that cannot be used, lines {shown}{more}"
+    )
 
 
 def load_relationships(path: Path | None, records: Sequence[SourceRecord]) -> list[Judgement]:
@@ -326,13 +371,7 @@ def load_relationships(path: Path | None, records: Sequence[SourceRecord]) -> li
         return []
     judgements, rejected, groupings, unread = read_relationships(path)
     report_rejected(path, rejected)
-    if unread:
-        shown = ", ".join(f"{r.line} ({r.reason})" for r in unread[:MAX_LINES_SHOWN])
-        more = f" and {len(unread) - MAX_LINES_SHOWN} more" if len(unread) > MAX_LINES_SHOWN else ""
-        say(
-            f"{path}: {len(unread)} parent relations kept as two people without a parent "
-            f"(a start that is not a date), lines {shown}{more}"
-        )
+    report_left_out(path, unread)
     parents = sum(1 for j in judgements if j.parent)
     say(
         f"{path}: {len(judgements):,} relationships between two records (each two people; "

@@ -38,7 +38,14 @@ import typer
 from hub.console import counting_progress, say
 from hub.errors import HubError, ServiceNotRunning, UsageError
 from hub.inputs import RejectedRow, cell_text
-from hub.link import Assignment, relationship_date, report_rejected, write_assignment
+from hub.link import (
+    Assignment,
+    relationship_date,
+    relationship_written,
+    report_left_out,
+    report_rejected,
+    write_assignment,
+)
 from hub.settings import Settings, load_settings
 from matchers.records import SourceRecord
 
@@ -142,11 +149,12 @@ def plan_relationships(
     *,
     now: dt.datetime,
     op: Operation | None = None,
-) -> tuple[list[Planned], list[RejectedRow]]:
+) -> tuple[list[Planned], list[RejectedRow], list[RejectedRow]]:
     """``RelationshipObserved`` events for a file of relationships (as ``hub link
     --relationships`` reads them, with a ``source_system``; ``relationship_id``, ``kind``,
     ``group_id``, ``role``, ``start``, ``end`` and ``updated_at`` where given), validated as
-    a worker validates them, one per relationship (its last row); and the rows rejected.
+    a worker validates them, one per relationship (its last row); the rows rejected; and
+    the rows published without a start or end that could not be used (and why).
     ``op``: the events' operation (default: a snapshot read)."""
     from schemas.topics import source_relationships
     from streams.pipeline import source_version
@@ -154,15 +162,19 @@ def plan_relationships(
 
     planned: dict[str, Planned] = {}
     rejected: list[RejectedRow] = []
+    unread: list[RejectedRow] = []
     today = now.date()
     for line, row in rows:
         if isinstance(row, str):
             rejected.append(RejectedRow(line, row))
             continue
-        event = _relationship_event(row, now, op)
-        if isinstance(event, str):
-            rejected.append(RejectedRow(line, event))
+        made = _relationship_event(row, now, op)
+        if isinstance(made, str):
+            rejected.append(RejectedRow(line, made))
             continue
+        event, left_out = made
+        if left_out:
+            unread.append(RejectedRow(line, "; ".join(left_out)))
         topic = source_relationships(event.source_system)
         key = f"{event.source_system}:{event.relationship_id}"
         value = codec.encode(event, topic)
@@ -173,13 +185,15 @@ def plan_relationships(
         version = source_version(None, event.source_ts, checked.message)
         planned.pop(key, None)  # (the last row of a relationship wins, published last)
         planned[key] = Planned(f"rel:{key}", line, topic, key.encode(), value, version)
-    return list(planned.values()), sorted(rejected, key=lambda r: r.line)
+    return list(planned.values()), sorted(rejected, key=lambda r: r.line), unread
 
 
 def _relationship_event(
     row: Mapping[str, Any], now: dt.datetime, op: Operation | None = None
-) -> RelationshipObserved | str:
-    """A row as a ``RelationshipObserved``, or why it cannot be one."""
+) -> tuple[RelationshipObserved, list[str]] | str:
+    """A row as a ``RelationshipObserved`` with what of it was left out (a start or end
+    that is no date, or out of range, or an end before the start: the relationship still
+    says the two are two people, as ``hub link`` reads it), or why it cannot be one."""
     from schemas.events import Operation, RelationshipKind, RelationshipObserved
     from sources.simulated import RELATIONSHIP_KINDS
 
@@ -194,14 +208,19 @@ def _relationship_event(
         return "no record_id"
     if not related and not text["group_id"]:
         return "neither a related_record_id nor a group_id"
+    written = relationship_written(text["updated_at"], now)
+    if isinstance(written, str):
+        return written
     start, end = relationship_date(row.get("start")), relationship_date(row.get("end"), "end")
-    written = _written(text["updated_at"], now)
-    for value in (start, end, written):
-        if isinstance(value, str):
-            return value
+    unread = [value for value in (start, end) if isinstance(value, str)]
+    start = start if isinstance(start, dt.date) else None
+    end = end if isinstance(end, dt.date) else None
+    if start and end and end < start:
+        unread.append("end is before start")
+        end = None
     kind = text["kind"] or "OTHER"
-    assert system is not None and not isinstance(written, str)  # (checked above)
-    return RelationshipObserved(
+    assert system is not None  # (checked above)
+    event = RelationshipObserved(
         event_id=str(uuid.uuid4()),
         op=op or Operation.SNAPSHOT_READ,
         source_system=system,
@@ -214,9 +233,10 @@ def _relationship_event(
         related_record_id=_own_id(related, system) if related else None,
         group_id=text["group_id"],
         role=text["role"],
-        start=start if isinstance(start, dt.date) else None,
-        end=end if isinstance(end, dt.date) else None,
+        start=start,
+        end=end,
     )
+    return event, unread
 
 
 _RELATIONSHIP_CELLS = (
@@ -230,19 +250,6 @@ def _relationship_cells(row: Mapping[str, Any]) -> dict[str, str | None] | str:
     if any(isinstance(cell, list | dict | bool) for cell in cells):
         return "a value that is not text or a number"
     return {name: cell_text(cell) for name, cell in zip(_RELATIONSHIP_CELLS, cells, strict=True)}
-
-
-def _written(text: str | None, now: dt.datetime) -> dt.datetime | str:
-    """A row's ``updated_at`` (the run's time without one), to the millisecond, in UTC."""
-    written = now
-    if text:
-        try:
-            written = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return f"updated_at {text[:30]!r} is not a time"
-        if written.tzinfo is None:
-            written = written.replace(tzinfo=dt.UTC)
-    return written.replace(microsecond=written.microsecond // 1000 * 1000)
 
 
 def _derived_id(text: dict[str, str | None]) -> str:
@@ -543,8 +550,9 @@ def resolve_command(
     related: list[Planned] = []
     refused: list[RejectedRow] = []
     if relationships is not None:
-        related, refused = plan_relationships(read_rows(relationships), codec, now=now)
+        related, refused, unread = plan_relationships(read_rows(relationships), codec, now=now)
         report_rejected(relationships, refused)
+        report_left_out(relationships, unread)
         if not related:
             raise UsageError(f"{relationships}: no relationships to publish")
     events = list(plan.events.values())

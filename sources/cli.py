@@ -87,6 +87,7 @@ def publish_command(
     """
     from hub.errors import UsageError
     from hub.inputs import parse_mapping, read_rows
+    from hub.link import report_left_out
     from hub.settings import load_settings
     from schemas.events import Operation
     from schemas.topics import source_persons, source_relationships
@@ -121,6 +122,7 @@ def publish_command(
     if report.read_error is not None and report.rows == 0:
         raise report.read_error
     say(f"published {report.published:,} of {report.rows:,} rows from {input_file.name} to {topic}")
+    report_left_out(input_file, report.left_out)
     if report.superseded:
         rows = "row" if report.superseded == 1 else "rows"
         say(f"{report.superseded:,} {rows} replaced by a later row of the same relationship")

@@ -28,6 +28,7 @@ class PublishReport:
     rejected: list[RejectedRow] = field(default_factory=list)
     failed: list[RejectedRow] = field(default_factory=list)  # sent, not acknowledged
     superseded: int = 0  # rows a later row of the same relationship replaced
+    left_out: list[RejectedRow] = field(default_factory=list)  # published without a date
     error: PublishError | None = None  # Kafka did not acknowledge everything
     read_error: UsageError | None = None  # the file broke part-way through
 
@@ -127,7 +128,7 @@ def publish_relationships(
             report.rejected.append(RejectedRow(line, f"source_system {named!r} is not {system!r}"))
             continue
         own.append((line, {**row, "source_system": system}))
-    planned, refused = plan_relationships(own, publisher.codec, now=now, op=op)
+    planned, refused, report.left_out = plan_relationships(own, publisher.codec, now=now, op=op)
     report.rejected = sorted([*report.rejected, *refused], key=lambda r: r.line)
     report.superseded = report.rows - len(report.rejected) - len(planned)
     track = _tracker(report)

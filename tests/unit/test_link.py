@@ -224,6 +224,8 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         '{"record_id": "5", "related_record_id": "2", "kind": "parent", "start": "2009-06-31"}\n'
         '{"record_id": "4", "related_record_id": "2", "kind": "partner", "start": "soon"}\n'
         '{"record_id": "3", "related_record_id": "4", "kind": "parent", "start": "27/06/2009"}\n'
+        '{"record_id": "1", "related_record_id": "4", "kind": "parent", "start": "1753-01-01"}\n'
+        '{"record_id": "3", "related_record_id": "5", "updated_at": "2099-01-01T00:00:00Z"}\n'
     )
     judgements, rejected, groupings, unread = read_relationships(related)
     assert [(j.pair, j.by, j.stated, j.parent, j.since) for j in judgements] == [
@@ -237,15 +239,18 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         (("2", "4"), "source:unknown", True, None, None),
         # (a UK day-first start is read as a date of birth is)
         (("3", "4"), "source:unknown", True, "3", "2009-06-27"),
+        (("1", "4"), "source:unknown", True, None, None),  # (a start out of a worker's range)
     ]
     assert [(r.line, r.reason) for r in rejected] == [
         (3, "no record_id"),
         (4, "relates a record to itself"),
         (5, "not valid JSON"),
         (7, "an id that is not text or a number"),
+        (14, "updated_at is in the future"),  # (a worker would dead-letter it)
     ]
     assert [(r.line, r.reason) for r in unread] == [
-        (10, "start is not a date")  # (no value shown: a parent's start may be a dob)
+        (10, "start is not a date"),  # (no value shown: a parent's start may be a dob)
+        (13, "start is out of range"),
     ]
     assert groupings == 1
     judgements = judgements[:2]

@@ -99,7 +99,7 @@ def test_relationships_are_planned_as_a_source_publishes_them() -> None:
     rows = [
         (1, {"relationship_id": "rel-1", "source_system": "education", "kind": "parent",
              "record_id": "education:EDU1", "related_record_id": "education:EDU2",
-             "start": "2009-06-27", "updated_at": "2025-04-21T15:23:16Z"}),
+             "start": "27/06/2009", "updated_at": "2025-04-21T15:23:16Z"}),
         (2, {"source_system": "housing", "kind": "claim_unit", "record_id": "H1",
              "group_id": "CU9", "role": "claimant"}),
         (3, {"source_system": "housing", "kind": "Partner", "record_id": "H1",
@@ -107,23 +107,33 @@ def test_relationships_are_planned_as_a_source_publishes_them() -> None:
         (4, "not valid JSON"),
         (5, {"record_id": "H1", "related_record_id": "H2"}),
         (6, {"source_system": "housing", "record_id": "H1"}),
-        (7, {"source_system": "housing", "record_id": "H1", "related_record_id": "H2",
-             "start": "31/06/2009"}),
+        (7, {"source_system": "housing", "kind": "carer", "record_id": "H1",
+             "related_record_id": "H2", "start": "31/06/2009"}),
         (8, {"source_system": "housing", "record_id": "H1", "related_record_id": "H2",
              "start": "2020-01-01", "end": "2019-01-01"}),
         (9, {"source_system": "Housing!", "record_id": "H1", "related_record_id": "H2"}),
         (10, {"source_system": "housing", "kind": "sibling", "record_id": ["H1"],
               "related_record_id": "H2"}),
+        (11, {"relationship_id": "rel-11", "source_system": "housing", "kind": "partner",
+              "record_id": "H1", "related_record_id": "H2", "start": "1753-01-01"}),
+        (12, {"source_system": "housing", "record_id": "H1", "related_record_id": "H3",
+              "updated_at": "2099-01-01T00:00:00Z"}),
     ]  # fmt: skip
-    planned, rejected = plan_relationships(rows, CODEC, now=NOW)
+    planned, rejected, unread = plan_relationships(rows, CODEC, now=NOW)
     assert [(r.line, r.reason) for r in rejected] == [
         (4, "not valid JSON"),
         (5, "no source_system"),
         (6, "neither a related_record_id nor a group_id"),
-        (7, "start is not a date"),  # (no 31 June; and no value shown: a start may be a dob)
-        (8, "dates_inverted"),  # (as a worker says it: the relation ends before it starts)
         (9, "source_system 'Housing!' is not a system name"),
         (10, "a value that is not text or a number"),
+        (12, "updated_at is in the future"),  # (a worker would dead-letter it)
+    ]
+    # a date that cannot be used is left out, as hub link leaves it out: the relationship
+    # still says the two are two people (and no value is shown: a start may be a dob)
+    assert [(r.line, r.reason) for r in unread] == [
+        (7, "start is not a date"),
+        (8, "end is before start"),
+        (11, "start is out of range"),
     ]
     events = {}
     for plan in planned:
@@ -152,6 +162,8 @@ def test_relationships_are_planned_as_a_source_publishes_them() -> None:
         "claimant",
     )
     assert partner.kind is RelationshipKind.PARTNER
+    assert (events[7][3].start, events[11][3].start) == (None, None)
+    assert (events[8][3].start, events[8][3].end) == (dt.date(2020, 1, 1), None)
     # without an id, the same row gets the same one every time
-    again, _ = plan_relationships(rows[2:3], CODEC, now=NOW)
+    again, _, _ = plan_relationships(rows[2:3], CODEC, now=NOW)
     assert again[0].key == events[3][1] and events[3][1].startswith(b"housing:file-")
