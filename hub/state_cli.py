@@ -126,16 +126,21 @@ async def rebuild(
 
 
 async def _check_store_is_the_states(store: Store, state: Any) -> None:
-    """Refuse a store that never held a record while the state in Redis has moved on: it
-    is not the store the workers write (another folder's default, a typing error in
+    """Refuse a store that holds nothing while the state in Redis has moved on, and its
+    outbox does not hold the state's whole history (the first batch on): it is not the
+    store the workers write (another folder's default, a typing error in
     HUB_DATABASE_URL), and rebuilding from it would empty the state."""
     version = await state.current_version()
-    if version and not await asyncio.to_thread(store.ever_held_records):
-        raise HubError(
-            f"the store at {store.safe_url} has never held a record, but the identity state "
-            f"in Redis has (version {version}): is HUB_DATABASE_URL the workers' store? "
-            "Nothing was changed (to empty the state: hub stack reset)"
-        )
+    if not version or await asyncio.to_thread(store.holds_anything):
+        return
+    pending = [batch for batch, _ in await state.pending_outbox()]
+    if 1 in pending:  # (no batch was ever stored: the drain before the rebuild stores them)
+        return
+    raise HubError(
+        f"the store at {store.safe_url} holds nothing, but the identity state in Redis has "
+        f"moved on (version {version}): is HUB_DATABASE_URL the workers' store? Nothing was "
+        "changed (to empty the state: hub stack reset)"
+    )
 
 
 async def _drain(settings: Settings, state: Any, store: Store, matcher: Matcher) -> None:

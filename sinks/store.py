@@ -127,7 +127,7 @@ class Store:
         transaction rolls back, and its next attempt finds the schema already current.
         """
         for attempt in range(1, attempts + 1):
-            doing = "does not answer"
+            doing = "cannot be connected to"
             try:
                 with self.engine.connect() as connection:
                     doing = "cannot be migrated"
@@ -210,10 +210,12 @@ class Store:
         """The newest identity state version the store holds a batch of (0: none)."""
         return self._read(newest_state_version)
 
-    def ever_held_records(self) -> bool:
-        """Whether the store holds any source record, live or deleted."""
-        query = select(tables.source_payloads.c.record_id).limit(1)
-        return self._read(lambda db: db.execute(query).first() is not None)
+    def holds_anything(self) -> bool:
+        """Whether the store holds any row a worker writes: a source record (live or
+        deleted), a judgement or a relationship."""
+        written = (tables.source_payloads, tables.judgements, tables.relationships)
+        queries = [select(table).limit(1) for table in written]
+        return self._read(lambda db: any(db.execute(q).first() is not None for q in queries))
 
     def judgements(self) -> list[Judgement]:
         """Every judgement the store keeps (people's and those sources state)."""

@@ -187,7 +187,7 @@ def test_a_wiped_state_is_rebuilt_with_its_ids_and_the_stream_carries_on(
     empty.upgrade()
     empty.dispose()
     wrong = rebuild(hub, store_url=f"sqlite:///{tmp_path / 'empty.db'}")
-    assert wrong.returncode == 1 and "has never held a record" in wrong.stderr
+    assert wrong.returncode == 1 and "holds nothing, but the identity state" in wrong.stderr
     assert load_state(hub).version == after.version  # nothing was changed
 
     # Day 2 through a worker that starts from the rebuilt state: the events of day 1

@@ -315,7 +315,7 @@ def test_sqlite_writes_reach_the_database_file_without_the_writer_checkpointing(
         reopened.dispose()
 
 
-def test_a_store_that_does_not_answer_is_one_line_saying_so() -> None:
+def test_a_store_that_cannot_be_connected_to_is_one_line_saying_so() -> None:
     from hub.stack.processes import free_port
 
     store = Store(f"postgresql+psycopg://hub:s3cret@127.0.0.1:{free_port()}/hub")
@@ -323,6 +323,6 @@ def test_a_store_that_does_not_answer_is_one_line_saying_so() -> None:
         store.upgrade(attempts=1)
     message = str(raised.value)
     assert message.startswith("store at postgresql+psycopg://hub:***@127.0.0.1:")
-    assert "/hub does not answer: " in message and "\n" not in message
+    assert "/hub cannot be connected to: " in message and "\n" not in message
     assert "s3cret" not in message
     store.dispose()
