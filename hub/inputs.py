@@ -87,9 +87,9 @@ def file_format(path: Path) -> str:
 
 def check_input(path: Path) -> str:
     """Before any work: ``path`` is a file of a known type; its format."""
-    fmt = file_format(path)
     if path.is_dir():
         raise UsageError(f"{path}: is a folder, give a file")
+    fmt = file_format(path)
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     return fmt

@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     # -- contracts and sources ----------------------------------------------------------
     publish_timeout_s: float = Field(
         30.0,
-        gt=0,
+        ge=1,
+        le=2_000_000,  # (Kafka's client takes up to 2**31 ms)
         allow_inf_nan=False,
         description="how long a publisher waits for Kafka to acknowledge an event",
     )

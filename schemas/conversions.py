@@ -69,7 +69,10 @@ def parse_timestamp(value: str | None) -> tuple[dt.datetime | None, bool]:
         return None, True
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    utc = parsed.astimezone(dt.UTC)
+    try:
+        utc = parsed.astimezone(dt.UTC)
+    except OverflowError:  # (past the year 9999 in UTC)
+        return None, True
     return utc.replace(microsecond=utc.microsecond // 1000 * 1000), False  # Avro keeps ms
 
 

@@ -118,7 +118,8 @@ def test_rows_a_worker_would_dead_letter_are_rejected_as_it_would(tmp_path: Path
 NOW = dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC)
 _maybe = st.sampled_from
 WRITTEN = [None, "2024-01-02T03:04:05Z", "2026-11-28T23:59:00Z", "2026-11-29T00:00:00Z",
-           "9999-12-31", "not a time"]  # fmt: skip
+           "2026-11-28T23:30:00-05:00", "9999-12-31", "9999-12-31T23:00:00-05:00",
+           "not a time"]  # fmt: skip
 
 
 @given(

@@ -60,7 +60,7 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
         ("HUB_ADULT_SOURCES", "council_tax", "HUB_ADULT_SOURCES: 'council_tax' is not system:age"),
         ("HUB_ADULT_SOURCES", "parking:0", "HUB_ADULT_SOURCES: 'parking:0' is not system:age"),
         ("HUB_ADULT_SOURCES", "a:18,a:16", "HUB_ADULT_SOURCES: 'a' is named twice"),
-        ("HUB_PUBLISH_TIMEOUT_S", "-1", "HUB_PUBLISH_TIMEOUT_S: Input should be greater than 0"),
+        ("HUB_PUBLISH_TIMEOUT_S", "0.004", "HUB_PUBLISH_TIMEOUT_S: Input should be greater than"),
         ("HUB_PUBLISH_TIMEOUT_S", "inf", "HUB_PUBLISH_TIMEOUT_S: Input should be a finite number"),
     ],
 )
