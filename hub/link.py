@@ -358,9 +358,11 @@ def report_left_out(path: Path, unread: Sequence[RejectedRow]) -> None:
         return
     shown = ", ".join(f"{r.line} ({r.reason})" for r in unread[:MAX_LINES_SHOWN])
     more = f" and {len(unread) - MAX_LINES_SHOWN} more" if len(unread) > MAX_LINES_SHOWN else ""
+    kept = "1 relationship" if len(unread) == 1 else f"{len(unread):,} relationships"
+    lines = "line" if len(unread) == 1 else "lines"
     say(
-        f"{path}: {len(unread):,} relationships kept as two people without a start or end "
-        f"that cannot be used, lines {shown}{more}"
+        f"{path}: {kept} kept as two people without a start or end that cannot be used, "
+        f"{lines} {shown}{more}"
     )
 
 

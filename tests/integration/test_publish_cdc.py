@@ -187,18 +187,24 @@ def test_publish_relationships_validates_every_row_and_the_last_row_of_one_wins(
         "--relationships", "--json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert counts(result) == {"published": 2, "rejected": 3, "failed": 0}
+    assert counts(result) == {"published": 3, "rejected": 2, "failed": 0}
     assert (
         "lines 5 (neither a related_record_id nor a group_id), "
-        f"6 (source_system 'council_tax' is not '{system}'), "
-        "7 (start is not a date)"
+        f"6 (source_system 'council_tax' is not '{system}')"
+    ) in result.stderr
+    # (a start that cannot be used is left out, as hub link leaves it: still two people)
+    assert (
+        "1 relationship kept as two people without a start or end that cannot be used, "
+        "line 7 (start is not a date)"
     ) in result.stderr
     assert "1 row replaced by a later row of the same relationship" in result.stderr
     assert "Traceback" not in result.stderr
 
-    messages = consume(stack_settings.kafka_bootstrap, source_relationships(system), expected=2)
+    messages = consume(stack_settings.kafka_bootstrap, source_relationships(system), expected=3)
     events = {m.key(): CODEC.decode(m.value(), m.topic()) for m in messages}
-    assert sorted(events) == [f"{system}:REL1".encode(), f"{system}:REL2".encode()]
+    assert sorted(events) == [f"{system}:REL{n}".encode() for n in (1, 2, 4)]
+    undated = events[f"{system}:REL4".encode()]
+    assert isinstance(undated, RelationshipObserved) and undated.start is None
     parent = events[f"{system}:REL1".encode()]
     assert isinstance(parent, RelationshipObserved)
     assert (parent.kind, parent.subject_record_id, parent.related_record_id) == (
