@@ -243,14 +243,18 @@ def read_input(path: Path, mapping: str | None) -> tuple[list[SourceRecord], lis
     return records, rejected
 
 
+def _lines(rows: Sequence[RejectedRow]) -> str:
+    """``line 4 (why)`` or ``lines 4 (why), 9 (why) and 3 more``."""
+    shown = ", ".join(f"{r.line} ({r.reason})" for r in rows[:MAX_LINES_SHOWN])
+    more = f" and {len(rows) - MAX_LINES_SHOWN} more" if len(rows) > MAX_LINES_SHOWN else ""
+    return f"{'line' if len(rows) == 1 else 'lines'} {shown}{more}"
+
+
 def report_rejected(path: Path, rejected: Sequence[RejectedRow]) -> None:
     if not rejected:
         return
-    shown = ", ".join(f"{r.line} ({r.reason})" for r in rejected[:MAX_LINES_SHOWN])
-    more = f" and {len(rejected) - MAX_LINES_SHOWN} more" if len(rejected) > MAX_LINES_SHOWN else ""
-    count = len(rejected)
-    rows = "1 row rejected, line" if count == 1 else f"{count:,} rows rejected, lines"
-    say(f"{path}: {rows} {shown}{more}")
+    rows = "1 row" if len(rejected) == 1 else f"{len(rejected):,} rows"
+    say(f"{path}: {rows} rejected, {_lines(rejected)}")
 
 
 def read_relationships(
@@ -356,13 +360,10 @@ def report_left_out(path: Path, unread: Sequence[RejectedRow]) -> None:
     """Relationships kept, as two people, without a start or end that cannot be used."""
     if not unread:
         return
-    shown = ", ".join(f"{r.line} ({r.reason})" for r in unread[:MAX_LINES_SHOWN])
-    more = f" and {len(unread) - MAX_LINES_SHOWN} more" if len(unread) > MAX_LINES_SHOWN else ""
     kept = "1 relationship" if len(unread) == 1 else f"{len(unread):,} relationships"
-    lines = "line" if len(unread) == 1 else "lines"
     say(
         f"{path}: {kept} kept as two people without a start or end that cannot be used, "
-        f"{lines} {shown}{more}"
+        f"{_lines(unread)}"
     )
 
 
