@@ -23,6 +23,7 @@ from hub.evaluate import eval_command
 from hub.explain import app as explain_app
 from hub.link import link_command
 from hub.model_cli import app as model_app
+from hub.person_cli import person_command
 from hub.reset import reset_command
 from hub.resolve import resolve_command
 from hub.review_cli import app as review_app
@@ -56,6 +57,7 @@ app.command("link")(link_command)
 app.command("simulate")(simulate_command)
 app.command("worker")(worker_command)
 app.command("resolve")(resolve_command)
+app.command("person")(person_command)
 app.add_typer(state_app, name="state")
 app.add_typer(review_app, name="review")
 stack_cli.app.command("reset")(reset_command)

@@ -226,6 +226,13 @@ class Store:
         source's), and the ``limit`` raised longest ago (when last raised)."""
         return self._read(functools.partial(open_review_items_in, limit=limit))
 
+    def person(self, wanted: str) -> dict[str, Any] | None:
+        """Who a person id or source record id names, with their household
+        (:func:`sinks.lookup.person_in`)."""
+        from sinks.lookup import person_in
+
+        return self._read(functools.partial(person_in, wanted=wanted))
+
     def live_records(self, ids: Iterable[str]) -> set[str]:
         """Those of ``ids`` that are live source records (held, not deleted)."""
         records = tables.source_records

@@ -6,15 +6,13 @@ import contextlib
 import shutil
 import sqlite3
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from sinks import tables
 from sinks.store import Store, StoreError
@@ -23,28 +21,6 @@ from tests.support.pipeline import wait_until
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hub.db'}"
-    else:
-        # Each test gets its own database on the session's PostgreSQL.
-        base = request.getfixturevalue("postgres_url")
-        name = f"t_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = base.rsplit("/", 1)[0] + f"/{name}"
-    store = Store(url)
-    store.upgrade()
-    yield store
-    store.dispose()
-    if request.param == "postgresql":
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def person(person_id: str, version: int, last_name: str) -> dict[str, object]:

@@ -1,0 +1,42 @@
+"""`hub person ID`: who a resident is, and who lives with them, as the store holds it now."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+import typer
+
+from hub.errors import HubError
+from hub.settings import load_settings
+
+
+def person_command(
+    wanted: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID",
+            help="a person id (one merged into another is followed) or a source record id "
+            "(<source_system>:<record id>)",
+        ),
+    ],
+) -> None:
+    """Print, as JSON, the person an id names: their golden record, identifiers (NHS, NI
+    and pupil numbers, phones, emails) and source records by system, and their household
+    (its key, and every member with theirs). Reads the store the workers keep
+    (HUB_DATABASE_URL); the output holds personal data."""
+    from sinks.lookup import RecordDeleted
+    from sinks.store import Store
+
+    store = Store(load_settings().database_url, create=False)
+    try:
+        store.upgrade()
+        try:
+            found = store.person(wanted)
+        except RecordDeleted:
+            raise HubError(f"{wanted} was deleted by its source: no one's now") from None
+    finally:
+        store.dispose()
+    if found is None:
+        raise HubError(f"the store holds no person or source record {wanted}")
+    typer.echo(orjson.dumps(found).decode())

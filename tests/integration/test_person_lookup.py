@@ -1,0 +1,155 @@
+"""`hub person`: who a resident is, from the store, on real SQLite and PostgreSQL.
+
+A small simulated borough is resolved (creates, updates that merge and part persons,
+deletes) and drained into the store batch by batch as the pipeline drains it; then the
+store's answer for every person, every merged-away id and every record equals the identity
+state's own :func:`matchers.views.person_view`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import subprocess
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from matchers.identity_state import MemoryIdAllocator, MemoryIdentityState
+from matchers.records import SourceRecord
+from matchers.survivorship import GoldenRecord
+from matchers.views import Member, person_view
+from sinks.lookup import GOLDEN, RecordDeleted
+from sinks.store import Store
+from sources.simulator import SimulationConfig, simulate
+from streams.identity import Outbox, RecordChange
+from streams.outputs import store_rows
+from tests.support.pipeline import HUB
+from tests.support.resolving import toy_resolver
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+def resolve_into(store: Store) -> tuple[MemoryIdentityState, list[str]]:
+    """Resolve a borough in batches of 25 operations, each drained into the store; the
+    state, and the ids of the records deleted."""
+    simulation = simulate(SimulationConfig(residents=150, seed=3), day=1)
+    records = [r.to_source_record() for r in simulation.records.values()]
+    rng = random.Random(4)
+    rng.shuffle(records)
+    changed = [  # a new name and no address: some persons merge, some part
+        dataclasses.replace(r, last_name=f"{r.last_name or 'x'}s", uprn=None, postcode=None)
+        for r in rng.sample(records, 20)
+    ]
+    deleted = [r.record_id for r in rng.sample(records, 10)]
+    operations: list[tuple[str, SourceRecord | None]] = [(r.record_id, r) for r in records]
+    operations += [(r.record_id, r) for r in changed] + [(rid, None) for rid in deleted]
+    state = MemoryIdentityState()
+    resolver = toy_resolver(state, MemoryIdAllocator())
+    for version, start in enumerate(range(0, len(operations), 25), start=1):
+        outbox = Outbox()
+        for record_id, record in operations[start : start + 25]:
+            happened = resolver.upsert(record) if record else resolver.delete(record_id)
+            outbox.events.extend(happened)
+            outbox.records.append(RecordChange(record_id, version, record))
+        outbox.records = [
+            dataclasses.replace(c, person_id=state.person_of([c.record_id]).get(c.record_id))
+            for c in outbox.records
+        ]
+        store.apply(store_rows(outbox, version, NOW))
+    return state, deleted
+
+
+def member(person: Member) -> dict[str, Any]:
+    """A person as the store's answer shows them, from the identity state."""
+    golden: GoldenRecord = person.golden
+    records: dict[str, list[str]] = {}
+    for source in golden.sources:
+        records.setdefault(source.source_system, []).append(source.record_id)
+    return {
+        "person_id": person.person_id,
+        "removed": False,
+        **{name: getattr(golden, name) for name in GOLDEN},
+        "identifiers": {
+            "nhs_numbers": list(golden.nhs_numbers), "ni_numbers": list(golden.ni_numbers),
+            "upns": list(golden.upns), "phones": list(golden.phones), "emails": list(golden.emails),
+        },
+        "records": {system: sorted(ids) for system, ids in sorted(records.items())},
+    }  # fmt: skip
+
+
+def expected(state: MemoryIdentityState, person_id: str, asked: str) -> dict[str, Any]:
+    view = person_view(state, person_id)
+    assert view is not None
+    household = view.household
+    return {
+        "asked": asked,
+        **member(view.person),
+        "household": None if household is None else {
+            "household_id": household.household_id,
+            "household_key": household.household_key,
+            "members": [member(m) for m in household.members],
+        },
+    }  # fmt: skip
+
+
+def answer(store: Store, wanted: str) -> dict[str, Any] | None:
+    found = store.person(wanted)
+    if found is not None:  # (the store's lists of record ids, by system, in a stable order)
+        people = [found, *(found["household"] or {}).get("members", [])]
+        for person in people:
+            person["records"] = {s: sorted(ids) for s, ids in sorted(person["records"].items())}
+    return found
+
+
+def test_the_store_answers_who_a_resident_is_as_the_identity_state_does(store: Store) -> None:
+    state, deleted = resolve_into(store)
+    everyone = state.persons(set(state.person_of(list(state._records)).values()))
+    merged_away = {alias: p for p, entry in everyone.items() for alias in entry.aliases}
+    assert merged_away, "the borough should merge some persons"
+    assert any(len(e.record_ids) > 1 for e in everyone.values())
+
+    for person_id, entry in everyone.items():
+        assert answer(store, person_id) == expected(state, person_id, person_id)
+        some_record = min(entry.record_ids)
+        assert answer(store, some_record) == expected(state, person_id, some_record)
+    for alias, survivor in merged_away.items():
+        assert answer(store, alias) == expected(state, survivor, alias)
+    housed = [e for e in everyone.values() if e.household_id]
+    assert any(len(state.households([e.household_id])[e.household_id].person_ids) > 1
+               for e in housed if e.household_id)  # fmt: skip
+
+    assert store.person("nobody:1") is None
+    gone = next(r for r in deleted if r not in state.person_of([r]))
+    with pytest.raises(RecordDeleted):
+        store.person(gone)
+
+
+def test_hub_person_prints_the_answer_or_says_in_one_line_why_not(store: Store) -> None:
+    state, deleted = resolve_into(store)
+    record_id = min(state.person_of(list(state._records)))
+    env = {"HUB_DATABASE_URL": store.url, "PATH": "/usr/bin:/bin"}
+
+    def hub_person(wanted: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([HUB, "person", wanted], env=env, capture_output=True, text=True,
+                              check=False, timeout=120)  # fmt: skip
+
+    shown = hub_person(record_id)
+    assert shown.returncode == 0, shown.stderr
+    found = orjson.loads(shown.stdout)
+    assert found["asked"] == record_id
+    assert found["person_id"] == state.person_of([record_id])[record_id]
+
+    unknown = hub_person("nobody:1")
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip().splitlines() == [
+        "error: the store holds no person or source record nobody:1"
+    ]
+    gone = next(r for r in deleted if r not in state.person_of([r]))
+    removed = hub_person(gone)
+    assert removed.returncode == 1
+    assert removed.stderr.strip() == f"error: {gone} was deleted by its source: no one's now"
