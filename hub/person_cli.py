@@ -22,9 +22,10 @@ def person_command(
     ],
 ) -> None:
     """Print, as JSON, the person an id names: their golden record, identifiers (NHS, NI
-    and pupil numbers, phones, emails) and source records by system, and their household
-    (its key, and every member with theirs). Reads the store the workers keep
-    (HUB_DATABASE_URL); the output holds personal data."""
+    and pupil numbers, phones, emails) and source records by system, their household (its
+    key, and every member with theirs) and the service groupings their records are in
+    (family groups, claim units, council-tax accounts), each member resolved to a person.
+    Reads the store the workers keep (HUB_DATABASE_URL); the output holds personal data."""
     from sinks.lookup import RecordDeleted
     from sinks.store import Store
 

@@ -2,10 +2,10 @@
 
 Given a person id (one merged away is followed to the person it joined) or a source
 record id, :func:`person_in` returns the person's golden record and identifiers, every
-source record that is theirs (by source system), and their household with each member's
-the same, as the store holds them now. It is the store's side of
-:func:`matchers.views.person_view`, which answers it from the identity state; a test holds
-the two to the same answer.
+source record that is theirs (by source system), their household with each member's the
+same, and the service groupings their records are in, as the store holds them now. It is
+the store's side of :func:`matchers.views.person_view`, which answers it from the identity
+state; a test holds the two to the same answer.
 """
 
 from __future__ import annotations
@@ -54,8 +54,47 @@ def person_in(db: Connection, wanted: str) -> dict[str, Any] | None:
                 "household_key": home["household_key"],
                 "members": [_person(members[p], of) for p in sorted(members)],
             }
-    own = _person(row, _records_of(db, {person_id: row}))
-    return {"asked": wanted, **own, "household": household}
+    records_of = _records_of(db, {person_id: row})
+    own = _person(row, records_of)
+    groups = _service_groups(db, [r for _, r in records_of[person_id]])
+    return {"asked": wanted, **own, "household": household, "service_groups": groups}
+
+
+def _service_groups(db: Connection, record_ids: list[str]) -> list[dict[str, Any]]:
+    """The service groupings (family groups, claim units, council-tax accounts...) the
+    records are in, each with its members resolved to persons and the records of it the
+    store holds no live record for (as ``streams.pipeline`` keeps them in the state)."""
+    rel = tables.relationships
+    grouping = (rel.c.kind.in_(sorted(tables.GROUP_KINDS)), rel.c.group_id.is_not(None),
+                rel.c.removed.is_(False))  # fmt: skip
+    keys = db.execute(
+        select(rel.c.source_system, rel.c.kind, rel.c.group_id)
+        .where(rel.c.record_id.in_(sorted(record_ids)), *grouping)
+        .distinct()
+    ).all()
+    groups = []
+    for system, kind, group_id in sorted(keys):
+        query = select(rel.c.record_id).where(
+            rel.c.source_system == system, rel.c.kind == kind, rel.c.group_id == group_id, *grouping
+        )
+        members = {row.record_id for row in db.execute(query)}
+        linked = tables.source_records
+        persons_of = {
+            row.record_id: row.person_id
+            for row in db.execute(
+                select(linked.c.record_id, linked.c.person_id).where(
+                    linked.c.record_id.in_(sorted(members)), linked.c.person_id.is_not(None)
+                )
+            )
+        }
+        people = _rows_by_id(db, tables.persons, "person_id", persons_of.values())
+        their_records = _records_of(db, people)
+        groups.append({
+            "source_system": system, "kind": kind.lower(), "group_id": group_id,
+            "members": [_person(people[p], their_records) for p in sorted(people)],
+            "unknown_record_ids": sorted(members - persons_of.keys()),
+        })  # fmt: skip
+    return groups
 
 
 def _current(db: Connection, aliases: Table, column: str, wanted: str) -> str:

@@ -195,6 +195,9 @@ relationships = Table(
 )
 Index(None, relationships.c.record_id)
 Index(None, relationships.c.group_id)
+# The relationship kinds that are a service's grouping of its records (kept beside households).
+GROUP_KINDS = frozenset({"FAMILY_GROUP", "BENEFIT_CLAIM_UNIT", "COUNCIL_TAX_ACCOUNT", "TENANCY",
+                         "HOUSEHOLD_MEMBER"})  # fmt: skip
 
 VERSIONED = (
     persons,

@@ -54,10 +54,6 @@ if TYPE_CHECKING:
 Clock = Callable[[], dt.datetime]
 log = logging.getLogger(__name__)
 
-# Relationship kinds that are a service's grouping of its records (kept beside households).
-GROUP_KINDS = frozenset({"FAMILY_GROUP", "BENEFIT_CLAIM_UNIT", "COUNCIL_TAX_ACCOUNT", "TENANCY",
-                         "HOUSEHOLD_MEMBER"})  # fmt: skip
-
 _SOURCE_OF = {topics.HUB_JUDGEMENTS: "people"}  # the metrics' source of hub's own inputs
 
 
@@ -359,7 +355,7 @@ class Pipeline:
                 "end": event.end.isoformat() if event.end else None,
                 "removed": removed, "version": version, "updated_at": now,
             })  # fmt: skip
-            if event.kind.value in GROUP_KINDS and event.group_id:
+            if event.kind.value in tables.GROUP_KINDS and event.group_id:
                 operations.append(Membership(
                     key=f"rel:{key}", source_version=version, source_system=system,
                     kind=event.kind.value.lower(), group_id=event.group_id,

@@ -50,7 +50,6 @@ from sinks.redis_state import TABLES, RedisState, ReplicatedState, StateConflict
 from sinks.state_bulk import Lease
 from sinks.state_codec import decoder
 from sinks.store import Store, judgements_in, newest_state_version
-from streams.pipeline import GROUP_KINDS
 
 PERSON, HOUSEHOLD = "person", "household"
 WRITE_CHUNK = 5000  # fields per HSET while staging
@@ -156,7 +155,7 @@ def _service_groups(rows: Iterable[Any], durable: Durable) -> list[ServiceGroup]
     """The groupings as the stream keeps them (see ``streams.pipeline.relationships``)."""
     members: dict[tuple[str, str, str], set[str]] = {}
     for row in rows:
-        if row.kind not in GROUP_KINDS or not row.group_id:
+        if row.kind not in tables.GROUP_KINDS or not row.group_id:
             continue
         durable.source_versions[f"rel:{row.relationship_id}"] = row.version
         group = members.setdefault((row.source_system, row.kind.lower(), row.group_id), set())

@@ -17,10 +17,12 @@ from typing import Any
 import orjson
 import pytest
 
+from matchers.households import ServiceGroup
 from matchers.identity_state import MemoryIdAllocator, MemoryIdentityState
 from matchers.records import SourceRecord
 from matchers.survivorship import GoldenRecord
 from matchers.views import Member, person_view
+from sinks import tables
 from sinks.lookup import GOLDEN, RecordDeleted
 from sinks.store import Store
 from sources.simulator import SimulationConfig, simulate
@@ -46,6 +48,7 @@ def resolve_into(store: Store) -> tuple[MemoryIdentityState, list[str]]:
         for r in rng.sample(records, 20)
     ]
     deleted = [r.record_id for r in rng.sample(records, 10)]
+    grouped = rng.sample(records, 40) + [r for r in records if r.record_id in deleted][:3]
     operations: list[tuple[str, SourceRecord | None]] = [(r.record_id, r) for r in records]
     operations += [(r.record_id, r) for r in changed] + [(rid, None) for rid in deleted]
     state = MemoryIdentityState()
@@ -61,6 +64,24 @@ def resolve_into(store: Store) -> tuple[MemoryIdentityState, list[str]]:
             for c in outbox.records
         ]
         store.apply(store_rows(outbox, version, NOW))
+    # service groupings: records of one system in groups of about five, some left again
+    groups: dict[tuple[str, str], set[str]] = {}
+    rows = []
+    for n, record in enumerate(grouped):
+        system, group_id, present = record.source_system or "", f"G{n % 9}", n % 7 != 0
+        members = groups.setdefault((system, group_id), set())
+        (members.add if present else members.discard)(record.record_id)
+        rows.append({
+            "relationship_id": f"{system}:m{n}", "source_system": system, "kind": "FAMILY_GROUP",
+            "record_id": record.record_id, "related_record_id": None, "group_id": group_id,
+            "role": None, "start": None, "end": None, "removed": not present, "version": 1,
+            "updated_at": NOW,
+        })  # fmt: skip
+    for (system, group_id), members in groups.items():
+        resolver.set_service_group(
+            ServiceGroup(system, "family_group", group_id, frozenset(members))
+        )
+    store.apply({tables.relationships: rows})
     return state, deleted
 
 
@@ -94,6 +115,12 @@ def expected(state: MemoryIdentityState, person_id: str, asked: str) -> dict[str
             "household_key": household.household_key,
             "members": [member(m) for m in household.members],
         },
+        "service_groups": [
+            {"source_system": g.source_system, "kind": g.kind, "group_id": g.group_id,
+             "members": [member(m) for m in g.members],
+             "unknown_record_ids": list(g.unknown_record_ids)}
+            for g in view.service_groups
+        ],
     }  # fmt: skip
 
 
@@ -101,6 +128,7 @@ def answer(store: Store, wanted: str) -> dict[str, Any] | None:
     found = store.person(wanted)
     if found is not None:  # (the store's lists of record ids, by system, in a stable order)
         people = [found, *(found["household"] or {}).get("members", [])]
+        people += [m for group in found["service_groups"] for m in group["members"]]
         for person in people:
             person["records"] = {s: sorted(ids) for s, ids in sorted(person["records"].items())}
     return found
@@ -119,6 +147,9 @@ def test_the_store_answers_who_a_resident_is_as_the_identity_state_does(store: S
         assert answer(store, some_record) == expected(state, person_id, some_record)
     for alias, survivor in merged_away.items():
         assert answer(store, alias) == expected(state, survivor, alias)
+    groups = [g for p in everyone for g in expected(state, p, p)["service_groups"]]
+    assert any(len(g["members"]) > 1 for g in groups)
+    assert any(g["unknown_record_ids"] for g in groups)  # a deleted record's grouping
     housed = [e for e in everyone.values() if e.household_id]
     assert any(len(state.households([e.household_id])[e.household_id].person_ids) > 1
                for e in housed if e.household_id)  # fmt: skip
