@@ -152,6 +152,12 @@ TABLES: tuple[Table, ...] = (
     # Not part of the matching core: the newest source version applied per record, so a
     # redelivered or stale event is recognised and ignored.
     Table("source_versions", "source_versions", int, ()),
+    # The group and record each of a source's group memberships (its relationship id, as
+    # a ``rel:`` key) holds, and the memberships holding a record in a group (by
+    # :func:`holder_key`): one that moves to another group, or ends, takes its record out
+    # of the group it held it in, unless another still holds it there.
+    Table("memberships", "memberships", tuple[str, str], ()),
+    Table("membership_holders", "membership_holders", frozenset[str], ()),
     # The last person and household numbers handed out (ids are allocated under the lock).
     Table("counters", "counters", int, ()),
 )
@@ -164,6 +170,11 @@ _LOOK_UP = object()
 
 def _as_bytes(field: str | bytes) -> bytes:
     return field.encode() if isinstance(field, str) else field
+
+
+def holder_key(group_key: str, record_id: str) -> str:
+    """The key of the memberships holding a record in a group."""
+    return orjson.dumps((group_key, record_id)).decode()
 
 
 def member_field(key: str, member: str) -> bytes:
@@ -243,6 +254,8 @@ class ReplicatedState(MemoryIdentityState):
     def __init__(self) -> None:
         super().__init__()
         self.source_versions: dict[str, int] = {}
+        self.memberships: dict[str, tuple[str, str]] = {}  # rel: key -> (group key, record)
+        self.membership_holders: dict[str, frozenset[str]] = {}  # holder_key -> rel: keys
         self.counters: dict[str, int] = {}
         self.version = 0
         # What changed since the last commit, table by table: the keys and their values as
@@ -271,8 +284,23 @@ class ReplicatedState(MemoryIdentityState):
             mark(dirty, getattr(changes, added_name), getattr(changes, removed_name))
 
     def set_source_version(self, record_id: str, version: int) -> None:
-        self.source_versions[record_id] = version
-        self._dirty["source_versions"][record_id] = version
+        self._put("source_versions", record_id, version)
+
+    def set_membership(self, key: str, held: tuple[str, str] | None) -> None:
+        """What the membership ``key`` holds now: (group key, record id), or None."""
+        self._put("memberships", key, held)
+
+    def set_membership_holders(self, group_key: str, record_id: str, keys: frozenset[str]) -> None:
+        self._put("membership_holders", holder_key(group_key, record_id), keys or None)
+
+    def _put(self, name: str, key: str, value: Any) -> None:
+        """Write one value of a worker's own table (None: delete it)."""
+        table = self._table(name)
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = value
+        self._dirty[name][key] = value
 
     def allocate(self, kind: str, count: int) -> list[int]:
         """New id numbers (the ``IdAllocator`` port): safe because commits are serialised."""

@@ -22,7 +22,7 @@ from matchers.households import ServiceGroup
 from matchers.identity_state import IdAllocator, IdentityState
 from matchers.records import SourceRecord
 from matchers.resolver import Resolver
-from sinks.redis_state import RedisState, ReplicatedState, StateWentBack
+from sinks.redis_state import RedisState, ReplicatedState, StateWentBack, holder_key
 from sinks.state_codec import encoder, from_parsed
 
 
@@ -300,11 +300,43 @@ class IdentityWorker:
         result.applied += 1
 
     def _set_membership(self, change: Membership) -> None:
+        """Put the membership's record in its group, or take it out. A source's
+        relationship id is stable across updates: one that moves to another group (or
+        names another record) takes the record it held out of the group it held it in,
+        unless another membership still holds it there, as the store and a rebuild from
+        it have it. (A state from before memberships were kept knows none: there, an
+        ending membership takes its record out of the group it names.)"""
         group = ServiceGroup(change.source_system, change.kind, change.group_id, frozenset())
-        current = self.replica.service_groups([group.key]).get(group.key)
-        members = set(current.record_ids) if current else set()
-        if change.present:
-            members.add(change.record_id)
+        now = (group.key, change.record_id) if change.present else None
+        before = self.replica.memberships.get(change.key)
+        if before is None and not change.present:
+            before = (group.key, change.record_id)
+        if before == now:
+            return
+        if before is not None:
+            self._hold(before, change.key, group=None)
+        if now is not None:
+            self._hold(now, change.key, group=group)
+        self.replica.set_membership(change.key, now)
+
+    def _hold(self, held: tuple[str, str], key: str, *, group: ServiceGroup | None) -> None:
+        """Membership ``key`` now holds ``held`` (group key, record id) when ``group`` is
+        given (that group), else no longer does."""
+        group_key, record_id = held
+        replica = self.replica
+        holders = set(replica.membership_holders.get(holder_key(group_key, record_id), ()))
+        if group is not None:
+            holders.add(key)
         else:
-            members.discard(change.record_id)
-        self.resolver.set_service_group(replace(group, record_ids=frozenset(members)))
+            holders.discard(key)
+        replica.set_membership_holders(group_key, record_id, frozenset(holders))
+        current = replica.service_groups([group_key]).get(group_key) or group
+        if current is None:
+            return
+        members = set(current.record_ids)
+        if holders:
+            members.add(record_id)
+        else:
+            members.discard(record_id)
+        if members != current.record_ids:
+            self.resolver.set_service_group(replace(current, record_ids=frozenset(members)))

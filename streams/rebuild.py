@@ -46,7 +46,14 @@ from matchers.records import SourceRecord, StandardRecord
 from matchers.stable_ids import IdAssignment, assign_ids, format_id, id_age
 from matchers.survivorship import SurvivorshipRules
 from sinks import tables
-from sinks.redis_state import TABLES, RedisState, ReplicatedState, StateConflict, encoded_fields
+from sinks.redis_state import (
+    TABLES,
+    RedisState,
+    ReplicatedState,
+    StateConflict,
+    encoded_fields,
+    holder_key,
+)
 from sinks.state_bulk import Lease
 from sinks.state_codec import decoder
 from sinks.store import Store, judgements_in, newest_state_version
@@ -76,6 +83,7 @@ class Durable:
     source_versions: dict[str, int] = field(default_factory=dict)  # records and rel: keys
     judgements: list[Judgement] = field(default_factory=list)
     service_groups: list[ServiceGroup] = field(default_factory=list)
+    memberships: dict[str, tuple[str, str]] = field(default_factory=dict)  # rel: key -> held
     persons: dict[str, KnownPerson] = field(default_factory=dict)
     person_aliases: dict[str, str] = field(default_factory=dict)  # alias -> id it went to
     households: dict[str, KnownHousehold] = field(default_factory=dict)
@@ -161,6 +169,8 @@ def _service_groups(rows: Iterable[Any], durable: Durable) -> list[ServiceGroup]
         group = members.setdefault((row.source_system, row.kind.lower(), row.group_id), set())
         if not row.removed:
             group.add(row.record_id)
+            key = ServiceGroup(row.source_system, row.kind.lower(), row.group_id, frozenset()).key
+            durable.memberships[f"rel:{row.relationship_id}"] = (key, row.record_id)
     return [
         ServiceGroup(system, kind, group_id, frozenset(records))
         for (system, kind, group_id), records in sorted(members.items())
@@ -288,6 +298,11 @@ def build_state(
     state.apply(changes)
     state.discard_writes()
     state.source_versions.update(durable.source_versions)
+    state.memberships.update(durable.memberships)
+    holders: dict[str, set[str]] = {}
+    for key, (group_key, record_id) in durable.memberships.items():
+        holders.setdefault(holder_key(group_key, record_id), set()).add(key)
+    state.membership_holders.update((k, frozenset(keys)) for k, keys in holders.items())
     state.counters.update({k: v for k, v in numbers.last.items() if v})
     state.version = report.version = version
     return Rebuilt(state, report)

@@ -206,3 +206,45 @@ async def test_a_rebuilt_state_equals_the_lost_one_and_keeps_up(
     live = [standardise(r) for r in read_durable(lost.store).records]
     judged_pairs = [o.judgement for o in judged if isinstance(o, Judge)]
     assert lost.worker.replica.partition() == batch_partition(batch(live, judgements=judged_pairs))
+
+
+async def test_a_membership_that_moves_to_another_group_leaves_the_first(
+    hubs: tuple[Hub, Hub],
+) -> None:
+    """A source's relationship id is stable across updates: when one moves its record to
+    another group (a child's family group changes) the record leaves the first, as the
+    store and a rebuild from it have it; a record two relationships put in one group stays
+    while either does."""
+    lost, kept = hubs
+    simulation = simulate(SimulationConfig(residents=20, seed=6), day=1)
+    a, b, c = sorted(simulation.records.values(), key=lambda r: r.record_id)[:3]
+    records = [r.to_source_record() for r in (a, b, c)]
+
+    def member(key: str, version: int, group: str, record: SourceRecord, *, present: bool = True
+               ) -> Membership:  # fmt: skip
+        return Membership(f"rel:{key}", version, "mosaic", "family_group", group,
+                          record.record_id, present=present)  # fmt: skip
+
+    first = [Upsert(r, 1) for r in records]
+    first += [member("m1", 1, "F1", records[0]), member("m2", 1, "F1", records[1]),
+              member("m3", 1, "F1", records[2]), member("m4", 1, "F2", records[2])]  # fmt: skip
+    moved = [member("m1", 2, "F2", records[0]),  # m1 moves its record to F2
+             member("m5", 1, "F1", records[2]),  # a second membership of c's in F1...
+             member("m5", 2, "F1", records[2], present=False),  # ...ends: m3 still holds c
+             member("m4", 2, "F3", records[2])]  # m4 moves c from F2 to F3  # fmt: skip
+    for hub in (lost, kept):
+        await hub.apply(first)
+        await hub.apply(moved, batch_size=1)
+
+    def groups(replica: ReplicatedState) -> dict[str, set[str]]:
+        return {g.group_id: set(g.record_ids) for g in replica._service_groups.values()}
+
+    ids = [r.record_id for r in records]
+    expected = {"F1": {ids[1], ids[2]}, "F2": {ids[0]}, "F3": {ids[2]}}
+    assert groups(kept.worker.replica) == expected
+    await lost.state.wipe()
+    await rebuild(lost)
+    restarted = IdentityWorker(lost.state, toy_resolver)
+    await restarted.start()
+    assert groups(restarted.replica) == expected
+    assert comparable(restarted.replica) == comparable(kept.worker.replica)
