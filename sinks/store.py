@@ -227,11 +227,16 @@ class Store:
         return self._read(functools.partial(open_review_items_in, limit=limit))
 
     def person(self, wanted: str) -> dict[str, Any] | None:
-        """Who a person id or source record id names, with their household
-        (:func:`sinks.lookup.person_in`)."""
+        """Who a person id or source record id names, with their household and service
+        groupings (:func:`sinks.lookup.person_in`)."""
         from sinks.lookup import person_in
 
-        return self._read(functools.partial(person_in, wanted=wanted))
+        def read(db: Connection) -> dict[str, Any] | None:
+            if db.dialect.name == "postgresql":  # (its reads, as of one moment)
+                db.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            return person_in(db, wanted)
+
+        return self._read(read)
 
     def live_records(self, ids: Iterable[str]) -> set[str]:
         """Those of ``ids`` that are live source records (held, not deleted)."""

@@ -8,6 +8,7 @@ repeated source events are recognised by their source version and change nothing
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,8 @@ from matchers.records import SourceRecord
 from matchers.resolver import Resolver
 from sinks.redis_state import RedisState, ReplicatedState, StateWentBack, holder_key
 from sinks.state_codec import encoder, from_parsed
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +229,13 @@ class IdentityWorker:
         finally:
             await self.redis.release(held.token)
         self.newest_seen = max(self.newest_seen, self.replica.version)
+        held_now = self.replica.size()
+        if held_now["service_groups"] and not held_now["memberships"]:
+            log.warning(
+                "this identity state was written before workers kept each group membership: "
+                "a membership a source moves to another group leaves its record in the first "
+                "too, until `hub state rebuild` (with the workers stopped)"
+            )
 
     async def apply(self, operations: Sequence[Operation]) -> Applied:
         """Apply the operations in order, as one commit. Refuses, writing nothing, a state
@@ -304,12 +314,13 @@ class IdentityWorker:
         relationship id is stable across updates: one that moves to another group (or
         names another record) takes the record it held out of the group it held it in,
         unless another membership still holds it there, as the store and a rebuild from
-        it have it. (A state from before memberships were kept knows none: there, an
-        ending membership takes its record out of the group it names.)"""
+        it have it; so does one whose new version names no group. (A state from before
+        memberships were kept knows none: there, an ending membership takes its record
+        out of the group it names.)"""
         group = ServiceGroup(change.source_system, change.kind, change.group_id, frozenset())
         now = (group.key, change.record_id) if change.present else None
         before = self.replica.memberships.get(change.key)
-        if before is None and not change.present:
+        if before is None and not change.present and change.group_id:
             before = (group.key, change.record_id)
         if before == now:
             return

@@ -231,7 +231,8 @@ async def test_a_membership_that_moves_to_another_group_leaves_the_first(
     moved = [member("m1", 2, "F2", records[0]),  # m1 moves its record to F2
              member("m5", 1, "F1", records[2]),  # a second membership of c's in F1...
              member("m5", 2, "F1", records[2], present=False),  # ...ends: m3 still holds c
-             member("m4", 2, "F3", records[2])]  # m4 moves c from F2 to F3  # fmt: skip
+             member("m4", 2, "F3", records[2]),  # m4 moves c from F2 to F3
+             member("m2", 2, "", records[1], present=False)]  # m2 now names no group  # fmt: skip
     for hub in (lost, kept):
         await hub.apply(first)
         await hub.apply(moved, batch_size=1)
@@ -240,7 +241,7 @@ async def test_a_membership_that_moves_to_another_group_leaves_the_first(
         return {g.group_id: set(g.record_ids) for g in replica._service_groups.values()}
 
     ids = [r.record_id for r in records]
-    expected = {"F1": {ids[1], ids[2]}, "F2": {ids[0]}, "F3": {ids[2]}}
+    expected = {"F1": {ids[2]}, "F2": {ids[0]}, "F3": {ids[2]}}
     assert groups(kept.worker.replica) == expected
     await lost.state.wipe()
     await rebuild(lost)
