@@ -87,8 +87,8 @@ def _people(db: Connection, person_ids: Iterable[str]) -> list[dict[str, Any]]:
         records.c.person_id.in_(sorted(rows))
     )
     by_system: dict[str, dict[str, list[str]]] = {p: {} for p in rows}
-    for found in sorted(db.execute(query), key=lambda r: r.record_id):
-        by_system[found.person_id].setdefault(found.source_system, []).append(found.record_id)
+    for record in sorted(db.execute(query), key=lambda r: r.record_id):
+        by_system[record.person_id].setdefault(record.source_system, []).append(record.record_id)
     return [
         {
             "person_id": person_id,
