@@ -50,7 +50,8 @@ class Judge:
 class Membership:
     """A record joins (``present``) or leaves a service's grouping (a council-tax account,
     a benefit claim unit, a case-management family group); ``key`` identifies the source's
-    relationship, whose ``source_version`` orders its changes."""
+    relationship, whose ``source_version`` orders its changes. Every relationship event is
+    one: a version that is no grouping (another kind, no group) holds nothing."""
 
     key: str
     source_version: int
@@ -283,7 +284,8 @@ class IdentityWorker:
             record_id = (
                 operation.record.record_id if isinstance(operation, Upsert) else operation.record_id
             )
-            if self.replica.source_versions.get(record_id, -1) >= operation.source_version:
+            seen = self.replica.source_versions.get(record_id)
+            if seen is not None and seen >= operation.source_version:
                 result.stale[record_id.partition(":")[0]] += 1
                 return
             self.replica.set_source_version(record_id, operation.source_version)
@@ -302,10 +304,15 @@ class IdentityWorker:
                 result.events.extend(events)
                 result.outbox.judgements.append(self.replica.judgements([a])[a][b])
         else:
-            if self.replica.source_versions.get(operation.key, -1) >= operation.source_version:
+            # An equal version applies again (the store takes it too, and the last of a
+            # batch's equal versions is the one stored): a redelivery after an end date
+            # passed ends the membership, and a redelivery of the same changes nothing.
+            seen = self.replica.source_versions.get(operation.key)
+            if seen is not None and seen > operation.source_version:
                 result.stale[operation.source_system] += 1
                 return
-            self.replica.set_source_version(operation.key, operation.source_version)
+            if seen != operation.source_version:
+                self.replica.set_source_version(operation.key, operation.source_version)
             self._set_membership(operation)
         result.applied += 1
 

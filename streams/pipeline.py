@@ -355,12 +355,12 @@ class Pipeline:
                 "end": event.end.isoformat() if event.end else None,
                 "removed": removed, "version": version, "updated_at": now,
             })  # fmt: skip
-            if event.kind.value in tables.GROUP_KINDS:  # (a version naming no group: none)
-                operations.append(Membership(
-                    key=f"rel:{key}", source_version=version, source_system=system,
-                    kind=event.kind.value.lower(), group_id=event.group_id or "",
-                    record_id=record_id, present=bool(event.group_id) and not removed,
-                ))  # fmt: skip
+            grouping = event.kind.value in tables.GROUP_KINDS and bool(event.group_id)
+            operations.append(Membership(
+                key=f"rel:{key}", source_version=version, source_system=system,
+                kind=event.kind.value.lower(), group_id=(event.group_id or "") if grouping else "",
+                record_id=record_id, present=grouping and not removed,
+            ))  # fmt: skip
             if event.related_record_id and event.related_record_id != event.subject_record_id:
                 related = f"{system}:{event.related_record_id}"
                 parent = parent_of(event.kind.value, record_id, related)

@@ -163,10 +163,8 @@ def _service_groups(rows: Iterable[Any], durable: Durable) -> list[ServiceGroup]
     """The groupings as the stream keeps them (see ``streams.pipeline.relationships``)."""
     members: dict[tuple[str, str, str], set[str]] = {}
     for row in rows:
-        if row.kind not in tables.GROUP_KINDS:
-            continue
         durable.source_versions[f"rel:{row.relationship_id}"] = row.version
-        if not row.group_id:  # (a version naming no group is no membership)
+        if row.kind not in tables.GROUP_KINDS or not row.group_id:  # (holds no group)
             continue
         group = members.setdefault((row.source_system, row.kind.lower(), row.group_id), set())
         if not row.removed:

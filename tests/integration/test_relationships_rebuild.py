@@ -1,0 +1,184 @@
+"""Relationship events through the worker's own pipeline stage, on real Kafka, Redis and
+SQLite: whatever versions arrive, in whatever batches, the identity state a worker keeps
+equals the one `hub state rebuild` makes from the store (which keeps one row per
+relationship, its latest version, an equal one included)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from hub.settings import Settings
+from monitoring.metrics import build_metrics
+from schemas import topics
+from schemas.codec import make_codec
+from schemas.events import (
+    Address,
+    Operation,
+    Person,
+    PersonChanged,
+    RelationshipKind,
+    RelationshipObserved,
+)
+from sinks.redis_state import RedisState
+from sinks.store import Store
+from sources.publisher import Publisher
+from streams.dead_letters import DeadLetterWriter
+from streams.identity import IdentityWorker
+from streams.pipeline import Drain, Pipeline
+from streams.topology import ensure_topics
+from streams.validation import RawMessage
+from tests.integration.test_state_rebuild import Hub, comparable, rebuild
+from tests.support.resolving import toy_resolver
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+NOW = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+class Rig:
+    """One worker's pipeline stages (no consumer: messages are handed to them)."""
+
+    def __init__(self, settings: Settings, client: aioredis.Redis, folder: Path) -> None:
+        self.settings, self.client, self.folder = settings, client, folder
+        self.clock = Clock()
+        self.offsets = itertools.count(1)
+        self.codec = make_codec(settings)
+
+    async def start(self) -> None:
+        state = RedisState(self.client, prefix=f"t-{uuid.uuid4().hex[:8]}")
+        store = Store(f"sqlite:///{self.folder / 'store.db'}")
+        store.upgrade()
+        worker = IdentityWorker(state, toy_resolver)
+        await worker.start()
+        self.hub = Hub(state, store, worker)
+        metrics = build_metrics()
+        publisher = Publisher(self.settings.kafka_bootstrap, self.codec, timeout_s=60)
+        self.pipeline = Pipeline(
+            worker,
+            Drain(state, store, publisher, clock=self.clock),
+            DeadLetterWriter(publisher, metrics, clock=self.clock),
+            metrics,
+            clock=self.clock,
+        )
+
+    def _messages(self, topic: str, events: list[Any]) -> list[RawMessage]:
+        return [
+            RawMessage(topic, 0, next(self.offsets), b"k", self.codec.encode(e, topic), NOW)
+            for e in events
+        ]
+
+    async def person(self, record_id: str) -> None:
+        event = PersonChanged(
+            event_id=str(uuid.uuid4()), op=Operation.UPDATE, source_system="housing",
+            source_record_id=record_id, source_version=1, source_ts=None, event_ts=NOW,
+            after=Person(first_name="Ann", last_name="Smith", dob=dt.date(1980, 1, 2),
+                         address=Address(line_1="1 Ivy Road", postcode="NW1 2DB")),
+        )  # fmt: skip
+        report = await self.pipeline.persons(
+            self._messages(topics.source_persons("housing"), [event])
+        )
+        assert report.dead_lettered == 0
+
+    async def relationships(self, *events: RelationshipObserved) -> None:
+        topic = topics.source_relationships("housing")
+        report = await self.pipeline.relationships(self._messages(topic, list(events)))
+        assert report.dead_lettered == 0
+
+    async def rebuilt(self) -> dict[str, dict[str, Any]]:
+        """The state `hub state rebuild` makes of the store, in a Redis prefix of its own."""
+        state = RedisState(self.client, prefix=f"t-{uuid.uuid4().hex[:8]}")
+        await rebuild(Hub(state, self.hub.store, IdentityWorker(state, toy_resolver)))
+        restarted = IdentityWorker(state, toy_resolver)
+        await restarted.start()
+        built = comparable(restarted.replica)
+        await state.wipe()
+        return built
+
+    def groups(self) -> dict[str, set[str]]:
+        groups = self.hub.worker.replica._service_groups.values()
+        return {g.group_id: set(g.record_ids) for g in groups}
+
+
+def relation(
+    relationship_id: str,
+    version: int | None,
+    kind: RelationshipKind = RelationshipKind.TENANCY,
+    *,
+    group: str | None = "T1",
+    end: dt.date | None = None,
+    delete: bool = False,
+    source_ts: dt.datetime | None = None,
+) -> RelationshipObserved:
+    return RelationshipObserved(
+        event_id=str(uuid.uuid4()), op=Operation.DELETE if delete else Operation.UPDATE,
+        source_system="housing", source_version=version, source_ts=source_ts, event_ts=NOW,
+        relationship_id=relationship_id, kind=kind, subject_record_id="1",
+        related_record_id="2" if kind is RelationshipKind.OTHER else None, group_id=group,
+        end=end,
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def rig(stack_settings: Settings, tmp_path: Path) -> AsyncIterator[Rig]:
+    ensure_topics(stack_settings)
+    client = aioredis.Redis.from_url(stack_settings.redis_url)
+    made = Rig(stack_settings, client, tmp_path)
+    await made.start()
+    await made.person("1")
+    await made.person("2")
+    yield made
+    await made.hub.state.wipe()
+    made.hub.store.dispose()
+    await client.aclose()
+
+
+async def test_a_redelivery_after_the_membership_ended_ends_it(rig: Rig) -> None:
+    ended = relation("m1", 5, end=dt.date(2026, 12, 31))
+    await rig.relationships(ended)
+    assert rig.groups() == {"T1": {"housing:1"}}
+    rig.clock.now = dt.datetime(2027, 1, 5, tzinfo=dt.UTC)  # its end has passed
+    await rig.relationships(ended)  # the same event again (a redelivery, a replay)
+    assert rig.groups() == {}
+    assert comparable(rig.hub.worker.replica) == await rig.rebuilt()
+
+
+async def test_of_two_equal_versions_the_later_counts(rig: Rig) -> None:
+    await rig.relationships(relation("m1", 5, group="T1"))
+    await rig.relationships(relation("m1", 5, group="T2"))
+    # in one batch, without a source version (its time is the version): the later wins
+    at = NOW - dt.timedelta(hours=1)
+    await rig.relationships(
+        relation("m2", None, group="T3", source_ts=at),
+        relation("m2", None, group="T3", source_ts=at, delete=True),
+    )
+    assert rig.groups() == {"T2": {"housing:1"}}
+    assert comparable(rig.hub.worker.replica) == await rig.rebuilt()
+
+
+async def test_a_membership_that_becomes_another_kind_leaves_its_group(rig: Rig) -> None:
+    await rig.relationships(relation("m1", 1))
+    await rig.relationships(relation("m1", 2, RelationshipKind.OTHER))
+    assert rig.groups() == {}
+    assert comparable(rig.hub.worker.replica) == await rig.rebuilt()
+
+
+async def test_a_negative_source_version_is_a_version_like_any_other(rig: Rig) -> None:
+    await rig.relationships(relation("m1", -5))
+    assert rig.groups() == {"T1": {"housing:1"}}
+    assert comparable(rig.hub.worker.replica) == await rig.rebuilt()
