@@ -83,10 +83,10 @@ class Rig:
             for e in events
         ]
 
-    async def person(self, record_id: str) -> None:
+    async def person(self, record_id: str, version: int = 1) -> None:
         event = PersonChanged(
             event_id=str(uuid.uuid4()), op=Operation.UPDATE, source_system="housing",
-            source_record_id=record_id, source_version=1, source_ts=None, event_ts=NOW,
+            source_record_id=record_id, source_version=version, source_ts=None, event_ts=NOW,
             after=Person(first_name="Ann", last_name="Smith", dob=dt.date(1980, 1, 2),
                          address=Address(line_1="1 Ivy Road", postcode="NW1 2DB")),
         )  # fmt: skip
@@ -181,4 +181,6 @@ async def test_a_membership_that_becomes_another_kind_leaves_its_group(rig: Rig)
 async def test_a_negative_source_version_is_a_version_like_any_other(rig: Rig) -> None:
     await rig.relationships(relation("m1", -5))
     assert rig.groups() == {"T1": {"housing:1"}}
+    await rig.person("3", version=-7)  # (a record's too: it was taken for stale before)
+    assert rig.hub.worker.replica.records(["housing:3"])
     assert comparable(rig.hub.worker.replica) == await rig.rebuilt()
