@@ -294,8 +294,11 @@ class ReplicatedState(MemoryIdentityState):
         self._put("membership_holders", holder_key(group_key, record_id), keys or None)
 
     def _put(self, name: str, key: str, value: Any) -> None:
-        """Write one value of a worker's own table (None: delete it)."""
+        """Write one value of a worker's own table (None: delete it); writing what it holds
+        already changes nothing (and so commits nothing)."""
         table = self._table(name)
+        if table.get(key) == value:
+            return
         if value is None:
             table.pop(key, None)
         else:

@@ -311,8 +311,7 @@ class IdentityWorker:
             if seen is not None and seen > operation.source_version:
                 result.stale[operation.source_system] += 1
                 return
-            if seen != operation.source_version:
-                self.replica.set_source_version(operation.key, operation.source_version)
+            self.replica.set_source_version(operation.key, operation.source_version)
             self._set_membership(operation)
         result.applied += 1
 
