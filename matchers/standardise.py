@@ -106,6 +106,18 @@ def check_dob(value: str | None) -> tuple[str | None, str | None]:  # noqa: PLR0
     return iso, None
 
 
+def read_date(value: str) -> date | None:
+    """A date written in any form :func:`check_dob` reads, or None; no check that it is a
+    believable date of birth (the stream reads every date of a record this way)."""
+    parts = _date_parts(value.strip())
+    if parts is None:
+        return None
+    try:
+        return date(*parts)
+    except ValueError:
+        return None
+
+
 def _date_parts(text: str) -> tuple[int, int, int] | None:
     for pattern, order in ((_ISO, "ymd"), (_YMD, "ymd"), (_DMY, "dmy")):
         match = pattern.match(text)

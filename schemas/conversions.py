@@ -18,6 +18,7 @@ import orjson
 from dateutil import parser as date_parser
 
 from matchers.records import SourceRecord
+from matchers.standardise import read_date
 from schemas.events import Address, Operation, Person, PersonChanged
 
 _DEFAULT_A = dt.datetime(2000, 1, 1)
@@ -37,8 +38,10 @@ def _dateutil(value: str) -> dt.datetime | None:
 def parse_date(value: str | None) -> tuple[dt.date | None, bool]:
     """(date, False) for a readable date; (None, True) for one that is present but unreadable.
 
-    ISO dates and timestamps are read as they are; anything else day first, as UK systems
-    write it (``07/03/1984`` is 7 March).
+    ISO dates and timestamps are read as they are; anything else as the matching core reads
+    a date of birth (:func:`matchers.standardise.read_date`: year first when the year comes
+    first, else day first as UK systems write it, ``07/03/1984`` being 7 March; a two-digit
+    year is unreadable), so a file gives the same dates through the stream as in `hub link`.
     """
     if value is None or not value.strip():
         return None, False
@@ -51,8 +54,8 @@ def parse_date(value: str | None) -> tuple[dt.date | None, bool]:
         return dt.datetime.fromisoformat(text).date(), False
     except ValueError:
         pass
-    parsed = _dateutil(text)
-    return (parsed.date(), False) if parsed else (None, True)
+    parsed = read_date(text)
+    return (parsed, False) if parsed else (None, True)
 
 
 def parse_timestamp(value: str | None) -> tuple[dt.datetime | None, bool]:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matchers.records import SourceRecord
+from matchers.standardise import check_dob
 from schemas.conversions import (
     content_hash,
     parse_date,
@@ -36,6 +37,11 @@ NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
         ("1984-03-07T00:00:00", (dt.date(1984, 3, 7), False)),
         ("1984-03-07 00:00:00", (dt.date(1984, 3, 7), False)),
         ("7 March 1984", (dt.date(1984, 3, 7), False)),
+        ("1984/03/07", (dt.date(1984, 3, 7), False)),  # year first: month before day
+        ("1984-3-7", (dt.date(1984, 3, 7), False)),
+        ("19840307", (dt.date(1984, 3, 7), False)),
+        ("07031984", (dt.date(1984, 3, 7), False)),
+        ("07/03/84", (None, True)),  # 1984 or 1884? (`hub link` cannot tell either)
         ("31/31/1984", (None, True)),
         ("1984", (None, True)),  # a year alone is not a date of birth
         ("March 1984", (None, True)),
@@ -128,3 +134,14 @@ def test_content_hash_sees_values_not_ids() -> None:
     assert content_hash(a) != content_hash(
         dataclasses.replace(a, first_name="Okafor", last_name=None)
     )
+
+
+@given(
+    st.dates(min_value=dt.date(1900, 1, 2), max_value=dt.date(2020, 12, 31)),
+    st.sampled_from(["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%d/%m/%Y", "%d-%m-%Y",
+                     "%d.%m.%Y", "%d%m%Y", "%d %B %Y", "%d %b %Y", "{d}/{m}/%Y", "%Y-{m}-{d}"]),
+)  # fmt: skip
+def test_the_stream_reads_a_date_of_birth_as_hub_link_does(day: dt.date, form: str) -> None:
+    text = day.strftime(form.format(d=day.day, m=day.month))
+    assert parse_date(text) == (day, False)
+    assert check_dob(text) == (day.isoformat(), None)
