@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
 from anyascii import anyascii
@@ -118,6 +118,49 @@ def read_date(value: str) -> date | None:
         return None
 
 
+def read_timestamp(value: str) -> datetime | None:
+    """A source's change time in UTC, to the millisecond (as Avro keeps it), or None: ISO
+    (a time without a zone is UTC), else a full date and time written day first."""
+    text = value.strip()
+    try:
+        moment: datetime | None = datetime.fromisoformat(text)
+    except ValueError:
+        moment = _free_text_moment(text)
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:  # (past the year 9999 in UTC)
+        return None
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+
+
+@lru_cache(maxsize=65_536)
+def check_timestamp(value: str | None) -> tuple[str | None, str | None]:
+    """``updated_at`` as the stream writes a source's change time (``read_timestamp``,
+    ISO: ``2026-11-20T10:00:00+00:00``), so that which record is most recent never depends
+    on how a source writes its times; or (None, ``updated_at_format``)."""
+    text = _text(value)
+    if text is None:
+        return None, None
+    moment = read_timestamp(text)
+    return (moment.isoformat(), None) if moment else (None, "updated_at_format")
+
+
+def _free_text_moment(text: str) -> datetime | None:
+    from dateutil import parser
+
+    # Parsing with two different defaults shows whether the text gave a whole date.
+    try:
+        first = parser.parse(text, dayfirst=True, default=datetime(2001, 1, 1))
+        second = parser.parse(text, dayfirst=True, default=datetime(2002, 2, 2))
+    except (ValueError, OverflowError, parser.ParserError):
+        return None
+    return first if first.date() == second.date() else None
+
+
 def _date_parts(text: str) -> tuple[int, int, int] | None:
     for pattern, order in ((_ISO, "ymd"), (_YMD, "ymd"), (_DMY, "dmy")):
         match = pattern.match(text)
@@ -135,17 +178,8 @@ def _date_parts(text: str) -> tuple[int, int, int] | None:
 
 
 def _free_text_date(text: str) -> tuple[int, int, int] | None:
-    from dateutil import parser
-
-    # Parsing with two different defaults shows whether the text gave every part.
-    try:
-        first = parser.parse(text, dayfirst=True, default=datetime(2001, 1, 1))
-        second = parser.parse(text, dayfirst=True, default=datetime(2002, 2, 2))
-    except (ValueError, OverflowError, parser.ParserError):
-        return None
-    if first != second:
-        return None
-    return first.year, first.month, first.day
+    moment = _free_text_moment(text)
+    return (moment.year, moment.month, moment.day) if moment else None
 
 
 def check_sex(value: str | None) -> tuple[str | None, str | None]:
@@ -330,6 +364,6 @@ def standardise(record: SourceRecord) -> StandardRecord:
         email=keep(check_email(record.email)),
         residence_start=keep(check_date(record.residence_start, "residence_start")),
         residence_end=keep(check_date(record.residence_end, "residence_end")),
-        updated_at=_text(record.updated_at),
+        updated_at=keep(check_timestamp(record.updated_at)),
         flags=frozenset(flags),
     )

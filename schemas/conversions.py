@@ -15,24 +15,10 @@ import hashlib
 import uuid
 
 import orjson
-from dateutil import parser as date_parser
 
 from matchers.records import SourceRecord
-from matchers.standardise import read_date
+from matchers.standardise import read_date, read_timestamp
 from schemas.events import Address, Operation, Person, PersonChanged
-
-_DEFAULT_A = dt.datetime(2000, 1, 1)
-_DEFAULT_B = dt.datetime(2001, 2, 2)
-
-
-def _dateutil(value: str) -> dt.datetime | None:
-    """Day-first (UK) parse of a full date; None if unreadable or partial (no day/month)."""
-    try:
-        a = date_parser.parse(value, dayfirst=True, default=_DEFAULT_A)
-        b = date_parser.parse(value, dayfirst=True, default=_DEFAULT_B)
-    except (ValueError, OverflowError):
-        return None
-    return a if a.date() == b.date() else None
 
 
 def parse_date(value: str | None) -> tuple[dt.date | None, bool]:
@@ -60,23 +46,12 @@ def parse_date(value: str | None) -> tuple[dt.date | None, bool]:
 
 def parse_timestamp(value: str | None) -> tuple[dt.datetime | None, bool]:
     """(UTC datetime, False) for a readable timestamp; (None, True) if present but unreadable.
-    A timestamp without a zone is taken as UTC."""
+    Read as the matching core reads ``updated_at`` (:func:`matchers.standardise.read_timestamp`:
+    a time without a zone is UTC; kept to the millisecond, as Avro keeps it)."""
     if value is None or not value.strip():
         return None, False
-    text = value.strip()
-    try:
-        parsed: dt.datetime | None = dt.datetime.fromisoformat(text)
-    except ValueError:
-        parsed = _dateutil(text)
-    if parsed is None:
-        return None, True
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    try:
-        utc = parsed.astimezone(dt.UTC)
-    except OverflowError:  # (past the year 9999 in UTC)
-        return None, True
-    return utc.replace(microsecond=utc.microsecond // 1000 * 1000), False  # Avro keeps ms
+    moment = read_timestamp(value)
+    return (moment, False) if moment else (None, True)
 
 
 def source_record_id(record_id: str, system: str) -> str:

@@ -19,7 +19,8 @@ from matchers.constraints import (
     traits,
 )
 from matchers.decisions import Thresholds
-from matchers.records import StandardRecord
+from matchers.records import SourceRecord, StandardRecord
+from matchers.standardise import standardise
 
 pytestmark = pytest.mark.unit
 
@@ -375,6 +376,11 @@ def test_an_adults_only_record_bounds_the_date_of_birth() -> None:
     assert born_by("council_tax", "not a date") is None
     assert born_by("council_tax", "1970-01-01T00:00:00Z") is None  # placeholder
     assert traits(record("libraries", "2025-03-26"), {"libraries": 4}).born_by == "2021-03-26"
+    # a time written the UK way is read too (it was not, and the bound was lost: a child of
+    # the council-tax payer's name joined his person)
+    uk = standardise(SourceRecord("council_tax:7", source_system="council_tax",
+                                  first_name="Jack", updated_at="06/03/2025 10:00"))  # fmt: skip
+    assert traits(uk, ADULT_SOURCES).born_by == "2007-03-06"
 
 
 def test_a_child_cannot_be_the_council_tax_payer_of_the_same_name() -> None:

@@ -15,6 +15,7 @@ from matchers.standardise import (
     check_email,
     check_phone,
     check_sex,
+    check_timestamp,
     check_uprn,
     clean_place,
     standardise,
@@ -295,3 +296,45 @@ def test_name_cleaning_is_idempotent(name: str) -> None:
         cleaned = clean(name)
         assert clean(cleaned) == cleaned
         assert cleaned is None or set(cleaned) <= set("abcdefghijklmnopqrstuvwxyz-")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-11-20T10:00:00Z", "2026-11-20T10:00:00+00:00"),
+        ("2026-11-20 10:00:00", "2026-11-20T10:00:00+00:00"),  # no zone: UTC
+        ("2026-11-20T10:30:00+01:00", "2026-11-20T09:30:00+00:00"),
+        ("05/11/2026 10:00", "2026-11-05T10:00:00+00:00"),  # UK order: 5 November
+        ("2026-11-20T10:00:00.123456Z", "2026-11-20T10:00:00.123000+00:00"),  # to the ms
+        ("9999-12-31T23:00:00-05:00", None),  # past the year 9999 in UTC
+        ("soon", None),
+    ],
+)
+def test_change_times_read_as_the_stream_writes_them(raw: str, expected: str | None) -> None:
+    assert check_timestamp(raw)[0] == expected
+
+
+def test_the_most_recent_address_wins_however_a_source_writes_its_times() -> None:
+    """Times were compared as text: 05/11/2026 beat 20/10/2026 but lost to 2026-10-20
+    (and 10:30+01:00 beat 10:00 UTC), so the address, and the household, depended on how
+    each source wrote its times."""
+    from matchers.survivorship import SurvivorshipRules, golden_record
+
+    def at(place: str, postcode: str, updated_at: str) -> StandardRecord:
+        source = SourceRecord(
+            record_id=f"housing:{postcode}",
+            source_system="housing",
+            first_name="Ann",
+            address_line_1=place,
+            postcode=postcode,
+            updated_at=updated_at,
+        )
+        return standardise(source)
+
+    for old, new in [
+        ("20/10/2026 10:00", "05/11/2026 10:00"),
+        ("2026-11-20T09:00:00Z", "2026-11-20 10:00:00"),
+        ("2026-11-20T10:30:00+01:00", "2026-11-20T10:00:00Z"),
+    ]:
+        records = [at("9 Oak Road", "N7 8UX", old), at("1 Ivy Road", "NW1 2DB", new)]
+        assert golden_record(records, SurvivorshipRules()).address_line_1 == "1 ivy road"
