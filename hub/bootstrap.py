@@ -28,9 +28,11 @@ afterwards carry on from it without a gap:
 the one it holds for the record (``streams.pipeline.source_version``: the event's own
 version, else its source timestamp in milliseconds). A bootstrapped record's version
 follows the same rule from the file: the ``source_version`` column when the file has one
-(``--version-column`` names another), else ``updated_at`` in milliseconds, else 0 (any
-later event applies). Sources that number their versions must put the number in the
-extract, or every later event would look older than the snapshot's timestamps.
+(``--version-column`` names another), else ``updated_at`` in milliseconds (read as the
+stream reads it), else -1 (any later event applies, a partition's first, at offset 0,
+included). Of two rows of one record the newer wins; of two without a version, the later,
+as `hub publish` would send them. Sources that number their versions must put the number
+in the extract, or every later event would look older than the snapshot's timestamps.
 
 **A state that is not empty.** Bootstrap loads a *first* snapshot. If the identity state
 in Redis or the store already holds anything, it stops with a one-line error before any
@@ -95,6 +97,9 @@ if TYPE_CHECKING:
     from sinks.store import Store
 
 VERSION_COLUMN = "source_version"
+# The version of a record that has none (no source version, no usable updated_at): below any
+# a later event has (a Kafka offset, 0 for a partition's first), so any later event applies.
+UNVERSIONED = -1
 SCORERS = ("splink", "hub")
 STORE_CHUNK = 20_000  # persons (with their records) per store transaction
 Judged = dict[tuple[str, str], Judgement]  # the latest judgement of each pair
@@ -127,17 +132,12 @@ class Snapshot:
 
 
 def _millis(text: str | None) -> int | None:
-    """``updated_at`` in milliseconds since the epoch, as the stream turns a source
-    timestamp into a version (naive times are UTC)."""
-    if not text:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() * 1000)
+    """``updated_at`` as the stream turns a source time into a version (read as it reads
+    one: a time without a zone is UTC, UK dates day first), or None."""
+    from schemas.conversions import epoch_millis, parse_timestamp
+
+    moment, _ = parse_timestamp(text)
+    return epoch_millis(moment) if moment else None
 
 
 def _version(row: Any, column: str, record: SourceRecord) -> int | str | None:
@@ -149,9 +149,9 @@ def _version(row: Any, column: str, record: SourceRecord) -> int | str | None:
             try:
                 number = float(text)
             except ValueError:
-                return f"{column} is not a whole number"
+                return f"{column} is not a whole number of 0 or more"
             if not number.is_integer() or number < 0:
-                return f"{column} is not a whole number"
+                return f"{column} is not a whole number of 0 or more"
             return int(number)
     return _millis(record.updated_at)
 
@@ -209,11 +209,13 @@ def read_snapshot(
                 continue
             if version is None:
                 snapshot.unversioned += 1
-                version = 0
+                version = UNVERSIONED
             held = newest.get(record.record_id)
             if held is not None:
                 snapshot.duplicates += 1
-                if held[0] >= version:
+                # the newer row wins; of two without a version, the later (as `hub publish`
+                # would send them, in order)
+                if held[0] > version or held[0] == version != UNVERSIONED:
                     continue
             newest[record.record_id] = (version, record)
     on_row(snapshot.rows % 10_000)

@@ -54,6 +54,15 @@ def parse_timestamp(value: str | None) -> tuple[dt.datetime | None, bool]:
     return (moment, False) if moment else (None, True)
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def epoch_millis(moment: dt.datetime) -> int:
+    """A source time as the version of a change with no version of its own: milliseconds
+    since the epoch, in whole numbers (a float product is off by one now and then)."""
+    return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
+
+
 def source_record_id(record_id: str, system: str) -> str:
     """The source's own id: ``record_id`` without a leading ``"<system>:"`` if it has one."""
     prefix = f"{system}:"

@@ -30,7 +30,7 @@ from matchers.decisions import Judgement, judged_at, parent_of, stated_apart
 from matchers.resolver import Explainer
 from monitoring.metrics import HubMetrics
 from schemas import topics
-from schemas.conversions import record_from_person
+from schemas.conversions import epoch_millis, record_from_person
 from schemas.events import (
     JudgementRecorded,
     Operation,
@@ -67,7 +67,7 @@ def source_version(version: int | None, source_ts: dt.datetime | None, message: 
     if version is not None:
         return version
     if source_ts is not None:
-        return int(source_ts.timestamp() * 1000)
+        return epoch_millis(source_ts)
     return message.offset
 
 

@@ -45,7 +45,7 @@ def write(path: Path, *lines: str) -> Path:
     return path
 
 
-def test_versions_come_from_the_version_column_else_updated_at_in_ms_else_zero(
+def test_versions_come_from_the_version_column_else_updated_at_in_ms_else_none(
     tmp_path: Path,
 ) -> None:
     snapshot = read_snapshot(
@@ -57,13 +57,22 @@ def test_versions_come_from_the_version_column_else_updated_at_in_ms_else_zero(
                 "a:3,Cat,Lee,2024-01-02T03:04:05,",  # naive: UTC
                 "a:4,Dan,Lee,,",
                 "a:5,Eve,Lee,not a time,",
+                "a:6,Fay,Lee,02/01/2024 03:04:05,",  # UK order, as the stream reads it
             )
         ],
         None,
     )
-    assert [r.record_id for r in snapshot.records] == ["a:1", "a:2", "a:3", "a:4", "a:5"]
-    assert snapshot.versions == [7, 1704164645250, 1704164645000, 0, 0]
+    assert [r.record_id for r in snapshot.records] == ["a:1", "a:2", "a:3", "a:4", "a:5", "a:6"]
+    # none: below a partition's first offset, 0, so a worker applies any later event
+    assert snapshot.versions == [7, 1704164645250, 1704164645000, -1, -1, 1704164645000]
     assert snapshot.unversioned == 2
+
+
+def test_of_two_rows_without_a_version_the_later_wins_as_hub_publish_sends_them(
+    tmp_path: Path,
+) -> None:
+    snapshot = read_snapshot([write(tmp_path / "a.csv", "a:1,Old,Lee,,", "a:1,New,Lee,,")], None)
+    assert [r.first_name for r in snapshot.records] == ["New"]
 
 
 def test_the_newest_version_of_a_record_wins_and_the_first_on_a_tie(tmp_path: Path) -> None:
@@ -83,7 +92,10 @@ def test_rows_without_an_id_or_with_a_bad_version_are_rejected_with_a_reason(
         [write(tmp_path / "a.csv", ",Ann,Lee,,1", "a:2,Bob,Lee,,two", "a:3,Cy,Lee,,-1")], None
     )
     assert not snapshot.records
-    assert snapshot.rejected == {"no record_id": 1, "source_version is not a whole number": 2}
+    assert snapshot.rejected == {
+        "no record_id": 1,
+        "source_version is not a whole number of 0 or more": 2,
+    }
 
 
 def test_the_version_column_can_be_named(tmp_path: Path) -> None:
