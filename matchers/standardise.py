@@ -70,6 +70,13 @@ _STREET_TYPES = {
 }  # fmt: skip
 
 
+def _system_of(record_id: str) -> str | None:
+    """The source system a record id names (``council_tax:7``), as the stream names a
+    record, for a file with no ``source_system`` column."""
+    system, colon, own_id = record_id.partition(":")
+    return system if colon and system and own_id else None
+
+
 def _text(value: str | None) -> str | None:
     if value is None:
         return None
@@ -341,7 +348,7 @@ def standardise(record: SourceRecord) -> StandardRecord:
     text_key = address_text_key(premise(line_1, line_2), postcode)
     return StandardRecord(
         record_id=record.record_id,
-        source_system=_text(record.source_system),
+        source_system=_text(record.source_system) or _system_of(record.record_id),
         first_name=first_name,
         middle_name=clean_given_name(record.middle_name),
         last_name=clean_family_name(record.last_name),

@@ -381,6 +381,11 @@ def test_an_adults_only_record_bounds_the_date_of_birth() -> None:
     uk = standardise(SourceRecord("council_tax:7", source_system="council_tax",
                                   first_name="Jack", updated_at="06/03/2025 10:00"))  # fmt: skip
     assert traits(uk, ADULT_SOURCES).born_by == "2007-03-06"
+    # and a file with no source_system column: the record id names the system, as it does
+    # for the stream (no adults-only rule applied to such a file before)
+    unnamed = standardise(SourceRecord("council_tax:7", first_name="Jack",
+                                       updated_at="2025-03-06T10:00:00Z"))  # fmt: skip
+    assert traits(unnamed, ADULT_SOURCES).born_by == "2007-03-06"
 
 
 def test_a_child_cannot_be_the_council_tax_payer_of_the_same_name() -> None:
