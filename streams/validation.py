@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from matchers.decisions import STATED_BY
 from matchers.identifiers import check_nhs_number, check_ni_number, check_postcode, check_upn
+from matchers.standardise import check_uprn
 from schemas.codec import Codec, CodecError
 from schemas.events import (
     CODE_CHARS,
@@ -333,9 +334,12 @@ def _clean_address(address: Address | None, today: dt.date, flags: list[str]) ->
             flags.append(problem)
         if postcode != address.postcode:
             changes["postcode"] = postcode
-    if address.uprn is not None and not _UPRN.match(address.uprn.strip()):
-        flags.append("uprn_format")
-        changes["uprn"] = None
+    if address.uprn is not None:  # read as the matching core reads it (a spreadsheet's .0)
+        uprn, problem = check_uprn(address.uprn)
+        if problem is not None:
+            flags.append(problem)
+        if uprn != address.uprn:
+            changes["uprn"] = uprn
     for name in ("residence_start", "residence_end"):
         value = getattr(address, name)
         if value is not None and value < EARLIEST_DATE:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matchers.identifiers import check_nhs_number, check_ni_number, check_postcode, check_upn
+from matchers.standardise import check_uprn
 from monitoring.metrics import build_metrics
 from schemas.codec import SINGLE_OBJECT_MAGIC, SingleObjectCodec
 from schemas.events import (
@@ -489,3 +490,14 @@ def test_metrics_are_built_from_one_registry_with_hub_names() -> None:
         )
         == 1.0
     )
+
+
+def test_a_uprn_is_read_as_the_matching_core_reads_it() -> None:
+    """A UPRN that went through a spreadsheet (``100021234567.0``) was dropped by the stream
+    while `hub link` and `hub bootstrap` kept it: households differed."""
+    for written, kept in (("100021234567.0", "100021234567"), ("005023741", "5023741")):
+        address = Address(line_1="1 High St", postcode="NW1 2DB", uprn=written)
+        person = accepted_person(person_event(dataclasses.replace(MARGARET, address=address)))
+        assert person.address is not None
+        assert person.address.uprn == kept == check_uprn(written)[0]
+        assert "uprn_format" not in person.quality_flags
