@@ -185,6 +185,15 @@ class CdcReport:
         }
 
 
+def _counted(
+    rows: Iterable[tuple[int, SourceRecord | str]], report: CdcReport, on_row: Callable[[], None]
+) -> Iterator[tuple[int, SourceRecord | str]]:
+    for row in rows:
+        on_row()
+        report.rows += 1
+        yield row
+
+
 def is_mass_delete(deletes: int, previous: int) -> bool:
     return previous >= MASS_DELETE_MIN_RECORDS and deletes > previous * MASS_DELETE_SHARE
 
@@ -262,16 +271,8 @@ def run_cdc(
         system, publisher, report, now=now, snapshot_ts=snapshot_ts, metrics=metrics
     )
 
-    def counted(
-        items: Iterable[tuple[int, SourceRecord | str]],
-    ) -> Iterator[tuple[int, SourceRecord | str]]:
-        for item in items:
-            on_row()
-            report.rows += 1
-            yield item
-
     try:
-        for item in diff.feed(counted(rows)):
+        for item in diff.feed(_counted(rows, report, on_row)):
             if isinstance(item, RejectedRow):
                 report.rejected.append(item)
             else:
@@ -294,6 +295,38 @@ def run_cdc(
         except PublishError as error:
             report.error = error
         state.apply(system, sender.upserts, sender.deleted)
+    return report
+
+
+def mark_loaded(
+    rows: Iterable[tuple[int, SourceRecord | str]],
+    system: str,
+    state: SnapshotState,
+    *,
+    on_row: Callable[[], None] = lambda: None,
+) -> CdcReport:
+    """Remember a snapshot `hub bootstrap` loaded as if this had published it, publishing
+    nothing, so that the source's next run sends only what changed since (deletes
+    included; without this it sends every row again and sees no delete). Only before the
+    source's first run; a file that breaks part-way remembers nothing. ``created``: the
+    records remembered."""
+    previous = state.hashes(system)
+    if previous:
+        raise UsageError(
+            f"hub cdc already holds a {system} snapshot ({len(previous):,} records): --loaded "
+            "is for the snapshot hub bootstrap loaded, before the source's first hub cdc run"
+        )
+    diff = SnapshotDiff(previous, system)
+    report = CdcReport()
+    remembered: list[tuple[str, str]] = []
+
+    for item in diff.feed(_counted(rows, report, on_row)):
+        if isinstance(item, RejectedRow):
+            report.rejected.append(item)
+        elif item.content_hash is not None:
+            remembered.append((item.record_id, item.content_hash))
+    report.created, report.unreadable = len(remembered), diff.unreadable
+    state.apply(system, remembered, ())
     return report
 
 

@@ -144,6 +144,7 @@ def cdc_command(
     snapshot: Annotated[
         Path, typer.Option("--snapshot", help="today's full extract: CSV, JSON Lines or Parquet")
     ],
+    *,
     mapping: MapOption = None,
     allow_mass_delete: Annotated[
         bool,
@@ -152,20 +153,46 @@ def cdc_command(
             help="publish deletes even when the snapshot lacks over half the previous records",
         ),
     ] = False,
+    loaded: Annotated[
+        bool,
+        typer.Option(
+            "--loaded",
+            help="the snapshot `hub bootstrap` loaded: remember it as published and publish "
+            "nothing (once, before the source's first run), so the next run sends only what "
+            "changed since, deletes included",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Publish what changed since the source's previous snapshot (creates, updates,
     deletes); state is kept in the stack folder. The same snapshot twice publishes nothing."""
-    from hub.inputs import parse_mapping
+    from hub.inputs import numbered_records, parse_mapping
     from hub.settings import load_settings
     from schemas.topics import check_name, source_persons
-    from sources.cdc import SnapshotState, run_cdc_file, state_path
+    from sources.cdc import SnapshotState, mark_loaded, run_cdc_file, state_path
     from sources.files import estimate_rows, progress
 
     check_name(source)
     columns = parse_mapping(mapping)
     settings = load_settings()
     _check_file(snapshot)
+    if loaded:
+        with (
+            SnapshotState(state_path(settings.stack_dir)) as state,
+            progress(f"reading {snapshot.name}", estimate_rows(snapshot)) as bar,
+        ):
+            marked = mark_loaded(
+                numbered_records(snapshot, columns), source, state, on_row=bar.advance
+            )
+        say(
+            f"remembered {marked.created:,} {source} records of {snapshot.name} as loaded; "
+            "published nothing"
+        )
+        if marked.rejected:
+            say(f"rejected {len(marked.rejected):,}: {_lines(marked.rejected)}")
+        if as_json:
+            typer.echo(orjson.dumps(marked.summary()).decode())
+        return
     publisher = connect_publisher(settings)
     with (
         SnapshotState(state_path(settings.stack_dir)) as state,
