@@ -56,7 +56,7 @@ import resource
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -156,6 +156,30 @@ def _version(row: Any, column: str, record: SourceRecord) -> int | str | None:
     return _millis(record.updated_at)
 
 
+def named_as_the_stream_names(record: SourceRecord) -> SourceRecord | str:
+    """The record under the id and source system its events would give it (``hub publish
+    --source S`` makes ``1`` or ``S:1`` the record ``S:1``): the system is the
+    ``source_system`` column, else the id's ``<system>:`` prefix; or why it has none. Ids
+    written without their system, in files of two systems, were one record before."""
+    from schemas.conversions import source_record_id
+    from schemas.topics import check_name
+
+    system = (record.source_system or "").strip()
+    if not system:
+        prefix, colon, own_id = record.record_id.partition(":")
+        if not (colon and prefix and own_id):
+            return "no source system: write record_id as <system>:<id>, or add source_system"
+        system = prefix
+    try:
+        check_name(system)
+    except UsageError:
+        return "the source system is not lower-case letters, digits and underscores"
+    record_id = f"{system}:{source_record_id(record.record_id, system)}"
+    if record_id == record.record_id and record.source_system == system:
+        return record
+    return replace(record, record_id=record_id, source_system=system)
+
+
 def stream_refuses(record: SourceRecord, today: dt.date) -> str | None:
     """Why a worker would dead-letter the record's event (None: it would not), for the
     checks a flat record can fail: no name, date of birth or identifier; a source time
@@ -171,6 +195,23 @@ def stream_refuses(record: SourceRecord, today: dt.date) -> str | None:
     return None
 
 
+def _loadable(
+    row: Any, columns: Any, version_column: str, today: dt.date
+) -> tuple[SourceRecord, int | None] | str:
+    """A row as the record the stream would hold and its version, or why it is not one."""
+    record = to_source_record(row, columns)
+    if isinstance(record, str):
+        return record
+    record = named_as_the_stream_names(record)
+    if isinstance(record, str):
+        return record
+    refused = stream_refuses(record, today)
+    if refused is not None:
+        return refused
+    version = _version(row, version_column, record)
+    return version if isinstance(version, str) else (record, version)
+
+
 def read_snapshot(
     paths: Sequence[Path],
     mapping: str | None,
@@ -178,7 +219,8 @@ def read_snapshot(
     on_row: Callable[[int], None] = lambda _n: None,
 ) -> Snapshot:
     """Every file's records; for a record id seen twice, the newer version (the first
-    read on a tie, as the stream ignores an equal version)."""
+    read on a tie, as the stream ignores an equal version; of two without a version, the
+    later, as `hub publish` would send them)."""
     columns = parse_mapping(mapping)
     snapshot = Snapshot()
     newest: dict[str, tuple[int, SourceRecord]] = {}
@@ -195,18 +237,11 @@ def read_snapshot(
             if first:
                 first = False
                 check_columns(path, [c for c in row if c != version_column], columns)
-            record = to_source_record(row, columns)
-            if isinstance(record, str):
-                snapshot.rejected[record] += 1
+            found = _loadable(row, columns, version_column, today)
+            if isinstance(found, str):
+                snapshot.rejected[found] += 1
                 continue
-            refused = stream_refuses(record, today)
-            if refused is not None:
-                snapshot.rejected[refused] += 1
-                continue
-            version = _version(row, version_column, record)
-            if isinstance(version, str):
-                snapshot.rejected[version] += 1
-                continue
+            record, version = found
             if version is None:
                 snapshot.unversioned += 1
                 version = UNVERSIONED

@@ -209,3 +209,30 @@ def test_bootstrap_persons_and_households_are_what_the_resolver_reaches(tmp_path
                  updated_at=st.none() | st.text()))  # fmt: skip
 def test_a_payload_is_the_record_as_the_state_codec_writes_it(record: SourceRecord) -> None:
     assert _record_json(record) == orjson.loads(encoder(SourceRecord)(record))
+
+
+def test_records_are_named_as_the_stream_names_them(tmp_path: Path) -> None:
+    """``1`` in a housing file and ``1`` in a council-tax file were one record (the second
+    counted a duplicate); the workers, given them by `hub publish`, hold two."""
+    path = tmp_path / "two.csv"
+    path.write_text(
+        "record_id,source_system,last_name\n"
+        "1,housing,Lee\n"
+        "1,council_tax,Lee\n"
+        "housing:2,housing,Lee\n"
+        "housing:3,,Lee\n"
+        "4,,Lee\n"
+        "Housing:5,,Lee\n"
+    )
+    snapshot = read_snapshot([path], None)
+    assert [(r.record_id, r.source_system) for r in snapshot.records] == [
+        ("council_tax:1", "council_tax"),
+        ("housing:1", "housing"),
+        ("housing:2", "housing"),
+        ("housing:3", "housing"),
+    ]
+    assert snapshot.duplicates == 0
+    assert snapshot.rejected == {
+        "no source system: write record_id as <system>:<id>, or add source_system": 1,
+        "the source system is not lower-case letters, digits and underscores": 1,
+    }
