@@ -343,14 +343,14 @@ def relationship_written(text: str | None, now: dt.datetime) -> dt.datetime | st
     """A relationship row's ``updated_at`` (the run's time without one), to the
     millisecond, in UTC; or why it cannot be used: no time, or after tomorrow (a worker
     dead-letters such a source time)."""
+    from matchers.standardise import read_timestamp
+
     written = now
-    if text:
-        try:
-            written = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+    if text and text.strip():
+        moment = read_timestamp(text)  # (as a persons file's updated_at is read)
+        if moment is None:
             return f"updated_at {text[:30]!r} is not a time"
-        if written.tzinfo is None:
-            written = written.replace(tzinfo=dt.UTC)
+        written = moment
     if written.date() > now.date() + dt.timedelta(days=1):
         return "updated_at is in the future"
     return written.replace(microsecond=written.microsecond // 1000 * 1000)

@@ -605,7 +605,8 @@ def _assignment(plan: Plan, found: Found) -> tuple[Assignment, list[Planned], li
     not_applied: list[Planned] = []
     deleted: list[Planned] = []
     for event in plan.events.values():
-        if found.source_version.get(event.record_id, -1) < event.version:
+        seen = found.source_version.get(event.record_id)
+        if seen is None or seen < event.version:
             not_applied.append(event)
         elif event.record_id not in found.person_of:
             deleted.append(event)

@@ -41,6 +41,7 @@ _DMY = re.compile(r"^(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})(?: [\d:.]+)?$")
 _DMY_SHORT_YEAR = re.compile(r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}$")
 _DIGITS8 = re.compile(r"^\d{8}$")
 _YEAR4 = re.compile(r"\b\d{4}\b")
+_YEAR_FIRST = re.compile(r"^\d{4}\D")
 
 _SEX = {
     "m": "m", "male": "m", "man": "m", "boy": "m", "1": "m",
@@ -139,12 +140,11 @@ def read_timestamp(value: str) -> datetime | None:
         moment = moment.replace(tzinfo=UTC)
     try:
         utc = moment.astimezone(UTC)
-    except OverflowError:  # (past the year 9999 in UTC)
+    except (OverflowError, ValueError):  # past the year 9999 in UTC; an offset of 24 h
         return None
     return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
-@lru_cache(maxsize=65_536)
 def check_timestamp(value: str | None) -> tuple[str | None, str | None]:
     """``updated_at`` as the stream writes a source's change time (``read_timestamp``,
     ISO: ``2026-11-20T10:00:00+00:00``), so that which record is most recent never depends
@@ -157,12 +157,20 @@ def check_timestamp(value: str | None) -> tuple[str | None, str | None]:
 
 
 def _free_text_moment(text: str) -> datetime | None:
+    """A date (and time) in free text: year first when it starts with the year
+    (``2026/11/05 10:00``), else day first, as UK systems write it; a two-digit year
+    could be either century, so none."""
     from dateutil import parser
 
+    if not _YEAR4.search(text):
+        return None
+    year_first = bool(_YEAR_FIRST.match(text))
     # Parsing with two different defaults shows whether the text gave a whole date.
     try:
-        first = parser.parse(text, dayfirst=True, default=datetime(2001, 1, 1))
-        second = parser.parse(text, dayfirst=True, default=datetime(2002, 2, 2))
+        first, second = (
+            parser.parse(text, dayfirst=not year_first, yearfirst=year_first, default=default)
+            for default in (datetime(2001, 1, 1), datetime(2002, 2, 2))
+        )
     except (ValueError, OverflowError, parser.ParserError):
         return None
     return first if first.date() == second.date() else None

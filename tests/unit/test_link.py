@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import subprocess
 import sys
 from dataclasses import replace
@@ -17,6 +18,7 @@ from hub.link import (
     load_relationships,
     read_input,
     read_relationships,
+    relationship_written,
     report_rejected,
     report_unseen_sources,
     run_link,
@@ -328,3 +330,11 @@ def test_hub_link_says_when_rows_repeat_a_record_id(model: Path, tmp_path: Path)
     assert result.returncode == 0, result.stderr
     assert "1 rows repeat an earlier record_id" in " ".join(result.stderr.split())
     assert len(read_assignment(tmp_path / "out.csv")) == 6
+
+
+def test_a_relationship_s_time_is_read_as_a_record_s_is() -> None:
+    now = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+    expected = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+    for written in ("20/11/2026 10:00", "2026-11-20T10:00:00Z", "2026-11-20T11:00:00+01:00"):
+        assert relationship_written(written, now) == expected
+    assert relationship_written("soon", now) == "updated_at 'soon' is not a time"

@@ -307,6 +307,9 @@ def test_name_cleaning_is_idempotent(name: str) -> None:
         ("05/11/2026 10:00", "2026-11-05T10:00:00+00:00"),  # UK order: 5 November
         ("2026-11-20T10:00:00.123456Z", "2026-11-20T10:00:00.123000+00:00"),  # to the ms
         ("9999-12-31T23:00:00-05:00", None),  # past the year 9999 in UTC
+        ("2026/11/05 10:00", "2026-11-05T10:00:00+00:00"),  # year first: 5 November
+        ("2026-11-20 10:00 +24:00", None),  # no such offset
+        ("26/11/05 10:00", None),  # 2005 or 1905?
         ("soon", None),
     ],
 )
@@ -338,3 +341,8 @@ def test_the_most_recent_address_wins_however_a_source_writes_its_times() -> Non
     ]:
         records = [at("9 Oak Road", "N7 8UX", old), at("1 Ivy Road", "NW1 2DB", new)]
         assert golden_record(records, SurvivorshipRules()).address_line_1 == "1 ivy road"
+
+
+def test_a_date_of_birth_written_year_first_with_a_time_is_read_year_first() -> None:
+    assert check_dob("1984/03/07 00:00") == ("1984-03-07", None)
+    assert check_dob("07/03/1984 00:00") == ("1984-03-07", None)
