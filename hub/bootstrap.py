@@ -156,19 +156,29 @@ def _version(row: Any, column: str, record: SourceRecord) -> int | str | None:
     return _millis(record.updated_at)
 
 
-def named_as_the_stream_names(record: SourceRecord) -> SourceRecord | str:
+def named_as_the_stream_names(
+    record: SourceRecord, source: str | None = None
+) -> SourceRecord | str:
     """The record under the id and source system its events would give it (``hub publish
-    --source S`` makes ``1`` or ``S:1`` the record ``S:1``): the system is the
-    ``source_system`` column, else the id's ``<system>:`` prefix; or why it has none. Ids
-    written without their system, in files of two systems, were one record before."""
+    --source S`` makes ``1`` or ``S:1`` the record ``S:1``): the system is ``source`` (as
+    ``--source`` gives it; a row naming another is refused, as `hub publish` refuses it),
+    else the ``source_system`` column, else the id's ``<system>:`` prefix; or why it has
+    none. Ids written without their system, in files of two systems, were one record
+    before."""
     from schemas.conversions import source_record_id
     from schemas.topics import check_name
+    from sources.publish import source_problem
 
     system = (record.source_system or "").strip()
+    if source is not None:
+        problem = source_problem(record, source)
+        if problem is not None:
+            return problem
+        system = source
     if not system:
         prefix, colon, own_id = record.record_id.partition(":")
         if not (colon and prefix and own_id):
-            return "no source system: write record_id as <system>:<id>, or add source_system"
+            return "no source system: add source_system, give --source, or write <system>:<id>"
         system = prefix
     try:
         check_name(system)
@@ -196,13 +206,13 @@ def stream_refuses(record: SourceRecord, today: dt.date) -> str | None:
 
 
 def _loadable(
-    row: Any, columns: Any, version_column: str, today: dt.date
+    row: Any, columns: Any, version_column: str, today: dt.date, source: str | None
 ) -> tuple[SourceRecord, int | None] | str:
     """A row as the record the stream would hold and its version, or why it is not one."""
     record = to_source_record(row, columns)
     if isinstance(record, str):
         return record
-    record = named_as_the_stream_names(record)
+    record = named_as_the_stream_names(record, source)
     if isinstance(record, str):
         return record
     refused = stream_refuses(record, today)
@@ -217,6 +227,7 @@ def read_snapshot(
     mapping: str | None,
     version_column: str = VERSION_COLUMN,
     on_row: Callable[[int], None] = lambda _n: None,
+    source: str | None = None,
 ) -> Snapshot:
     """Every file's records; for a record id seen twice, the newer version (the first
     read on a tie, as the stream ignores an equal version; of two without a version, the
@@ -237,7 +248,7 @@ def read_snapshot(
             if first:
                 first = False
                 check_columns(path, [c for c in row if c != version_column], columns)
-            found = _loadable(row, columns, version_column, today)
+            found = _loadable(row, columns, version_column, today, source)
             if isinstance(found, str):
                 snapshot.rejected[found] += 1
                 continue
@@ -700,6 +711,7 @@ async def bootstrap(
     scorer: str = "splink",
     compare_scorers: bool = False,
     show_progress: bool = True,
+    source: str | None = None,
 ) -> dict[str, Any]:
     """Load the snapshot in ``paths`` into ``target``; the summary (JSON-ready).
 
@@ -722,7 +734,7 @@ async def bootstrap(
         # (people's and those sources state: they bind the snapshot as they bind the stream)
         judgements = latest_judgements(await asyncio.to_thread(target.store.judgements))
         with run.progress:
-            snapshot = run.read(paths, mapping, version_column)
+            snapshot = run.read(paths, mapping, version_column, source)
             linkage = run.standardise(snapshot)
             run.score(linkage, scorer, compare_scorers)
             parts = run.cluster(linkage, judgements)
@@ -757,7 +769,9 @@ class _Run:
         task_id = self.progress.add_task(name, total=total)
         return lambda n: self.progress.advance(task_id, n)
 
-    def read(self, paths: Sequence[Path], mapping: str | None, version_column: str) -> Snapshot:
+    def read(
+        self, paths: Sequence[Path], mapping: str | None, version_column: str, source: str | None
+    ) -> Snapshot:
         with self.phases.timed("read"):
             task_id = self.progress.add_task("read", total=None)
             snapshot = read_snapshot(
@@ -765,6 +779,7 @@ class _Run:
                 mapping,
                 version_column,
                 lambda n: self.progress.advance(task_id, n),
+                source,
             )
             self.progress.update(task_id, total=snapshot.rows, completed=snapshot.rows)
         if not snapshot.records:
@@ -959,11 +974,22 @@ def bootstrap_command(
     scorer: Annotated[
         str, typer.Option("--scorer", help="splink (Splink's batch predict) or hub (in-process)")
     ] = "splink",
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="the source system of every row, as for `hub publish` (for one system's "
+            "extract whose ids carry no <system>: prefix and that has no source_system column)",
+        ),
+    ] = None,
 ) -> None:
     """Load the first snapshot of every source in bulk into the state the stream keeps."""
 
     from hub.wiring import redis_state, require_redis, store
+    from schemas.topics import check_name
 
+    if source is not None:
+        check_name(source)
     settings = load_settings()
     require_redis(settings)
     target = Target(redis_state(settings), store(settings))
@@ -975,6 +1001,7 @@ def bootstrap_command(
         version_column=version_column,
         replace=replace,
         scorer=scorer,
+        source=source,
     )
     say(
         f"bootstrapped {summary['records']:,} records into {summary['persons']:,} persons and "

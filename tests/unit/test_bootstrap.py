@@ -233,6 +233,18 @@ def test_records_are_named_as_the_stream_names_them(tmp_path: Path) -> None:
     ]
     assert snapshot.duplicates == 0
     assert snapshot.rejected == {
-        "no source system: write record_id as <system>:<id>, or add source_system": 1,
+        "no source system: add source_system, give --source, or write <system>:<id>": 1,
         "the source system is not lower-case letters, digits and underscores": 1,
     }
+
+
+def test_one_system_s_extract_with_bare_ids_is_named_by_source(tmp_path: Path) -> None:
+    path = tmp_path / "housing.csv"
+    path.write_text("record_id,last_name\n1,Lee\nhousing:2,Lee\n")
+    snapshot = read_snapshot([path], None, source="housing")
+    assert [r.record_id for r in snapshot.records] == ["housing:1", "housing:2"]
+    other = tmp_path / "mixed.csv"
+    other.write_text("record_id,source_system,last_name\n1,housing,Lee\n2,council_tax,Lee\n")
+    refused = read_snapshot([other], None, source="housing")
+    assert [r.record_id for r in refused.records] == ["housing:1"]
+    assert refused.rejected == {"source_system 'council_tax' is not 'housing'": 1}
