@@ -88,6 +88,8 @@ from matchers.identity_state import HouseholdEntry, PersonEntry
 from matchers.ports import PairScorer
 from matchers.records import SourceRecord, StandardRecord
 from matchers.stable_ids import id_age
+from schemas.conversions import epoch_millis, parse_date, parse_timestamp, source_record_id
+from schemas.topics import check_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -134,8 +136,6 @@ class Snapshot:
 def _millis(text: str | None) -> int | None:
     """``updated_at`` as the stream turns a source time into a version (read as it reads
     one: a time without a zone is UTC, UK dates day first), or None."""
-    from schemas.conversions import epoch_millis, parse_timestamp
-
     moment, _ = parse_timestamp(text)
     return epoch_millis(moment) if moment else None
 
@@ -165,8 +165,6 @@ def named_as_the_stream_names(
     else the ``source_system`` column, else the id's ``<system>:`` prefix; or why it has
     none. Ids written without their system, in files of two systems, were one record
     before."""
-    from schemas.conversions import source_record_id
-    from schemas.topics import check_name
     from sources.publish import source_problem
 
     system = (record.source_system or "").strip()
@@ -194,8 +192,6 @@ def stream_refuses(record: SourceRecord, today: dt.date) -> str | None:
     """Why a worker would dead-letter the record's event (None: it would not), for the
     checks a flat record can fail: no name, date of birth or identifier; a source time
     ahead of tomorrow (its version would hold the record against every later change)."""
-    from schemas.conversions import parse_date, parse_timestamp
-
     named = (record.first_name, record.last_name, record.nhs_number, record.ni_number, record.upn)
     if not any(named) and parse_date(record.dob)[0] is None:
         return "the person has no name, date of birth or identifier"
@@ -986,7 +982,6 @@ def bootstrap_command(
     """Load the first snapshot of every source in bulk into the state the stream keeps."""
 
     from hub.wiring import redis_state, require_redis, store
-    from schemas.topics import check_name
 
     if source is not None:
         check_name(source)
