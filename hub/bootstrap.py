@@ -5,8 +5,11 @@ millions of records that would take hours. ``hub bootstrap --input FILE...`` com
 same state in one pass and writes it where the stream keeps it, so workers started
 afterwards carry on from it without a gap:
 
-1. **read** every file (CSV, JSON Lines, Parquet; ``--map`` renames columns); one record
-   per record id, the newest source version winning (see below);
+1. **read** every file (CSV, JSON Lines, Parquet; ``--map`` renames columns), each row as
+   the record a worker holds once `hub publish` has sent it (converted, validated and
+   cleaned as the worker does: :func:`streams.validation.held_by_a_worker`; a row the
+   worker would dead-letter is rejected); one record per record id, the newest source
+   version winning (see below);
 2. **standardise** each record and derive its blocking keys (the model's rules);
 3. **score** every candidate pair: Splink's own batch ``predict()`` over the snapshot
    with the model's blocking rules and frozen term-frequency tables, the values of
@@ -88,8 +91,9 @@ from matchers.identity_state import HouseholdEntry, PersonEntry
 from matchers.ports import PairScorer
 from matchers.records import SourceRecord, StandardRecord
 from matchers.stable_ids import id_age
-from schemas.conversions import epoch_millis, parse_date, parse_timestamp, source_record_id
+from schemas.conversions import epoch_millis, parse_timestamp, source_record_id
 from schemas.topics import check_name
+from streams.validation import held_by_a_worker
 
 if TYPE_CHECKING:
     import numpy as np
@@ -188,32 +192,20 @@ def named_as_the_stream_names(
     return replace(record, record_id=record_id, source_system=system)
 
 
-def stream_refuses(record: SourceRecord, today: dt.date) -> str | None:
-    """Why a worker would dead-letter the record's event (None: it would not), for the
-    checks a flat record can fail: no name, date of birth or identifier; a source time
-    ahead of tomorrow (its version would hold the record against every later change)."""
-    named = (record.first_name, record.last_name, record.nhs_number, record.ni_number, record.upn)
-    if not any(named) and parse_date(record.dob)[0] is None:
-        return "the person has no name, date of birth or identifier"
-    written, _ = parse_timestamp(record.updated_at)
-    if written is not None and written.date() > today + dt.timedelta(days=1):
-        return "updated_at is in the future"
-    return None
-
-
 def _loadable(
     row: Any, columns: Any, version_column: str, today: dt.date, source: str | None
 ) -> tuple[SourceRecord, int | None] | str:
-    """A row as the record the stream would hold and its version, or why it is not one."""
+    """A row as the record a worker would hold (:func:`streams.validation.held_by_a_worker`)
+    and its version, or why it is not one."""
     record = to_source_record(row, columns)
     if isinstance(record, str):
         return record
-    record = named_as_the_stream_names(record, source)
+    named = named_as_the_stream_names(record, source)
+    if isinstance(named, str):
+        return named
+    record = held_by_a_worker(named, named.source_system or "", today)
     if isinstance(record, str):
         return record
-    refused = stream_refuses(record, today)
-    if refused is not None:
-        return refused
     version = _version(row, version_column, record)
     return version if isinstance(version, str) else (record, version)
 

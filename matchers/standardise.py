@@ -338,6 +338,34 @@ def check_date(value: str | None, name: str) -> tuple[str | None, str | None]:
     return f"{year:04d}-{month:02d}-{day:02d}", None
 
 
+EARLIEST_RESIDENCE = "1890-01-01"  # no one alive moved in before it: a typing error
+
+
+def check_residence(
+    start: str | None, end: str | None, today: str
+) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """A residence's start and end (ISO dates) as ingest validation keeps them, and the
+    flags raised: a date before 1890 is none (``residence_start_before_1890``,
+    ``residence_end_before_1890``), an end before the start is none
+    (``residence_dates_inverted``), a start after ``today`` is none
+    (``residence_start_in_future``). One rule for the stream and the core, so that a file
+    gives the same households through both."""
+    flags: list[str] = []
+    if start is not None and start < EARLIEST_RESIDENCE:
+        flags.append("residence_start_before_1890")
+        start = None
+    if end is not None and end < EARLIEST_RESIDENCE:
+        flags.append("residence_end_before_1890")
+        end = None
+    if start is not None and end is not None and end < start:
+        flags.append("residence_dates_inverted")
+        end = None
+    if start is not None and start > today:
+        flags.append("residence_start_in_future")
+        start = None
+    return start, end, tuple(flags)
+
+
 def standardise(record: SourceRecord) -> StandardRecord:
     """The standard form of one source record (see the module docstring)."""
     flags: list[str] = []
@@ -354,6 +382,14 @@ def standardise(record: SourceRecord) -> StandardRecord:
     line_1 = clean_place(record.address_line_1)
     line_2 = clean_place(record.address_line_2)
     text_key = address_text_key(premise(line_1, line_2), postcode)
+    town = clean_place(record.town)
+    start = end = None
+    if any((line_1, line_2, town, postcode, uprn)):  # (dates of an address: none without)
+        start = keep(check_date(record.residence_start, "residence_start"))
+        end = keep(check_date(record.residence_end, "residence_end"))
+        if start is not None or end is not None:
+            start, end, raised = check_residence(start, end, date.today().isoformat())
+            flags.extend(raised)
     return StandardRecord(
         record_id=record.record_id,
         source_system=_text(record.source_system) or _system_of(record.record_id),
@@ -365,7 +401,7 @@ def standardise(record: SourceRecord) -> StandardRecord:
         sex=keep(check_sex(record.sex)),
         address_line_1=line_1,
         address_line_2=line_2,
-        town=clean_place(record.town),
+        town=town,
         postcode=postcode,
         postcode_sector=ids.postcode_sector(postcode),
         postcode_district=ids.postcode_district(postcode),
@@ -377,8 +413,8 @@ def standardise(record: SourceRecord) -> StandardRecord:
         upn=keep(ids.check_upn(record.upn)),
         phone=keep(check_phone(record.phone)),
         email=keep(check_email(record.email)),
-        residence_start=keep(check_date(record.residence_start, "residence_start")),
-        residence_end=keep(check_date(record.residence_end, "residence_end")),
+        residence_start=start,
+        residence_end=end,
         updated_at=keep(check_timestamp(record.updated_at)),
         flags=frozenset(flags),
     )

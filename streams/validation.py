@@ -12,8 +12,9 @@ touches no service, so a Faust agent, a plain consumer and the tests all use it 
   twin of its topic (see :mod:`streams.dead_letters`).
 - A bad identifier or date inside a person (NHS number failing mod 11, a malformed NI
   number or postcode, a unique pupil number with a wrong check letter, a date of birth in
-  the future or before 1890) is *dropped* from the person and named in the person's
-  ``quality_flags``; the person is kept. Well-formed identifiers are rewritten in their
+  the future or before the year 1000, a residence date the matching core's rule refuses:
+  :func:`matchers.standardise.check_residence`) is *dropped* from the person and named in
+  the person's ``quality_flags``; the person is kept. Well-formed identifiers are rewritten in their
   canonical form (``943 476 5919`` -> ``9434765919``, ``nw12db`` -> ``NW1 2DB``).
 """
 
@@ -28,8 +29,10 @@ from dataclasses import dataclass
 
 from matchers.decisions import STATED_BY
 from matchers.identifiers import check_nhs_number, check_ni_number, check_postcode, check_upn
-from matchers.standardise import check_uprn
+from matchers.records import SourceRecord
+from matchers.standardise import MIN_YEAR, check_residence, check_uprn
 from schemas.codec import Codec, CodecError
+from schemas.conversions import person_changed, record_from_person
 from schemas.events import (
     CODE_CHARS,
     EVENT_TYPES,
@@ -48,7 +51,7 @@ from schemas.events import (
     RelationshipObserved,
     full_name,
 )
-from schemas.topics import source_of
+from schemas.topics import source_of, source_persons
 
 STAGE = "validate"
 EARLIEST_DATE = dt.date(1890, 1, 1)
@@ -168,6 +171,22 @@ def why_invalid(event: Event, topic: str, today: dt.date) -> str | None:
     return None
 
 
+def held_by_a_worker(record: SourceRecord, system: str, today: dt.date) -> SourceRecord | str:
+    """``record`` as a worker holds it once ``hub publish --source system`` has sent it,
+    for a command that loads records without the stream (``hub bootstrap``): made an event
+    as `hub publish` makes it, validated and cleaned as a worker validates it (identifiers,
+    dates, e-mail, residence dates, UPRN), and flattened back as the worker flattens it; or
+    why a worker would dead-letter it."""
+    midnight = dt.datetime.combine(today, dt.time(), dt.UTC)
+    event = person_changed(record, system, Operation.SNAPSHOT_READ, now=midnight, event_id="-")
+    try:
+        cleaned, _flags = validate_event(event, source_persons(system), today)
+    except _Invalid as invalid:
+        return invalid.detail
+    assert isinstance(cleaned, PersonChanged) and cleaned.after is not None
+    return record_from_person(system, cleaned.source_record_id, cleaned.after, cleaned.source_ts)
+
+
 def _checked(event: Event, source: str | None, today: dt.date) -> Checked:
     if isinstance(event, PersonChanged):
         return _person_changed(event, source, today)
@@ -275,8 +294,8 @@ def _dob(dob: dt.date | None, today: dt.date, flags: list[str]) -> dt.date | Non
     if dob is not None and dob > today:
         flags.append("dob_in_future")
         return None
-    if dob is not None and dob < EARLIEST_DATE:
-        flags.append("dob_before_1890")
+    if dob is not None and dob.year < MIN_YEAR:  # (the matching core's bound: history's)
+        flags.append("dob_invalid")
         return None
     return dob
 
@@ -340,19 +359,16 @@ def _clean_address(address: Address | None, today: dt.date, flags: list[str]) ->
             flags.append(problem)
         if uprn != address.uprn:
             changes["uprn"] = uprn
-    for name in ("residence_start", "residence_end"):
-        value = getattr(address, name)
-        if value is not None and value < EARLIEST_DATE:
-            flags.append(f"{name}_before_1890")
-            changes[name] = None
-    start = changes.get("residence_start", address.residence_start)
-    end = changes.get("residence_end", address.residence_end)
-    if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
-        flags.append("residence_dates_inverted")
-        changes["residence_end"] = None
-    if address.residence_start is not None and address.residence_start > today:
-        flags.append("residence_start_in_future")
-        changes["residence_start"] = None
+    old_start, old_end = address.residence_start, address.residence_end
+    if old_start is not None or old_end is not None:  # (the matching core's rule)
+        start, end, raised = check_residence(
+            old_start and old_start.isoformat(), old_end and old_end.isoformat(), today.isoformat()
+        )
+        flags.extend(raised)
+        if start is None and old_start is not None:
+            changes["residence_start"] = None
+        if end is None and old_end is not None:
+            changes["residence_end"] = None
     return dataclasses.replace(address, **changes) if changes else address  # type: ignore[arg-type]
 
 

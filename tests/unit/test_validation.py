@@ -197,7 +197,7 @@ def test_a_text_longer_than_the_store_or_kafka_takes_dead_letters_the_event() ->
         ({"ni_number": "GB123456A"}, "ni_number", "ni_number_format"),
         ({"upn": "B202123456789"}, "upn", "upn_check_letter"),
         ({"dob": dt.date(2031, 1, 1)}, "dob", "dob_in_future"),
-        ({"dob": dt.date(1850, 1, 1)}, "dob", "dob_before_1890"),
+        ({"dob": dt.date(999, 12, 31)}, "dob", "dob_invalid"),  # (the core's bound, 1000)
         ({"email": "not an email"}, "email", "email_format"),
     ],
 )
@@ -226,6 +226,11 @@ def test_address_problems_are_dropped_and_flagged() -> None:
     assert {"postcode_format", "uprn_format", "residence_dates_inverted"} <= set(
         person.quality_flags
     )
+
+
+def test_a_historical_date_of_birth_is_kept_as_the_matching_core_keeps_it() -> None:
+    person = accepted_person(person_event(dataclasses.replace(MARGARET, dob=dt.date(1630, 8, 1))))
+    assert person.dob == dt.date(1630, 8, 1)
 
 
 def test_flags_already_on_the_person_are_kept() -> None:
@@ -436,7 +441,7 @@ def test_cleaning_leaves_only_valid_identifiers_and_is_idempotent(
         (cleaned.address.postcode if cleaned.address else None, check_postcode),
     ):
         assert value is None or check(value) == (value, None)
-    assert cleaned.dob is None or dt.date(1890, 1, 1) <= cleaned.dob <= TODAY
+    assert cleaned.dob is None or dt.date(1000, 1, 1) <= cleaned.dob <= TODAY
     again, more_flags = clean_person(cleaned, TODAY)
     assert again == cleaned
     assert more_flags == ()
