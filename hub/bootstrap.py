@@ -42,7 +42,8 @@ in Redis or the store already holds anything, it stops with a one-line error bef
 work; ``--replace`` replaces both instead (the store's identity tables are emptied;
 relationships and partner indicators, which come from their own topics, are kept, and so
 are the judgements, people's and those the relationships state, which bind the snapshot's
-persons as they bind the stream's). It also
+persons as they bind the stream's; the service groupings and memberships the kept
+relationships make are loaded with the snapshot, as `hub state rebuild` makes them). It also
 stops while a worker is running on the state: stop the workers, bootstrap, start them.
 
 Thresholds and the model are the workers' own (``HUB_MODEL_PATH``, ``HUB_*_THRESHOLD``):
@@ -54,6 +55,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
+import itertools
 import math
 import resource
 import time
@@ -101,6 +103,7 @@ if TYPE_CHECKING:
 
     from sinks.redis_state import RedisState
     from sinks.store import Store
+    from streams.rebuild import Durable
 
 VERSION_COLUMN = "source_version"
 # The version of a record that has none (no source version, no usable updated_at): below any
@@ -540,12 +543,18 @@ def _review_pairs(
 
 
 def identity_tables(
-    linkage: Linkage, parts: StateParts, snapshot: Snapshot, judgements: Judged
+    linkage: Linkage,
+    parts: StateParts,
+    snapshot: Snapshot,
+    judgements: Judged,
+    groupings: Durable | None = None,
 ) -> dict[str, tuple[int, Iterable[tuple[str, Any]]]]:
     """Every table of the identity state (see :mod:`matchers.identity_state`): its number
     of rows and the rows, made lazily. The judgements are those the store kept (people's
-    and those sources state); tables the stream leaves empty for a snapshot (aliases,
-    service groups) are left out."""
+    and those sources state), and so are ``groupings`` (the service groupings, memberships
+    and relationship versions the store's relationships make: a replacing bootstrap keeps
+    them, as `hub state rebuild` would); aliases, which a snapshot has none of, are left
+    out."""
     judged = judgements_by_record(judgements.values())
     assert linkage.batch is not None
     ids, n = linkage.ids, len(linkage.standard)
@@ -553,7 +562,12 @@ def identity_tables(
     for record_id, record_keys in zip(ids, linkage.keys, strict=True):
         for key in record_keys:
             buckets.setdefault(key, []).append(record_id)
+    from streams.rebuild import Durable, grouping_tables
+
     counters = {"person": len(parts.persons), "household": len(parts.households)}
+    groupings = groupings or Durable()
+    versions = groupings.source_versions  # (the relationships': "rel:" keys)
+    grouped = {name: (len(rows), rows.items()) for name, rows in grouping_tables(groupings).items()}
     return {
         "records": (n, ((r.record_id, r) for r in linkage.standard)),
         "record_keys": (n, zip(ids, linkage.keys, strict=True)),
@@ -564,8 +578,12 @@ def identity_tables(
         "persons": (len(parts.persons), parts.persons.items()),
         "residents": (len(parts.residents), parts.residents.items()),
         "households": (len(parts.households), parts.households.items()),
-        "source_versions": (n, zip(ids, snapshot.versions, strict=True)),
+        "source_versions": (
+            n + len(versions),
+            itertools.chain(zip(ids, snapshot.versions, strict=True), versions.items()),
+        ),
         "counters": (len(counters), counters.items()),
+        **grouped,
     }
 
 
@@ -707,6 +725,8 @@ async def bootstrap(
     candidate pairs with the in-process scorer, timed apart, and say whether every
     weight is identical. The phases are CPU work run on the event loop: nothing else runs
     on it meanwhile, except the task that keeps the state lock while Redis is written."""
+    from streams.rebuild import read_groupings
+
     if scorer not in SCORERS:
         raise UsageError(f"--scorer must be one of: {', '.join(SCORERS)}")
     for path in paths:
@@ -721,6 +741,8 @@ async def bootstrap(
         new_version = max(version, await asyncio.to_thread(target.store.newest_state_version)) + 1
         # (people's and those sources state: they bind the snapshot as they bind the stream)
         judgements = latest_judgements(await asyncio.to_thread(target.store.judgements))
+        # (and the groupings its relationships make: a replace keeps the relationships)
+        groupings = await asyncio.to_thread(read_groupings, target.store)
         with run.progress:
             snapshot = run.read(paths, mapping, version_column, source)
             linkage = run.standardise(snapshot)
@@ -730,7 +752,13 @@ async def bootstrap(
                 linkage, parts, snapshot, new_version, occupied=occupied, judgements=judgements
             )
             written = await run.write_state(
-                linkage, parts, snapshot, version, new_version, judgements=judgements
+                linkage,
+                parts,
+                snapshot,
+                version,
+                new_version,
+                judgements=judgements,
+                groupings=groupings,
             )
     finally:
         # no connection outlives this event loop, so the target can be used again
@@ -884,12 +912,13 @@ class _Run:
         new_version: int,
         *,
         judgements: Judged,
+        groupings: Durable,
     ) -> int:
         from matchers.resolver import configuration
         from sinks.state_bulk import write_state
 
         with self.phases.timed("redis"):
-            tables = identity_tables(linkage, parts, snapshot, judgements)
+            tables = identity_tables(linkage, parts, snapshot, judgements, groupings)
             advance = self.task("redis", sum(size for size, _rows in tables.values()))
             return await write_state(
                 self.target.redis,

@@ -109,6 +109,34 @@ def read_durable(store: Store) -> Durable:
     return durable
 
 
+def read_groupings(store: Store) -> Durable:
+    """Only what the store's relationships make of the state: the service groupings, the
+    memberships and the relationships' versions (``hub bootstrap --replace`` keeps the
+    relationships and loads these beside the snapshot)."""
+    durable = Durable()
+    with store.engine.connect() as db:
+        durable.service_groups = _service_groups(db.execute(select(tables.relationships)), durable)
+    return durable
+
+
+def grouping_tables(durable: Durable) -> dict[str, dict[str, Any]]:
+    """The state's tables the groupings fill (``service_groups``, ``record_groups``,
+    ``memberships``, ``membership_holders``), as the replica holds them."""
+    record_groups: dict[str, set[str]] = {}
+    for group in durable.service_groups:
+        for record_id in group.record_ids:
+            record_groups.setdefault(record_id, set()).add(group.key)
+    holders: dict[str, set[str]] = {}
+    for key, (group_key, record_id) in durable.memberships.items():
+        holders.setdefault(holder_key(group_key, record_id), set()).add(key)
+    return {
+        "service_groups": {group.key: group for group in durable.service_groups},
+        "record_groups": {r: frozenset(keys) for r, keys in record_groups.items()},
+        "memberships": dict(durable.memberships),
+        "membership_holders": {k: frozenset(keys) for k, keys in holders.items()},
+    }
+
+
 def _read_records(db: Connection, durable: Durable) -> None:
     decode_record = decoder(SourceRecord)
     payloads = tables.source_payloads.c
@@ -288,21 +316,18 @@ def build_state(
     report.judgements = len(judged)
     numbers = _Numbers(durable.issued)
     _name_persons_and_households(durable, result, numbers, changes, report)
-    for service_group in durable.service_groups:
-        changes.service_groups[service_group.key] = service_group
-        for record_id in service_group.record_ids:
-            changes.record_groups_added.setdefault(record_id, set()).add(service_group.key)
+    groupings = grouping_tables(durable)
+    changes.service_groups.update(groupings["service_groups"])
+    for record_id, keys in groupings["record_groups"].items():
+        changes.record_groups_added[record_id] = set(keys)
     report.service_groups = len(durable.service_groups)
 
     state = ReplicatedState()
     state.apply(changes)
     state.discard_writes()
     state.source_versions.update(durable.source_versions)
-    state.memberships.update(durable.memberships)
-    holders: dict[str, set[str]] = {}
-    for key, (group_key, record_id) in durable.memberships.items():
-        holders.setdefault(holder_key(group_key, record_id), set()).add(key)
-    state.membership_holders.update((k, frozenset(keys)) for k, keys in holders.items())
+    state.memberships.update(groupings["memberships"])
+    state.membership_holders.update(groupings["membership_holders"])
     state.counters.update({k: v for k, v in numbers.last.items() if v})
     state.version = report.version = version
     return Rebuilt(state, report)

@@ -362,7 +362,9 @@ def _clean_address(address: Address | None, today: dt.date, flags: list[str]) ->
     old_start, old_end = address.residence_start, address.residence_end
     if old_start is not None or old_end is not None:  # (the matching core's rule)
         start, end, raised = check_residence(
-            old_start and old_start.isoformat(), old_end and old_end.isoformat(), today.isoformat()
+            old_start.isoformat() if old_start else None,
+            old_end.isoformat() if old_end else None,
+            today.isoformat(),
         )
         flags.extend(raised)
         if start is None and old_start is not None:

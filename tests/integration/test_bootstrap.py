@@ -4,6 +4,7 @@ stream builds from the same snapshot, and it never overwrites a state by acciden
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import redis.asyncio as aioredis
 from hub.bench_bootstrap import snapshot_rows, write_snapshot
 from hub.bootstrap import Target, read_snapshot, run_bootstrap
 from hub.errors import UsageError
+from hub.link import load_matcher, survivorship_from, thresholds_from
 from hub.settings import Settings
 from hub.wiring import resolver_factory, store
 from matchers.decisions import Judgement, stated_apart
@@ -23,6 +25,7 @@ from sinks import tables
 from sinks.redis_state import TABLES, RedisState, ReplicatedState
 from sources.simulator import SimulationConfig, simulate
 from streams.identity import IdentityWorker, Upsert
+from streams.rebuild import build_state, read_durable
 from tests.support.pipeline import partition_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -232,6 +235,47 @@ def test_a_replacing_bootstrap_keeps_the_judgements_and_its_persons_obey_them(
     assert after["person_of"][c] != after["person_of"][d]
     assert after["judgements"][a] == {b: judged} and after["judgements"][d] == {c: stated}
     assert set(target.store.judgements()) == {judged, stated}
+
+
+def test_a_replacing_bootstrap_keeps_the_groupings_the_relationships_it_keeps_make(
+    settings: Settings, target: Target, snapshot_file: Path
+) -> None:
+    """A replace keeps the store's relationships; the state it loads holds the service
+    groupings, memberships and relationship versions they make, as `hub state rebuild`
+    of the store it leaves would (every table that does not depend on arrival order)."""
+    run_bootstrap([snapshot_file], settings=settings, target=target, show_progress=False)
+    a, b, c = sorted(tables_of(asyncio.run(load_state(settings)))["records"])[:3]
+    at = dt.datetime(2026, 11, 27, 10, tzinfo=dt.UTC)
+
+    def membership(rel: str, record: str, *, removed: bool = False) -> dict[str, Any]:
+        return {"relationship_id": f"mosaic:{rel}", "source_system": "mosaic",
+                "kind": "FAMILY_GROUP", "record_id": record, "related_record_id": None,
+                "group_id": "mosaic:F1", "role": None, "start": None, "end": None,
+                "removed": removed, "version": 7, "updated_at": at}  # fmt: skip
+
+    target.store.apply({tables.relationships: [
+        membership("r1", a), membership("r2", b), membership("r3", c, removed=True),
+    ]})  # fmt: skip
+    run_bootstrap(
+        [snapshot_file], settings=settings, target=target, replace=True, show_progress=False
+    )
+    booted = tables_of(asyncio.run(load_state(settings)))
+    matcher = load_matcher(settings.model_path)
+    rebuilt = build_state(
+        read_durable(target.store),
+        matcher,
+        thresholds_from(settings, matcher.block_cap),
+        survivorship_from(settings),
+        version=0,
+    )
+    theirs = tables_of(rebuilt.state)
+    for name in (*ORDER_FREE, "memberships", "membership_holders"):
+        assert booted[name] == theirs[name], name
+    (group,) = booted["service_groups"].values()
+    assert group.record_ids == {a, b}
+    assert booted["record_groups"][a] == {group.key} and c not in booted["record_groups"]
+    assert booted["memberships"]["rel:mosaic:r1"] == (group.key, a)
+    assert booted["source_versions"]["rel:mosaic:r3"] == 7
 
 
 def test_bootstrap_refuses_while_a_worker_runs_on_the_state(
