@@ -34,11 +34,11 @@ from collections.abc import Callable, Mapping
 from itertools import count
 from typing import Any
 
+from schemas.conversions import epoch_millis
 from schemas.events import ENUM_TYPES, RECORD_TYPES
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-_MILLISECOND = dt.timedelta(milliseconds=1)
 _from_timestamp = dt.datetime.fromtimestamp
 _DOUBLE = struct.Struct("<d")
 
@@ -89,12 +89,6 @@ _SHORT_LONG = tuple((n >> 1) ^ -(n & 1) if n < 128 else None for n in range(256)
 # A one-byte length as the generated code reads it: the length, or -1 for "not one byte"
 # (a varint continuation, or an odd zig-zag code, which is a negative number).
 _SHORT_LENGTH = tuple(n >> 1 if n < 128 and not n & 1 else -1 for n in range(256))
-
-
-def _millis(value: dt.datetime) -> int:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)  # naive times are taken as UTC
-    return (value - _EPOCH) // _MILLISECOND
 
 
 _FAST_MILLIS = 2**42  # about 139 years either side of 1970
@@ -166,7 +160,7 @@ _RUNTIME: dict[str, Any] = {
     "_read_length": _read_length,
     "_SHORT_LENGTH": _SHORT_LENGTH,
     "_SHORT_LONG": _SHORT_LONG,
-    "_millis": _millis,
+    "_millis": epoch_millis,
     "_EPOCH_ORDINAL": _EPOCH_ORDINAL,
     "_pack_double": _DOUBLE.pack,
     "_unpack_double": _DOUBLE.unpack_from,

@@ -57,10 +57,16 @@ def parse_timestamp(value: str | None) -> tuple[dt.datetime | None, bool]:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+_MILLISECOND = dt.timedelta(milliseconds=1)
+
+
 def epoch_millis(moment: dt.datetime) -> int:
-    """A source time as the version of a change with no version of its own: milliseconds
-    since the epoch, in whole numbers (a float product is off by one now and then)."""
-    return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
+    """Milliseconds since the epoch, in whole numbers (a float product is off by one now
+    and then; a time without a zone is UTC): a source time as the version of a change with
+    no version of its own, and an Avro timestamp as the codec writes it."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return (moment - _EPOCH) // _MILLISECOND
 
 
 def source_record_id(record_id: str, system: str) -> str:
