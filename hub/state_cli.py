@@ -1,9 +1,11 @@
-"""`hub state rebuild`: the identity state in Redis, rebuilt from the durable store."""
+"""`hub state rebuild`: the identity state in Redis, rebuilt from the durable store;
+`hub state expire`: relationships whose end date has passed, ended."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
@@ -20,7 +22,9 @@ if TYPE_CHECKING:
     from sinks.store import Store
     from streams.rebuild import RebuildReport
 
-app = typer.Typer(help="The identity state in Redis: rebuild it from the store.")
+app = typer.Typer(
+    help="The identity state in Redis: rebuild it from the store; end what has ended."
+)
 
 
 @app.command("rebuild")
@@ -78,6 +82,58 @@ def rebuild_command(
             f"{report.records_moved:,} records are in another person than the store says: "
             "the model, thresholds or judgements differ from those the stream used"
         )
+    typer.echo(orjson.dumps(summary).decode())
+
+
+@app.command("expire")
+def expire_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count them by source, send nothing")
+    ] = False,
+) -> None:
+    """End the relationships whose end date has passed (a tenancy, a claim unit, a
+    council-tax account a source gave an end in advance): send each again, as its source
+    last sent it, to the source's relationships topic; the workers take the record out of
+    the group and mark the relationship removed in the store, as they do when a source
+    sends an end that has passed. Sources send nothing on the day, so run it once a day
+    (after midnight UTC), as the nightly `hub cdc`. Needs Kafka; the workers apply what it
+    sends when they run. Prints a JSON summary (relationships sent, by source)."""
+    import datetime as dt
+
+    from schemas.codec import make_codec
+    from sinks.store import Store
+    from sources.expire import ended_rows, expire
+    from sources.publisher import Publisher
+
+    settings = load_settings()
+    now = dt.datetime.now(dt.UTC)
+    store = Store(settings.database_url, create=False)
+    try:
+        store.upgrade()
+        rows = ended_rows(store, now.date())
+    finally:
+        store.dispose()
+    by_source = Counter(row.source_system for row in rows)
+    if not dry_run and rows:
+        publisher = Publisher(
+            settings.kafka_bootstrap,
+            make_codec(settings),
+            timeout_s=settings.publish_timeout_s,
+            client_id="hub-state-expire",
+        )
+        publisher.check_connection()
+        report = expire(rows, publisher, now=now)
+        if report.error is not None:
+            raise HubError(f"{report.error} (run hub state expire again: sending twice is safe)")
+    verb = "would send" if dry_run else "sent"
+    say(
+        f"{len(rows):,} relationships whose end date has passed: {verb} them again for the "
+        "workers to end"
+        if rows
+        else "no current relationship in the store has an end date that has passed"
+    )
+    summary = {"ended": len(rows), "by_source": dict(sorted(by_source.items()))}
+    summary["sent"] = not dry_run and bool(rows)
     typer.echo(orjson.dumps(summary).decode())
 
 

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
+from confluent_kafka import Consumer, TopicPartition
 
 from hub.settings import Settings
 from monitoring.metrics import build_metrics
@@ -27,8 +31,10 @@ from schemas.events import (
     RelationshipKind,
     RelationshipObserved,
 )
+from sinks import tables
 from sinks.redis_state import RedisState
 from sinks.store import Store
+from sources.expire import ended_rows, expire
 from sources.publisher import Publisher
 from streams.dead_letters import DeadLetterWriter
 from streams.identity import IdentityWorker
@@ -36,6 +42,7 @@ from streams.pipeline import Drain, Pipeline
 from streams.topology import ensure_topics
 from streams.validation import RawMessage
 from tests.integration.test_state_rebuild import Hub, comparable, rebuild
+from tests.support.pipeline import HUB, watermarks
 from tests.support.resolving import toy_resolver
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -188,3 +195,84 @@ async def test_a_negative_source_version_is_a_version_like_any_other(rig: Rig) -
     await rig.person("3", version=-7)  # (a record's too: it was taken for stale before)
     assert rig.hub.worker.replica.records(["housing:3"])
     assert comparable(rig.hub.worker.replica) == await rig.rebuilt()
+
+
+def read_back(
+    settings: Settings, topic: str, after: dict[int, int], count: int
+) -> list[RawMessage]:
+    """The ``count`` messages on ``topic`` past the offsets ``after`` (by partition)."""
+    consumer = Consumer({
+        "bootstrap.servers": settings.kafka_bootstrap, "group.id": f"t-{uuid.uuid4().hex[:8]}",
+        "enable.auto.commit": False,
+    })  # fmt: skip
+    consumer.assign([TopicPartition(topic, p, offset) for p, offset in after.items()])
+    found: list[RawMessage] = []
+    deadline = time.monotonic() + 30
+    try:
+        while len(found) < count and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is not None and message.error() is None:
+                found.append(RawMessage(
+                    topic, message.partition(), message.offset(), message.key(), message.value()
+                ))  # fmt: skip
+    finally:
+        consumer.close()
+    return found
+
+
+async def test_hub_state_expire_ends_the_memberships_whose_end_date_has_passed(rig: Rig) -> None:
+    await rig.relationships(
+        relation("m1", 5, end=dt.date(2026, 12, 31)),  # ends before the day below
+        relation("m2", None, group="T2", end=dt.date(2027, 6, 30), source_ts=NOW),  # later
+        relation("m3", 3, group="T3"),  # no end
+    )
+    assert rig.groups() == {"T1": {"housing:1"}, "T2": {"housing:1"}, "T3": {"housing:1"}}
+    day = dt.datetime(2027, 1, 5, 2, tzinfo=dt.UTC)  # nothing came from the source since
+    rows = ended_rows(rig.hub.store, day.date())
+    assert [row.relationship_id for row in rows] == ["housing:m1"]
+
+    topic = topics.source_relationships("housing")
+    consumer = Consumer({"bootstrap.servers": rig.settings.kafka_bootstrap, "group.id": "t"})
+    partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+    after = {p: watermarks(consumer, TopicPartition(topic, p))[1] for p in partitions}
+    consumer.close()
+    publisher = Publisher(rig.settings.kafka_bootstrap, rig.codec, timeout_s=60)
+    report = expire(rows, publisher, now=day)
+    assert report.error is None and report.by_source == {"housing": 1}
+    (message,) = read_back(rig.settings, topic, after, 1)
+    assert message.key == b"housing:m1"
+
+    rig.clock.now = day  # the workers apply it
+    assert (await rig.pipeline.relationships([message])).dead_lettered == 0
+    assert rig.groups() == {"T2": {"housing:1"}, "T3": {"housing:1"}}
+    (stored,) = [r for r in rig.hub.store.rows(tables.relationships) if r["removed"]]
+    assert stored["relationship_id"] == "housing:m1" and stored["version"] == 5
+    assert comparable(rig.hub.worker.replica) == await rig.rebuilt()
+    assert not ended_rows(rig.hub.store, day.date())  # (a second run sends nothing)
+
+
+def test_the_hub_state_expire_command_counts_then_sends(
+    stack_settings: Settings, tmp_path: Path
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.upgrade()
+    yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).date().isoformat()
+    store.apply({tables.relationships: [
+        {"relationship_id": f"housing:{rel}", "source_system": "housing", "kind": "TENANCY",
+         "record_id": "housing:1", "related_record_id": None, "group_id": "T1", "role": None,
+         "start": None, "end": end, "removed": False, "version": 1, "updated_at": NOW}
+        for rel, end in (("m1", yesterday), ("m2", None))
+    ]})  # fmt: skip
+    env = {"HUB_DATABASE_URL": store.url, "HUB_KAFKA_BOOTSTRAP": stack_settings.kafka_bootstrap,
+           "PATH": "/usr/bin:/bin"}  # fmt: skip
+    store.dispose()
+
+    def hub_expire(*options: str) -> dict[str, Any]:
+        done = subprocess.run([HUB, "state", "expire", *options], env=env, capture_output=True,
+                              text=True, check=False, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return orjson.loads(done.stdout)
+
+    counted = {"ended": 1, "by_source": {"housing": 1}}
+    assert hub_expire("--dry-run") == {**counted, "sent": False}
+    assert hub_expire() == {**counted, "sent": True}
