@@ -555,6 +555,8 @@ def identity_tables(
     and relationship versions the store's relationships make: a replacing bootstrap keeps
     them, as `hub state rebuild` would); aliases, which a snapshot has none of, are left
     out."""
+    from streams.rebuild import Durable, grouping_tables
+
     judged = judgements_by_record(judgements.values())
     assert linkage.batch is not None
     ids, n = linkage.ids, len(linkage.standard)
@@ -562,8 +564,6 @@ def identity_tables(
     for record_id, record_keys in zip(ids, linkage.keys, strict=True):
         for key in record_keys:
             buckets.setdefault(key, []).append(record_id)
-    from streams.rebuild import Durable, grouping_tables
-
     counters = {"person": len(parts.persons), "household": len(parts.households)}
     groupings = groupings or Durable()
     versions = groupings.source_versions  # (the relationships': "rel:" keys)

@@ -14,8 +14,9 @@ touches no service, so a Faust agent, a plain consumer and the tests all use it 
   number or postcode, a unique pupil number with a wrong check letter, a date of birth in
   the future or before the year 1000, a residence date the matching core's rule refuses:
   :func:`matchers.standardise.check_residence`) is *dropped* from the person and named in
-  the person's ``quality_flags``; the person is kept. Well-formed identifiers are rewritten in their
-  canonical form (``943 476 5919`` -> ``9434765919``, ``nw12db`` -> ``NW1 2DB``).
+  the person's ``quality_flags``; the person is kept. Well-formed identifiers are
+  rewritten in their canonical form (``943 476 5919`` -> ``9434765919``, ``nw12db`` ->
+  ``NW1 2DB``).
 """
 
 from __future__ import annotations
