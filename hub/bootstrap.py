@@ -93,7 +93,8 @@ from matchers.identity_state import HouseholdEntry, PersonEntry
 from matchers.ports import PairScorer
 from matchers.records import SourceRecord, StandardRecord
 from matchers.stable_ids import id_age
-from schemas.conversions import epoch_millis, parse_timestamp, source_record_id
+from schemas.compiled import epoch_millis
+from schemas.conversions import parse_timestamp, source_record_id
 from schemas.topics import check_name
 from streams.validation import held_by_a_worker
 

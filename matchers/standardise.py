@@ -4,7 +4,9 @@
 value is either cleaned or dropped to ``None`` with a flag saying why (for example
 ``dob_placeholder``, ``nhs_number_check_digit``, ``phone_format``); nothing raises.
 Standardising is idempotent: feeding a standard record's values back in gives the same
-values again (the flags of the second pass are a subset of the first).
+values again (the flags of the second pass are a subset of the first). Residence dates
+follow the rule ingest validation applies (:func:`check_residence`), so a file gives the
+same households through `hub link` and through the stream.
 """
 
 from __future__ import annotations
@@ -109,9 +111,15 @@ def check_dob(value: str | None) -> tuple[str | None, str | None]:  # noqa: PLR0
     iso = f"{year:04d}-{month:02d}-{day:02d}"
     if iso in PLACEHOLDER_DOBS:
         return None, "dob_placeholder"
-    if iso > date.today().isoformat():  # nobody is born in the future: a typo in the year
+    if iso > utc_today():  # nobody is born in the future: a typo in the year
         return None, "dob_in_future"
     return iso, None
+
+
+def utc_today() -> str:
+    """Today in UTC, ISO: the day ingest validation checks dates against, wherever the
+    machine's clock is set."""
+    return datetime.now(UTC).date().isoformat()
 
 
 def read_date(value: str) -> date | None:
@@ -388,7 +396,7 @@ def standardise(record: SourceRecord) -> StandardRecord:
         start = keep(check_date(record.residence_start, "residence_start"))
         end = keep(check_date(record.residence_end, "residence_end"))
         if start is not None or end is not None:
-            start, end, raised = check_residence(start, end, date.today().isoformat())
+            start, end, raised = check_residence(start, end, utc_today())
             flags.extend(raised)
     return StandardRecord(
         record_id=record.record_id,

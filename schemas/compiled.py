@@ -34,7 +34,6 @@ from collections.abc import Callable, Mapping
 from itertools import count
 from typing import Any
 
-from schemas.conversions import epoch_millis
 from schemas.events import ENUM_TYPES, RECORD_TYPES
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -89,6 +88,18 @@ _SHORT_LONG = tuple((n >> 1) ^ -(n & 1) if n < 128 else None for n in range(256)
 # A one-byte length as the generated code reads it: the length, or -1 for "not one byte"
 # (a varint continuation, or an odd zig-zag code, which is a negative number).
 _SHORT_LENGTH = tuple(n >> 1 if n < 128 and not n & 1 else -1 for n in range(256))
+
+
+_MILLISECOND = dt.timedelta(milliseconds=1)
+
+
+def epoch_millis(moment: dt.datetime) -> int:
+    """Milliseconds since the epoch, in whole numbers (a float product is off by one now
+    and then; a time without a zone is UTC): an Avro timestamp as the codec writes it, and
+    a source time as the version of a change with no version of its own."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return (moment - _EPOCH) // _MILLISECOND
 
 
 _FAST_MILLIS = 2**42  # about 139 years either side of 1970

@@ -24,23 +24,15 @@ from schemas.events import Address, Operation, Person, PersonChanged
 def parse_date(value: str | None) -> tuple[dt.date | None, bool]:
     """(date, False) for a readable date; (None, True) for one that is present but unreadable.
 
-    ISO dates and timestamps are read as they are; anything else as the matching core reads
-    a date of birth (:func:`matchers.standardise.read_date`: year first when the year comes
-    first, else day first as UK systems write it, ``07/03/1984`` being 7 March; a two-digit
-    year is unreadable), so a file gives the same dates through the stream as in `hub link`.
+    Read as the matching core reads a date of birth (:func:`matchers.standardise.read_date`:
+    ISO, with or without a time; year first when the year comes first, else day first as
+    UK systems write it, ``07/03/1984`` being 7 March; a two-digit year, or an ISO week date
+    such as ``1984-W10-3``, is unreadable), so a file gives the same dates through the
+    stream as in `hub link`.
     """
     if value is None or not value.strip():
         return None, False
-    text = value.strip()
-    try:
-        return dt.date.fromisoformat(text), False
-    except ValueError:
-        pass
-    try:
-        return dt.datetime.fromisoformat(text).date(), False
-    except ValueError:
-        pass
-    parsed = read_date(text)
+    parsed = read_date(value)
     return (parsed, False) if parsed else (None, True)
 
 
@@ -52,21 +44,6 @@ def parse_timestamp(value: str | None) -> tuple[dt.datetime | None, bool]:
         return None, False
     moment = read_timestamp(value)
     return (moment, False) if moment else (None, True)
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-_MILLISECOND = dt.timedelta(milliseconds=1)
-
-
-def epoch_millis(moment: dt.datetime) -> int:
-    """Milliseconds since the epoch, in whole numbers (a float product is off by one now
-    and then; a time without a zone is UTC): a source time as the version of a change with
-    no version of its own, and an Avro timestamp as the codec writes it."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return (moment - _EPOCH) // _MILLISECOND
 
 
 def source_record_id(record_id: str, system: str) -> str:

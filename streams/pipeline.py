@@ -30,7 +30,8 @@ from matchers.decisions import Judgement, judged_at, parent_of, stated_apart
 from matchers.resolver import Explainer
 from monitoring.metrics import HubMetrics
 from schemas import topics
-from schemas.conversions import epoch_millis, record_from_person
+from schemas.compiled import epoch_millis
+from schemas.conversions import record_from_person
 from schemas.events import (
     JudgementRecorded,
     Operation,

@@ -164,7 +164,7 @@ def test_a_worker_and_hub_link_read_every_row_alike(tmp_path: Path) -> None:
     for _line, record in numbered_records(write_messy_rows(tmp_path / "a.csv", 3000, seed=5)):
         assert isinstance(record, SourceRecord)
         held = held_by_a_worker(record, "a", today)
-        if isinstance(held, str):  # (dead-lettered: `hub link` takes no row a worker refuses)
+        if isinstance(held, str):  # (a worker dead-letters it; `hub link` keeps it: README)
             continue
         ours, theirs = standardise(record), standardise(held)
         assert dataclasses.replace(ours, flags=frozenset()) == dataclasses.replace(
