@@ -92,10 +92,11 @@ def expire_command(
     ] = False,
 ) -> None:
     """End the relationships whose end date has passed (a tenancy, a claim unit, a
-    council-tax account a source gave an end in advance): send each again, as its source
-    last sent it, to the source's relationships topic; the workers take the record out of
-    the group and mark the relationship removed in the store, as they do when a source
-    sends an end that has passed. Sources send nothing on the day, so run it once a day
+    council-tax account, a carer's relation a source gave an end in advance): send each
+    again, as its source last sent it, to the source's relationships topic; the workers
+    take the record out of its group and mark the relationship removed in the store, as
+    they do when a source sends an end that has passed (two records once related stay
+    two people). Sources send nothing on the day, so run it once a day
     (after midnight UTC), as the nightly `hub cdc`. Needs Kafka; the workers apply what it
     sends when they run. Prints a JSON summary (relationships sent, by source)."""
     import datetime as dt
