@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from matchers.decisions import STATED_BY
 from matchers.identifiers import check_nhs_number, check_ni_number, check_postcode, check_upn
 from matchers.records import SourceRecord
-from matchers.standardise import MIN_YEAR, check_residence, check_uprn
+from matchers.standardise import EARLIEST_RESIDENCE, MIN_YEAR, check_residence, check_uprn
 from schemas.codec import Codec, CodecError
 from schemas.conversions import person_changed, record_from_person
 from schemas.events import (
@@ -55,7 +55,7 @@ from schemas.events import (
 from schemas.topics import source_of, source_persons
 
 STAGE = "validate"
-EARLIEST_DATE = dt.date(1890, 1, 1)
+EARLIEST_DATE = dt.date.fromisoformat(EARLIEST_RESIDENCE)  # (no source means a date before)
 LATEST_PLAN_YEARS = 50  # a target or period end may lie ahead, not this far
 
 # Reasons a message is rejected (besides the codec's own, see schemas.codec).
