@@ -101,10 +101,9 @@ def expire_command(
     sends when they run. Prints a JSON summary (relationships sent, by source)."""
     import datetime as dt
 
-    from schemas.codec import make_codec
     from sinks.store import Store
+    from sources.cli import connect_publisher
     from sources.expire import ended_rows, expire
-    from sources.publisher import Publisher
 
     settings = load_settings()
     now = dt.datetime.now(dt.UTC)
@@ -116,14 +115,7 @@ def expire_command(
         store.dispose()
     by_source = Counter(row.source_system for row in rows)
     if not dry_run and rows:
-        publisher = Publisher(
-            settings.kafka_bootstrap,
-            make_codec(settings),
-            timeout_s=settings.publish_timeout_s,
-            client_id="hub-state-expire",
-        )
-        publisher.check_connection()
-        report = expire(rows, publisher, now=now)
+        report = expire(rows, connect_publisher(settings, "hub-state-expire"), now=now)
         if report.error is not None:
             raise HubError(f"{report.error} (run hub state expire again: sending twice is safe)")
     verb = "would send" if dry_run else "sent"
@@ -204,15 +196,8 @@ async def _drain(settings: Settings, state: Any, store: Store, matcher: Matcher)
     """Store and publish the batches committed to Redis but not yet drained (a worker
     stopped in between), so the store holds every committed batch before it is read."""
     from hub.wiring import explaining
-    from schemas.codec import make_codec
-    from sources.publisher import Publisher
+    from sources.cli import connect_publisher
     from streams.pipeline import Drain
 
-    publisher = Publisher(
-        settings.kafka_bootstrap,
-        make_codec(settings),
-        timeout_s=settings.publish_timeout_s,
-        client_id="hub-state-rebuild",
-    )
-    publisher.check_connection()
+    publisher = connect_publisher(settings, "hub-state-rebuild")
     await Drain(state, store, publisher, explanations=explaining(matcher)).recover()

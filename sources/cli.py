@@ -30,13 +30,16 @@ MapOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="print the counts as one JSON line")]
 
 
-def connect_publisher(settings: Settings) -> Publisher:
+def connect_publisher(settings: Settings, client_id: str = "hub-publisher") -> Publisher:
     """A publisher for the settings' Kafka and codec; one clear line if Kafka does not answer."""
     from schemas.codec import make_codec
     from sources.publisher import Publisher
 
     publisher = Publisher(
-        settings.kafka_bootstrap, make_codec(settings), timeout_s=settings.publish_timeout_s
+        settings.kafka_bootstrap,
+        make_codec(settings),
+        timeout_s=settings.publish_timeout_s,
+        client_id=client_id,
     )
     publisher.check_connection()
     return publisher
