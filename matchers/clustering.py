@@ -62,7 +62,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from matchers.constraints import Names, Summary, Traits, given_names_differ
+from matchers.constraints import Names, Summary, Traits, given_names_differ, no_slip
 from matchers.decisions import Thresholds
 
 
@@ -330,8 +330,9 @@ def _may_conflict(kinds: Collection[Traits], years: int) -> bool:
     """Whether some two of ``kinds`` may conflict: a quick test before the rules proper,
     true whenever :meth:`Summary.conflicts` would find two records that conflict. It
     holds when two of them hold different NHS numbers, UPNs or NI prefixes; a date of
-    birth is later than a born-by date; two birth years are more than ``years`` apart
-    (no other difference of dates conflicts); or two with a date of birth, names and a
+    birth is later than a born-by date; two birth years are more than ``years`` apart, or
+    two dates differ in day, month and year (:func:`~matchers.constraints.no_slip`; no
+    other difference of dates conflicts); or two with a date of birth, names and a
     home share the date and hold given names that plainly differ (the twins rule, the
     only one that looks at names)."""
     if not kinds:
@@ -349,7 +350,10 @@ def _may_conflict(kinds: Collection[Traits], years: int) -> bool:
     latest = max(dobs)
     if born_by and latest > min(born_by):
         return True
-    if years and int(latest[:4]) - int(min(dobs)[:4]) > years:
+    if years and (
+        int(latest[:4]) - int(min(dobs)[:4]) > years
+        or any(no_slip(a, b) for a, b in itertools.combinations(dobs, 2))  # (years close)
+    ):
         return True
     named: dict[str, set[Names]] = {}
     for kind in kinds:

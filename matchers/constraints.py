@@ -18,6 +18,17 @@ in clustering (a group is never joined to another when any pair between them con
   142 parents and children who share a name; on Splink's 50k set, whose errors include
   heavy year corruption (one digit of the year), it blocks none of its 149,985 true pairs
   with both dates (a rule on the gap and the day and month alone blocked 1,230);
+- **dates of birth, however close**: both records hold one and they differ in day,
+  month and year at once, not merely with the day and month swapped (:func:`no_slip`;
+  ``dob_years`` 0 turns this off too). One slip of the pen (a wrong day, month or
+  year, day and month the wrong way round) leaves some part as it was; two different
+  children of one family seldom share any.
+  Measured, it blocks no true pair of the borough's 23,986 with both dates, nor of the
+  50k set's 178,381 (counted on every pair of one person's dates there), and it parts
+  a boy born 2016 from his brother born 2018, whose records the family's e-mail and a
+  dateless library record "J Thomas" had joined (at the default ``dob_years``, 2, the
+  gap did not). On the 50k set it raises pairwise precision from 0.9932 to 0.9942
+  without losing a true pair;
 
 and for two records that share a home (a UPRN, phone or email) and both hold a date of
 birth and a given name:
@@ -234,17 +245,35 @@ def _two_names(a: str, b: str) -> bool:
 
 @lru_cache(maxsize=65_536)
 def births_conflict(a: str, b: str, years: int) -> bool:
-    """Two ISO dates of birth that cannot be one person's: more than ``years`` apart in
-    year, and not explained by a typing error: neither the same day and month (or those
-    two swapped) with any year, nor a year mistyped (one digit wrong, or two neighbouring
-    digits swapped) with the same month or the same day."""
-    year_a, year_b = a[:4], b[:4]
-    if not years or abs(int(year_a) - int(year_b)) <= years:
+    """Two ISO dates of birth that cannot be one person's, as no typing error explains
+    the difference (``years`` 0 turns the rule off): they differ in day, month and year
+    at once (:func:`no_slip`), or they are more than ``years`` apart in year and are
+    neither the same day and month (or those two swapped) with any year, nor a year
+    mistyped (one digit wrong, or two neighbouring digits swapped) with the same month or
+    the same day."""
+    if not years:
         return False
+    year_a, year_b = a[:4], b[:4]
     month_a, day_a, month_b, day_b = a[5:7], a[8:10], b[5:7], b[8:10]
     if (month_a, day_a) in ((month_b, day_b), (day_b, month_b)):
         return False
-    return not ((month_a == month_b or day_a == day_b) and year_typo(year_a, year_b))
+    if no_slip(a, b):
+        return True
+    if abs(int(year_a) - int(year_b)) <= years:
+        return False
+    return not year_typo(year_a, year_b)  # (the month or the day is the same)
+
+
+def no_slip(a: str, b: str) -> bool:
+    """Two ISO dates that differ in day, month and year, the day and month not merely
+    swapped: more than one slip of the pen apart, as a wrong day, a wrong month, a wrong
+    year or the day and month the wrong way round each leaves some part as it was."""
+    return (
+        a[:4] != b[:4]
+        and a[5:7] != b[5:7]
+        and a[8:10] != b[8:10]
+        and (a[5:7], a[8:10]) != (b[8:10], b[5:7])
+    )
 
 
 def generations_apart(a: str, b: str, years: int) -> bool:

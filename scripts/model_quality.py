@@ -20,7 +20,8 @@ parent with a same-named child::
 
 The resolver's clustering replaces both in `hub link`; this script measures the model.
 With ``--pred`` (a `hub link` output) it counts, instead, the twins and same-named parents
-and children that output puts in one person::
+and children that output puts in one person, and the pairs of two different children
+(under 18 on the day simulated) it does::
 
     .venv/bin/python scripts/model_quality.py --borough DIR --pred out.csv
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import math
 import time
 from collections import defaultdict
@@ -224,8 +226,17 @@ def _borough_special_pairs(folder: Path) -> dict[str, set[frozenset[str]]]:
     return {"twins": twins, "same_name_parent_child": namesakes}
 
 
+def _children(folder: Path) -> set[str]:
+    """The borough's people under 18 on the day it was simulated."""
+    day = dt.date.fromisoformat(orjson.loads((folder / "manifest.json").read_bytes())["date"])
+    born_after = f"{day.year - 18:04d}{day.isoformat()[4:]}"  # (29 February compares fine)
+    with (folder / "truth_people.csv").open() as handle:
+        return {row["person_id"] for row in csv.DictReader(handle) if row["dob"] > born_after}
+
+
 def merged_in_prediction(folder: Path, pred: Path) -> dict[str, Any]:
-    """How many twin pairs and same-named parent-child pairs a prediction merges."""
+    """How many twin pairs and same-named parent-child pairs a prediction merges, and how
+    many pairs of two different children (under 18) it puts in one person."""
     with (folder / "truth.csv").open() as handle:
         truth = {row["record_id"]: row["person_id"] for row in csv.DictReader(handle)}
     with pred.open() as handle:
@@ -239,6 +250,10 @@ def merged_in_prediction(folder: Path, pred: Path) -> dict[str, Any]:
         both = {p for p in pairs if p <= present}
         merged = {p for p in both if any(p <= found for found in people.values())}
         report[kind] = {"pairs": len(both), "merged": len(merged)}
+    children = _children(folder)
+    report["two_children_merged"] = sum(
+        math.comb(len(found & children), 2) for found in people.values()
+    )
     return report
 
 

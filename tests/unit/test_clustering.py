@@ -164,7 +164,8 @@ def components(
     return found
 
 
-_DATES = ["1950-03-03", "1950-03-04", "1953-03-03", "1985-07-01", "1958-07-01", "2010-07-07"]
+_DATES = ["1950-03-03", "1950-03-04", "1952-04-03", "1953-03-03", "1985-07-01", "1958-07-01",
+          "2010-07-07"]  # fmt: skip
 _NAMES = [("john", None, "smith"), ("jon", None, "smith"), ("james", "j", "smith"),
           ("smith", None, "john")]  # fmt: skip
 _TRAITS = st.builds(

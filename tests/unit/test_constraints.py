@@ -29,7 +29,7 @@ RULE = Thresholds(link=6.0, review=2.0, group=-5.0, floor=-10.0, dob_years=10)
 
 def test_births_far_apart_conflict_unless_the_year_looks_like_a_typo() -> None:
     assert births_conflict("1980-03-04", "2012-07-09", 10)
-    assert not births_conflict("1980-03-04", "1988-07-09", 10)  # close enough
+    assert not births_conflict("1980-03-04", "1988-07-04", 10)  # close enough
     assert not births_conflict("1980-03-04", "2080-03-04", 10)  # same day and month
     assert not births_conflict("1980-03-04", "2008-04-03", 10)  # day and month swapped
     assert not births_conflict("1980-03-04", "2012-07-09", 0)  # rule off
@@ -291,6 +291,28 @@ def test_a_parent_and_child_of_one_birthday_at_one_home_conflict() -> None:
     assert not conflict(sam("1975-06-07", "u1"), sam("2005-06-07", "u2"), 10)  # a wrong year?
     assert not conflict(sam("1975-06-07", "u1"), sam("1985-06-07", "u1"), 10)  # one digit
     assert not conflict(sam("1975-06-07", "u1"), sam("2005-06-07", "u1"), 0)  # rule off
+
+
+def test_births_that_differ_in_day_month_and_year_conflict_however_close() -> None:
+    assert births_conflict("2016-08-23", "2018-03-10", 2)  # brothers, John and Jack
+    assert births_conflict("2016-08-23", "2016-03-10", 2) is False  # the same year
+    assert not births_conflict("2016-08-23", "2017-08-24", 2)  # a wrong day and year
+    assert not births_conflict("2016-08-03", "2015-03-08", 2)  # day and month swapped
+    assert not births_conflict("2016-08-23", "2018-03-10", 0)  # rule off
+
+
+def test_two_records_with_only_this_rule_between_them_stay_apart() -> None:
+    """Clustering skips the rules when its quick test finds no two records that may
+    conflict: it must see this rule too."""
+
+    def thomas(given: str, born: str) -> StandardRecord:
+        return StandardRecord(given, first_name=given, last_name="thomas", dob=born)
+
+    records = (thomas("john", "2016-08-23"), thomas("jack", "2018-03-10"))
+    rule = Thresholds(link=6.0, review=2.0, group=-5.0, floor=-10.0, dob_years=2)
+    found = cluster(["john", "jack"], [Link("jack", "john", 9.0)], {}, rule,
+                    {r.record_id: traits(r, ADULT_SOURCES) for r in records})  # fmt: skip
+    assert len(found.clusters) == 2
 
 
 @pytest.mark.parametrize(
