@@ -131,10 +131,38 @@ def cluster_graph(
     traits: Mapping[str, Traits] | None = None,
 ) -> Clustering:
     """:func:`cluster` over scored pairs given as each record's map of partner -> weight
-    (both directions; partners outside ``nodes`` are ignored)."""
+    (both directions; partners outside ``nodes`` are ignored). Each connected component
+    of the links and "same" judgements is clustered on its own, which gives exactly the
+    one pass's result (see the module docstring) in the one pass's order, and spares the
+    cannot-link rules every component in which no two records may conflict: a batch of
+    updates touches many people, and few of them hold two that may."""
     node_set = set(nodes)
     if len(node_set) == 1:
         return Clustering((frozenset(node_set),), (), ())
+    graph, links, same = _prepare(node_set, adjacency, judgements, thresholds, traits)
+    parts = _components(node_set, links, same)
+    if len(parts) == 1:
+        return graph.cluster(node_set, links, same)
+    found = [graph.cluster(*part) for part in parts]
+    return Clustering(
+        tuple(sorted((c for f in found for c in f.clusters), key=min)),
+        tuple(sorted((k for f in found for k in f.accepted), key=_in_order)),
+        tuple(sorted((k for f in found for k in f.refused), key=_in_order)),
+        frozenset().union(*(f.torn for f in found)),
+        frozenset().union(*(f.held for f in found)),
+        frozenset().union(*(f.kept_apart for f in found)),
+    )
+
+
+def _prepare(
+    node_set: set[str],
+    adjacency: Mapping[str, Mapping[str, float]],
+    judgements: Mapping[tuple[str, str], bool | None],
+    thresholds: Thresholds,
+    traits: Mapping[str, Traits] | None,
+) -> tuple[_Graph, list[Edge], list[Edge]]:
+    """The links (strongest first) and "same" judgements among ``node_set``, and the rest
+    of what clustering needs."""
     link_at = thresholds.link
     # (-weight, a, b) tuples sort strongest first, ties by record ids, at C speed
     links = sorted(
@@ -145,14 +173,9 @@ def cluster_graph(
     )
     if judgements:  # (a pair judged or stated "not the same" is no link)
         links = [k for k in links if judgements.get((k[1], k[2]), True)]
-    traits = traits or {}
-    if traits and not _may_conflict(set(traits.values()), thresholds.dob_years):
-        traits = {}  # no two of the records can conflict: no rule to check
-    torn = _torn(links, traits, thresholds) if len(links) > 1 and traits else {}
-    order = _untorn(links, torn, traits, thresholds) if torn else links
     forbidden: dict[str, set[str]] = {}  # a person's "not the same"
     stated: dict[str, set[str]] = {}  # a source's
-    same: list[tuple[float, str, str]] = []
+    same: list[Edge] = []
     for (a, b), verdict in sorted(judgements.items()):
         if a not in node_set or b not in node_set:
             continue
@@ -162,34 +185,96 @@ def cluster_graph(
             apart = forbidden if verdict is False else stated
             apart.setdefault(a, set()).add(b)
             apart.setdefault(b, set()).add(a)
+    return _Graph(adjacency, forbidden, stated, traits or {}, thresholds), links, same
 
-    def join_all() -> tuple[_Groups, list[Link]]:
-        groups = _Groups(node_set, adjacency, forbidden, stated, traits, thresholds)
-        accepted = [
-            Link(a, b, -negative)
-            for negative, a, b in [*order, *same]
-            if groups.join(a, b, judged=negative == -math.inf)
-        ]
-        return groups, accepted
 
-    groups, accepted = join_all()
-    between = _torn_between(order, groups, traits, thresholds) if groups.kept_apart else {}
-    if between:  # once more, with them set aside too
-        torn = {**torn, **between}
-        order = _untorn(links, torn, traits, thresholds)
+def _in_order(link: Link) -> tuple[bool, float, str, str]:
+    """The one pass's order of links: model links strongest first, then judgements."""
+    return (link.judged, -link.weight, link.record_a, link.record_b)
+
+
+Edge = tuple[float, str, str]  # (-weight, a, b)
+
+
+def _components(
+    nodes: set[str], links: list[Edge], same: list[Edge]
+) -> list[tuple[set[str], list[Edge], list[Edge]]]:
+    """The connected components of the links and "same" judgements: each one's records,
+    links and judgements (in the order given)."""
+    root = {n: n for n in nodes}
+
+    def find(node: str) -> str:
+        while root[node] != node:
+            root[node] = node = root[root[node]]
+        return node
+
+    for _, a, b in itertools.chain(links, same):
+        top_a, top_b = find(a), find(b)
+        if top_a != top_b:
+            root[top_a] = top_b
+    parts: dict[str, tuple[set[str], list[Edge], list[Edge]]] = {}
+    for node in nodes:
+        parts.setdefault(find(node), (set(), [], []))[0].add(node)
+    for edge in links:
+        parts[find(edge[1])][1].append(edge)
+    for edge in same:
+        parts[find(edge[1])][2].append(edge)
+    return list(parts.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Graph:
+    """What clustering one component needs besides its records, links and judgements."""
+
+    adjacency: Mapping[str, Mapping[str, float]]
+    forbidden: dict[str, set[str]]
+    stated: dict[str, set[str]]
+    traits: Mapping[str, Traits]
+    thresholds: Thresholds
+
+    def cluster(self, nodes: set[str], links: list[Edge], same: list[Edge]) -> Clustering:
+        """The procedure (the module docstring) over one component, or any set of them."""
+        if not links and not same:
+            return Clustering(tuple(sorted((frozenset((n,)) for n in nodes), key=min)), (), ())
+        thresholds, traits = self.thresholds, self.traits
+        if traits:
+            kinds = {kind for node in nodes if (kind := traits.get(node)) is not None}
+            if not _may_conflict(kinds, thresholds.dob_years):
+                traits = {}  # no two of the records can conflict: no rule to check
+        torn = _torn(links, traits, thresholds) if len(links) > 1 and traits else {}
+        order = _untorn(links, torn, traits, thresholds) if torn else links
+
+        def join_all() -> tuple[_Groups, list[Link]]:
+            groups = _Groups(nodes, self.adjacency, self.forbidden, self.stated, traits, thresholds)
+            accepted = [
+                Link(a, b, -negative)
+                for negative, a, b in [*order, *same]
+                if groups.join(a, b, judged=negative == -math.inf)
+            ]
+            return groups, accepted
+
         groups, accepted = join_all()
-    clusters = sorted((frozenset(group) for group in groups.members.values()), key=min)
-    find = groups.find
-    refused = tuple(
-        Link(a, b, -negative) for negative, a, b in [*links, *same] if find(a) != find(b)
-    )
-    held = (
-        frozenset((a, b) for _, a, b in set(links) - set(order) if a not in torn and b not in torn)
-        if torn
-        else frozenset()
-    )
-    kept_apart = frozenset(groups.kept_apart)
-    return Clustering(tuple(clusters), tuple(accepted), refused, frozenset(torn), held, kept_apart)
+        between = _torn_between(order, groups, traits, thresholds) if groups.kept_apart else {}
+        if between:  # once more, with them set aside too
+            torn = {**torn, **between}
+            order = _untorn(links, torn, traits, thresholds)
+            groups, accepted = join_all()
+        clusters = sorted((frozenset(group) for group in groups.members.values()), key=min)
+        find = groups.find
+        refused = tuple(
+            Link(a, b, -negative) for negative, a, b in [*links, *same] if find(a) != find(b)
+        )
+        held = (
+            frozenset(
+                (a, b) for _, a, b in set(links) - set(order) if a not in torn and b not in torn
+            )
+            if torn
+            else frozenset()
+        )
+        kept_apart = frozenset(groups.kept_apart)
+        return Clustering(
+            tuple(clusters), tuple(accepted), refused, frozenset(torn), held, kept_apart
+        )
 
 
 def _untorn(
