@@ -103,7 +103,7 @@ def expire_command(
 
     from sinks.store import Store
     from sources.cli import connect_publisher
-    from sources.expire import ended_rows, expire
+    from sources.expire import ended_rows, expire, sendable
 
     settings = load_settings()
     now = dt.datetime.now(dt.UTC)
@@ -113,21 +113,31 @@ def expire_command(
         rows = ended_rows(store, now.date())
     finally:
         store.dispose()
-    by_source = Counter(row.source_system for row in rows)
-    if not dry_run and rows:
-        report = expire(rows, connect_publisher(settings, "hub-state-expire"), now=now)
+    events, unreadable = sendable(rows, now)
+    by_source = Counter(event.source_system for event in events)
+    if not dry_run and events:
+        report = expire(events, connect_publisher(settings, "hub-state-expire"))
         if report.error is not None:
             raise HubError(f"{report.error} (run hub state expire again: sending twice is safe)")
     verb = "would send" if dry_run else "sent"
     say(
-        f"{len(rows):,} relationships whose end date has passed: {verb} them again for the "
+        f"{len(events):,} relationships whose end date has passed: {verb} them again for the "
         "workers to end"
-        if rows
+        if events
         else "no current relationship in the store has an end date that has passed"
     )
-    summary = {"ended": len(rows), "by_source": dict(sorted(by_source.items()))}
-    summary["sent"] = not dry_run and bool(rows)
+    summary = {"ended": len(events), "by_source": dict(sorted(by_source.items()))}
+    summary["sent"] = not dry_run and bool(events)
+    if unreadable:
+        summary["unreadable"] = len(unreadable)
     typer.echo(orjson.dumps(summary).decode())
+    if unreadable:
+        shown = ", ".join(unreadable[:5]) + (", ..." if len(unreadable) > 5 else "")
+        raise HubError(
+            f"{len(unreadable):,} ended relationships have a kind or date this release does "
+            f"not read, and are left out ({shown}): upgrade the hub, or end them at their "
+            "source"
+        )
 
 
 async def rebuild(

@@ -68,6 +68,20 @@ def as_sent(row: Any, now: dt.datetime) -> RelationshipObserved:
     )
 
 
+def sendable(rows: Iterable[Any], now: dt.datetime) -> tuple[list[RelationshipObserved], list[str]]:
+    """Each row as :func:`as_sent` makes it, and the ids of the rows it cannot make one of
+    (a kind or a date this release does not read: a store written by another release), so
+    that one such row holds up none of the others."""
+    events: list[RelationshipObserved] = []
+    unreadable: list[str] = []
+    for row in rows:
+        try:
+            events.append(as_sent(row, now))
+        except ValueError:
+            unreadable.append(row.relationship_id)
+    return events, unreadable
+
+
 @dataclass
 class ExpireReport:
     by_source: Counter[str] = field(default_factory=Counter)  # relationships sent again
@@ -78,14 +92,14 @@ class ExpireReport:
         return sum(self.by_source.values())
 
 
-def expire(rows: Iterable[Any], publisher: Publisher, *, now: dt.datetime) -> ExpireReport:
-    """Send each row (:func:`ended_rows`) again to its source's relationships topic, keyed
-    as `hub publish --relationships` keys it, and wait for Kafka's answers."""
+def expire(events: Iterable[RelationshipObserved], publisher: Publisher) -> ExpireReport:
+    """Send each event (:func:`sendable`) to its source's relationships topic, keyed as
+    `hub publish --relationships` keys it, and wait for Kafka's answers."""
     report = ExpireReport()
-    for row in rows:
-        event = as_sent(row, now)
-        publisher.send(source_relationships(event.source_system), row.relationship_id, event)
-        report.by_source[event.source_system] += 1
+    for event in events:
+        system = event.source_system
+        publisher.send(source_relationships(system), f"{system}:{event.relationship_id}", event)
+        report.by_source[system] += 1
     try:
         publisher.flush()
     except PublishError as error:
