@@ -283,6 +283,28 @@ def test_twins_at_one_home_with_two_given_names_conflict() -> None:
     assert not conflict(twin("emily"), other_day, 10)
 
 
+def test_twins_written_as_children_at_one_address_conflict_without_a_uprn() -> None:
+    """A nursery or school often holds no UPRN: for a child, the address (premise and
+    postcode) is a home too. Not for adults, whose records spell given names more ways."""
+
+    def kaya(given: str, updated: str | None) -> StandardRecord:
+        home = "12 ivy road|NW3 5DD"
+        return StandardRecord(given, first_name=given, last_name="kaya", dob="2022-04-28",
+                              address_text_key=home, updated_at=updated)  # fmt: skip
+
+    assert conflict(kaya("mehmet", "2024-01-05T10:00:00Z"), kaya("suleyman", "2025-02-01"), 10)
+    assert not conflict(kaya("mehmet", "2041-01-05"), kaya("suleyman", "2041-01-05"), 10)
+    assert not conflict(kaya("mehmet", "2024-01-05"), kaya("suleyman", None), 10)
+    assert not conflict(kaya("mehmet", "2024-01-05"), kaya("mehmet", "2025-02-01"), 10)
+
+    rule = Thresholds(link=1.0, review=-4.0, group=-5.0, floor=-10.0)
+    for written, persons in (("2024-01-05", 2), ("2041-01-05", 1)):  # (children, adults)
+        records = (kaya("mehmet", written), kaya("suleyman", written))
+        found = cluster(["mehmet", "suleyman"], [Link("mehmet", "suleyman", 3.0)], {}, rule,
+                        {r.record_id: traits(r, ADULT_SOURCES) for r in records})  # fmt: skip
+        assert len(found.clusters) == persons
+
+
 def test_a_parent_and_child_of_one_birthday_at_one_home_conflict() -> None:
     def sam(born: str, home: str | None) -> StandardRecord:
         return StandardRecord(born, first_name="sam", last_name="wood", dob=born, uprn=home)
