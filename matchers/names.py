@@ -253,6 +253,23 @@ def known_forms(a: str | None, b: str | None) -> bool:
     return not name_forms(a).isdisjoint(name_forms(b))
 
 
+def one_known_name(a: str | None, b: str | None) -> bool:
+    """Whether two cleaned given names are known as one name: one is a form of the other
+    (a nickname the ``nicknames`` table gives it, or its formal name), or a group of
+    :data:`VARIANT_GROUPS` holds both (Bob and Rob). Stricter than :func:`known_forms`:
+    two names that only share a third are two names, as the ``nicknames`` table links
+    names through nicknames they share (Robert and William through Bill, John and Nathan
+    through Jonathan, Mary and Rose through Rosemary). Multi-part names by their first
+    part. For telling twins apart, who may bear any two names."""
+    if not a or not b:
+        return False
+    first_a, first_b = a.split("-", 1)[0], b.split("-", 1)[0]
+    if first_a in name_forms(b) or first_b in name_forms(a):
+        return True
+    groups = _variant_groups()
+    return not groups.get(first_a, frozenset()).isdisjoint(groups.get(first_b, frozenset()))
+
+
 def forms_text(given_name: str | None) -> str | None:
     """:func:`name_forms` as one ``|``-separated, sorted string (the SQL side splits it)."""
     forms = name_forms(given_name)

@@ -283,6 +283,13 @@ def test_twins_at_one_home_with_two_given_names_conflict() -> None:
     assert not conflict(twin("emily"), other_day, 10)
 
 
+def test_twins_whose_names_only_share_a_third_are_twins() -> None:
+    """The ``nicknames`` table links Robert and William through Bill: twins may bear both."""
+    for a, b in (("robert", "william"), ("john", "nathan"), ("caroline", "charlotte")):
+        assert conflict(twin(a), twin(b), 10)
+    assert not conflict(twin("bob"), twin("rob"), 10)  # (two short forms of Robert)
+
+
 def test_twins_written_as_children_at_one_address_conflict_without_a_uprn() -> None:
     """A nursery or school often holds no UPRN: for a child, the address (premise and
     postcode) is a home too. Not for adults, whose records spell given names more ways."""

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matchers.names import clean_family_name, clean_given_name, name_group
+from matchers.names import (
+    clean_family_name,
+    clean_given_name,
+    known_forms,
+    name_group,
+    one_known_name,
+)
 from matchers.records import SourceRecord, StandardRecord
 from matchers.standardise import (
     check_dob,
@@ -73,6 +79,24 @@ def test_family_names(raw: str, expected: str) -> None:
 )
 def test_nickname_groups(nickname: str, formal: str) -> None:
     assert name_group(nickname) == formal
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "one"),
+    [
+        ("bob", "robert", True),  # a nickname of the other
+        ("bob", "rob", True),  # two nicknames of one name (VARIANT_GROUPS)
+        ("ifeoma-titilayo", "ify", True),  # a double name by its first part
+        ("robert", "william", False),  # both known as Bill
+        ("john", "nathan", False),  # both forms of Jonathan
+        ("mary", "rose", False),  # through Rosemary
+    ],
+)
+def test_one_known_name_is_one_a_form_of_the_other_not_two_sharing_a_third(
+    a: str, b: str, one: bool
+) -> None:
+    assert known_forms(a, b)  # (the looser test, for matching, takes them all for one)
+    assert one_known_name(a, b) is one
 
 
 @pytest.mark.parametrize(
