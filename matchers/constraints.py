@@ -44,8 +44,9 @@ name:
   table links only through a third, Robert and William through Bill, John and Nathan
   through Jonathan, are two names, which changes no person on either simulated borough
   or the 50k set and makes two names of 32 pairs of the simulator's given names that
-  the looser :func:`~matchers.names.known_forms` took for one), not a typo (one letter apart, Jaro-Winkler at least 0.8, one holding the
-  other), in any part of a double name, and neither record's given name is the other's
+  the looser :func:`~matchers.names.known_forms` took for one), not a typo (one letter
+  apart, Jaro-Winkler at least 0.8, one holding the other), in any part of a double
+  name, and neither record's given name is the other's
   middle name (someone known by a middle name) or, names swapped, the other's family name
   while not its own family name too ("Hassan Hassan" and "Khaled Hassan" are twins; a
   "Hassan Khaled" may be the second with names swapped). An initial conflicts only with
