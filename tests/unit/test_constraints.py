@@ -287,7 +287,11 @@ def test_twins_whose_names_only_share_a_third_are_twins() -> None:
     """The ``nicknames`` table links Robert and William through Bill: twins may bear both."""
     for a, b in (("robert", "william"), ("john", "nathan"), ("caroline", "charlotte")):
         assert conflict(twin(a), twin(b), 10)
+    # nor are two names one because the table puts both in one nickname group
+    for a, b in (("lewis", "louise"), ("amy", "emily"), ("ian", "jack")):
+        assert conflict(twin(a), twin(b), 10)
     assert not conflict(twin("bob"), twin("rob"), 10)  # (two short forms of Robert)
+    assert not conflict(twin("wiliam"), twin("bill"), 10)  # (a misspelt formal name)
 
 
 def test_twins_written_as_children_at_one_address_conflict_without_a_uprn() -> None:
