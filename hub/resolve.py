@@ -156,6 +156,7 @@ def plan_relationships(
     a worker validates them, one per relationship (its last row); the rows rejected; and
     the rows published without a start or end that could not be used (and why).
     ``op``: the events' operation (default: a snapshot read)."""
+    from schemas.conversions import relationship_key
     from schemas.topics import source_relationships
     from streams.pipeline import source_version
     from streams.validation import Accepted, RawMessage, validate_message
@@ -176,7 +177,7 @@ def plan_relationships(
         if left_out:
             unread.append(RejectedRow(line, "; ".join(left_out)))
         topic = source_relationships(event.source_system)
-        key = f"{event.source_system}:{event.relationship_id}"
+        key = relationship_key(event)
         value = codec.encode(event, topic)
         checked = validate_message(RawMessage(topic, 0, 0, key.encode(), value), codec, today)
         if not isinstance(checked, Accepted):

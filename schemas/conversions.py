@@ -18,7 +18,7 @@ import orjson
 
 from matchers.records import SourceRecord
 from matchers.standardise import read_date, read_timestamp
-from schemas.events import Address, Operation, Person, PersonChanged
+from schemas.events import Address, Operation, Person, PersonChanged, RelationshipObserved
 
 
 def parse_date(value: str | None) -> tuple[dt.date | None, bool]:
@@ -50,6 +50,11 @@ def source_record_id(record_id: str, system: str) -> str:
     """The source's own id: ``record_id`` without a leading ``"<system>:"`` if it has one."""
     prefix = f"{system}:"
     return record_id[len(prefix) :] if record_id.startswith(prefix) else record_id
+
+
+def relationship_key(event: RelationshipObserved) -> str:
+    """A relationship's Kafka key and its id in the store: ``<system>:<relationship id>``."""
+    return f"{event.source_system}:{event.relationship_id}"
 
 
 def person_from_record(record: SourceRecord) -> Person:

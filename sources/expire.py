@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from schemas.conversions import source_record_id
+from schemas.conversions import relationship_key, source_record_id
 from schemas.events import Operation, RelationshipKind, RelationshipObserved
 from schemas.topics import source_relationships
 from sinks import tables
@@ -97,9 +97,8 @@ def expire(events: Iterable[RelationshipObserved], publisher: Publisher) -> Expi
     `hub publish --relationships` keys it, and wait for Kafka's answers."""
     report = ExpireReport()
     for event in events:
-        system = event.source_system
-        publisher.send(source_relationships(system), f"{system}:{event.relationship_id}", event)
-        report.by_source[system] += 1
+        publisher.send(source_relationships(event.source_system), relationship_key(event), event)
+        report.by_source[event.source_system] += 1
     try:
         publisher.flush()
     except PublishError as error:

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from schemas.conversions import person_from_record, source_record_id
+from schemas.conversions import person_from_record, relationship_key, source_record_id
 from schemas.events import (
     Allocation,
     Event,
@@ -164,7 +164,7 @@ def _relationship(event: sim.Relationship) -> Outgoing:
         start=event.start,
         end=event.end,
     )
-    return Outgoing(source_relationships(system), f"{system}:{event.relationship_id}", contract)
+    return Outgoing(source_relationships(system), relationship_key(contract), contract)
 
 
 def _indicator(event: sim.Indicator) -> Outgoing:

@@ -31,7 +31,7 @@ from matchers.resolver import Explainer
 from monitoring.metrics import HubMetrics
 from schemas import topics
 from schemas.compiled import epoch_millis
-from schemas.conversions import record_from_person
+from schemas.conversions import record_from_person, relationship_key
 from schemas.events import (
     JudgementRecorded,
     Operation,
@@ -340,7 +340,7 @@ class Pipeline:
             if not isinstance(event, RelationshipObserved):
                 continue
             system = event.source_system
-            key = f"{system}:{event.relationship_id}"
+            key = relationship_key(event)
             version = source_version(event.source_version, event.source_ts, accepted.message)
             record_id = f"{system}:{event.subject_record_id}"
             removed = event.op is Operation.DELETE or (
