@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     link_threshold: float = Field(1.0, description="auto-link a candidate pair at or above")
     review_threshold: float = Field(-4.0, description="review band from here up to the link")
     group_threshold: float = Field(
-        -5.0, description="two groups join when their pairs average at least this weight"
+        -6.0, description="two groups join when their pairs average at least this weight"
     )
     pair_floor: float = Field(
         -10.0, description="in that average a pair counts at least this (unscored: exactly)"
