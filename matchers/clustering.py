@@ -62,7 +62,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from matchers.constraints import Names, Summary, Traits, given_names_differ, no_slip
+from matchers.constraints import Names, Summary, Traits, given_names_differ, no_slip, two_slips
 from matchers.decisions import Thresholds
 
 
@@ -416,13 +416,15 @@ def _may_conflict(kinds: Collection[Traits], years: int) -> bool:
     true whenever :meth:`Summary.conflicts` would find two records that conflict. It
     holds when two of them hold different NHS numbers, UPNs or NI prefixes; a date of
     birth is later than a born-by date; two birth years are more than ``years`` apart, or
-    two dates differ in day, month and year (:func:`~matchers.constraints.no_slip`; no
-    other difference of dates conflicts); or two with a date of birth, names and a
-    home share the date and hold given names that plainly differ (the twins rule, the
-    only one that looks at names)."""
+    two dates differ in day, month and year (:func:`~matchers.constraints.no_slip`); two
+    with a date of birth, names and a home, both written as children, hold dates that
+    differ in two of day, month and year (:func:`~matchers.constraints.two_slips`; no
+    other difference of dates conflicts); or two such, children or not, share the date
+    and hold given names that plainly differ (the twins rule, the only one that looks at
+    names)."""
     if not kinds:
         return False
-    nhs, upn, ni, dates, _names, _homes, born_by_dates = zip(*kinds, strict=True)
+    nhs, upn, ni, dates, _names, _homes, born_by_dates, _children = zip(*kinds, strict=True)
     for values in (nhs, upn, ni):
         distinct = set(values)
         if len(distinct) > 1 and len(distinct - _ABSENT) > 1:
@@ -441,14 +443,19 @@ def _may_conflict(kinds: Collection[Traits], years: int) -> bool:
     ):
         return True
     named: dict[str, set[Names]] = {}
+    children: set[str] = set()
     for kind in kinds:
         if kind.dob and kind.names and kind.home != _NO_HOME:
             named.setdefault(kind.dob, set()).add(kind.names)
-    return any(
-        given_names_differ(a, b) or given_names_differ(b, a)
-        for names in named.values()
-        if len(names) > 1
-        for a, b in itertools.combinations(names, 2)
+            if kind.child and years:
+                children.add(kind.dob)
+    return any(two_slips(a, b) for a, b in itertools.combinations(children, 2)) or (
+        any(
+            given_names_differ(a, b) or given_names_differ(b, a)
+            for names in named.values()
+            if len(names) > 1
+            for a, b in itertools.combinations(names, 2)
+        )
     )
 
 

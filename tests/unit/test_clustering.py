@@ -7,7 +7,7 @@ import random
 from collections.abc import Mapping
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from matchers.clustering import Link, _kinds_conflict, _may_conflict, _prepare, cluster
@@ -177,10 +177,18 @@ _TRAITS = st.builds(
     names=st.sampled_from([None, *_NAMES]),
     home=st.sampled_from([(None, None, None), ("1001", None, None), (None, "0207", None)]),
     born_by=st.sampled_from([None, "1975-01-01", "2005-06-30"]),
+    child=st.booleans(),
 )
 
 
-@given(kinds=st.lists(_TRAITS, min_size=2, max_size=6), years=st.sampled_from([0, 10, 25]))
+@given(kinds=st.lists(_TRAITS, min_size=2, max_size=6), years=st.sampled_from([0, 2, 10, 25]))
+@example(  # two children at one home, born more than one slip apart (sisters)
+    kinds=[
+        Traits(dob=dob, names=_NAMES[0], home=("1001", None, None, None), child=True)
+        for dob in ("1950-03-03", "1952-04-03")
+    ],
+    years=2,
+)
 @settings(max_examples=400, deadline=None)
 def test_the_quick_test_never_misses_a_conflict(kinds: list[Traits], years: int) -> None:
     """Clustering skips the cannot-link rules when the quick test finds no two records

@@ -316,6 +316,33 @@ def test_twins_written_as_children_at_one_address_conflict_without_a_uprn() -> N
         assert len(found.clusters) == persons
 
 
+def test_two_children_at_one_home_born_more_than_one_slip_apart_conflict() -> None:
+    """Sisters, both Daniela Radu, born in March and in May of one year, share a home: two
+    children's dates that differ in two of day, month and year are two children. One
+    slip (a wrong day, day and month swapped) may be one child; adults' dates, or dates
+    away from a home, are left to the other rules."""
+
+    def radu(born: str, written: str = "2024-01-05", uprn: str = "u1") -> StandardRecord:
+        return StandardRecord(f"{born}@{written}@{uprn}", first_name="daniela", last_name="radu",
+                              dob=born, uprn=uprn, updated_at=written)  # fmt: skip
+
+    assert conflict(radu("2021-05-26"), radu("2021-03-23"), 2)
+    assert conflict(radu("2021-11-16"), radu("2023-11-21"), 2)  # brothers, one month
+    assert not conflict(radu("2021-05-26"), radu("2021-05-23"), 2)  # a wrong day
+    assert not conflict(radu("2021-05-06"), radu("2021-06-05"), 2)  # day and month swapped
+    assert not conflict(radu("2021-05-26"), radu("2021-03-23", uprn="u2"), 2)  # no home
+    assert not conflict(radu("2021-05-26", "2041-01-05"), radu("2021-03-23", "2041-01-05"), 2)
+    assert not conflict(radu("2021-05-26"), radu("2021-03-23"), 0)  # rule off
+
+    rule = Thresholds(link=1.0, review=-4.0, group=-6.0, floor=-10.0, dob_years=2)
+    for written, persons in (("2024-01-05", 2), ("2041-01-05", 1)):  # (children, adults)
+        records = (radu("2021-05-26", written), radu("2021-03-23", written))
+        ids = [r.record_id for r in records]
+        found = cluster(ids, [Link(*sorted(ids), 9.0)], {}, rule,
+                        {r.record_id: traits(r, ADULT_SOURCES) for r in records})  # fmt: skip
+        assert len(found.clusters) == persons
+
+
 def test_a_parent_and_child_of_one_birthday_at_one_home_conflict() -> None:
     def sam(born: str, home: str | None) -> StandardRecord:
         return StandardRecord(born, first_name="sam", last_name="wood", dob=born, uprn=home)
