@@ -774,7 +774,7 @@ class _Run:
     def __init__(self, settings: Settings, target: Target, show_progress: bool) -> None:
         self.settings = settings
         self.target = target
-        self.matcher = load_matcher(settings.model_path)
+        self.matcher = load_matcher(settings.model_file)
         self.thresholds = thresholds_from(settings, self.matcher.block_cap)
         self.survivorship = survivorship_from(settings)
         self.phases = Phases()
@@ -831,7 +831,7 @@ class _Run:
                 from matchers.model import Model
                 from matchers.splink_adapter import splink_predict
 
-                model = Model.load(self.settings.model_path)
+                model = Model.load(self.settings.model_file)
                 scores = splink_predict(model, standard, over_common)
             else:
                 scores = hub_scores(self.matcher.scorer, standard, keys, over_common)

@@ -16,22 +16,20 @@ import typer
 
 from hub.console import counting_progress, err, say
 from hub.errors import HubError, StackError
-from hub.settings import Settings, load_settings
+from hub.settings import STACK_MODEL, Settings, load_settings
 from hub.stack.manager import Stack
 from hub.stack.workers import Workers
 
 
 def ensure_model(settings: Settings, residents: int, seed: int) -> Path:
-    """The model workers load: HUB_MODEL_PATH if it exists, else one trained here."""
-    if settings.model_path.is_file():
-        return settings.model_path
+    """The model workers load (:attr:`Settings.model_file`), else one trained here."""
+    if settings.model_file.is_file():
+        return settings.model_file
     from matchers.splink_adapter import TrainingOptions, train
     from matchers.standardise import standardise
     from sources.simulator import SimulationConfig, simulate
 
-    path = settings.stack_dir / "model.json"
-    if path.is_file():
-        return path
+    path = settings.stack_dir / STACK_MODEL
     say(f"no model at {settings.model_path}: training one on a simulated borough")
     snapshot = simulate(SimulationConfig(residents=residents, seed=seed), day=1)
     records = [standardise(r.to_source_record()) for r in snapshot.records.values()]

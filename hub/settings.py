@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hub.errors import UsageError
 from matchers.decisions import DEFAULT_ADULT_SOURCES
 
+STACK_MODEL = "model.json"  # in the stack folder: the model `hub run` trains when none is set
+
 
 class Settings(BaseSettings):
     """Every setting of the hub. Defaults run the whole hub on one machine.
@@ -160,6 +162,16 @@ class Settings(BaseSettings):
     def redis_host_port(self) -> tuple[str, int]:
         parts = urlsplit(self.redis_url)
         return parts.hostname or "127.0.0.1", parts.port or 6379
+
+    @property
+    def model_file(self) -> Path:
+        """The model the hub loads: ``HUB_MODEL_PATH`` if it is there, else the one `hub run`
+        trains into the stack folder if that is (else ``HUB_MODEL_PATH``, so that a missing
+        model is named as configured)."""
+        if self.model_path.is_file():
+            return self.model_path
+        trained = self.stack_dir / STACK_MODEL
+        return trained if trained.is_file() else self.model_path
 
     def postgres_url(self, host: str = "127.0.0.1") -> str:
         """SQLAlchemy URL of the stack's own PostgreSQL (set HUB_DATABASE_URL to it to use it)."""

@@ -46,7 +46,7 @@ def rebuild_command(
     from sinks.store import Store
 
     settings = load_settings()
-    matcher = load_matcher(settings.model_path)
+    matcher = load_matcher(settings.model_file)
     thresholds = thresholds_from(settings, matcher.block_cap)
     client = connect_redis(settings)
     try:

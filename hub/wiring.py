@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def _matcher(settings: Settings, model_path: Path | None = None) -> Matcher:
-    path = model_path or settings.model_path
+    path = model_path or settings.model_file
     if not path.is_file():
         raise UsageError(f"no model at {path}: train one (hub model train) and set HUB_MODEL_PATH")
     return load_matcher(path)

@@ -225,11 +225,11 @@ async def _serve(settings: Settings, conn: Connection) -> None:
         client_id="hub-drainer",
     )
     explained = None
-    if settings.model_path.is_file():
+    if settings.model_file.is_file():
         explained = explanations(settings)
     else:
         log.warning(
-            "no model at %s: review items are drained without explanations", settings.model_path
+            "no model at %s: review items are drained without explanations", settings.model_file
         )
     drain = Drain(state, the_store, publisher, explanations=explained)
     parent = os.getppid()

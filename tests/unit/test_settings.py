@@ -124,3 +124,16 @@ def test_thresholds_must_be_finite() -> None:
 )
 def test_the_redis_url_is_shown_without_its_password(url: str, shown: str) -> None:
     assert Settings(_env_file=None, redis_url=url).redis_url_shown == shown  # type: ignore[call-arg]
+
+
+def test_the_model_is_the_configured_one_else_the_one_hub_run_trained(tmp_path: Path) -> None:
+    """`hub run` trains its model into the stack folder when HUB_MODEL_PATH names none;
+    `hub state rebuild`, `hub bootstrap` and workers started by hand load that one too."""
+    configured, stack = tmp_path / "council-model.json", tmp_path / "stack"
+    settings = Settings(model_path=configured, stack_dir=stack)
+    assert settings.model_file == configured  # neither: named as configured, for the error
+    stack.mkdir()
+    (stack / "model.json").write_text("{}")
+    assert settings.model_file == stack / "model.json"
+    configured.write_text("{}")
+    assert settings.model_file == configured
