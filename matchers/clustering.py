@@ -437,25 +437,22 @@ def _may_conflict(kinds: Collection[Traits], years: int) -> bool:
     latest = max(dobs)
     if born_by and latest > min(born_by):
         return True
+    at_home = [(k.dob, k.names, k.child) for k in kinds if k.dob and k.names and k.home != _NO_HOME]
+    children = {dob for dob, _, child in at_home if child}
     if years and (
         int(latest[:4]) - int(min(dobs)[:4]) > years
         or any(no_slip(a, b) for a, b in itertools.combinations(dobs, 2))  # (years close)
+        or any(two_slips(a, b) for a, b in itertools.combinations(children, 2))
     ):
         return True
     named: dict[str, set[Names]] = {}
-    children: set[str] = set()
-    for kind in kinds:
-        if kind.dob and kind.names and kind.home != _NO_HOME:
-            named.setdefault(kind.dob, set()).add(kind.names)
-            if kind.child and years:
-                children.add(kind.dob)
-    return any(two_slips(a, b) for a, b in itertools.combinations(children, 2)) or (
-        any(
-            given_names_differ(a, b) or given_names_differ(b, a)
-            for names in named.values()
-            if len(names) > 1
-            for a, b in itertools.combinations(names, 2)
-        )
+    for dob, names, _ in at_home:
+        named.setdefault(dob, set()).add(names)
+    return any(
+        given_names_differ(a, b) or given_names_differ(b, a)
+        for names in named.values()
+        if len(names) > 1
+        for a, b in itertools.combinations(names, 2)
     )
 
 
