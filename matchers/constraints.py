@@ -313,19 +313,21 @@ def no_slip(a: str, b: str) -> bool:
     """Two ISO dates that differ in day, month and year, the day and month not merely
     swapped: more than one slip of the pen apart, as a wrong day, a wrong month, a wrong
     year or the day and month the wrong way round each leaves some part as it was."""
-    return (
-        a[:4] != b[:4]
-        and a[5:7] != b[5:7]
-        and a[8:10] != b[8:10]
-        and (a[5:7], a[8:10]) != (b[8:10], b[5:7])
-    )
+    return _parts_apart(a, b) == 3
 
 
 def two_slips(a: str, b: str) -> bool:
     """Two ISO dates that differ in two or three of day, month and year, the day and month
     not merely swapped: more than one slip of the pen apart."""
-    differ = (a[:4] != b[:4]) + (a[5:7] != b[5:7]) + (a[8:10] != b[8:10])
-    return differ > 1 and (a[5:7], a[8:10]) != (b[8:10], b[5:7])
+    return _parts_apart(a, b) > 1
+
+
+def _parts_apart(a: str, b: str) -> int:
+    """How many of year, month and day two ISO dates differ in; none when the day and
+    month are merely swapped (whatever the year)."""
+    if (a[5:7], a[8:10]) == (b[8:10], b[5:7]):
+        return 0
+    return (a[:4] != b[:4]) + (a[5:7] != b[5:7]) + (a[8:10] != b[8:10])
 
 
 def generations_apart(a: str, b: str, years: int) -> bool:

@@ -225,12 +225,11 @@ async def _serve(settings: Settings, conn: Connection) -> None:
         client_id="hub-drainer",
     )
     explained = None
-    if settings.model_file.is_file():
-        explained = explanations(settings)
+    model = settings.model_file
+    if model.is_file():
+        explained = explanations(settings, model)
     else:
-        log.warning(
-            "no model at %s: review items are drained without explanations", settings.model_file
-        )
+        log.warning("no model at %s: review items are drained without explanations", model)
     drain = Drain(state, the_store, publisher, explanations=explained)
     parent = os.getppid()
 
