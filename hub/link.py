@@ -34,7 +34,7 @@ from hub.console import counting_progress, say
 from hub.errors import UsageError
 from hub.inputs import RejectedRow, cell_text, check_output, parse_mapping, read_records, read_rows
 from hub.prepare import Prepared, PreparedRules, PreparedScorer, Preparing
-from hub.settings import Settings, load_settings, parse_adult_sources
+from hub.settings import Settings, load_settings, parse_adult_sources, parse_contact_sources
 from matchers.batch import resolve_batch
 from matchers.decisions import Judgement, Thresholds, parent_of, stated_apart
 from matchers.events import Event, FieldWeight, ReviewItemRaised
@@ -91,6 +91,7 @@ def thresholds_from(
         "dob_years": settings.dob_conflict_years,
         "ambiguity": settings.ambiguity_margin,
         "adult_sources": parse_adult_sources(settings.adult_sources),
+        "contact_sources": parse_contact_sources(settings.contact_sources),
     }
     block_cap = settings.block_cap if settings.block_cap is not None else model_block_cap
     if block_cap is not None:
@@ -109,6 +110,13 @@ def _adult_sources_option(text: str) -> tuple[tuple[str, int], ...]:
         return parse_adult_sources(text)
     except ValueError as error:
         raise UsageError(f"--adult-sources: {error}") from None
+
+
+def _contact_sources_option(text: str) -> tuple[str, ...]:
+    try:
+        return parse_contact_sources(text)
+    except ValueError as error:
+        raise UsageError(f"--contact-sources: {error}") from None
 
 
 def survivorship_from(settings: Settings) -> SurvivorshipRules:
@@ -401,17 +409,21 @@ RelationshipsOption = Annotated[
 
 
 def report_unseen_sources(thresholds: Thresholds, records: Sequence[SourceRecord]) -> None:
-    """Note an adults-only source (``HUB_ADULT_SOURCES``) that no record comes from while one
-    of the records' source systems is the same name written another way (``Council_Tax``,
-    ``council-tax``): names are matched exactly, so it would silently do nothing."""
+    """Note an adults-only or contacts source (``HUB_ADULT_SOURCES``,
+    ``HUB_CONTACT_SOURCES``) that no record comes from while one of the records' source
+    systems is the same name written another way (``Council_Tax``, ``council-tax``): names
+    are matched exactly, so it would silently do nothing."""
     seen = {record.source_system for record in records} - {None, ""}
     by_form = {_name_form(system): system for system in seen if system}
-    for name, _age in thresholds.adult_sources:
+    named = [(name, "adults-only", "ADULT") for name, _age in thresholds.adult_sources]
+    named += [(name, "contacts", "CONTACT") for name in thresholds.contact_sources]
+    for name, kind, setting in named:
         like = by_form.get(_name_form(name))
         if name not in seen and like is not None:
+            option = setting.lower()
             say(
-                f"note: no record comes from the adults-only source {name} (HUB_ADULT_SOURCES "
-                f"or --adult-sources), but some come from {like}: names are matched exactly"
+                f"note: no record comes from the {kind} source {name} (HUB_{setting}_SOURCES "
+                f"or --{option}-sources), but some come from {like}: names are matched exactly"
             )
 
 
@@ -457,6 +469,9 @@ def link_command(
     adult_sources: Annotated[
         str | None, typer.Option(help="override HUB_ADULT_SOURCES (system:age,...)")
     ] = None,
+    contact_sources: Annotated[
+        str | None, typer.Option(help="override HUB_CONTACT_SOURCES (system,...)")
+    ] = None,
     relationships: RelationshipsOption = None,
     chunk: Annotated[
         int, typer.Option(help="records placed between two re-clusterings (same persons)", min=1)
@@ -480,6 +495,9 @@ def link_command(
         block_cap=block_cap,
         ambiguity=ambiguity_margin,
         adult_sources=None if adult_sources is None else _adult_sources_option(adult_sources),
+        contact_sources=(
+            None if contact_sources is None else _contact_sources_option(contact_sources)
+        ),
     )
     records, rejected = read_input(input_path, mapping)
     report_rejected(input_path, rejected)

@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import UsageError
-from matchers.decisions import DEFAULT_ADULT_SOURCES
+from matchers.decisions import DEFAULT_ADULT_SOURCES, DEFAULT_CONTACT_SOURCES
 
 STACK_MODEL = "model.json"  # in the stack folder: the model `hub run` trains when none is set
 
@@ -113,6 +113,10 @@ class Settings(BaseSettings):
         ",".join(f"{system}:{age}" for system, age in DEFAULT_ADULT_SOURCES),
         description="source systems that hold only people of at least an age: system:age,...",
     )
+    contact_sources: str = Field(
+        ",".join(DEFAULT_CONTACT_SOURCES),
+        description="source systems whose records with no date of birth and no UPN are adults'",
+    )
 
     @field_validator("kafka_bootstrap")
     @classmethod
@@ -127,6 +131,12 @@ class Settings(BaseSettings):
     @classmethod
     def _adult_sources(cls, value: str) -> str:
         parse_adult_sources(value)
+        return value
+
+    @field_validator("contact_sources")
+    @classmethod
+    def _contact_sources(cls, value: str) -> str:
+        parse_contact_sources(value)
         return value
 
     @field_validator("redis_url")
@@ -193,6 +203,17 @@ def parse_adult_sources(text: str) -> tuple[tuple[str, int], ...]:
             raise ValueError(f"{system!r} is named twice")
         pairs[system] = int(age)
     return tuple(sorted(pairs.items()))
+
+
+def parse_contact_sources(text: str) -> tuple[str, ...]:
+    """``system,...`` (HUB_CONTACT_SOURCES) as source systems, sorted."""
+    systems = [p.strip() for p in text.split(",") if p.strip()]
+    for system in systems:
+        if ":" in system:
+            raise ValueError(f"{system!r} is not a source system (no age here: contacts are 18)")
+        if systems.count(system) > 1:
+            raise ValueError(f"{system!r} is named twice")
+    return tuple(sorted(systems))
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -108,6 +108,25 @@ transition to adult care before 18) and any record with a date of birth:
   recall from 0.9708 to 0.9726 and precision from 0.9976 to 0.9978 (a parent's dateless
   contact-centre record no longer joins the child's person, for one).
 
+A record with neither a date of birth nor a unique pupil number from a source whose
+records of children always carry one of the two (``Thresholds.contact_sources``; by
+default :data:`CONTACT_SOURCES`, education: a school holds every pupil with both, and
+each pupil's parents and carers as contacts with neither) is an adult's, a contact's,
+and bounds a date of birth as an adults-only source's record does, at 18:
+
+- **a child as a school's contact**: the dated record's person would have been under 18
+  on the day the contact record was last written. A father's contact record at his
+  son's school, "Joshua Roerts", carrying the home's landline that the son's school
+  record carries too, no longer joins the son, born 2010, of the same name. Counted with
+  the truth on the borough: of its 1,438 education records with neither, 6 are
+  children's (a pupil's record missing both), 1,432 adults'. Measured at the defaults
+  it parts 2 of the borough's 11 merged same-named parents and children, 3 of the second
+  borough's 30 and 7 of the third's 25, and raises pairwise recall on all three (0.9715
+  to 0.9732 on the borough; 0.9704 to 0.9717; 0.9680 to 0.9696) with precision unchanged
+  or higher. Where the relationships already say which record is a parent's it adds
+  little: it then costs up to 0.0003 of recall, and on the second borough a pupil's
+  undated record missing its number joined the father.
+
 For a record a source holds as a parent (a ``PARENT`` or ``CHILD`` relation with its start:
 :func:`matchers.decisions.parents_born_by`) and any record with a date of birth:
 
@@ -124,14 +143,14 @@ A "same person" judgement overrides these rules (a person looked); a "not the sa
 judgement is a rule of its own. The check works on a few traits per record, summarised
 per group (its sets of identifiers, of dates of birth and of the date, names and home of
 each record that has all three, which stay small, and the earliest born-by date of its
-adults-only records and its records a source holds as parents), so joining two groups
-does not cost the product of their sizes.
+adults-only records, its contacts and its records a source holds as parents), so joining
+two groups does not cost the product of their sizes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -165,6 +184,10 @@ class Traits(NamedTuple):
 # The sources that hold only people of at least an age, by default (by law; see
 # matchers.decisions.DEFAULT_ADULT_SOURCES): a council names its own (HUB_ADULT_SOURCES).
 ADULT_SOURCES: Mapping[str, int] = MappingProxyType(dict(decisions.DEFAULT_ADULT_SOURCES))
+# The sources whose records with neither a date of birth nor a UPN are adults' contacts, by
+# default (matchers.decisions.DEFAULT_CONTACT_SOURCES): a council names its own
+# (HUB_CONTACT_SOURCES).
+CONTACT_SOURCES: frozenset[str] = frozenset(decisions.DEFAULT_CONTACT_SOURCES)
 # A record written before council tax began (1 April 1993) bounds nothing: such a date is a
 # placeholder (the Unix epoch, 1900-01-01), and an early one would bound every later birth.
 EARLIEST_WRITTEN = date(1993, 4, 1)
@@ -172,16 +195,20 @@ ADULT_AGE = 18  # (the twins rule counts a child's address as a home: see the do
 
 
 def traits(
-    record: StandardRecord, adult_sources: Mapping[str, int], parent_born_by: str | None = None
+    record: StandardRecord,
+    adult_sources: Mapping[str, int],
+    parent_born_by: str | None = None,
+    contact_sources: Collection[str] = CONTACT_SOURCES,
 ) -> Traits:
     """The record's traits; ``adult_sources``: ``source_ages(thresholds.adult_sources)``;
     ``parent_born_by``: the bound a source's statement that it is a parent sets
-    (:func:`matchers.decisions.parents_born_by`)."""
+    (:func:`matchers.decisions.parents_born_by`); ``contact_sources``:
+    ``thresholds.contact_sources``."""
     ni = record.ni_number[:8] if record.ni_number else None
     names = (record.first_name, record.middle_name, record.last_name) if record.first_name else None
     child = _child_when_written(record)
     home = (record.uprn, record.address_text_key if child else None, record.phone, record.email)
-    born_by = _born_by(record, adult_sources)
+    born_by = _born_by(record, adult_sources, contact_sources)
     if parent_born_by is not None and (born_by is None or parent_born_by < born_by):
         born_by = parent_born_by
     return Traits(record.nhs_number, record.upn, ni, record.dob, names, home, born_by, child)
@@ -193,11 +220,17 @@ def source_ages(adult_sources: tuple[tuple[str, int], ...]) -> Mapping[str, int]
     return MappingProxyType(dict(adult_sources))
 
 
-def _born_by(record: StandardRecord, adult_sources: Mapping[str, int]) -> str | None:
+def _born_by(
+    record: StandardRecord, adult_sources: Mapping[str, int], contact_sources: Collection[str]
+) -> str | None:
     """For a record of an adults-only source, the latest date of birth its person can have:
-    the day the source last wrote it (``updated_at``) less the source's minimum age; none
-    for a day before :data:`EARLIEST_WRITTEN`."""
-    age = adult_sources.get(record.source_system or "")
+    the day the source last wrote it (``updated_at``) less the source's minimum age; for a
+    contact (a record of a contacts source with neither a date of birth nor a UPN), less
+    18 years; none for a day before :data:`EARLIEST_WRITTEN`."""
+    source = record.source_system or ""
+    age = adult_sources.get(source)
+    if age is None and source in contact_sources and not (record.dob or record.upn):
+        age = ADULT_AGE
     return None if age is None else _years_before_written(record, age)
 
 
@@ -354,11 +387,14 @@ def conflict(
     b: StandardRecord,
     dob_years: int,
     adult_sources: Mapping[str, int] = ADULT_SOURCES,
+    contact_sources: Collection[str] = CONTACT_SOURCES,
 ) -> bool:
     """Whether two records cannot be one person (the pairwise form of the rules, for
     tests and explanations; clustering works on each record's :func:`traits`)."""
-    summary_a = Summary.of(traits(a, adult_sources))
-    return summary_a.conflicts(Summary.of(traits(b, adult_sources)), dob_years)
+    summary_a = Summary.of(traits(a, adult_sources, contact_sources=contact_sources))
+    return summary_a.conflicts(
+        Summary.of(traits(b, adult_sources, contact_sources=contact_sources)), dob_years
+    )
 
 
 _NONE: frozenset[str] = frozenset()

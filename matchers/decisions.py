@@ -38,6 +38,10 @@ from dataclasses import dataclass, replace
 # 2014), but assesses a young person's transition from childhood before 18 (s. 58), so 14
 # is taken to be safe there too.
 DEFAULT_ADULT_SOURCES = (("adult_social_care", 14), ("council_tax", 18), ("electoral_roll", 14))
+# Source systems whose records of children always carry a date of birth or a unique pupil
+# number, so that a record of theirs with neither is a parent's or carer's contact, an adult
+# (see matchers.constraints): a school holds each pupil with both, and parents as contacts.
+DEFAULT_CONTACT_SOURCES = ("education",)
 
 
 class Decision(enum.StrEnum):
@@ -65,6 +69,9 @@ class Thresholds:
     - ``adult_sources``: (source system, minimum age) of the sources that hold only people
       of at least that age; their records bound a date of birth (a cannot-link rule, see
       :mod:`matchers.constraints`). Sorted by source system.
+    - ``contact_sources``: the sources whose records with neither a date of birth nor a
+      unique pupil number are adults' contacts (a cannot-link rule, as an adults-only
+      source's records are, at 18). Sorted.
     """
 
     link: float = 6.0
@@ -75,6 +82,7 @@ class Thresholds:
     dob_years: int = 10
     ambiguity: float = 2.0
     adult_sources: tuple[tuple[str, int], ...] = DEFAULT_ADULT_SOURCES
+    contact_sources: tuple[str, ...] = DEFAULT_CONTACT_SOURCES
 
     def __post_init__(self) -> None:
         weights = (self.link, self.review, self.group, self.floor, self.ambiguity)
@@ -97,6 +105,10 @@ class Thresholds:
         if not all(0 < age <= 120 for _, age in sources):
             raise ValueError("an adults-only source's minimum age is from 1 to 120 years")
         object.__setattr__(self, "adult_sources", sources)
+        contacts = tuple(sorted(str(name) for name in self.contact_sources))
+        if len(set(contacts)) != len(contacts) or not all(contacts):
+            raise ValueError("each contacts source is named once")
+        object.__setattr__(self, "contact_sources", contacts)
 
     def decide(self, weight: float) -> Decision:
         if weight >= self.link:

@@ -150,7 +150,8 @@ class Resolver:
         self.explain = explain
         self.stats = ResolverStats()
         self._known_traits: dict[str, tuple[StandardRecord, str | None, Traits]] = {}
-        self._traits_ages: Mapping[str, int] | None = None  # the sources they were made with
+        # the sources the remembered traits were made with (adults-only, contacts)
+        self._traits_sources: tuple[Mapping[str, int], tuple[str, ...]] | None = None
         # a scorer that also offers KnownWeights (records scored ahead)
         self._known_weights: KnownWeightsOf | None = getattr(scorer, "known_weights", None)
 
@@ -484,9 +485,10 @@ class Resolver:
             for record_id in list(islice(known, len(known) // 2)):
                 del known[record_id]
         ages = source_ages(self.thresholds.adult_sources)
-        if ages is not self._traits_ages:  # (other thresholds: the bounds change with them)
+        contacts = self.thresholds.contact_sources
+        if (ages, contacts) != self._traits_sources:  # (the bounds change with them)
             known.clear()
-            self._traits_ages = ages
+            self._traits_sources = (ages, contacts)
         judged = tx.judgements.get(nodes)
         found: dict[str, Traits] = {}
         for record_id, record in tx.records.get(nodes).items():
@@ -494,7 +496,7 @@ class Resolver:
             bound = parents_born_by(own.values()).get(record_id) if own else None
             seen = known.get(record_id)
             if seen is None or seen[0] is not record or seen[1] != bound:
-                seen = known[record_id] = (record, bound, traits(record, ages, bound))
+                seen = known[record_id] = (record, bound, traits(record, ages, bound, contacts))
             found[record_id] = seen[2]
         return found
 

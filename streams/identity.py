@@ -161,6 +161,7 @@ CONFIGURED_BY = {
     "dob_years": "HUB_DOB_CONFLICT_YEARS",
     "ambiguity": "HUB_AMBIGUITY_MARGIN",
     "adult_sources": "HUB_ADULT_SOURCES",
+    "contact_sources": "HUB_CONTACT_SOURCES",
     "trusted_address_sources": "HUB_TRUSTED_ADDRESS_SOURCES",
 }
 

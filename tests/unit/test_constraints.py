@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -453,7 +454,7 @@ def test_an_adults_only_record_bounds_the_date_of_birth() -> None:
     assert born_by("council_tax", "2025-03-06T10:00:00Z") == "2007-03-06"
     assert born_by("electoral_roll", "2025-03-26T10:00:00Z") == "2011-03-26"
     assert born_by("adult_social_care", "2025-03-26T10:00:00Z") == "2011-03-26"
-    assert born_by("education", "2025-03-26T10:00:00Z") is None
+    assert born_by("libraries", "2025-03-26T10:00:00Z") is None
     assert born_by("council_tax", None) is None
     assert born_by("council_tax", "not a date") is None
     assert born_by("council_tax", "1970-01-01T00:00:00Z") is None  # placeholder
@@ -487,6 +488,46 @@ def test_a_child_cannot_be_the_council_tax_payer_of_the_same_name() -> None:
     assert not conflict(dad, born_2007, 2)
     assert conflict(dad, StandardRecord("s", dob="2007-03-07"), 2)
     assert not conflict(dad, StandardRecord("s", first_name="jack"), 2)  # no date
+
+
+def test_a_schools_contact_is_an_adult() -> None:
+    """Borough: the father a school holds as a contact, "Joshua Roerts" (no date of birth,
+    no UPN), carrying the home's landline that his son's school record carries too, joined
+    the son (born 2010) of the same name. A record of a contacts source with neither a
+    date of birth nor a UPN is an adult's; a pupil's record missing one of the two is not
+    taken for one, nor is a record of another source."""
+
+    def school(record_id: str, **fields: str) -> StandardRecord:
+        return StandardRecord(record_id, source_system="education", first_name="joshua",
+                              last_name="roberts", phone="+442074325596",
+                              updated_at="2025-05-28T11:03:25Z", **fields)  # fmt: skip
+
+    contact = school("education:EDU172105")
+    son = school("education:EDU172099", dob="2010-10-31", upn="N202212914796")
+    father = StandardRecord("libraries:1", source_system="libraries", first_name="joshua",
+                            last_name="roberts", dob="1978-07-16")  # fmt: skip
+    assert traits(contact, ADULT_SOURCES).born_by == "2007-05-28"
+    assert conflict(contact, son, 10) and conflict(son, contact, 10)
+    assert not conflict(contact, father, 10)
+    assert not conflict(contact, son, 10, contact_sources=())  # (HUB_CONTACT_SOURCES empty)
+    pupil_without_date = school("education:3", upn="N202212914796")
+    pupil_without_upn = school("education:4", dob="2010-10-31")
+    library = replace(contact, record_id="libraries:5", source_system="libraries")
+    for record in (pupil_without_date, pupil_without_upn, library):
+        assert traits(record, ADULT_SOURCES).born_by is None
+        assert not conflict(record, son, 10)
+    # through clustering: linked more strongly to the son than to the father, the contact
+    # joins the father, as it would with the son's school saying who is whose parent
+    records_of = (contact, son, father)
+    records = {r.record_id: traits(r, ADULT_SOURCES) for r in records_of}
+    links = [Link(contact.record_id, son.record_id, 14.0),
+             Link(contact.record_id, father.record_id, 9.0)]  # fmt: skip
+    found = cluster(records, links, {}, RULE, records)
+    assert frozenset({contact.record_id, father.record_id}) in found.clusters
+    off = {r.record_id: traits(r, ADULT_SOURCES, contact_sources=()) for r in records_of}
+    assert (
+        frozenset({contact.record_id, son.record_id}) in cluster(off, links, {}, RULE, off).clusters
+    )
 
 
 def test_a_dateless_parents_group_and_a_childs_group_stay_apart() -> None:

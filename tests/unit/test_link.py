@@ -320,6 +320,12 @@ def test_link_notes_an_adults_only_source_named_otherwise_than_the_records_name_
     report_unseen_sources(replace(named, adult_sources=(("council_tax", 18),)), records)
     report_unseen_sources(named, [SourceRecord("3", source_system="housing")])
     assert capsys.readouterr().err == ""
+    schools = [SourceRecord("4", source_system="Education")]
+    report_unseen_sources(THRESHOLDS, schools)
+    assert capsys.readouterr().err.strip() == (
+        "note: no record comes from the contacts source education (HUB_CONTACT_SOURCES or "
+        "--contact-sources), but some come from Education: names are matched exactly"
+    )
 
 
 def test_hub_link_says_when_rows_repeat_a_record_id(model: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hub.errors import UsageError
-from hub.settings import Settings, load_settings, parse_adult_sources
+from hub.settings import Settings, load_settings, parse_adult_sources, parse_contact_sources
 from matchers.decisions import Thresholds
 
 pytestmark = pytest.mark.unit
@@ -137,3 +137,22 @@ def test_the_model_is_the_configured_one_else_the_one_hub_run_trained(tmp_path: 
     assert settings.model_file == stack / "model.json"
     configured.write_text("{}")
     assert settings.model_file == configured
+
+
+def test_contacts_sources_are_read_sorted_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.link import thresholds_from
+
+    assert parse_contact_sources(" schools, education ,,") == ("education", "schools")
+    assert parse_contact_sources("") == ()
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert thresholds_from(defaults).contact_sources == ("education",)
+    assert thresholds_from(defaults, contact_sources=()).contact_sources == ()
+    with pytest.raises(ValueError, match="named twice"):
+        parse_contact_sources("education,education")
+    with pytest.raises(ValueError, match="no age here"):
+        parse_contact_sources("education:18")
+    with pytest.raises(ValueError, match="named once"):
+        Thresholds(contact_sources=("a", "a"))
+    monkeypatch.setenv("HUB_CONTACT_SOURCES", "education:18")
+    with pytest.raises(UsageError, match="HUB_CONTACT_SOURCES"):
+        load_settings()
