@@ -831,7 +831,8 @@ class _Run:
                 from matchers.model import Model
                 from matchers.splink_adapter import splink_predict
 
-                model = Model.load(self.settings.model_file)
+                # the model the hub's scorer was made from (read once), else the file's
+                model = self.matcher.model or Model.load(self.settings.model_file)
                 scores = splink_predict(model, standard, over_common)
             else:
                 scores = hub_scores(self.matcher.scorer, standard, keys, over_common)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -45,6 +45,9 @@ from matchers.resolver import Resolver
 from matchers.standardise import check_date
 from matchers.survivorship import SurvivorshipRules
 
+if TYPE_CHECKING:
+    from matchers.model import Model
+
 Explainer = Callable[[StandardRecord, StandardRecord], Sequence[FieldWeight]]
 MAX_LINES_SHOWN = 20
 # Records placed between two re-clusterings in stream mode: enough to share the cost of
@@ -56,13 +59,15 @@ DEFAULT_CHUNK = 50
 @dataclass(frozen=True)
 class Matcher:
     """The model side the resolver needs: standardiser, blocking rules, scorer, and the
-    blocking-key cap the model was trained with."""
+    blocking-key cap the model was trained with; and the model they were made from (none
+    for test doubles)."""
 
     standardise: Standardiser
     rules: KeyRules
     scorer: PairScorer
     explain: Explainer | None = None
     block_cap: int | None = None
+    model: Model | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ def load_matcher(path: Path) -> Matcher:
         )
         return lines
 
-    return Matcher(standardise, rules, scorer, explain, model.max_block_size)
+    return Matcher(standardise, rules, scorer, explain, model.max_block_size, model)
 
 
 def _distinct(records: Sequence[SourceRecord]) -> list[str]:
