@@ -371,6 +371,35 @@ def test_a_council_names_its_own_adults_only_sources_and_a_child_never_joins_the
     )  # fmt: skip
 
 
+def test_a_schools_contact_never_joins_a_child_unless_the_council_names_no_contacts_source() -> (
+    None
+):
+    # (the borough's Joshua Roberts) the school holds the father as a contact, with neither a
+    # date of birth nor a UPN, and the son of his name, born 2010, with both
+    son = SourceRecord("education:s", "education", "Joshua", None, "Roberts", "2010-10-31",
+                       upn="N202212914796", postcode="N19 5WJ", email="r@x.org")  # fmt: skip
+    contact = SourceRecord("education:f", "education", "Joshua", None, "Roberts",
+                           postcode="N19 5WJ", email="r@x.org",
+                           updated_at="2025-05-28T11:03:25Z")  # fmt: skip
+    resolver, state = make_resolver()
+    for record in (son, contact):
+        resolver.upsert(record)
+    assert state.partition() == {frozenset({"education:s"}), frozenset({"education:f"})}
+    assert resolver.configuration["contact_sources"] == ("education",)
+    # a council whose school system is named otherwise, or none: nothing tells them apart
+    none_named = replace(THRESHOLDS, contact_sources=())
+    plain, plain_state = make_resolver(none_named)
+    for record in (son, contact):
+        plain.upsert(record)
+    assert plain_state.partition() == {frozenset({"education:s", "education:f"})}
+    # a resolver given other sources re-makes the traits it keeps (their bounds changed)
+    plain.thresholds = THRESHOLDS
+    plain.upsert(replace(son, record_id="education:s2"))  # re-clusters the component
+    assert plain_state.partition() == {
+        frozenset({"education:s", "education:s2"}), frozenset({"education:f"}),
+    }  # fmt: skip
+
+
 def test_a_record_a_source_holds_as_a_parent_never_joins_a_child_born_too_late() -> None:
     # (the borough's Charlie Adams) a school holds the father as a dateless contact, parent
     # of his elder son since 2009; the nursery holds his baby, of his name, born 2024
