@@ -828,11 +828,10 @@ class _Run:
         with self.phases.timed("score"):
             advance = self.task(f"score ({scorer})", 1)
             if scorer == "splink":
-                from matchers.model import Model
                 from matchers.splink_adapter import splink_predict
 
-                # the model the hub's scorer was made from (read once), else the file's
-                model = self.matcher.model or Model.load(self.settings.model_file)
+                model = self.matcher.model  # (the hub's scorer was made from it: read once)
+                assert model is not None  # (load_matcher's)
                 scores = splink_predict(model, standard, over_common)
             else:
                 scores = hub_scores(self.matcher.scorer, standard, keys, over_common)

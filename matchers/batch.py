@@ -120,7 +120,9 @@ def resolve_scored(
     ages = source_ages(thresholds.adult_sources)
     parents = parents_born_by(latest.values())
     traits_of = {
-        record_id: traits(record, ages, parents.get(record_id), thresholds.contact_sources)
+        record_id: traits(
+            record, ages, parents.get(record_id), contact_sources=thresholds.contact_sources
+        )
         for record_id, record in by_id.items()
     }
     clustering = cluster_graph(by_id, scored, judged, thresholds, traits_of)

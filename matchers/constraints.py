@@ -108,8 +108,9 @@ transition to adult care before 18) and any record with a date of birth:
   recall from 0.9708 to 0.9726 and precision from 0.9976 to 0.9978 (a parent's dateless
   contact-centre record no longer joins the child's person, for one).
 
-A record with neither a date of birth nor a unique pupil number from a source whose
-records of children always carry one of the two (``Thresholds.contact_sources``; by
+A record with neither a date of birth nor a unique pupil number (nor one written and
+left out as unreadable: that is a pupil's) from a source whose records of children
+always carry one of the two (``Thresholds.contact_sources``; by
 default :data:`CONTACT_SOURCES`, education: a school holds every pupil with both, and
 each pupil's parents and carers as contacts with neither) is an adult's, a contact's,
 and bounds a date of birth as an adults-only source's record does, at 18:
@@ -118,14 +119,15 @@ and bounds a date of birth as an adults-only source's record does, at 18:
   on the day the contact record was last written. A father's contact record at his
   son's school, "Joshua Roerts", carrying the home's landline that the son's school
   record carries too, no longer joins the son, born 2010, of the same name. Counted with
-  the truth on the borough: of its 1,438 education records with neither, 6 are
-  children's (a pupil's record missing both), 1,432 adults'. Measured at the defaults
-  it parts 2 of the borough's 11 merged same-named parents and children, 3 of the second
-  borough's 30 and 7 of the third's 25, and raises pairwise recall on all three (0.9715
-  to 0.9732 on the borough; 0.9704 to 0.9717; 0.9680 to 0.9696) with precision unchanged
-  or higher. Where the relationships already say which record is a parent's it adds
-  little: it then costs up to 0.0003 of recall, and on the second borough a pupil's
-  undated record missing its number joined the father.
+  the truth on the borough: of its 1,438 education records with neither, 8 were written
+  while their person was under 18 (a pupil's record missing both), 1,430 were adults'
+  (52 of 18,171 on four simulated boroughs). Measured at the defaults it parts 2 of the
+  borough's 11 merged same-named parents and children, 3 of the second borough's 30, 7
+  of the third's 25 and 6 of the fourth's 36, and raises pairwise recall on all four
+  (0.9715 to 0.9732 on the borough; 0.9704 to 0.9718; 0.9680 to 0.9696; 0.9687 to
+  0.9703) with precision unchanged or higher. Where the relationships already say which
+  record is a parent's it adds little: it then costs up to 0.0003 of recall, and on the
+  second borough a pupil's undated record missing its number joined the father.
 
 For a record a source holds as a parent (a ``PARENT`` or ``CHILD`` relation with its start:
 :func:`matchers.decisions.parents_born_by`) and any record with a date of birth:
@@ -198,7 +200,8 @@ def traits(
     record: StandardRecord,
     adult_sources: Mapping[str, int],
     parent_born_by: str | None = None,
-    contact_sources: Collection[str] = CONTACT_SOURCES,
+    *,
+    contact_sources: Collection[str],
 ) -> Traits:
     """The record's traits; ``adult_sources``: ``source_ages(thresholds.adult_sources)``;
     ``parent_born_by``: the bound a source's statement that it is a parent sets
@@ -225,13 +228,21 @@ def _born_by(
 ) -> str | None:
     """For a record of an adults-only source, the latest date of birth its person can have:
     the day the source last wrote it (``updated_at``) less the source's minimum age; for a
-    contact (a record of a contacts source with neither a date of birth nor a UPN), less
-    18 years; none for a day before :data:`EARLIEST_WRITTEN`."""
+    contact (a record of a contacts source with neither a date of birth nor a UPN, nor one
+    written and left out as unreadable: that is a pupil's), less 18 years; none for a day
+    before :data:`EARLIEST_WRITTEN`."""
     source = record.source_system or ""
     age = adult_sources.get(source)
-    if age is None and source in contact_sources and not (record.dob or record.upn):
+    if age is None and source in contact_sources and _a_contact(record):
         age = ADULT_AGE
     return None if age is None else _years_before_written(record, age)
+
+
+def _a_contact(record: StandardRecord) -> bool:
+    """Whether a record holds no date of birth and no UPN, and none was written either."""
+    return not (
+        record.dob or record.upn or any(flag.startswith(("dob_", "upn_")) for flag in record.flags)
+    )
 
 
 def _child_when_written(record: StandardRecord) -> bool:

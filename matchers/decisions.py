@@ -105,6 +105,8 @@ class Thresholds:
         if not all(0 < age <= 120 for _, age in sources):
             raise ValueError("an adults-only source's minimum age is from 1 to 120 years")
         object.__setattr__(self, "adult_sources", sources)
+        if isinstance(self.contact_sources, str):
+            raise ValueError("the contacts sources are a sequence of names, not one string")
         contacts = tuple(sorted(str(name) for name in self.contact_sources))
         if len(set(contacts)) != len(contacts) or not all(contacts):
             raise ValueError("each contacts source is named once")

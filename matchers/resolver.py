@@ -496,7 +496,11 @@ class Resolver:
             bound = parents_born_by(own.values()).get(record_id) if own else None
             seen = known.get(record_id)
             if seen is None or seen[0] is not record or seen[1] != bound:
-                seen = known[record_id] = (record, bound, traits(record, ages, bound, contacts))
+                seen = known[record_id] = (
+                    record,
+                    bound,
+                    traits(record, ages, bound, contact_sources=contacts),
+                )
             found[record_id] = seen[2]
         return found
 

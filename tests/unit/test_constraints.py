@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from matchers.clustering import Link, cluster
 from matchers.constraints import (
     ADULT_SOURCES,
+    CONTACT_SOURCES,
     Summary,
     Traits,
     births_conflict,
@@ -26,6 +27,11 @@ from matchers.standardise import standardise
 pytestmark = pytest.mark.unit
 
 RULE = Thresholds(link=6.0, review=2.0, group=-5.0, floor=-10.0, dob_years=10)
+
+
+def default_traits(record: StandardRecord) -> Traits:
+    """A record's traits under the default adults-only and contacts sources."""
+    return traits(record, ADULT_SOURCES, contact_sources=CONTACT_SOURCES)
 
 
 def test_births_far_apart_conflict_unless_the_year_looks_like_a_typo() -> None:
@@ -313,7 +319,7 @@ def test_twins_written_as_children_at_one_address_conflict_without_a_uprn() -> N
     for written, persons in (("2024-01-05", 2), ("2041-01-05", 1)):  # (children, adults)
         records = (kaya("mehmet", written), kaya("suleyman", written))
         found = cluster(["mehmet", "suleyman"], [Link("mehmet", "suleyman", 3.0)], {}, rule,
-                        {r.record_id: traits(r, ADULT_SOURCES) for r in records})  # fmt: skip
+                        {r.record_id: default_traits(r) for r in records})  # fmt: skip
         assert len(found.clusters) == persons
 
 
@@ -340,7 +346,7 @@ def test_two_children_at_one_home_born_more_than_one_slip_apart_conflict() -> No
         records = (radu("2021-05-26", written), radu("2021-03-23", written))
         ids = [r.record_id for r in records]
         found = cluster(ids, [Link(*sorted(ids), 9.0)], {}, rule,
-                        {r.record_id: traits(r, ADULT_SOURCES) for r in records})  # fmt: skip
+                        {r.record_id: default_traits(r) for r in records})  # fmt: skip
         assert len(found.clusters) == persons
 
 
@@ -372,7 +378,7 @@ def test_two_records_with_only_this_rule_between_them_stay_apart() -> None:
     records = (thomas("john", "2016-08-23"), thomas("jack", "2018-03-10"))
     rule = Thresholds(link=6.0, review=2.0, group=-5.0, floor=-10.0, dob_years=2)
     found = cluster(["john", "jack"], [Link("jack", "john", 9.0)], {}, rule,
-                    {r.record_id: traits(r, ADULT_SOURCES) for r in records})  # fmt: skip
+                    {r.record_id: default_traits(r) for r in records})  # fmt: skip
     assert len(found.clusters) == 2
 
 
@@ -449,7 +455,9 @@ def test_an_adults_only_record_bounds_the_date_of_birth() -> None:
         return StandardRecord("r", source_system=source, first_name="jack", updated_at=updated)
 
     def born_by(source: str, updated: str | None) -> str | None:
-        return traits(record(source, updated), ADULT_SOURCES).born_by
+        return traits(
+            record(source, updated), ADULT_SOURCES, contact_sources=CONTACT_SOURCES
+        ).born_by
 
     assert born_by("council_tax", "2025-03-06T10:00:00Z") == "2007-03-06"
     assert born_by("electoral_roll", "2025-03-26T10:00:00Z") == "2011-03-26"
@@ -458,17 +466,20 @@ def test_an_adults_only_record_bounds_the_date_of_birth() -> None:
     assert born_by("council_tax", None) is None
     assert born_by("council_tax", "not a date") is None
     assert born_by("council_tax", "1970-01-01T00:00:00Z") is None  # placeholder
-    assert traits(record("libraries", "2025-03-26"), {"libraries": 4}).born_by == "2021-03-26"
+    assert (
+        traits(record("libraries", "2025-03-26"), {"libraries": 4}, contact_sources=()).born_by
+        == "2021-03-26"
+    )
     # a time written the UK way is read too (it was not, and the bound was lost: a child of
     # the council-tax payer's name joined his person)
     uk = standardise(SourceRecord("council_tax:7", source_system="council_tax",
                                   first_name="Jack", updated_at="06/03/2025 10:00"))  # fmt: skip
-    assert traits(uk, ADULT_SOURCES).born_by == "2007-03-06"
+    assert default_traits(uk).born_by == "2007-03-06"
     # and a file with no source_system column: the record id names the system, as it does
     # for the stream (no adults-only rule applied to such a file before)
     unnamed = standardise(SourceRecord("council_tax:7", first_name="Jack",
                                        updated_at="2025-03-06T10:00:00Z"))  # fmt: skip
-    assert traits(unnamed, ADULT_SOURCES).born_by == "2007-03-06"
+    assert default_traits(unnamed).born_by == "2007-03-06"
 
 
 def test_a_child_cannot_be_the_council_tax_payer_of_the_same_name() -> None:
@@ -494,8 +505,9 @@ def test_a_schools_contact_is_an_adult() -> None:
     """Borough: the father a school holds as a contact, "Joshua Roerts" (no date of birth,
     no UPN), carrying the home's landline that his son's school record carries too, joined
     the son (born 2010) of the same name. A record of a contacts source with neither a
-    date of birth nor a UPN is an adult's; a pupil's record missing one of the two is not
-    taken for one, nor is a record of another source."""
+    date of birth nor a UPN is an adult's; a pupil's record missing one of the two, or
+    holding one that standardisation left out as unreadable, is not taken for one, nor is
+    a record of another source."""
 
     def school(record_id: str, **fields: str) -> StandardRecord:
         return StandardRecord(record_id, source_system="education", first_name="joshua",
@@ -506,20 +518,21 @@ def test_a_schools_contact_is_an_adult() -> None:
     son = school("education:EDU172099", dob="2010-10-31", upn="N202212914796")
     father = StandardRecord("libraries:1", source_system="libraries", first_name="joshua",
                             last_name="roberts", dob="1978-07-16")  # fmt: skip
-    assert traits(contact, ADULT_SOURCES).born_by == "2007-05-28"
+    assert default_traits(contact).born_by == "2007-05-28"
     assert conflict(contact, son, 10) and conflict(son, contact, 10)
     assert not conflict(contact, father, 10)
     assert not conflict(contact, son, 10, contact_sources=())  # (HUB_CONTACT_SOURCES empty)
     pupil_without_date = school("education:3", upn="N202212914796")
     pupil_without_upn = school("education:4", dob="2010-10-31")
     library = replace(contact, record_id="libraries:5", source_system="libraries")
-    for record in (pupil_without_date, pupil_without_upn, library):
-        assert traits(record, ADULT_SOURCES).born_by is None
+    unreadable_upn = replace(contact, record_id="education:6", flags=frozenset({"upn_format"}))
+    for record in (pupil_without_date, pupil_without_upn, library, unreadable_upn):
+        assert default_traits(record).born_by is None
         assert not conflict(record, son, 10)
     # through clustering: linked more strongly to the son than to the father, the contact
     # joins the father, as it would with the son's school saying who is whose parent
     records_of = (contact, son, father)
-    records = {r.record_id: traits(r, ADULT_SOURCES) for r in records_of}
+    records = {r.record_id: default_traits(r) for r in records_of}
     links = [Link(contact.record_id, son.record_id, 14.0),
              Link(contact.record_id, father.record_id, 9.0)]  # fmt: skip
     found = cluster(records, links, {}, RULE, records)
@@ -603,4 +616,4 @@ def test_group_summaries_agree_with_checking_every_pair(
 
 def test_traits_of_a_record() -> None:
     record = StandardRecord("a", nhs_number="9434765919", ni_number="QQ123456C", dob="1980-01-02")
-    assert traits(record, ADULT_SOURCES) == Traits("9434765919", None, "QQ123456", "1980-01-02")
+    assert default_traits(record) == Traits("9434765919", None, "QQ123456", "1980-01-02")

@@ -392,6 +392,9 @@ def test_a_schools_contact_never_joins_a_child_unless_the_council_names_no_conta
     for record in (son, contact):
         plain.upsert(record)
     assert plain_state.partition() == {frozenset({"education:s", "education:f"})}
+    standard = [plain.standardise(r) for r in (son, contact)]  # and in one pass (a rebuild)
+    for thresholds, resolved in ((THRESHOLDS, state), (none_named, plain_state)):
+        assert set(batch(standard, thresholds).clustering.clusters) == resolved.partition()
     # a resolver given other sources re-makes the traits it keeps (their bounds changed)
     plain.thresholds = THRESHOLDS
     plain.upsert(replace(son, record_id="education:s2"))  # re-clusters the component

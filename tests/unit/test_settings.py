@@ -153,6 +153,10 @@ def test_contacts_sources_are_read_sorted_and_checked(monkeypatch: pytest.Monkey
         parse_contact_sources("education:18")
     with pytest.raises(ValueError, match="named once"):
         Thresholds(contact_sources=("a", "a"))
+    with pytest.raises(ValueError, match="not one string"):
+        Thresholds(contact_sources="education")  # type: ignore[arg-type]
+    monkeypatch.setenv("HUB_CONTACT_SOURCES", "schools, education")
+    assert thresholds_from(load_settings()).contact_sources == ("education", "schools")
     monkeypatch.setenv("HUB_CONTACT_SOURCES", "education:18")
     with pytest.raises(UsageError, match="HUB_CONTACT_SOURCES"):
         load_settings()
