@@ -420,15 +420,18 @@ def report_unseen_sources(thresholds: Thresholds, records: Sequence[SourceRecord
     are matched exactly, so it would silently do nothing."""
     seen = {record.source_system for record in records} - {None, ""}
     by_form = {_name_form(system): system for system in seen if system}
-    named = [(name, "adults-only", "ADULT") for name, _age in thresholds.adult_sources]
-    named += [(name, "contacts", "CONTACT") for name in thresholds.contact_sources]
-    for name, kind, setting in named:
+    named = [
+        *((name, "adults-only", "HUB_ADULT_SOURCES or --adult-sources")
+          for name, _age in thresholds.adult_sources),
+        *((name, "contacts", "HUB_CONTACT_SOURCES or --contact-sources")
+          for name in thresholds.contact_sources),
+    ]  # fmt: skip
+    for name, kind, where in named:
         like = by_form.get(_name_form(name))
         if name not in seen and like is not None:
-            option = setting.lower()
             say(
-                f"note: no record comes from the {kind} source {name} (HUB_{setting}_SOURCES "
-                f"or --{option}-sources), but some come from {like}: names are matched exactly"
+                f"note: no record comes from the {kind} source {name} ({where}), but some "
+                f"come from {like}: names are matched exactly"
             )
 
 

@@ -110,10 +110,10 @@ transition to adult care before 18) and any record with a date of birth:
 
 A record with neither a date of birth nor a unique pupil number (nor one written and
 left out as unreadable: that is a pupil's) from a source whose records of children
-always carry one of the two (``Thresholds.contact_sources``; by
-default :data:`CONTACT_SOURCES`, education: a school holds every pupil with both, and
-each pupil's parents and carers as contacts with neither) is an adult's, a contact's,
-and bounds a date of birth as an adults-only source's record does, at 18:
+always carry one of the two (``Thresholds.contact_sources``; by default
+:data:`CONTACT_SOURCES`, education: a school holds every pupil with both, and each
+pupil's parents and carers as contacts with neither) is an adult's, a contact's, and
+bounds a date of birth as an adults-only source's record does, at 18:
 
 - **a child as a school's contact**: the dated record's person would have been under 18
   on the day the contact record was last written. A father's contact record at his
