@@ -60,7 +60,7 @@ import math
 import resource
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -71,11 +71,9 @@ import typer
 from hub.console import err, say
 from hub.errors import UsageError
 from hub.inputs import (
-    check_columns,
     check_input,
+    numbered_rows,
     parse_mapping,
-    read_rows,
-    to_source_record,
 )
 from hub.link import Matcher, load_matcher, survivorship_from, thresholds_from
 from hub.settings import Settings, load_settings
@@ -197,11 +195,10 @@ def named_as_the_stream_names(
 
 
 def _loadable(
-    row: Any, columns: Any, version_column: str, today: dt.date, source: str | None
+    row: Any, record: SourceRecord | str, version_column: str, today: dt.date, source: str | None
 ) -> tuple[SourceRecord, int | None] | str:
-    """A row as the record a worker would hold (:func:`streams.validation.held_by_a_worker`)
-    and its version, or why it is not one."""
-    record = to_source_record(row, columns)
+    """A row read as ``record`` as the record a worker would hold
+    (:func:`streams.validation.held_by_a_worker`) and its version, or why it is not one."""
     if isinstance(record, str):
         return record
     named = named_as_the_stream_names(record, source)
@@ -214,6 +211,27 @@ def _loadable(
     return version if isinstance(version, str) else (record, version)
 
 
+def replaces(held: int, version: int) -> bool:
+    """Whether a row read later, at ``version``, replaces the ``held`` one of its record id:
+    the newer wins; on a tie the first read (the stream ignores an equal version); of two
+    without a version (:data:`UNVERSIONED`), the later, as `hub publish` would send them."""
+    return version > held or version == held == UNVERSIONED
+
+
+def versioned_records(
+    path: Path, mapping: Mapping[str, str], version_column: str = VERSION_COLUMN
+) -> Iterator[tuple[int, SourceRecord | str, int | str]]:
+    """``(line, record, version)`` for each row of ``path``, its version read as
+    :func:`read_snapshot` reads it (:data:`UNVERSIONED` when it has none), or why the
+    version is unusable; a malformed row comes with its reason as its record."""
+    for line, row, record in numbered_rows(path, mapping, also_read=version_column):
+        if isinstance(record, str):
+            yield line, record, UNVERSIONED
+            continue
+        version = _version(row, version_column, record)
+        yield line, record, UNVERSIONED if version is None else version
+
+
 def read_snapshot(
     paths: Sequence[Path],
     mapping: str | None,
@@ -221,26 +239,18 @@ def read_snapshot(
     on_row: Callable[[int], None] = lambda _n: None,
     source: str | None = None,
 ) -> Snapshot:
-    """Every file's records; for a record id seen twice, the newer version (the first
-    read on a tie, as the stream ignores an equal version; of two without a version, the
-    later, as `hub publish` would send them)."""
+    """Every file's records; for a record id seen twice, the row that :func:`replaces`
+    the other."""
     columns = parse_mapping(mapping)
     snapshot = Snapshot()
     newest: dict[str, tuple[int, SourceRecord]] = {}
     today = dt.datetime.now(dt.UTC).date()
     for path in paths:
-        first = True
-        for _line, row in read_rows(path):
+        for _line, row, read in numbered_rows(path, columns, also_read=version_column):
             snapshot.rows += 1
             if snapshot.rows % 10_000 == 0:
                 on_row(10_000)
-            if isinstance(row, str):
-                snapshot.rejected[row] += 1
-                continue
-            if first:
-                first = False
-                check_columns(path, [c for c in row if c != version_column], columns)
-            found = _loadable(row, columns, version_column, today, source)
+            found = _loadable(row, read, version_column, today, source)
             if isinstance(found, str):
                 snapshot.rejected[found] += 1
                 continue
@@ -251,9 +261,7 @@ def read_snapshot(
             held = newest.get(record.record_id)
             if held is not None:
                 snapshot.duplicates += 1
-                # the newer row wins; of two without a version, the later (as `hub publish`
-                # would send them, in order)
-                if held[0] > version or held[0] == version != UNVERSIONED:
+                if not replaces(held[0], version):
                     continue
             newest[record.record_id] = (version, record)
     on_row(snapshot.rows % 10_000)

@@ -259,26 +259,37 @@ def check_columns(path: Path, columns: list[str], mapping: Mapping[str, str]) ->
             say(f"{path}: {len(ignored)} columns are not record fields and are ignored: {shown}")
 
 
-def numbered_records(
-    path: Path, mapping: Mapping[str, str] | None = None
-) -> Iterator[tuple[int, SourceRecord | str]]:
-    """``(line, record)`` for each row of ``path``, or ``(line, reason)`` for a row that is
-    malformed. The first row's columns are checked (:func:`check_columns`)."""
+def numbered_rows(
+    path: Path, mapping: Mapping[str, str] | None = None, also_read: str | None = None
+) -> Iterator[tuple[int, Any, SourceRecord | str]]:
+    """``(line, row, record)`` for each row of ``path`` (the row as read, and the record it
+    gives or why it gives none), or ``(line, reason, reason)`` for a row that is malformed.
+    The first row's columns are checked (:func:`check_columns`), ``also_read`` (a column
+    the caller reads from the row itself) aside."""
     mapping = mapping or {}
     first = True
     unseen = set(mapping) if file_format(path) == "jsonl" else set()  # (lines differ)
     for line, row in read_rows(path):
         if isinstance(row, str):
-            yield line, row
+            yield line, row, row
             continue
         if first:
             first = False
-            check_columns(path, list(row), mapping)
+            check_columns(path, [c for c in row if c != also_read], mapping)
         if unseen:
             unseen.difference_update(row)
-        yield line, to_source_record(row, mapping)
+        yield line, row, to_source_record(row, mapping)
     if unseen:
         say(f"{path}: --map names {', '.join(map(repr, sorted(unseen)))}, which no line has")
+
+
+def numbered_records(
+    path: Path, mapping: Mapping[str, str] | None = None
+) -> Iterator[tuple[int, SourceRecord | str]]:
+    """``(line, record)`` for each row of ``path``, or ``(line, reason)`` for a row that is
+    malformed (:func:`numbered_rows`)."""
+    for line, _row, record in numbered_rows(path, mapping):
+        yield line, record
 
 
 def read_records(

@@ -23,6 +23,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from hub.errors import UsageError
 from hub.inputs import RejectedRow, numbered_records
@@ -37,6 +38,7 @@ from sources.publisher import Delivery, OnDelivery, Publisher, PublishError
 STATE_FILE = "cdc-state.db"
 MASS_DELETE_SHARE = 0.5
 MASS_DELETE_MIN_RECORDS = 20  # below this, any share of deletes is plausible
+Row = TypeVar("Row")
 
 
 class SnapshotState:
@@ -185,9 +187,7 @@ class CdcReport:
         }
 
 
-def _counted(
-    rows: Iterable[tuple[int, SourceRecord | str]], report: CdcReport, on_row: Callable[[], None]
-) -> Iterator[tuple[int, SourceRecord | str]]:
+def _counted(rows: Iterable[Row], report: CdcReport, on_row: Callable[[], None]) -> Iterator[Row]:
     for row in rows:
         on_row()
         report.rows += 1
@@ -299,7 +299,7 @@ def run_cdc(
 
 
 def mark_loaded(
-    rows: Iterable[tuple[int, SourceRecord | str]],
+    rows: Iterable[tuple[int, SourceRecord | str, int | str]],
     system: str,
     state: SnapshotState,
     *,
@@ -308,23 +308,55 @@ def mark_loaded(
     """Remember a snapshot `hub bootstrap` loaded as if this had published it, publishing
     nothing, so that the source's next run sends only what changed since (deletes
     included; without this it sends every row again and sees no delete). Only before the
-    source's first run; a file that breaks part-way remembers nothing. ``created``: the
-    records remembered."""
+    source's first run; a file that breaks part-way remembers nothing. ``rows``: each
+    row's line, record and version (:func:`hub.bootstrap.versioned_records`). Of two rows
+    with one record id, the one bootstrap loaded is remembered and the other reported
+    (:func:`hub.bootstrap.replaces`). ``created``: the records remembered."""
+    from hub.bootstrap import replaces
+
     previous = state.hashes(system)
     if previous:
         raise UsageError(
             f"hub cdc already holds a {system} snapshot ({len(previous):,} records): --loaded "
             "is for the snapshot hub bootstrap loaded, before the source's first hub cdc run"
         )
-    diff = SnapshotDiff(previous, system)
     report = CdcReport()
+    kept: list[tuple[int, SourceRecord | str]] = []  # unreadable rows, then each id's row
+    loaded: dict[str, tuple[int, int, SourceRecord]] = {}  # record id -> version, line, row
+    for line, record, version in _counted(rows, report, on_row):
+        if isinstance(record, str):
+            kept.append((line, record))
+            continue
+        problem = source_problem(record, system)
+        if problem:
+            report.rejected.append(RejectedRow(line, problem))
+            continue
+        if isinstance(version, str):
+            report.rejected.append(RejectedRow(line, version))
+            continue
+        record_id = source_record_id(record.record_id, system)
+        held = loaded.get(record_id)
+        if held is not None:
+            newer = replaces(held[0], version)
+            older_line, newer_line = (held[1], line) if newer else (line, held[1])
+            report.rejected.append(
+                RejectedRow(
+                    older_line,
+                    f"duplicate record_id: line {newer_line} supersedes it, as in hub bootstrap",
+                )
+            )
+            if not newer:
+                continue
+        loaded[record_id] = (version, line, record)
+    kept += [(line, record) for _, line, record in loaded.values()]
+    diff = SnapshotDiff(previous, system)
     remembered: list[tuple[str, str]] = []
-
-    for item in diff.feed(_counted(rows, report, on_row)):
+    for item in diff.feed(sorted(kept, key=lambda row: row[0])):
         if isinstance(item, RejectedRow):
             report.rejected.append(item)
         elif item.content_hash is not None:
             remembered.append((item.record_id, item.content_hash))
+    report.rejected.sort(key=lambda row: row.line)
     report.created, report.unreadable = len(remembered), diff.unreadable
     state.apply(system, remembered, ())
     return report

@@ -169,7 +169,7 @@ def cdc_command(
 ) -> None:
     """Publish what changed since the source's previous snapshot (creates, updates,
     deletes); state is kept in the stack folder. The same snapshot twice publishes nothing."""
-    from hub.inputs import numbered_records, parse_mapping
+    from hub.inputs import parse_mapping
     from hub.settings import load_settings
     from schemas.topics import check_name, source_persons
     from sources.cdc import SnapshotState, mark_loaded, run_cdc_file, state_path
@@ -180,12 +180,14 @@ def cdc_command(
     settings = load_settings()
     _check_file(snapshot)
     if loaded:
+        from hub.bootstrap import versioned_records
+
         with (
             SnapshotState(state_path(settings.stack_dir)) as state,
             progress(f"reading {snapshot.name}", estimate_rows(snapshot)) as bar,
         ):
             marked = mark_loaded(
-                numbered_records(snapshot, columns), source, state, on_row=bar.advance
+                versioned_records(snapshot, columns), source, state, on_row=bar.advance
             )
         say(
             f"remembered {marked.created:,} {source} records of {snapshot.name} as loaded; "

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hub.bootstrap import UNVERSIONED, versioned_records
 from hub.errors import UsageError
 from hub.inputs import RejectedRow
 from matchers.records import SourceRecord
@@ -24,6 +25,14 @@ def rec(record_id: str, last_name: str = "Okafor", **values: str) -> SourceRecor
 
 def rows(*records: SourceRecord | str) -> list[tuple[int, SourceRecord | str]]:
     return [(line, r) for line, r in enumerate(records, start=2)]
+
+
+def versioned(
+    *records: SourceRecord | str, versions: tuple[int | str, ...] = ()
+) -> list[tuple[int, SourceRecord | str, int | str]]:
+    """Rows with their versions (none given: UNVERSIONED)."""
+    given = versions or (UNVERSIONED,) * len(records)
+    return [(line, r, v) for (line, r), v in zip(rows(*records), given, strict=True)]
 
 
 def test_diff_finds_creates_updates_unchanged_and_deletes() -> None:
@@ -125,8 +134,8 @@ def test_a_bootstrapped_snapshot_remembered_as_loaded_gives_its_deletes_next_tim
     """Without it, the first run after `hub bootstrap` sent every row again and, knowing no
     previous snapshot, no delete: a record gone since the bootstrap stayed for good."""
     with SnapshotState(tmp_path / "cdc.db") as state:
-        report = mark_loaded(rows(rec("housing:1"), rec("housing:2"), "ragged row"), "housing",
-                             state)  # fmt: skip
+        report = mark_loaded(versioned(rec("housing:1"), rec("housing:2"), "ragged row"),
+                             "housing", state)  # fmt: skip
         assert (report.created, len(report.rejected)) == (2, 1)
         diff = SnapshotDiff(state.hashes("housing"), "housing")
         changes = list(diff.feed(rows(rec("1"), rec("3"))))
@@ -135,4 +144,56 @@ def test_a_bootstrapped_snapshot_remembered_as_loaded_gives_its_deletes_next_tim
         ]
         assert [c.record_id for c in diff.deletes()] == ["2"]
         with pytest.raises(UsageError, match="already holds a housing snapshot"):
-            mark_loaded(rows(rec("1")), "housing", state)
+            mark_loaded(versioned(rec("1")), "housing", state)
+
+
+def test_a_loaded_snapshots_duplicate_ids_keep_the_row_bootstrap_loads(tmp_path: Path) -> None:
+    """Bootstrap loads the newest version of a record id (the first on a tie, the later
+    of two without one): --loaded remembers that row too, so the next run's updates are
+    judged against what the index holds, and names the row it passes over."""
+    with SnapshotState(tmp_path / "cdc.db") as state:
+        # fmt: off
+        report = mark_loaded(
+            versioned(
+                rec("1", "Old"), rec("1", "New"),  # versions 1 then 2: the newer
+                rec("2", "First"), rec("2", "Tie"),  # versions 5 and 5: the first
+                rec("3", "Earlier"), rec("3", "Later"),  # none: the later
+                rec("4"), rec("4"), rec("5"),  # a version that is no number is refused
+                versions=(1, 2, 5, 5, UNVERSIONED, UNVERSIONED, 3, "source_version is bad", 1),
+            ),
+            "housing",
+            state,
+        )
+        # fmt: on
+        assert state.hashes("housing") == {
+            "1": content_hash(rec("1", "New")),
+            "2": content_hash(rec("2", "First")),
+            "3": content_hash(rec("3", "Later")),
+            "4": content_hash(rec("4")),
+            "5": content_hash(rec("5")),
+        }
+    assert report.created == 5
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (2, "duplicate record_id: line 3 supersedes it, as in hub bootstrap"),
+        (5, "duplicate record_id: line 4 supersedes it, as in hub bootstrap"),
+        (6, "duplicate record_id: line 7 supersedes it, as in hub bootstrap"),
+        (9, "source_version is bad"),
+    ]
+
+
+def test_a_snapshots_versions_are_read_as_bootstrap_reads_them(tmp_path: Path) -> None:
+    snapshot = tmp_path / "housing.csv"
+    snapshot.write_text(
+        "record_id,last_name,source_version,updated_at\n"
+        "1,Okafor,7,\n"
+        "2,Okafor,,2026-01-02T03:04:05Z\n"
+        "3,Okafor,,\n"
+        "4,Okafor,-2,\n"
+    )
+    read = [(line, version) for line, _, version in versioned_records(snapshot, {})]
+    assert read == [
+        (2, 7),
+        (3, 1767323045000),  # updated_at in milliseconds, as the stream versions it
+        (4, UNVERSIONED),
+        (5, "source_version is not a whole number of 0 or more"),
+    ]
