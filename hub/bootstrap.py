@@ -700,6 +700,15 @@ def _progress() -> Progress:
     )
 
 
+def check_arguments(paths: Sequence[Path], mapping: str | None, scorer: str) -> None:
+    """Refuses, before any service is asked, what no run could use."""
+    if scorer not in SCORERS:
+        raise UsageError(f"--scorer must be one of: {', '.join(SCORERS)}")
+    for path in paths:
+        check_input(path)
+    parse_mapping(mapping)
+
+
 def run_bootstrap(paths: Sequence[Path], **options: Any) -> dict[str, Any]:
     """Bootstrap the hub from ``paths`` (see :func:`bootstrap`); the summary.
 
@@ -736,11 +745,7 @@ async def bootstrap(
     on it meanwhile, except the task that keeps the state lock while Redis is written."""
     from streams.rebuild import read_groupings
 
-    if scorer not in SCORERS:
-        raise UsageError(f"--scorer must be one of: {', '.join(SCORERS)}")
-    for path in paths:
-        check_input(path)
-    parse_mapping(mapping)
+    check_arguments(paths, mapping, scorer)
     started = time.perf_counter()
     run = _Run(settings, target, show_progress)
     try:
@@ -1015,6 +1020,7 @@ def bootstrap_command(
 
     if source is not None:
         check_name(source)
+    check_arguments(inputs, mapping, scorer)
     settings = load_settings()
     require_redis(settings)
     target = Target(redis_state(settings), store(settings))

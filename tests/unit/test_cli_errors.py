@@ -131,3 +131,14 @@ def test_off_a_terminal_progress_is_a_line_now_and_then(capsys) -> None:
         time.sleep(0.3)
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines and all(line.startswith("linking: 12,000 of 34,131 after ") for line in lines)
+
+
+def test_bootstrap_refuses_its_own_bad_options_before_asking_redis(monkeypatch, capsys, tmp_path):
+    """Nothing listens at the Redis URL: an option no run could use is named first."""
+    monkeypatch.setenv("HUB_REDIS_URL", "redis://127.0.0.1:1/0")
+    snapshot = tmp_path / "s.csv"
+    snapshot.write_text("record_id,last_name\nhousing:1,Okafor\n")
+    code, _, err = run(monkeypatch, capsys, "bootstrap", "--input", str(snapshot), "--scorer", "x")
+    assert (code, err) == (2, "error: --scorer must be one of: splink, hub\n")
+    code, _, err = run(monkeypatch, capsys, "bootstrap", "--input", str(tmp_path / "none.csv"))
+    assert (code, err) == (2, f"error: {tmp_path / 'none.csv'}: no such file\n")
