@@ -164,6 +164,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from matchers import decisions
 from matchers.names import name_forms, name_group, one_known_name
 from matchers.records import StandardRecord
+from matchers.standardise import PLACEHOLDER_FLAG
 
 Names = tuple[str, str | None, str | None]  # given (never empty), middle, family
 Home = tuple[str | None, str | None, str | None, str | None]  # UPRN, address, phone, email
@@ -228,9 +229,9 @@ def _born_by(
 ) -> str | None:
     """For a record of an adults-only source, the latest date of birth its person can have:
     the day the source last wrote it (``updated_at``) less the source's minimum age; for a
-    contact (a record of a contacts source with neither a date of birth nor a UPN, nor one
-    written and left out as unreadable: that is a pupil's), less 18 years; none for a day
-    before :data:`EARLIEST_WRITTEN`."""
+    contact (a record of a contacts source with neither a date of birth nor a UPN, nor a
+    placeholder date: that is a pupil's), less 18 years; none for a day before
+    :data:`EARLIEST_WRITTEN`."""
     source = record.source_system or ""
     age = adult_sources.get(source)
     if age is None and source in contact_sources and _a_contact(record):
@@ -239,10 +240,12 @@ def _born_by(
 
 
 def _a_contact(record: StandardRecord) -> bool:
-    """Whether a record holds no date of birth and no UPN, and none was written either."""
-    return not (
-        record.dob or record.upn or any(flag.startswith(("dob_", "upn_")) for flag in record.flags)
-    )
+    """Whether a record holds no date of birth, no UPN and no placeholder date (a pupil's
+    date the school did not know). A date or UPN that cannot be read at all is no sign:
+    the stream's validation leaves such a value out, and its flag with it, before the
+    matching core sees the record, and ``hub link`` must place the record as the workers
+    do."""
+    return not (record.dob or record.upn or PLACEHOLDER_FLAG in record.flags)
 
 
 def _child_when_written(record: StandardRecord) -> bool:

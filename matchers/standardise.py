@@ -23,6 +23,7 @@ from matchers.names import clean_family_name, clean_given_name, name_group
 from matchers.records import SourceRecord, StandardRecord
 
 # Dates that systems put in when the real date of birth is unknown.
+PLACEHOLDER_FLAG = "dob_placeholder"  # a placeholder date, which is left out (read_dob)
 PLACEHOLDER_DOBS: frozenset[str] = frozenset(
     {
         "1753-01-01",  # SQL Server's smallest datetime
@@ -110,7 +111,7 @@ def check_dob(value: str | None) -> tuple[str | None, str | None]:  # noqa: PLR0
         return None, "dob_invalid"
     iso = f"{year:04d}-{month:02d}-{day:02d}"
     if iso in PLACEHOLDER_DOBS:
-        return None, "dob_placeholder"
+        return None, PLACEHOLDER_FLAG
     if iso > utc_today():  # nobody is born in the future: a typo in the year
         return None, "dob_in_future"
     return iso, None

@@ -501,6 +501,26 @@ def test_a_child_cannot_be_the_council_tax_payer_of_the_same_name() -> None:
     assert not conflict(dad, StandardRecord("s", first_name="jack"), 2)  # no date
 
 
+@pytest.mark.parametrize(
+    ("dob", "upn"),
+    [("01/01/1900", None), ("31/31/2010", None), ("2041-07-01", None), (None, "N202212914797"),
+     (None, "X1"), (None, None), ("2010-10-31", None)],
+)  # fmt: skip
+def test_a_school_record_is_a_contact_or_not_alike_in_hub_link_and_in_a_worker(
+    dob: str | None, upn: str | None
+) -> None:
+    """A worker matches a record as its validation left it (an unreadable date or UPN left
+    out); ``hub link`` matches the file's record: both must bound it alike."""
+    from streams.validation import held_by_a_worker
+
+    record = SourceRecord("education:1", "education", first_name="Amaka", last_name="Uzoma",
+                          dob=dob, upn=upn, updated_at="2025-05-28T11:03:25Z")  # fmt: skip
+    held = held_by_a_worker(record, "education", date(2026, 11, 27))
+    assert isinstance(held, SourceRecord)
+    in_link, in_worker = default_traits(standardise(record)), default_traits(standardise(held))
+    assert in_link.born_by == in_worker.born_by
+
+
 def test_a_schools_contact_is_an_adult() -> None:
     """Borough: the father a school holds as a contact, "Joshua Roerts" (no date of birth,
     no UPN), carrying the home's landline that his son's school record carries too, joined
@@ -525,10 +545,14 @@ def test_a_schools_contact_is_an_adult() -> None:
     pupil_without_date = school("education:3", upn="N202212914796")
     pupil_without_upn = school("education:4", dob="2010-10-31")
     library = replace(contact, record_id="libraries:5", source_system="libraries")
-    unreadable_upn = replace(contact, record_id="education:6", flags=frozenset({"upn_format"}))
-    for record in (pupil_without_date, pupil_without_upn, library, unreadable_upn):
+    placeholder = replace(contact, record_id="education:6", flags=frozenset({"dob_placeholder"}))
+    for record in (pupil_without_date, pupil_without_upn, library, placeholder):
         assert default_traits(record).born_by is None
         assert not conflict(record, son, 10)
+    # a date or UPN no one can read is left out, flag and all, before a worker matches the
+    # record: it is no sign of a pupil here either, or `hub link` and the stream would differ
+    unreadable_upn = replace(contact, record_id="education:7", flags=frozenset({"upn_format"}))
+    assert default_traits(unreadable_upn).born_by == "2007-05-28"
     # through clustering: linked more strongly to the son than to the father, the contact
     # joins the father, as it would with the son's school saying who is whose parent
     records_of = (contact, son, father)
