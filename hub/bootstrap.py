@@ -34,8 +34,9 @@ follows the same rule from the file: the ``source_version`` column when the file
 (``--version-column`` names another), else ``updated_at`` in milliseconds (read as the
 stream reads it), else -1 (any later event applies, a partition's first, at offset 0,
 included). Of two rows of one record the newer wins; of two without a version, the later,
-as `hub publish` would send them. Sources that number their versions must put the number
-in the extract, or every later event would look older than the snapshot's timestamps.
+as `hub publish` would send them (:mod:`hub.snapshots`; `hub cdc` takes the same).
+Sources that number their versions must put the number in the extract, or every later
+event would look older than the snapshot's timestamps.
 
 **A state that is not empty.** Bootstrap loads a *first* snapshot. If the identity state
 in Redis or the store already holds anything, it stops with a one-line error before any
@@ -56,12 +57,11 @@ import asyncio
 import datetime as dt
 import gc
 import itertools
-import math
 import resource
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -77,6 +77,13 @@ from hub.inputs import (
 )
 from hub.link import Matcher, load_matcher, survivorship_from, thresholds_from
 from hub.settings import Settings, load_settings
+from hub.snapshots import (
+    UNVERSIONED,
+    VERSION_COLUMN,
+    loadable,
+    replaces,
+    version_column_read,
+)
 from matchers.batch import BatchResult, judgements_by_record, latest_judgements, resolve_scored
 from matchers.decisions import Judgement, Thresholds, pair_key
 from matchers.events import (
@@ -91,10 +98,7 @@ from matchers.identity_state import HouseholdEntry, PersonEntry
 from matchers.ports import PairScorer
 from matchers.records import SourceRecord, StandardRecord
 from matchers.stable_ids import id_age
-from schemas.compiled import epoch_millis
-from schemas.conversions import parse_timestamp, source_record_id
 from schemas.topics import check_name
-from streams.validation import held_by_a_worker
 
 if TYPE_CHECKING:
     import numpy as np
@@ -104,10 +108,6 @@ if TYPE_CHECKING:
     from sinks.store import Store
     from streams.rebuild import Durable
 
-VERSION_COLUMN = "source_version"
-# The version of a record that has none (no source version, no usable updated_at): below any
-# a later event has (a Kafka offset, 0 for a partition's first), so any later event applies.
-UNVERSIONED = -1
 SCORERS = ("splink", "hub")
 STORE_CHUNK = 20_000  # persons (with their records) per store transaction
 Judged = dict[tuple[str, str], Judgement]  # the latest judgement of each pair
@@ -139,99 +139,6 @@ class Snapshot:
     unversioned: int = 0  # records with neither a source version nor a usable updated_at
 
 
-def _millis(text: str | None) -> int | None:
-    """``updated_at`` as the stream turns a source time into a version (read as it reads
-    one: a time without a zone is UTC, UK dates day first), or None."""
-    moment, _ = parse_timestamp(text)
-    return epoch_millis(moment) if moment else None
-
-
-def _version(row: Any, column: str, record: SourceRecord) -> int | str | None:
-    """The row's source version, None when it has none, or why the value is unusable."""
-    raw = row.get(column) if hasattr(row, "get") else None
-    if raw is not None and not (isinstance(raw, float) and math.isnan(raw)):
-        text = str(raw).strip()
-        if text:
-            try:
-                number = float(text)
-            except ValueError:
-                return f"{column} is not a whole number of 0 or more"
-            if not number.is_integer() or number < 0:
-                return f"{column} is not a whole number of 0 or more"
-            return int(number)
-    return _millis(record.updated_at)
-
-
-def named_as_the_stream_names(
-    record: SourceRecord, source: str | None = None
-) -> SourceRecord | str:
-    """The record under the id and source system its events would give it (``hub publish
-    --source S`` makes ``1`` or ``S:1`` the record ``S:1``): the system is ``source`` (as
-    ``--source`` gives it; a row naming another is refused, as `hub publish` refuses it),
-    else the ``source_system`` column, else the id's ``<system>:`` prefix; or why it has
-    none. Ids written without their system, in files of two systems, were one record
-    before."""
-    from sources.publish import source_problem
-
-    system = (record.source_system or "").strip()
-    if source is not None:
-        problem = source_problem(record, source)
-        if problem is not None:
-            return problem
-        system = source
-    if not system:
-        prefix, colon, own_id = record.record_id.partition(":")
-        if not (colon and prefix and own_id):
-            return "no source system: add source_system, give --source, or write <system>:<id>"
-        system = prefix
-    try:
-        check_name(system)
-    except UsageError:
-        return "the source system is not lower-case letters, digits and underscores"
-    record_id = f"{system}:{source_record_id(record.record_id, system)}"
-    if record_id == record.record_id and record.source_system == system:
-        return record
-    return replace(record, record_id=record_id, source_system=system)
-
-
-def _loadable(
-    row: Any, record: SourceRecord | str, version_column: str, today: dt.date, source: str | None
-) -> tuple[SourceRecord, int | None] | str:
-    """A row read as ``record`` as the record a worker would hold
-    (:func:`streams.validation.held_by_a_worker`) and its version, or why it is not one."""
-    if isinstance(record, str):
-        return record
-    named = named_as_the_stream_names(record, source)
-    if isinstance(named, str):
-        return named
-    record = held_by_a_worker(named, named.source_system or "", today)
-    if isinstance(record, str):
-        return record
-    version = _version(row, version_column, record)
-    return version if isinstance(version, str) else (record, version)
-
-
-def replaces(held: int, version: int) -> bool:
-    """Whether a row read later, at ``version``, replaces the ``held`` one of its record id:
-    the newer wins; on a tie the first read (the stream ignores an equal version); of two
-    without a version (:data:`UNVERSIONED`), the later, as `hub publish` would send them."""
-    return version > held or version == held == UNVERSIONED
-
-
-def versioned_records(
-    path: Path, mapping: Mapping[str, str], version_column: str = VERSION_COLUMN
-) -> Iterator[tuple[int, SourceRecord | str, int | str]]:
-    """``(line, record, version)`` for each row of ``path``, its version read as
-    :func:`read_snapshot` reads it (:data:`UNVERSIONED` when it has none), or why the
-    version is unusable; a malformed row comes with its reason as its record."""
-    for line, row, record in numbered_rows(path, mapping, also_read=version_column):
-        if isinstance(record, str):
-            yield line, record, UNVERSIONED
-            continue
-        version = _version(row, version_column, record)
-        yield line, record, UNVERSIONED if version is None else version
-
-
 def read_snapshot(
     paths: Sequence[Path],
     mapping: str | None,
@@ -242,22 +149,21 @@ def read_snapshot(
     """Every file's records; for a record id seen twice, the row that :func:`replaces`
     the other."""
     columns = parse_mapping(mapping)
+    column = version_column_read(columns, version_column)
     snapshot = Snapshot()
     newest: dict[str, tuple[int, SourceRecord]] = {}
     today = dt.datetime.now(dt.UTC).date()
     for path in paths:
-        for _line, row, read in numbered_rows(path, columns, also_read=version_column):
+        for _line, row, read in numbered_rows(path, columns, also_read=column):
             snapshot.rows += 1
             if snapshot.rows % 10_000 == 0:
                 on_row(10_000)
-            found = _loadable(row, read, version_column, today, source)
+            found = read if isinstance(read, str) else loadable(row, read, column, today, source)
             if isinstance(found, str):
                 snapshot.rejected[found] += 1
                 continue
             record, version = found
-            if version is None:
-                snapshot.unversioned += 1
-                version = UNVERSIONED
+            snapshot.unversioned += version == UNVERSIONED
             held = newest.get(record.record_id)
             if held is not None:
                 snapshot.duplicates += 1

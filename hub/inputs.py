@@ -284,11 +284,11 @@ def numbered_rows(
 
 
 def numbered_records(
-    path: Path, mapping: Mapping[str, str] | None = None
+    path: Path, mapping: Mapping[str, str] | None = None, also_read: str | None = None
 ) -> Iterator[tuple[int, SourceRecord | str]]:
     """``(line, record)`` for each row of ``path``, or ``(line, reason)`` for a row that is
     malformed (:func:`numbered_rows`)."""
-    for line, _row, record in numbered_rows(path, mapping):
+    for line, _row, record in numbered_rows(path, mapping, also_read):
         yield line, record
 
 

@@ -78,7 +78,7 @@ def _system_of(record_id: str) -> str | None:
     """The source system a record id names (``council_tax:7``), as the stream names a
     record, for a file with no ``source_system`` column."""
     system, colon, own_id = record_id.partition(":")
-    return system if colon and system and own_id else None
+    return _text(system) if colon and own_id else None
 
 
 def _text(value: str | None) -> str | None:

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from hub.errors import UsageError
-from hub.inputs import RejectedRow, numbered_records
+from hub.inputs import RejectedRow, numbered_records, numbered_rows
+from hub.snapshots import VERSION_COLUMN, loadable, replaces, version_column_read
 from matchers.records import SourceRecord
 from monitoring.metrics import HubMetrics
 from schemas.conversions import content_hash, person_changed, source_record_id
@@ -114,12 +115,63 @@ class Change:
     line: int | None = None
 
 
-class SnapshotDiff:
-    """Compares snapshot rows with the previous digests (pure: no files, no Kafka)."""
+@dataclass
+class Choice:
+    """Which row of each record id a snapshot file gives (:func:`choose_rows`)."""
 
-    def __init__(self, previous: Mapping[str, str], system: str) -> None:
+    kept: dict[str, int] = field(default_factory=dict)  # record id -> the line kept
+    refused: dict[int, str] = field(default_factory=dict)  # kept lines bootstrap refuses
+    version_column: str | None = None  # the column the versions came from
+
+
+def choose_rows(
+    path: Path,
+    system: str,
+    mapping: Mapping[str, str],
+    *,
+    version_column: str = VERSION_COLUMN,
+    today: dt.date,
+    on_row: Callable[[], None] = lambda: None,
+) -> Choice:
+    """Of the rows of each record id, the one `hub bootstrap` loads (:mod:`hub.snapshots`:
+    the newest of those a worker would hold), else the first; and why bootstrap refuses
+    the ones kept that it does not load. A file that breaks part-way gives the rows
+    before the break (reading it again breaks there too)."""
+    column = version_column_read(mapping, version_column)
+    choice = Choice(version_column=column)
+    newest: dict[str, int] = {}  # record id -> the kept row's version, if loadable
+    with contextlib.suppress(UsageError):
+        for line, row, record in numbered_rows(path, mapping, also_read=column):
+            on_row()
+            if isinstance(record, str):
+                continue
+            record_id = source_record_id(record.record_id, system)
+            found = loadable(row, record, column, today, system)
+            held, kept = newest.get(record_id), choice.kept.get(record_id)
+            if isinstance(found, str):
+                if kept is None:
+                    choice.kept[record_id], choice.refused[line] = line, found
+                continue
+            version = found[1]
+            if held is None or replaces(held, version):
+                if kept is not None:
+                    choice.refused.pop(kept, None)
+                choice.kept[record_id], newest[record_id] = line, version
+    return choice
+
+
+class SnapshotDiff:
+    """Compares snapshot rows with the previous digests (pure: no files, no Kafka).
+
+    ``kept``: the line to take for each record id (:func:`choose_rows`), the others being
+    rejected; without it the first."""
+
+    def __init__(
+        self, previous: Mapping[str, str], system: str, kept: Mapping[str, int] | None = None
+    ) -> None:
         self.previous = previous
         self.system = system
+        self.kept = kept
         self.seen: dict[str, int] = {}  # record id -> first line
         self.unchanged = 0
         self.unreadable = 0  # rows whose record id could not be read
@@ -134,11 +186,12 @@ class SnapshotDiff:
                 yield RejectedRow(line, record)
                 continue
             record_id = source_record_id(record.record_id, self.system)
-            first = self.seen.get(record_id)
-            if first is not None:
-                yield RejectedRow(line, f"duplicate record_id (first on line {first})")
+            first = self.seen.setdefault(record_id, line)  # (a bad row is not a delete)
+            keep = first if self.kept is None else self.kept.get(record_id, first)
+            if keep != line:
+                why = "first on" if self.kept is None else "kept, as hub bootstrap keeps it:"
+                yield RejectedRow(line, f"duplicate record_id ({why} line {keep})")
                 continue
-            self.seen[record_id] = line  # even if rejected below: a bad row is not a delete
             problem = source_problem(record, self.system)
             if problem:
                 yield RejectedRow(line, problem)
@@ -261,11 +314,12 @@ def run_cdc(
     allow_mass_delete: bool = False,
     metrics: HubMetrics | None = None,
     on_row: Callable[[], None] = lambda: None,
+    kept: Mapping[str, int] | None = None,
 ) -> CdcReport:
     """Publish the changes between ``rows`` (one snapshot) and the stored state, then store
-    the digests of the changes Kafka acknowledged."""
+    the digests of the changes Kafka acknowledged. ``kept``: as for :class:`SnapshotDiff`."""
     previous = state.hashes(system)
-    diff = SnapshotDiff(previous, system)
+    diff = SnapshotDiff(previous, system, kept)
     report = CdcReport()
     sender = _ChangeSender(
         system, publisher, report, now=now, snapshot_ts=snapshot_ts, metrics=metrics
@@ -299,64 +353,36 @@ def run_cdc(
 
 
 def mark_loaded(
-    rows: Iterable[tuple[int, SourceRecord | str, int | str]],
+    rows: Iterable[tuple[int, SourceRecord | str]],
     system: str,
     state: SnapshotState,
+    choice: Choice,
     *,
     on_row: Callable[[], None] = lambda: None,
 ) -> CdcReport:
     """Remember a snapshot `hub bootstrap` loaded as if this had published it, publishing
     nothing, so that the source's next run sends only what changed since (deletes
     included; without this it sends every row again and sees no delete). Only before the
-    source's first run; a file that breaks part-way remembers nothing. ``rows``: each
-    row's line, record and version (:func:`hub.bootstrap.versioned_records`). Of two rows
-    with one record id, the one bootstrap loaded is remembered and the other reported
-    (:func:`hub.bootstrap.replaces`). ``created``: the records remembered."""
-    from hub.bootstrap import replaces
-
+    source's first run; a file that breaks part-way remembers nothing. ``choice``: the
+    file's rows that bootstrap loaded (:func:`choose_rows`); the others are reported.
+    ``created``: the records remembered."""
     previous = state.hashes(system)
     if previous:
         raise UsageError(
             f"hub cdc already holds a {system} snapshot ({len(previous):,} records): --loaded "
             "is for the snapshot hub bootstrap loaded, before the source's first hub cdc run"
         )
+    diff = SnapshotDiff(previous, system, choice.kept)
     report = CdcReport()
-    kept: list[tuple[int, SourceRecord | str]] = []  # unreadable rows, then each id's row
-    loaded: dict[str, tuple[int, int, SourceRecord]] = {}  # record id -> version, line, row
-    for line, record, version in _counted(rows, report, on_row):
-        if isinstance(record, str):
-            kept.append((line, record))
-            continue
-        problem = source_problem(record, system)
-        if problem:
-            report.rejected.append(RejectedRow(line, problem))
-            continue
-        if isinstance(version, str):
-            report.rejected.append(RejectedRow(line, version))
-            continue
-        record_id = source_record_id(record.record_id, system)
-        held = loaded.get(record_id)
-        if held is not None:
-            newer = replaces(held[0], version)
-            older_line, newer_line = (held[1], line) if newer else (line, held[1])
-            report.rejected.append(
-                RejectedRow(
-                    older_line,
-                    f"duplicate record_id: line {newer_line} supersedes it, as in hub bootstrap",
-                )
-            )
-            if not newer:
-                continue
-        loaded[record_id] = (version, line, record)
-    kept += [(line, record) for _, line, record in loaded.values()]
-    diff = SnapshotDiff(previous, system)
     remembered: list[tuple[str, str]] = []
-    for item in diff.feed(sorted(kept, key=lambda row: row[0])):
+
+    for item in diff.feed(_counted(rows, report, on_row)):
         if isinstance(item, RejectedRow):
             report.rejected.append(item)
+        elif item.line in choice.refused:  # (not loaded: the next run sends it)
+            report.rejected.append(RejectedRow(item.line, choice.refused[item.line]))
         elif item.content_hash is not None:
             remembered.append((item.record_id, item.content_hash))
-    report.rejected.sort(key=lambda row: row.line)
     report.created, report.unreadable = len(remembered), diff.unreadable
     state.apply(system, remembered, ())
     return report
@@ -370,17 +396,19 @@ def run_cdc_file(
     state: SnapshotState,
     *,
     now: dt.datetime,
+    choice: Choice,
     allow_mass_delete: bool = False,
     metrics: HubMetrics | None = None,
     on_row: Callable[[], None] = lambda: None,
 ) -> CdcReport:
-    """:func:`run_cdc` over a snapshot file; the file's modification time is the
-    snapshot's time (``source_ts`` of events whose rows carry no ``updated_at``)."""
+    """:func:`run_cdc` over a snapshot file, taking the rows ``choice`` keeps
+    (:func:`choose_rows`); the file's modification time is the snapshot's time
+    (``source_ts`` of events whose rows carry no ``updated_at``)."""
     snapshot_ts = None
     with contextlib.suppress(OSError):
         snapshot_ts = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
     return run_cdc(
-        numbered_records(path, mapping),
+        numbered_records(path, mapping, choice.version_column),
         system,
         publisher,
         state,
@@ -389,6 +417,7 @@ def run_cdc_file(
         allow_mass_delete=allow_mass_delete,
         metrics=metrics,
         on_row=on_row,
+        kept=choice.kept,
     )
 
 

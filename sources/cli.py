@@ -12,10 +12,12 @@ import typer
 
 from hub.console import say
 from hub.errors import HubError
+from hub.snapshots import VERSION_COLUMN
 
 if TYPE_CHECKING:
     from hub.inputs import RejectedRow
     from hub.settings import Settings
+    from sources.cdc import Choice
     from sources.publisher import Publisher
 
 SHOWN_LINES = 10
@@ -165,30 +167,42 @@ def cdc_command(
             "changed since, deletes included",
         ),
     ] = False,
+    version_column: Annotated[
+        str,
+        typer.Option(
+            "--version-column",
+            help="column holding each row's source version: of two rows of one record id, "
+            "the one `hub bootstrap` loads is taken (the newer; else the newer updated_at)",
+        ),
+    ] = VERSION_COLUMN,
     as_json: JsonOption = False,
 ) -> None:
     """Publish what changed since the source's previous snapshot (creates, updates,
     deletes); state is kept in the stack folder. The same snapshot twice publishes nothing."""
-    from hub.inputs import parse_mapping
+    from hub.inputs import numbered_records, parse_mapping
     from hub.settings import load_settings
     from schemas.topics import check_name, source_persons
-    from sources.cdc import SnapshotState, mark_loaded, run_cdc_file, state_path
+    from sources.cdc import SnapshotState, choose_rows, mark_loaded, run_cdc_file, state_path
     from sources.files import estimate_rows, progress
 
     check_name(source)
     columns = parse_mapping(mapping)
     settings = load_settings()
     _check_file(snapshot)
-    if loaded:
-        from hub.bootstrap import versioned_records
+    rows = estimate_rows(snapshot)
+    now = dt.datetime.now(dt.UTC)
 
-        with (
-            SnapshotState(state_path(settings.stack_dir)) as state,
-            progress(f"reading {snapshot.name}", estimate_rows(snapshot)) as bar,
-        ):
-            marked = mark_loaded(
-                versioned_records(snapshot, columns), source, state, on_row=bar.advance
-            )
+    def choose() -> Choice:
+        with progress(f"reading {snapshot.name}", rows) as bar:
+            return choose_rows(snapshot, source, columns, version_column=version_column,
+                               today=now.date(), on_row=bar.advance)  # fmt: skip
+
+    if loaded:
+        with SnapshotState(state_path(settings.stack_dir)) as state:
+            choice = choose()
+            with progress(f"remembering {snapshot.name}", rows) as bar:
+                rows_read = numbered_records(snapshot, columns, choice.version_column)
+                marked = mark_loaded(rows_read, source, state, choice, on_row=bar.advance)
         say(
             f"remembered {marked.created:,} {source} records of {snapshot.name} as loaded; "
             "published nothing"
@@ -199,20 +213,20 @@ def cdc_command(
             typer.echo(orjson.dumps(marked.summary()).decode())
         return
     publisher = connect_publisher(settings)
-    with (
-        SnapshotState(state_path(settings.stack_dir)) as state,
-        progress(f"diffing {snapshot.name}", estimate_rows(snapshot)) as bar,
-    ):
-        report = run_cdc_file(
-            snapshot,
-            source,
-            columns,
-            publisher,
-            state,
-            now=dt.datetime.now(dt.UTC),
-            allow_mass_delete=allow_mass_delete,
-            on_row=bar.advance,
-        )
+    with SnapshotState(state_path(settings.stack_dir)) as state:
+        choice = choose()
+        with progress(f"diffing {snapshot.name}", rows) as bar:
+            report = run_cdc_file(
+                snapshot,
+                source,
+                columns,
+                publisher,
+                state,
+                now=now,
+                choice=choice,
+                allow_mass_delete=allow_mass_delete,
+                on_row=bar.advance,
+            )
     if report.read_error is not None and report.rows == 0:
         raise report.read_error
     counts = report.summary()

@@ -116,6 +116,29 @@ def test_the_version_column_can_be_named(tmp_path: Path) -> None:
     assert read_snapshot([path], None, version_column="rev").versions == [12]
 
 
+def test_versions_are_read_exactly_however_large(tmp_path: Path) -> None:
+    """Through a float, 1700000000000000001 and ...002 were one version: a tie, so the
+    older row won."""
+    lines = tmp_path / "a.jsonl"
+    lines.write_text(
+        '{"record_id": "a:1", "last_name": "Old", "source_version": 1700000000000000001}\n'
+        '{"record_id": "a:1", "last_name": "New", "source_version": 1700000000000000002}\n'
+        '{"record_id": "a:2", "last_name": "Lee", "source_version": "7.0"}\n'
+        '{"record_id": "a:3", "last_name": "Lee", "source_version": true}\n'
+    )
+    snapshot = read_snapshot([lines], None)
+    assert [r.last_name for r in snapshot.records] == ["New", "Lee"]
+    assert snapshot.versions == [1700000000000000002, 7]
+    assert snapshot.rejected == {"source_version is not a whole number of 0 or more": 1}
+
+
+def test_a_version_column_map_makes_a_field_is_not_read_as_a_version(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("record_id,last_name,source_version\na:1,Lee,2024-01-02T03:04:05Z\n")
+    snapshot = read_snapshot([path], "source_version=updated_at")
+    assert (snapshot.versions, snapshot.rejected) == ([1704164645000], {})
+
+
 def test_rows_a_worker_would_dead_letter_are_rejected_as_it_would(tmp_path: Path) -> None:
     snapshot = read_snapshot(
         [

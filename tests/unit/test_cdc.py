@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.bootstrap import UNVERSIONED, versioned_records
+from hub.bootstrap import read_snapshot
 from hub.errors import UsageError
-from hub.inputs import RejectedRow
+from hub.inputs import RejectedRow, numbered_records
 from matchers.records import SourceRecord
 from schemas.conversions import content_hash
 from schemas.events import Operation
-from sources.cdc import Change, SnapshotDiff, SnapshotState, is_mass_delete, mark_loaded
+from sources.cdc import (
+    Change,
+    Choice,
+    SnapshotDiff,
+    SnapshotState,
+    choose_rows,
+    is_mass_delete,
+    mark_loaded,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -25,14 +34,6 @@ def rec(record_id: str, last_name: str = "Okafor", **values: str) -> SourceRecor
 
 def rows(*records: SourceRecord | str) -> list[tuple[int, SourceRecord | str]]:
     return [(line, r) for line, r in enumerate(records, start=2)]
-
-
-def versioned(
-    *records: SourceRecord | str, versions: tuple[int | str, ...] = ()
-) -> list[tuple[int, SourceRecord | str, int | str]]:
-    """Rows with their versions (none given: UNVERSIONED)."""
-    given = versions or (UNVERSIONED,) * len(records)
-    return [(line, r, v) for (line, r), v in zip(rows(*records), given, strict=True)]
 
 
 def test_diff_finds_creates_updates_unchanged_and_deletes() -> None:
@@ -134,8 +135,8 @@ def test_a_bootstrapped_snapshot_remembered_as_loaded_gives_its_deletes_next_tim
     """Without it, the first run after `hub bootstrap` sent every row again and, knowing no
     previous snapshot, no delete: a record gone since the bootstrap stayed for good."""
     with SnapshotState(tmp_path / "cdc.db") as state:
-        report = mark_loaded(versioned(rec("housing:1"), rec("housing:2"), "ragged row"),
-                             "housing", state)  # fmt: skip
+        report = mark_loaded(rows(rec("housing:1"), rec("housing:2"), "ragged row"),
+                             "housing", state, Choice())  # fmt: skip
         assert (report.created, len(report.rejected)) == (2, 1)
         diff = SnapshotDiff(state.hashes("housing"), "housing")
         changes = list(diff.feed(rows(rec("1"), rec("3"))))
@@ -144,56 +145,78 @@ def test_a_bootstrapped_snapshot_remembered_as_loaded_gives_its_deletes_next_tim
         ]
         assert [c.record_id for c in diff.deletes()] == ["2"]
         with pytest.raises(UsageError, match="already holds a housing snapshot"):
-            mark_loaded(versioned(rec("1")), "housing", state)
+            mark_loaded(rows(rec("1")), "housing", state, Choice())
 
 
-def test_a_loaded_snapshots_duplicate_ids_keep_the_row_bootstrap_loads(tmp_path: Path) -> None:
-    """Bootstrap loads the newest version of a record id (the first on a tie, the later
-    of two without one): --loaded remembers that row too, so the next run's updates are
-    judged against what the index holds, and names the row it passes over."""
-    with SnapshotState(tmp_path / "cdc.db") as state:
-        # fmt: off
-        report = mark_loaded(
-            versioned(
-                rec("1", "Old"), rec("1", "New"),  # versions 1 then 2: the newer
-                rec("2", "First"), rec("2", "Tie"),  # versions 5 and 5: the first
-                rec("3", "Earlier"), rec("3", "Later"),  # none: the later
-                rec("4"), rec("4"), rec("5"),  # a version that is no number is refused
-                versions=(1, 2, 5, 5, UNVERSIONED, UNVERSIONED, 3, "source_version is bad", 1),
-            ),
-            "housing",
-            state,
-        )
-        # fmt: on
-        assert state.hashes("housing") == {
-            "1": content_hash(rec("1", "New")),
-            "2": content_hash(rec("2", "First")),
-            "3": content_hash(rec("3", "Later")),
-            "4": content_hash(rec("4")),
-            "5": content_hash(rec("5")),
-        }
-    assert report.created == 5
-    assert [(r.line, r.reason) for r in report.rejected] == [
-        (2, "duplicate record_id: line 3 supersedes it, as in hub bootstrap"),
-        (5, "duplicate record_id: line 4 supersedes it, as in hub bootstrap"),
-        (6, "duplicate record_id: line 7 supersedes it, as in hub bootstrap"),
-        (9, "source_version is bad"),
-    ]
+DUPLICATES = (
+    "record_id,first_name,last_name,source_version,updated_at\n"
+    "1,Ada,Old,1,\n"  # versions 1 then 2: the newer
+    "1,Ada,New,2,\n"
+    "2,Bo,First,5,\n"  # a tie: the first
+    "2,Bo,Tie,5,\n"
+    "3,Cy,Earlier,,\n"  # no version at all: the later
+    "3,Cy,Later,,\n"
+    "4,Di,Jan,,2026-01-01T00:00:00Z\n"  # updated_at in milliseconds: the newer
+    "4,Di,Feb,,2026-02-01T00:00:00Z\n"
+    "4,Di,Dec,,2025-12-01T00:00:00Z\n"
+    "5,Ed,Kept,1,\n"  # a newer row no worker would hold, or whose version is no number
+    "5,Ed,Future,2,2999-01-01T00:00:00Z\n"
+    "5,Ed,Bad,x,\n"
+    "6,Fay,Small,1700000000000000001,\n"  # versions told apart however large
+    "6,Fay,Large,1700000000000000002,\n"
+    "7,,,1,\n"  # no row a worker would hold: bootstrap loads nothing, cdc takes the first
+    "7,,,2,\n"
+)
+LOADED = {"1": "New", "2": "First", "3": "Later", "4": "Feb", "5": "Kept", "6": "Large"}
 
 
-def test_a_snapshots_versions_are_read_as_bootstrap_reads_them(tmp_path: Path) -> None:
+def test_cdc_takes_of_each_record_ids_rows_the_one_hub_bootstrap_loads(tmp_path: Path) -> None:
+    """--loaded remembers the row bootstrap loaded, and a later run over the same file
+    takes the same row, so it does not undo bootstrap's choice: before, --loaded kept the
+    first row while bootstrap loaded the newest."""
     snapshot = tmp_path / "housing.csv"
-    snapshot.write_text(
-        "record_id,last_name,source_version,updated_at\n"
-        "1,Okafor,7,\n"
-        "2,Okafor,,2026-01-02T03:04:05Z\n"
-        "3,Okafor,,\n"
-        "4,Okafor,-2,\n"
-    )
-    read = [(line, version) for line, _, version in versioned_records(snapshot, {})]
-    assert read == [
-        (2, 7),
-        (3, 1767323045000),  # updated_at in milliseconds, as the stream versions it
-        (4, UNVERSIONED),
-        (5, "source_version is not a whole number of 0 or more"),
+    snapshot.write_text(DUPLICATES)
+    booted = read_snapshot([snapshot], None, source="housing")
+    assert {r.record_id.partition(":")[2]: r.last_name for r in booted.records} == LOADED
+    today = dt.datetime.now(dt.UTC).date()
+    choice = choose_rows(snapshot, "housing", {}, today=today)
+    with SnapshotState(tmp_path / "cdc.db") as state:
+        report = mark_loaded(numbered_records(snapshot), "housing", state, choice)
+        remembered = state.hashes("housing")
+        diff = SnapshotDiff(remembered, "housing", choice.kept)
+        again = [c for c in diff.feed(numbered_records(snapshot)) if isinstance(c, Change)]
+        # only the record bootstrap did not load is sent (for workers to dead-letter)
+        assert [(c.op, c.record_id, c.line) for c in again] == [(Operation.CREATE, "7", 16)]
+        assert diff.deletes() == []
+    by_digest = {
+        content_hash(r): r.last_name
+        for _, r in numbered_records(snapshot)
+        if isinstance(r, SourceRecord)
+    }
+    assert {record_id: by_digest[digest] for record_id, digest in remembered.items()} == LOADED
+    assert report.created == len(LOADED)
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (2, "duplicate record_id (kept, as hub bootstrap keeps it: line 3)"),
+        (5, "duplicate record_id (kept, as hub bootstrap keeps it: line 4)"),
+        (6, "duplicate record_id (kept, as hub bootstrap keeps it: line 7)"),
+        (8, "duplicate record_id (kept, as hub bootstrap keeps it: line 9)"),
+        (10, "duplicate record_id (kept, as hub bootstrap keeps it: line 9)"),
+        (12, "duplicate record_id (kept, as hub bootstrap keeps it: line 11)"),
+        (13, "duplicate record_id (kept, as hub bootstrap keeps it: line 11)"),
+        (14, "duplicate record_id (kept, as hub bootstrap keeps it: line 15)"),
+        (16, "the person has no name, date of birth or identifier"),
+        (17, "duplicate record_id (kept, as hub bootstrap keeps it: line 16)"),
     ]
+
+
+def test_cdc_reads_versions_from_the_column_it_is_told(tmp_path: Path) -> None:
+    snapshot = tmp_path / "housing.csv"
+    snapshot.write_text("record_id,last_name,rev\n1,New,2\n1,Old,1\n")
+    today = dt.datetime.now(dt.UTC).date()
+    assert choose_rows(snapshot, "housing", {}, version_column="rev", today=today).kept == {"1": 2}
+    assert choose_rows(snapshot, "housing", {}, today=today).kept == {"1": 3}  # (no version)
+    # a column --map makes a record field is not read as a version too
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text("record_id,last_name,source_version\n1,A,2026-02-01\n1,B,2026-01-01\n")
+    mapping = {"source_version": "updated_at"}
+    assert choose_rows(renamed, "housing", mapping, today=today).kept == {"1": 2}
