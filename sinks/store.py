@@ -77,8 +77,11 @@ def create_store_engine(url: str, *, create: bool = True) -> Engine:
     already (a command that only reads it must not start a new, empty one)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise UsageError(f"HUB_DATABASE_URL {url!r} is not a database URL") from None
+    except ArgumentError:  # (not quoted: it may hold a password)
+        raise UsageError(
+            "HUB_DATABASE_URL is not a database URL: it does not begin with a backend and :// "
+            "(sqlite:///PATH, postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE)"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             path = Path(parsed.database)

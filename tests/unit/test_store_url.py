@@ -1,0 +1,32 @@
+"""A store setting the hub cannot use is one line naming HUB_DATABASE_URL and what is wrong
+with it, never its value (it may hold a password)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub import cli
+
+pytestmark = pytest.mark.unit
+
+
+def review_list(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, url: str
+) -> tuple[int | str | None, str]:
+    monkeypatch.chdir(tmp_path)  # (no developer's .env)
+    monkeypatch.setenv("HUB_DATABASE_URL", url)
+    monkeypatch.setattr("sys.argv", ["hub", "review", "list"])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    out, err = capsys.readouterr()
+    assert out == ""
+    return exited.value.code, err
+
+
+def test_a_value_that_is_not_a_url_is_not_echoed(monkeypatch, capsys, tmp_path):
+    code, err = review_list(monkeypatch, capsys, tmp_path, "hub:S3cretPw@db.example/hub")
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("error: HUB_DATABASE_URL is not a database URL: ")
+    assert "S3cretPw" not in err and "db.example" not in err
