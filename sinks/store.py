@@ -33,8 +33,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from hub.errors import HubError, UsageError
 from matchers.decisions import Judgement
@@ -72,16 +72,48 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+# What HUB_DATABASE_URL may name (the README's settings table).
+BACKENDS = (
+    "SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER:PASSWORD@HOST/DATABASE)"
+)
+
+
+def store_url(url: str) -> URL:
+    """``url`` read, or one line on what is wrong with it that never quotes it (it may hold
+    a password); checked before anything is opened or made."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UsageError(
+            "HUB_DATABASE_URL is not a database URL (it does not begin with a backend and ://): "
+            f"the hub keeps its store in {BACKENDS}"
+        ) from None
+    except ValueError:  # (the one SQLAlchemy raises: int() of the port)
+        raise UsageError(
+            "HUB_DATABASE_URL is not a database URL: its port is not a number"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise UsageError(
+            f"HUB_DATABASE_URL names a {backend} database: the hub keeps its store in {BACKENDS}"
+        )
+    try:
+        dialect = parsed.get_dialect()
+        dialect.import_dbapi()
+    except (NoSuchModuleError, ImportError):
+        dialect = None
+    if dialect is None or dialect.is_async:  # (an asyncio driver: the store's calls are not)
+        raise UsageError(
+            f"HUB_DATABASE_URL names {parsed.drivername}, a driver the hub cannot use: it keeps "
+            f"its store in {BACKENDS}"
+        )
+    return parsed
+
+
 def create_store_engine(url: str, *, create: bool = True) -> Engine:
     """An engine for the store at ``url``; unless ``create``, a SQLite store must exist
     already (a command that only reads it must not start a new, empty one)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:  # (not quoted: it may hold a password)
-        raise UsageError(
-            "HUB_DATABASE_URL is not a database URL: it does not begin with a backend and :// "
-            "(sqlite:///PATH, postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE)"
-        ) from None
+    parsed = store_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             path = Path(parsed.database)
