@@ -9,8 +9,10 @@ database to the newest revision and is safe to run at every start.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,6 +31,7 @@ from sqlalchemy import (
     event,
     exists,
     func,
+    inspect,
     select,
     update,
 )
@@ -112,17 +115,14 @@ def store_url(url: str) -> URL:
 
 def create_store_engine(url: str, *, create: bool = True) -> Engine:
     """An engine for the store at ``url``; unless ``create``, a SQLite store must exist
-    already (a command that only reads it must not start a new, empty one)."""
+    already (a command that only reads it must not start a new, empty one), as a hub
+    store (:func:`require_sqlite_store`)."""
     parsed = store_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             path = Path(parsed.database)
-            if not create and not path.is_file():
-                raise UsageError(
-                    f"no store at {path.resolve()} (HUB_DATABASE_URL; by default "
-                    ".stack/hub.db in the folder the hub runs in): run the command there, or "
-                    "set HUB_DATABASE_URL to the workers' store"
-                )
+            if not create:
+                require_sqlite_store(path)
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": 30}, json_serializer=_json)
 
@@ -141,6 +141,39 @@ def create_store_engine(url: str, *, create: bool = True) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, json_serializer=_json)
 
 
+def require_sqlite_store(path: Path) -> None:
+    """Refuse a file that is not a hub store, read without the engine: the engine's first
+    connection switches a file to write-ahead logging (a write), and an upgrade would add
+    the hub's tables to any database."""
+    if not path.is_file():
+        raise UsageError(
+            f"no store at {path.resolve()} (HUB_DATABASE_URL; by default "
+            ".stack/hub.db in the folder the hub runs in): run the command there, or "
+            "set HUB_DATABASE_URL to the workers' store"
+        )
+    held: Any = None
+    try:
+        file = f"{path.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(file, uri=True, timeout=30)) as db:
+            held = db.execute(_VERSION_TABLE).fetchone()
+    except sqlite3.OperationalError as error:  # (locked, unreadable)
+        raise StoreError(f"store at {path.resolve()} cannot be read: {error}") from None
+    except sqlite3.DatabaseError:  # (not SQLite at all)
+        pass
+    if held is None:
+        raise UsageError(_not_a_store(str(path.resolve())))
+
+
+_VERSION_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+
+
+def _not_a_store(where: str) -> str:
+    return (
+        f"{where} is not a hub store (it has no alembic_version table; HUB_DATABASE_URL): "
+        "set HUB_DATABASE_URL to the workers' store (a worker or hub bootstrap makes one)"
+    )
+
+
 def alembic_config(connection: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -150,13 +183,17 @@ def alembic_config(connection: Connection) -> Config:
 
 class Store:
     def __init__(self, url: str, *, create: bool = True) -> None:
+        """Unless ``create``, the database must be a hub store already (for a command
+        that only reads it): SQLite's is checked here, PostgreSQL's by :meth:`upgrade`."""
         self.url = url
+        self.create = create
         self.engine = create_store_engine(url, create=create)
         self._compiled: dict[str, tuple[str, list[tuple[str, Any]]]] = {}
         self._checkpointer: _Checkpointer | None = None
 
     def upgrade(self, attempts: int = 5) -> None:
-        """Create or migrate the schema to the newest revision.
+        """Create or migrate the schema to the newest revision (unless ``create``, only
+        a hub store's: another database is refused before anything is written).
 
         Workers starting together may race to migrate a new database: the loser's
         transaction rolls back, and its next attempt finds the schema already current.
@@ -167,6 +204,8 @@ class Store:
                 with self.engine.connect() as connection:
                     doing = "cannot be migrated"
                     with connection.begin():
+                        if not self.create and not inspect(connection).has_table("alembic_version"):
+                            raise UsageError(_not_a_store(f"the database at {self.safe_url}"))
                         command.upgrade(alembic_config(connection), "head")
                 return
             except SQLAlchemyError as error:
