@@ -75,13 +75,12 @@ def _group_exists(admin: Any, group: str) -> tuple[bool, int]:
 
 def _store_tables(settings: Settings) -> list[str]:
     from sqlalchemy import inspect
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from sinks import tables
-    from sinks.store import Store
+    from sinks.store import Store, store_url
 
-    url = make_url(settings.database_url)
+    url = store_url(settings.database_url)
     file = url.database if url.get_backend_name() == "sqlite" else None
     if file and file != ":memory:" and not Path(file).exists():
         return []  # nothing to look in (opening it would create it)

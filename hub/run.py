@@ -88,6 +88,7 @@ def run_command(
 ) -> None:
     """Run the whole hub here: stack, workers, a simulated borough streaming through it."""
     from schemas.codec import make_codec
+    from sinks.store import store_url
     from sources.live import stream
     from sources.publisher import Publisher
     from sources.simulator import SimulationConfig, iter_events
@@ -128,11 +129,12 @@ def run_command(
         f"{counts['open_review_items']:,} pairs wait for review"
     )
     ports = [Workers(settings, say).port(i) for i in range(1, workers + 1)]
+    store = store_url(settings.database_url).render_as_string(hide_password=True)
     lines = [
         "where to look:",
         "  hub stack status                      services and workers, healthy or not",
         *(f"  http://127.0.0.1:{p}/metrics         a worker's Prometheus metrics" for p in ports),
-        f"  {settings.database_url:<37} the store (persons, households, review queue, ...)",
+        f"  {store:<37} the store (persons, households, review queue, ...)",
         f"  {settings.stack_dir / 'logs'}/                          service and worker logs",
         "  monitoring/grafana/dashboards/residents-hub.json   Grafana dashboard (import it)",
         "  monitoring/alerts.yml                 Prometheus alert rules",
