@@ -51,7 +51,8 @@ def model_version(document: Mapping[str, Any]) -> str:
 
 
 class ModelError(ValueError):
-    """The model document cannot be used (wrong format, unknown level, untrained level)."""
+    """The model document cannot be used (wrong format, a part of the wrong shape, unknown
+    level, untrained level)."""
 
 
 def prob_to_match_weight(probability: float) -> float:
@@ -109,10 +110,56 @@ def _exact_sql(column: str) -> str:
     return f'"{column}_l" = "{column}_r"'
 
 
+def _field(parent: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in parent:
+        raise ModelError(f"{where} has no {key!r}")
+    return parent[key]
+
+
+def _item(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ModelError(f"{where} is not an object")
+    return value
+
+
+def _object(document: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    return _item(_field(document, key, "the model"), repr(key))
+
+
+def _list(parent: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = _field(parent, key, where)
+    if not isinstance(value, list):
+        raise ModelError(f"{where} {key} is not a list")
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number(parent: Mapping[str, Any], key: str, where: str, default: float | None = None) -> float:
+    value = parent.get(key, default) if default is not None else _field(parent, key, where)
+    if not _is_number(value):
+        raise ModelError(f"{where} {key} is not a number")
+    return float(value)
+
+
+def _frequencies(table: Any, column: str) -> dict[str, float]:
+    where = f"'term_frequencies' {column!r}"
+    # (its keys are the names and dates themselves: the message names none of them)
+    if not all(_is_number(v) for v in _item(table, where).values()):
+        raise ModelError(f"{where} has a frequency that is not a number")
+    return {str(k): float(v) for k, v in table.items()}
+
+
 def _comparison(raw: Mapping[str, Any]) -> ModelComparison:
     name = str(raw.get("output_column_name"))
     known = levels_by_sql()
     raw_levels = raw.get("comparison_levels") or []
+    if not isinstance(raw_levels, list):
+        raise ModelError(f"comparison {name!r}: comparison_levels is not a list")
+    for position, level in enumerate(raw_levels):
+        _item(level, f"comparison {name!r} level {position}")
     u_by_sql: dict[str, float] = {}
     levels: list[ModelLevel] = []
     for position, level in enumerate(raw_levels):
@@ -135,20 +182,23 @@ def _comparison(raw: Mapping[str, Any]) -> ModelComparison:
         column = level.get("tf_adjustment_column")
         if not column or level.get("is_null_level") or level.get("sql_condition") == "ELSE":
             continue
-        tf_weight = float(level.get("tf_adjustment_weight", 1.0))
+        where = f"comparison {name!r} level {position}"
+        tf_weight = _number(level, "tf_adjustment_weight", where, default=1.0)
         if tf_weight == 0:
             continue
-        if column not in TF_ATTRIBUTES:
+        if not isinstance(column, str) or column not in TF_ATTRIBUTES:
             raise ModelError(f"comparison {name!r}: no term-frequency values for {column!r}")
         u_exact = u_by_sql.get(_exact_sql(column))
         if u_exact is None:
             raise ModelError(f"comparison {name!r}: no exact-match level on {column!r}")
+        if u_exact == 0:
+            raise ModelError(f"comparison {name!r}: the exact-match level on {column!r} has u 0")
         levels[position] = ModelLevel(
             **{
                 **levels[position].__dict__,
                 "tf_column": column,
                 "tf_weight": tf_weight,
-                "tf_minimum_u": float(level.get("tf_minimum_u_value", 0.0)),
+                "tf_minimum_u": _number(level, "tf_minimum_u_value", where, default=0.0),
                 "tf_log2_u_exact": math.log2(u_exact),
             }
         )
@@ -165,25 +215,26 @@ class Model:
     def __init__(self, document: Mapping[str, Any]) -> None:
         if document.get("format") != MODEL_FORMAT:
             raise ModelError(f"not a model file (format is not {MODEL_FORMAT!r})")
-        try:
-            splink = document["splink"]
-            self.prior = float(splink["probability_two_random_records_match"])
-            self.comparisons = tuple(_comparison(c) for c in splink["comparisons"])
-            tf = document["term_frequencies"]
-            self.term_frequencies: dict[str, dict[str, float]] = {
-                str(column): {str(k): float(v) for k, v in table.items()}
-                for column, table in tf.items()
-            }
-            blocking = document["blocking"]
-            self.blocking_rules: tuple[str, ...] = tuple(blocking["rules"])
-            self.max_block_size = int(blocking["max_block_size"])
-            version = document["version"]
-        except ModelError:
-            raise
-        except (KeyError, TypeError, AttributeError) as error:
-            raise ModelError(f"model file is missing or has a malformed {error}") from None
-        except ValueError as error:
-            raise ModelError(f"model file has a malformed value: {error}") from None
+        splink = _object(document, "splink")
+        self.prior = _number(splink, "probability_two_random_records_match", "'splink'")
+        self.comparisons = tuple(
+            _comparison(_item(c, f"'splink' comparison {position}"))
+            for position, c in enumerate(_list(splink, "comparisons", "'splink'"))
+        )
+        self.term_frequencies: dict[str, dict[str, float]] = {
+            str(column): _frequencies(table, column)
+            for column, table in _object(document, "term_frequencies").items()
+        }
+        blocking = _object(document, "blocking")
+        rules = _list(blocking, "rules", "'blocking'")
+        if not all(isinstance(rule, str) for rule in rules):
+            raise ModelError("'blocking' rules is not a list of rule names")
+        self.blocking_rules: tuple[str, ...] = tuple(rules)
+        max_block_size = _field(blocking, "max_block_size", "'blocking'")
+        if not isinstance(max_block_size, int) or isinstance(max_block_size, bool):
+            raise ModelError("'blocking' max_block_size is not a whole number")
+        self.max_block_size = max_block_size
+        version = document.get("version")
         if not 0 < self.prior < 1:
             raise ModelError("probability_two_random_records_match must be between 0 and 1")
         if not self.comparisons:

@@ -183,8 +183,10 @@ def test_an_untrained_level_is_refused() -> None:
     [
         (lambda d: raw_comparison(d, "dob")["comparison_levels"][1].update(u_probability=-0.1),
          r"dob.*u_probability -0.1 is not a probability"),
+        (lambda d: raw_comparison(d, "dob")["comparison_levels"][1].update(u_probability=0),
+         "comparison 'dob': the exact-match level on 'dob' has u 0"),
         (lambda d: d["splink"].update(probability_two_random_records_match="abc"),
-         "malformed value: could not convert string to float"),
+         "'splink' probability_two_random_records_match is not a number"),
         (lambda d: d["splink"].update(comparisons=[]), "no comparisons"),
         (lambda d: d.update(version=None), "no version"),
         (lambda d: d["blocking"].update(rules=[]), "no blocking rules"),
@@ -200,6 +202,46 @@ def test_a_spoilt_model_is_refused(spoil: Callable[[dict[str, Any]], None], mess
     spoil(document)
     with pytest.raises(ModelError, match=message):
         Model(document)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda d: d.update(splink="x"), "'splink' is not an object"),
+        (lambda d: d.update(blocking="x"), "'blocking' is not an object"),
+        (lambda d: d.update(term_frequencies="x"), "'term_frequencies' is not an object"),
+        (lambda d: d.pop("splink"), "the model has no 'splink'"),
+        (lambda d: d["splink"].pop("comparisons"), "'splink' has no 'comparisons'"),
+        (lambda d: d["splink"].update(comparisons="x"), "'splink' comparisons is not a list"),
+        (lambda d: d["splink"].update(comparisons=["x"]),
+         "'splink' comparison 0 is not an object"),
+        (lambda d: raw_comparison(d, "dob").update(comparison_levels="x"),
+         "comparison 'dob': comparison_levels is not a list"),
+        (lambda d: raw_comparison(d, "dob")["comparison_levels"].__setitem__(1, 7),
+         "comparison 'dob' level 1 is not an object"),
+        (lambda d: raw_comparison(d, "given_name")["comparison_levels"][1].update(
+            tf_adjustment_weight="x"), "comparison 'given_name' level 1 tf_adjustment_weight "
+         "is not a number"),
+        (lambda d: d["term_frequencies"].update(last_name=["smith"]),
+         "'term_frequencies' 'last_name' is not an object"),
+        # (a table's keys are names: none is shown)
+        (lambda d: d["term_frequencies"]["last_name"].update(smith="often"),
+         "'term_frequencies' 'last_name' has a frequency that is not a number"),
+        (lambda d: d["blocking"].update(rules="nhs"), "'blocking' rules is not a list"),
+        (lambda d: d["blocking"].update(rules=[1]), "'blocking' rules is not a list of rule names"),
+        (lambda d: d["blocking"].pop("max_block_size"), "'blocking' has no 'max_block_size'"),
+        (lambda d: d["blocking"].update(max_block_size="100"),
+         "'blocking' max_block_size is not a whole number"),
+    ],
+)  # fmt: skip
+def test_a_model_of_the_wrong_shape_names_the_part_that_is_wrong(
+    spoil: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    document = hand_made_document()
+    spoil(document)
+    with pytest.raises(ModelError) as refused:
+        Model(document)
+    assert str(refused.value) == message  # (no Python exception text)
 
 
 def test_not_observed_levels_get_splinks_small_probability() -> None:
