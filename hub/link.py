@@ -21,7 +21,7 @@ import random
 import resource
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -282,7 +282,8 @@ def read_relationships(
     council-tax account, a tenancy; kept by the stream beside households, not here), and
     the parent relations whose start cannot be used (kept as two people, no parent). A row
     whose ``updated_at`` is no time, or after tomorrow, is rejected, as a worker would
-    dead-letter its relationship."""
+    dead-letter its relationship; so is one that ``hub resolve`` and ``hub publish`` refuse
+    to read (:func:`relationship_cells`; a ``source_system`` that is no system name)."""
     judgements: list[Judgement] = []
     rejected: list[RejectedRow] = []
     unread: list[RejectedRow] = []
@@ -294,13 +295,17 @@ def read_relationships(
             rejected.append(RejectedRow(line, row))
             continue
         named = named or "related_record_id" in row
-        cells = [row.get(name) for name in ("record_id", "related_record_id", "source_system")]
-        if any(isinstance(cell, list | dict | bool) for cell in cells):
-            rejected.append(RejectedRow(line, "an id that is not text or a number"))
+        text = relationship_cells(row)
+        if isinstance(text, str):
+            rejected.append(RejectedRow(line, text))
             continue
-        record_id, related, system = map(cell_text, cells)
-        written = relationship_written(cell_text(row.get("updated_at")), now)
-        if isinstance(written, str):  # (as a worker would dead-letter the relationship)
+        record_id, related = text["record_id"], text["related_record_id"]
+        system, kind = text["source_system"], text["kind"]
+        problem = system_problem(system) if system else None  # (none given: unknown)
+        written = relationship_written(text["updated_at"], now)
+        if problem is not None:  # (as hub resolve and hub publish refuse the row)
+            rejected.append(RejectedRow(line, problem))
+        elif isinstance(written, str):  # (as a worker would dead-letter the relationship)
             rejected.append(RejectedRow(line, written))
         elif record_id is None:
             rejected.append(RejectedRow(line, "no record_id"))
@@ -309,8 +314,7 @@ def read_relationships(
         elif related == record_id:
             rejected.append(RejectedRow(line, "relates a record to itself"))
         else:
-            kind = row.get("kind")
-            parent = parent_of(kind, record_id, related) if isinstance(kind, str) else None
+            parent = parent_of(kind, record_id, related) if kind else None
             since = relationship_date(row.get("start")) if parent else None
             if isinstance(since, str):
                 unread.append(RejectedRow(line, since))
@@ -324,6 +328,34 @@ def read_relationships(
             f"{path}: no related_record_id column: no relationship between two records"
         )
     return judgements, rejected, groupings, unread
+
+
+_RELATIONSHIP_CELLS = (
+    "relationship_id", "source_system", "kind", "record_id", "related_record_id", "group_id",
+    "role", "updated_at",
+)  # fmt: skip
+
+
+def relationship_cells(row: Mapping[str, Any]) -> dict[str, str | None] | str:
+    """A relationship row's cells as text (None: not given), or why the row cannot be read
+    (a list, an object or true/false where a value belongs)."""
+    cells = [row.get(name) for name in _RELATIONSHIP_CELLS]
+    if any(isinstance(cell, list | dict | bool) for cell in cells):
+        return "a value that is not text or a number"
+    return {name: cell_text(cell) for name, cell in zip(_RELATIONSHIP_CELLS, cells, strict=True)}
+
+
+def system_problem(system: str | None) -> str | None:
+    """Why ``system`` cannot name a source system (its topics), or None."""
+    from schemas.topics import check_name
+
+    if not system:
+        return "no source_system"
+    try:
+        check_name(system)
+    except UsageError:
+        return f"source_system {system!r} is not a system name"
+    return None
 
 
 def relationship_date(cell: Any, name: str = "start") -> dt.date | str | None:

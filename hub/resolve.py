@@ -37,13 +37,15 @@ import typer
 
 from hub.console import counting_progress, say
 from hub.errors import HubError, ServiceNotRunning, UsageError
-from hub.inputs import RejectedRow, cell_text
+from hub.inputs import RejectedRow
 from hub.link import (
     Assignment,
+    relationship_cells,
     relationship_date,
     relationship_written,
     report_left_out,
     report_rejected,
+    system_problem,
     write_assignment,
 )
 from hub.settings import Settings, load_settings
@@ -198,11 +200,11 @@ def _relationship_event(
     from schemas.events import Operation, RelationshipKind, RelationshipObserved
     from sources.simulated import RELATIONSHIP_KINDS
 
-    text = _relationship_cells(row)
+    text = relationship_cells(row)
     if isinstance(text, str):
         return text
     system, record_id, related = text["source_system"], text["record_id"], text["related_record_id"]
-    problem = _system_problem(system)
+    problem = system_problem(system)
     if problem is not None:
         return problem
     if not record_id:
@@ -240,19 +242,6 @@ def _relationship_event(
     return event, unread
 
 
-_RELATIONSHIP_CELLS = (
-    "relationship_id", "source_system", "kind", "record_id", "related_record_id", "group_id",
-    "role", "updated_at",
-)  # fmt: skip
-
-
-def _relationship_cells(row: Mapping[str, Any]) -> dict[str, str | None] | str:
-    cells = [row.get(name) for name in _RELATIONSHIP_CELLS]
-    if any(isinstance(cell, list | dict | bool) for cell in cells):
-        return "a value that is not text or a number"
-    return {name: cell_text(cell) for name, cell in zip(_RELATIONSHIP_CELLS, cells, strict=True)}
-
-
 def _derived_id(text: dict[str, str | None]) -> str:
     """A relationship's id when the file gives none: the same row, the same id."""
     parts = ("kind", "record_id", "related_record_id", "group_id")
@@ -271,19 +260,7 @@ def _source_problem(record: SourceRecord, system: str | None, given: str | None)
         return "no source_system (give the file's system with --source)"
     if given and record.source_system and record.source_system != given:
         return f"source_system {record.source_system!r} is not {given!r}"
-    return _system_problem(system)
-
-
-def _system_problem(system: str | None) -> str | None:
-    from schemas.topics import check_name
-
-    if not system:
-        return "no source_system"
-    try:
-        check_name(system)
-    except UsageError:
-        return f"source_system {system!r} is not a system name"
-    return None
+    return system_problem(system)
 
 
 # -- the running pipeline ------------------------------------------------------------------

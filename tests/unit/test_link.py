@@ -247,7 +247,7 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         (3, "no record_id"),
         (4, "relates a record to itself"),
         (5, "not valid JSON"),
-        (7, "an id that is not text or a number"),
+        (7, "a value that is not text or a number"),
         (14, "updated_at is in the future"),  # (a worker would dead-letter it)
     ]
     assert [(r.line, r.reason) for r in unread] == [
@@ -266,6 +266,41 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
     groupings_only.write_text("record_id,group_id\n1,T1\n")
     with pytest.raises(UsageError, match="no related_record_id column"):
         read_relationships(groupings_only)
+
+
+def test_link_refuses_the_relationship_rows_resolve_and_publish_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hub.inputs import read_rows
+    from hub.resolve import plan_relationships
+    from schemas.codec import SingleObjectCodec
+
+    related = tmp_path / "relationships.jsonl"
+    rows = [
+        {"record_id": "1", "related_record_id": "2", "source_system": "housing", "kind": ["x"]},
+        {"record_id": "1", "related_record_id": "3", "source_system": "Bad Name!"},
+        {"record_id": "4", "related_record_id": "5", "source_system": "housing", "role": {}},
+        {"record_id": "4", "related_record_id": "7", "source_system": "housing",
+         "relationship_id": True},
+        {"record_id": "5", "related_record_id": "7", "source_system": "housing",
+         "kind": " Parent ", "start": "2010-01-01"},
+    ]  # fmt: skip
+    related.write_text("".join(orjson.dumps(row).decode() + "\n" for row in rows))
+    judgements, rejected, _, _ = read_relationships(related)
+    _, refused, _ = plan_relationships(read_rows(related), SingleObjectCodec(),
+                                       now=dt.datetime.now(dt.UTC))  # fmt: skip
+    lines = [(r.line, r.reason) for r in rejected]
+    assert lines == [(r.line, r.reason) for r in refused]
+    assert lines == [
+        (1, "a value that is not text or a number"),
+        (2, "source_system 'Bad Name!' is not a system name"),
+        (3, "a value that is not text or a number"),
+        (4, "a value that is not text or a number"),
+    ]
+    # (the kind read as hub resolve reads it: a parent relation)
+    assert [(j.pair, j.parent) for j in judgements] == [(("5", "7"), "5")]
+    load_relationships(related, [SourceRecord("5"), SourceRecord("7")])
+    assert "4 rows rejected, lines 1 (a value that is not text" in capsys.readouterr().err
 
 
 def test_link_neither_overwrites_its_relationships_nor_hides_those_naming_no_record(
