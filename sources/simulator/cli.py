@@ -91,6 +91,7 @@ def simulate_command(
     from sources.simulator.config import SimulationConfig
     from sources.simulator.simulation import simulate
 
+    previous = _previous_output(out) if out is not None else frozenset()
     publisher = None
     if rate is not None:  # fail before the work if Kafka is not there
         from hub.settings import load_settings
@@ -114,7 +115,7 @@ def simulate_command(
         "households": simulation.households,
     }
     if out is not None:
-        counts = _write_files(simulation, out, fmt, events)
+        counts = _write_files(simulation, out, fmt, events, previous)
         say(
             f"wrote {len(counts)} files to {out} in {time.monotonic() - started:.1f}s: "
             f"{len(simulation.records):,} person records from {simulation.residents:,} "
@@ -163,8 +164,30 @@ def _check_options(
         raise UsageError(f"{out}: exists and is not a folder")
 
 
-def _write_files(simulation: Simulation, out: Path, fmt: str, events: bool) -> dict[str, int]:
-    from sources.simulator.writers import FILE_COUNT, write_simulation
+def _previous_output(out: Path) -> frozenset[str]:
+    """The files an earlier run wrote to ``out`` (none for a new or empty folder); a
+    folder holding anything else is refused, so no one's own files are written over."""
+    from sources.simulator.writers import MANIFEST, previous_output
+
+    try:
+        if not out.is_dir() or not any(out.iterdir()):
+            return frozenset()
+    except OSError as error:
+        raise UsageError(f"{out}: cannot be read: {error.strerror}") from None
+    previous = previous_output(out)
+    if previous is None:
+        raise UsageError(
+            f"{out}: not empty, and not an earlier output of hub simulate (no {MANIFEST} "
+            "of its own): give a new or empty folder"
+        )
+    return previous
+
+
+def _write_files(
+    simulation: Simulation, out: Path, fmt: str, events: bool, previous: frozenset[str]
+) -> dict[str, int]:
+    """Write the files, then remove those of an earlier run this one did not write over."""
+    from sources.simulator.writers import FILE_COUNT, remove_stale, write_simulation
 
     out.mkdir(parents=True, exist_ok=True)
     with Progress(
@@ -180,9 +203,13 @@ def _write_files(simulation: Simulation, out: Path, fmt: str, events: bool) -> d
             bar.update(task, advance=1, name=name)
 
         try:
-            return write_simulation(simulation, out, fmt, events=events, step=step)
+            counts = write_simulation(simulation, out, fmt, events=events, step=step)
+            stale = remove_stale(out, previous, counts)
         except OSError as error:
             raise UsageError(f"{out}: cannot be written: {error.strerror}") from None
+    if stale:
+        say(f"removed {len(stale)} files an earlier run wrote and this one did not")
+    return counts
 
 
 STATUS_EVERY_S = 10.0  # without a terminal (a log file), a status line this often

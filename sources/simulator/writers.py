@@ -12,6 +12,10 @@ Layout (``<fmt>`` is csv, jsonl or parquet)::
     events.jsonl                      the time-ordered event stream (with --events)
     manifest.json                     seed, size, day and the row count of every file
 
+A folder holding a manifest this writer wrote is its earlier output: written again, the
+files of the earlier run that this one does not write (another format's, an events.jsonl)
+are removed (:func:`previous_output`, :func:`remove_stale`).
+
 Rows are sorted by their id and every value is a string (or empty), so the same seed gives
 byte-identical files.
 """
@@ -22,7 +26,7 @@ import csv
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
@@ -74,6 +78,7 @@ PEOPLE_COLUMNS: tuple[str, ...] = (
     "tradition",
 )
 FILE_COUNT = len(PERSON_SYSTEMS) + 11  # files written besides the stream and the manifest
+MANIFEST = "manifest.json"
 _JSON = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 
 Step = Callable[[str, int], None]
@@ -146,8 +151,44 @@ def write_simulation(
         "format": fmt,
         "files": counts,
     }
-    (out / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+    (out / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
     return counts
+
+
+def previous_output(out: Path) -> frozenset[str] | None:
+    """The files an earlier run wrote to ``out``, as its manifest lists them; None when
+    ``out`` holds no manifest this writer wrote (none, not JSON, not of its shape, or
+    naming a file where this writer never writes one)."""
+    try:
+        manifest = orjson.loads((out / MANIFEST).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") not in FORMATS:
+        return None
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files or not all(map(_written_here, files)):
+        return None
+    return frozenset(files)
+
+
+def _written_here(name: str) -> bool:
+    """Whether ``name`` is where this writer writes a file: ``<name>.<fmt>`` in the folder
+    or in its ``sources`` folder (a source system an earlier release had included)."""
+    path = PurePosixPath(name)
+    return (
+        path.suffix in {f".{fmt}" for fmt in FORMATS}
+        and path.parent.as_posix() in {".", "sources"}
+        and not path.name.startswith(".")
+    )
+
+
+def remove_stale(out: Path, previous: Iterable[str], written: Iterable[str]) -> list[str]:
+    """Remove the files of an earlier run (:func:`previous_output`) that this one did not
+    write over; returns their relative paths."""
+    stale = sorted(set(previous) - set(written))
+    for name in stale:
+        (out / name).unlink(missing_ok=True)
+    return stale
 
 
 def _people_rows(world: World) -> Iterable[list[str | None]]:

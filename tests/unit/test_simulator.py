@@ -475,6 +475,44 @@ def test_an_out_folder_that_cannot_be_made_fails_with_one_line(tmp_path: Path) -
     )
 
 
+@pytest.mark.parametrize(
+    "manifest",
+    [None, b"{}", b'{"format": "csv", "files": {"../persons.csv": 1}}'],
+)
+def test_a_folder_holding_other_files_is_refused(tmp_path: Path, manifest: bytes | None) -> None:
+    own = tmp_path / "persons.csv"
+    own.write_text("record_id,first_name\n1,Ada\n")  # (a council's own file)
+    if manifest is not None:
+        (tmp_path / "manifest.json").write_bytes(manifest)
+    result = run_hub("simulate", "--out", str(tmp_path), "--residents", "10")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"error: {tmp_path}: not empty, and not an earlier output of hub simulate (no "
+        "manifest.json of its own): give a new or empty folder\n"
+    )
+    assert own.read_text() == "record_id,first_name\n1,Ada\n"
+    assert not (tmp_path / "sources").exists()
+
+
+def test_writing_over_an_earlier_output_removes_the_files_it_no_longer_writes(
+    tmp_path: Path,
+) -> None:
+    first = run_hub("simulate", "--out", str(tmp_path), "--residents", "20", "--events")
+    assert first.returncode == 0, first.stderr
+    earlier = set(orjson.loads(first.stdout)["files"])
+    (tmp_path / "model.json").write_text("{}")  # (a file of the user's beside it)
+    again = run_hub("simulate", "--out", str(tmp_path), "--residents", "20",
+                    "--format", "parquet")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    written = set(orjson.loads(again.stdout)["files"])
+    present = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert present == written | {"manifest.json", "model.json"}
+    assert "persons.csv" in earlier and "events.jsonl" in earlier
+    assert f"removed {len(earlier - written)} files an earlier run wrote" in again.stderr
+    manifest = orjson.loads((tmp_path / "manifest.json").read_bytes())
+    assert manifest["format"] == "parquet" and set(manifest["files"]) == written
+
+
 def test_simulate_needs_somewhere_to_put_the_borough() -> None:
     result = run_hub("simulate", "--residents", "50")
     assert result.returncode == 2
