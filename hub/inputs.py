@@ -173,11 +173,40 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as error:
         raise UsageError(f"{path}: cannot be read as parquet: {error}") from None
+    binary = [field.name for field in parquet.schema_arrow if _holds_bytes(field.type)]
     line = 0
     for batch in parquet.iter_batches(batch_size=50_000):
         for row in batch.to_pylist():
             line += 1
-            yield line, row
+            yield line, _decoded(row, binary) if binary else row
+
+
+def _holds_bytes(kind: Any) -> bool:
+    """Whether a Parquet column's values are read as ``bytes`` (a binary column, as some
+    writers store text)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return bool(
+        pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_fixed_size_binary(kind)
+        or pa.types.is_binary_view(kind)
+    )
+
+
+def _decoded(row: dict[str, Any], binary: list[str]) -> dict[str, Any] | str:
+    """``row`` with its ``binary`` columns' bytes read as UTF-8 text, or why it cannot be
+    (as a JSON line that is not UTF-8 is rejected, whichever of its values breaks)."""
+    for column in binary:
+        value = row.get(column)
+        if isinstance(value, bytes):
+            try:
+                row[column] = value.decode()
+            except UnicodeDecodeError:
+                return f"{column} is not UTF-8 text"
+    return row
 
 
 def cell_text(value: Any) -> str | None:

@@ -284,3 +284,22 @@ def test_a_mapped_column_no_json_line_has_is_named(
         SourceRecord(record_id="2", first_name="Ann"),
     ]
     assert f"{path}: --map names 'Surnme', which no line has" in capsys.readouterr().err
+
+
+def test_parquet_bytes_are_read_as_utf8_text_and_other_bytes_reject_their_row(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "people.parquet"
+    binary = pa.array([b"1", b"2", b"3"], pa.binary())
+    names = pa.array([b"Shahana", b"Sh\xe2\x80\x99a", b"Sh\xff"], pa.binary())  # (3: Latin-1)
+    towns = pa.array([b"Leeds", b"Leeds", b"Hull"], pa.binary()).dictionary_encode()
+    postcodes = pa.array([b"LS1 1AA", None, b"HU1 1AA"], pa.binary(7))
+    table = pa.table(
+        {"record_id": binary, "first_name": names, "town": towns, "postcode": postcodes}
+    )
+    pq.write_table(table, path)
+    assert list(read_records(path)) == [
+        SourceRecord(record_id="1", first_name="Shahana", town="Leeds", postcode="LS1 1AA"),
+        SourceRecord(record_id="2", first_name="Sh\u2019a", town="Leeds"),
+        RejectedRow(3, "first_name is not UTF-8 text"),
+    ]
