@@ -294,10 +294,14 @@ def numbered_rows(
     """``(line, row, record)`` for each row of ``path`` (the row as read, and the record it
     gives or why it gives none), or ``(line, reason, reason)`` for a row that is malformed.
     The first row's columns are checked (:func:`check_columns`), ``also_read`` (a column
-    the caller reads from the row itself) aside."""
+    the caller reads from the row itself) aside; of JSON Lines, whose lines may differ, the
+    keys later lines bring are named once at the end (:func:`report_later_columns`)."""
     mapping = mapping or {}
     first = True
-    unseen = set(mapping) if file_format(path) == "jsonl" else set()  # (lines differ)
+    lines_differ = file_format(path) == "jsonl"
+    unseen = set(mapping) if lines_differ else set()
+    known: set[str] = set()  # (JSON Lines: every key seen so far)
+    later: dict[str, int] = {}  # key -> the line it is first seen on, after the first row
     for line, row in read_rows(path):
         if isinstance(row, str):
             yield line, row, row
@@ -305,11 +309,46 @@ def numbered_rows(
         if first:
             first = False
             check_columns(path, [c for c in row if c != also_read], mapping)
+            known.update(row)
+        elif lines_differ and not known.issuperset(row):
+            for key in row:
+                if key not in known:
+                    later[key] = line
+                    known.add(key)
         if unseen:
             unseen.difference_update(row)
         yield line, row, to_source_record(row, mapping)
     if unseen:
         say(f"{path}: --map names {', '.join(map(repr, sorted(unseen)))}, which no line has")
+    report_later_columns(path, later, mapping, also_read)
+
+
+def report_later_columns(
+    path: Path, later: Mapping[str, int], mapping: Mapping[str, str], also_read: str | None
+) -> None:
+    """Names on stderr the keys that JSON lines after the first bring (``later``: each with
+    the line it is first on) which are neither record fields nor mapped: they are ignored,
+    as :func:`check_columns` says of the first line's."""
+    ignored = [c for c in later if c != also_read and mapping.get(c, c) not in RECORD_FIELDS]
+    if not ignored:
+        return
+    shown = ", ".join(f"{c} (from line {later[c]})" for c in ignored[:IGNORED_SHOWN]) + (
+        " ..." if len(ignored) > IGNORED_SHOWN else ""
+    )
+    cased = [c for c in ignored if c.lower() in RECORD_FIELDS]
+    hint = (
+        f" (names are matched exactly, in lower case: {', '.join(cased[:3])}"
+        f"{' ...' if len(cased) > 3 else ''}; --map renames columns)"
+        if cased
+        else ""
+    )
+    if len(ignored) == 1:
+        say(f"{path}: 1 column of later lines is not a record field and is ignored: {shown}{hint}")
+    else:
+        say(
+            f"{path}: {len(ignored)} columns of later lines are not record fields and are "
+            f"ignored: {shown}{hint}"
+        )
 
 
 def numbered_records(

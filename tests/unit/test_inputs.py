@@ -303,3 +303,28 @@ def test_parquet_bytes_are_read_as_utf8_text_and_other_bytes_reject_their_row(
         SourceRecord(record_id="2", first_name="Sh\u2019a", town="Leeds"),
         RejectedRow(3, "first_name is not UTF-8 text"),
     ]
+
+
+def test_json_lines_keys_first_seen_on_later_lines_are_named_once_at_the_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "people.jsonl"
+    path.write_text(
+        '{"record_id": "1", "first_name": "Ada", "notes": "x"}\n'
+        '{"record_id": "2", "First_Name": "Ann", "dob": "2001-02-03"}\n'
+        '{"record_id": "3", "First_Name": "Bo", "shoe": 9, "forename": "Bo"}\n'
+        '{"record_id": "4", "notes": "y", "version": 2}\n'
+    )
+    assert list(read_records(path, parse_mapping("forename=first_name"))) == [
+        SourceRecord(record_id="1", first_name="Ada"),
+        SourceRecord(record_id="2", dob="2001-02-03"),
+        SourceRecord(record_id="3", first_name="Bo"),
+        SourceRecord(record_id="4"),
+    ]
+    message = " ".join(capsys.readouterr().err.split())
+    assert message == (
+        f"{path}: 1 column is not a record field and is ignored: notes "
+        f"{path}: 3 columns of later lines are not record fields and are ignored: First_Name "
+        "(from line 2), shoe (from line 3), version (from line 4) (names are matched "
+        "exactly, in lower case: First_Name; --map renames columns)"
+    )
