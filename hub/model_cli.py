@@ -84,7 +84,7 @@ def train_command(
     from matchers.splink_adapter import TrainingOptions, train
 
     began = time.monotonic()
-    check_output(out, input_path)
+    check_output(out, input_path, suffix=".json")
     loaded = load_records(input_path, mapping)
     say(f"read {len(loaded.records):,} records, rejected {loaded.rejected:,}")
     if len(loaded.records) < MIN_TRAINING_RECORDS:

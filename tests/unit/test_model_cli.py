@@ -116,6 +116,19 @@ def test_bad_input_is_one_line_and_a_usage_exit(tmp_path: Path) -> None:
     assert "not a record field" in bad_map.stderr
 
 
+def test_train_refuses_an_out_of_another_file_type_before_reading(tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text("record_id,first_name\n1,Ann\n")
+    data = tmp_path / "other.csv"
+    data.write_text("record_id,first_name\n2,Bob\n")
+    for out in (data, tmp_path / "model.jsonl"):
+        result = run_hub("model", "train", "--input", str(people), "--out", str(out))
+        assert result.returncode == 2
+        assert result.stderr.strip() == f"error: {out}: --out writes .json; give a .json name"
+    assert data.read_text() == "record_id,first_name\n2,Bob\n"
+    assert not (tmp_path / "model.jsonl").exists()
+
+
 def test_train_says_what_a_snapshot_lacks_in_one_line(tmp_path: Path) -> None:
     names = ["Sandra Clark", "David Clarke", "Amir Khan", "Joan Wu", "Ola Bello"] * 40
     names_only = tmp_path / "names.csv"
