@@ -22,6 +22,7 @@ from matchers.standardise import standardise
 app = typer.Typer(help="Train the matching model and explain its scores.", no_args_is_help=True)
 
 MIN_TRAINING_RECORDS = 50
+MOST_PAIRS = 1_000_000_000  # (--max-pairs, --em-max-pairs: far past any use, inside 64 bits)
 
 InputOption = Annotated[Path, typer.Option("--input", help="CSV, JSON Lines or Parquet file")]
 MapOption = Annotated[
@@ -68,10 +69,16 @@ def train_command(
     out: Annotated[Path, typer.Option("--out", help="where to write the model JSON")],
     mapping: MapOption = None,
     max_pairs: Annotated[
-        int, typer.Option("--max-pairs", help="random pairs sampled to estimate u", min=1000)
+        int,
+        typer.Option(
+            "--max-pairs", help="random pairs sampled to estimate u", min=1000, max=MOST_PAIRS
+        ),
     ] = 5_000_000,
     em_max_pairs: Annotated[
-        int, typer.Option("--em-max-pairs", help="pairs per m-estimation session", min=1000)
+        int,
+        typer.Option(
+            "--em-max-pairs", help="pairs per m-estimation session", min=1000, max=MOST_PAIRS
+        ),
     ] = 2_000_000,
     seed: Annotated[
         int, typer.Option("--seed", help="seed of the u sampling", min=0, max=2**31 - 1)

@@ -35,6 +35,16 @@ def test_a_usage_error_is_one_line_with_where_to_look(monkeypatch, capsys, args,
     assert (code, out, err) == (2, "", message + "\n")
 
 
+@pytest.mark.parametrize("option", ["--max-pairs", "--em-max-pairs"])
+def test_train_refuses_too_many_pairs_before_reading(monkeypatch, capsys, tmp_path, option):
+    # (it trained, then could not write the count into the model: an internal error)
+    train = ("model", "train", "--input", str(tmp_path / "a.csv"), "--out", str(tmp_path / "m"))
+    code, out, err = run(monkeypatch, capsys, *train, option, "99999999999999999999")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: Invalid value for '{option}': ")
+    assert "1000000000" in err and err.count("\n") == 1
+
+
 def test_help_exits_zero_and_a_bare_group_prints_its_help(monkeypatch, capsys):
     code, out, _ = run(monkeypatch, capsys, "link", "--help")
     assert code == 0 and "--input" in out
