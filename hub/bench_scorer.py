@@ -85,10 +85,13 @@ def bench_scorer(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON only")] = False,
 ) -> None:
     """Per-pair time of our scorer and of Splink's per-record call, in one run."""
+    from hub.link import report_rejected
     from matchers.splink_adapter import SplinkRealtime
 
     model = load_model(model_path)
-    records = load_records(input_path, mapping).records
+    loaded = load_records(input_path, mapping)
+    report_rejected(input_path, loaded.rejected_rows)
+    records = loaded.records
     if len(records) < index_size + queries:
         raise UsageError(
             f"{input_path}: {len(records)} records; --index {index_size} and --queries "

@@ -14,7 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from hub.console import err, say
 from hub.errors import HubError, UsageError
-from hub.inputs import RejectedRow, check_output, parse_mapping, read_records
+from hub.inputs import RejectedRow, check_output, numbered_records, parse_mapping
 from matchers.model import Model, ModelError
 from matchers.records import SourceRecord, StandardRecord
 from matchers.standardise import standardise
@@ -35,6 +35,10 @@ class LoadedRecords:
     records: list[StandardRecord]
     rejected: int
     reasons: dict[str, int]
+    rejected_rows: list[RejectedRow]  # (by line)
+
+
+DUPLICATE = "duplicate record_id"
 
 
 def load_records(path: Path, mapping: str | None) -> LoadedRecords:
@@ -42,24 +46,29 @@ def load_records(path: Path, mapping: str | None) -> LoadedRecords:
     (no record_id, malformed, or replaced by a later row of its record_id: the last row of
     an id counts, as in ``hub link``)."""
     columns = parse_mapping(mapping)
-    latest: dict[str, SourceRecord] = {}  # (in first-seen order)
+    latest: dict[str, tuple[int, SourceRecord]] = {}  # (in first-seen order)
     reasons: Counter[str] = Counter()
+    rejected: list[RejectedRow] = []
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=err, transient=True,
     ) as progress:  # fmt: skip
         task = progress.add_task(f"reading {path.name}", total=None)
-        for item in read_records(path, columns):
-            if isinstance(item, RejectedRow):
-                reasons[item.reason] += 1
+        for line, item in numbered_records(path, columns):
+            if isinstance(item, str):
+                reasons[item] += 1
+                rejected.append(RejectedRow(line, item))
                 continue
             if item.record_id in latest:
-                reasons["duplicate record_id"] += 1
-            latest[item.record_id] = item
+                reasons[DUPLICATE] += 1
+                replaced = latest[item.record_id][0]
+                rejected.append(RejectedRow(replaced, f"{DUPLICATE}: line {line} replaces it"))
+            latest[item.record_id] = line, item
             if (len(latest) + reasons.total()) % 5000 == 0:
                 progress.update(task, description=f"reading {path.name}: {len(latest):,} records")
-    records = [standardise(record) for record in latest.values()]
-    return LoadedRecords(records, reasons.total(), dict(reasons))
+    records = [standardise(record) for _line, record in latest.values()]
+    rejected.sort(key=lambda row: row.line)
+    return LoadedRecords(records, reasons.total(), dict(reasons), rejected)
 
 
 @app.command("train")
@@ -88,11 +97,13 @@ def train_command(
 
     Prints a JSON summary on stdout; progress goes to stderr.
     """
+    from hub.link import report_rejected
     from matchers.splink_adapter import TrainingOptions, train
 
     began = time.monotonic()
     check_output(out, input_path, suffix=".json")
     loaded = load_records(input_path, mapping)
+    report_rejected(input_path, loaded.rejected_rows)
     say(f"read {len(loaded.records):,} records, rejected {loaded.rejected:,}")
     if len(loaded.records) < MIN_TRAINING_RECORDS:
         raise UsageError(

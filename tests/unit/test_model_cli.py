@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from hub.inputs import RejectedRow
 from matchers.model import Model
 
 pytestmark = pytest.mark.unit
@@ -129,6 +130,25 @@ def test_train_refuses_an_out_of_another_file_type_before_reading(tmp_path: Path
     assert not (tmp_path / "model.jsonl").exists()
 
 
+def test_train_and_bench_scorer_report_rejected_rows_by_line(
+    trained: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
+    few = tmp_path / "few.csv"
+    few.write_text("record_id,first_name\n1,Ann\n,Nobody\n2,Bob\n1,Anne\n3,Cy,x\n")
+    lines = (
+        "lines 2 (duplicate record_id: line 5 replaces it), 3 (no record_id), "
+        "6 (expected 2 columns)"
+    )
+    result = run_hub("model", "train", "--input", str(few), "--out", str(tmp_path / "m.json"))
+    assert result.returncode == 2
+    assert f"{few}: 3 rows rejected, {lines}" in " ".join(result.stderr.split())
+    model, _ = trained
+    bench = run_hub("bench", "scorer", "--model", str(model), "--input", str(few),
+                    "--index", "10", "--queries", "1")  # fmt: skip
+    assert bench.returncode == 2
+    assert f"{few}: 3 rows rejected, {lines}" in " ".join(bench.stderr.split())
+
+
 def test_train_says_what_a_snapshot_lacks_in_one_line(tmp_path: Path) -> None:
     names = ["Sandra Clark", "David Clarke", "Amir Khan", "Joan Wu", "Ola Bello"] * 40
     names_only = tmp_path / "names.csv"
@@ -210,3 +230,7 @@ def test_training_reads_the_last_row_of_a_record_id_as_link_does(tmp_path: Path)
     loaded = load_records(path, None)
     assert [(r.record_id, r.first_name) for r in loaded.records] == [("1", "anne"), ("2", "bob")]
     assert loaded.reasons == {"duplicate record_id": 1, "no record_id": 1}
+    assert loaded.rejected_rows == [
+        RejectedRow(2, "duplicate record_id: line 4 replaces it"),
+        RejectedRow(5, "no record_id"),
+    ]
