@@ -173,45 +173,18 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as error:
         raise UsageError(f"{path}: cannot be read as parquet: {error}") from None
-    binary = [field.name for field in parquet.schema_arrow if _holds_bytes(field.type)]
     line = 0
     for batch in parquet.iter_batches(batch_size=50_000):
         for row in batch.to_pylist():
             line += 1
-            yield line, _decoded(row, binary) if binary else row
-
-
-def _holds_bytes(kind: Any) -> bool:
-    """Whether a Parquet column's values are read as ``bytes`` (a binary column, as some
-    writers store text)."""
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(kind):
-        kind = kind.value_type
-    return bool(
-        pa.types.is_binary(kind)
-        or pa.types.is_large_binary(kind)
-        or pa.types.is_fixed_size_binary(kind)
-        or pa.types.is_binary_view(kind)
-    )
-
-
-def _decoded(row: dict[str, Any], binary: list[str]) -> dict[str, Any] | str:
-    """``row`` with its ``binary`` columns' bytes read as UTF-8 text, or why it cannot be
-    (as a JSON line that is not UTF-8 is rejected, whichever of its values breaks)."""
-    for column in binary:
-        value = row.get(column)
-        if isinstance(value, bytes):
-            try:
-                row[column] = value.decode()
-            except UnicodeDecodeError:
-                return f"{column} is not UTF-8 text"
-    return row
+            yield line, row
 
 
 def cell_text(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, bytes):  # (a Parquet binary column, as some writers store text)
+        value = value.decode(errors="replace")
     if isinstance(value, float):
         if math.isnan(value):  # NaN from Parquet/pandas means missing
             return None
@@ -221,14 +194,26 @@ def cell_text(value: Any) -> str | None:
     return text or None
 
 
+def _cell_problem(column: str, raw: Any) -> str | None:
+    if isinstance(raw, list | dict | bool):
+        return f"{column} is not text or a number"
+    if isinstance(raw, bytes):  # (a Parquet binary column: text, as some writers store it)
+        try:
+            raw.decode()
+        except UnicodeDecodeError:
+            return f"{column} is not UTF-8 text"
+    return None
+
+
 def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> SourceRecord | str:
     """Canonical record from one row, or why it cannot be one. Unknown columns are ignored."""
     values: dict[str, str | None] = {}
     for column, raw in row.items():
         target = mapping.get(column, column)
         if target in RECORD_FIELDS and (target not in values or column in mapping):
-            if isinstance(raw, list | dict | bool):
-                return f"{column} is not text or a number"
+            problem = _cell_problem(column, raw)
+            if problem:
+                return problem
             text = cell_text(raw)
             if text is not None:
                 if "\x00" in text:  # (PostgreSQL cannot store one)

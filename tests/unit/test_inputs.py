@@ -286,7 +286,7 @@ def test_a_mapped_column_no_json_line_has_is_named(
     assert f"{path}: --map names 'Surnme', which no line has" in capsys.readouterr().err
 
 
-def test_parquet_bytes_are_read_as_utf8_text_and_other_bytes_reject_their_row(
+def test_parquet_bytes_are_read_as_utf8_text_and_other_bytes_in_a_field_reject_their_row(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "people.parquet"
@@ -294,8 +294,15 @@ def test_parquet_bytes_are_read_as_utf8_text_and_other_bytes_reject_their_row(
     names = pa.array([b"Shahana", b"Sh\xe2\x80\x99a", b"Sh\xff"], pa.binary())  # (3: Latin-1)
     towns = pa.array([b"Leeds", b"Leeds", b"Hull"], pa.binary()).dictionary_encode()
     postcodes = pa.array([b"LS1 1AA", None, b"HU1 1AA"], pa.binary(7))
+    photos = pa.array([b"\x89PNG\xff", None, b"\xff"], pa.binary())  # (ignored: no field)
     table = pa.table(
-        {"record_id": binary, "first_name": names, "town": towns, "postcode": postcodes}
+        {
+            "record_id": binary,
+            "first_name": names,
+            "town": towns,
+            "postcode": postcodes,
+            "photo": photos,
+        }
     )
     pq.write_table(table, path)
     assert list(read_records(path)) == [
