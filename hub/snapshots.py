@@ -47,7 +47,7 @@ def row_version(row: Any, column: str | None, record: SourceRecord) -> int | str
     if isinstance(raw, int):
         return raw if raw >= 0 else _BAD_VERSION.format(column=column)
     if raw is not None and not (isinstance(raw, float) and math.isnan(raw)):
-        text = str(raw).strip()
+        text = (raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)).strip()
         if text:
             return _whole_number(text, column or "")
     moment, _ = parse_timestamp(record.updated_at)
