@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,6 +127,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"{server.strip()!r} is not host:port")
         return value
 
+    @field_validator("schema_registry_url")
+    @classmethod
+    def _registry_urls(cls, value: str | None) -> str | None:
+        for url in value.split(",") if value else ():  # (unset or empty: embedded schemas)
+            try:
+                parts = urlsplit(url.strip())
+            except ValueError:  # (an unclosed [IPv6 address)
+                raise ValueError("not an http(s)://host:port URL") from None
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("not an http(s)://host:port URL")
+            check_port(parts)
+        return value
+
     @field_validator("adult_sources")
     @classmethod
     def _adult_sources(cls, value: str) -> str:
@@ -190,6 +203,19 @@ class Settings(BaseSettings):
             f"postgresql+psycopg://{self.postgres_user}:{password}"
             f"@{host}:{self.postgres_port}/{self.postgres_db}"
         )
+
+
+def check_port(parts: SplitResult) -> None:
+    """Raise a ValueError if the URL's port, when it has one, is not a number from 1 to
+    65535 (the message never shows the URL: it may hold a password)."""
+    host_port = parts.netloc.rpartition("@")[2].rpartition("]")[2]  # (past an [IPv6] host)
+    _, colon, text = host_port.rpartition(":")
+    if not colon or not text:
+        return
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError("its port is not a number")
+    if len(text) > 5 or not 0 < int(text) < 65536:
+        raise ValueError("its port is not from 1 to 65535")
 
 
 def parse_adult_sources(text: str) -> tuple[tuple[str, int], ...]:

@@ -152,3 +152,19 @@ def test_bootstrap_refuses_its_own_bad_options_before_asking_redis(monkeypatch, 
     assert (code, err) == (2, "error: --scorer must be one of: splink, hub\n")
     code, _, err = run(monkeypatch, capsys, "bootstrap", "--input", str(tmp_path / "none.csv"))
     assert (code, err) == (2, f"error: {tmp_path / 'none.csv'}: no such file\n")
+
+
+@pytest.mark.parametrize("url", ["garbage", "ftp://x", "http://[::1", "http://hub:s3cret@h:99999"])
+def test_a_bad_schema_registry_url_is_named_before_anything_is_published(
+    monkeypatch, capsys, tmp_path, url
+):
+    monkeypatch.chdir(tmp_path)  # (no .env here)
+    monkeypatch.setenv("HUB_SCHEMA_REGISTRY_URL", url)
+    monkeypatch.setenv("HUB_KAFKA_BOOTSTRAP", "127.0.0.1:1")  # (never a real broker)
+    snapshot = tmp_path / "s.csv"
+    snapshot.write_text("record_id,last_name\nhousing:1,Okafor\n")
+    code, out, err = run(monkeypatch, capsys, "publish", "--source", "housing",
+                         "--input", str(snapshot))  # fmt: skip
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("error: bad settings: HUB_SCHEMA_REGISTRY_URL: ")
+    assert "s3cret" not in err

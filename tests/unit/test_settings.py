@@ -62,6 +62,20 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
         ("HUB_ADULT_SOURCES", "a:18,a:16", "HUB_ADULT_SOURCES: 'a' is named twice"),
         ("HUB_PUBLISH_TIMEOUT_S", "0.004", "HUB_PUBLISH_TIMEOUT_S: Input should be greater than"),
         ("HUB_PUBLISH_TIMEOUT_S", "inf", "HUB_PUBLISH_TIMEOUT_S: Input should be a finite number"),
+        ("HUB_SCHEMA_REGISTRY_URL", "garbage", "HUB_SCHEMA_REGISTRY_URL: not an http(s)://host"),
+        ("HUB_SCHEMA_REGISTRY_URL", "ftp://x", "HUB_SCHEMA_REGISTRY_URL: not an http(s)://host"),
+        ("HUB_SCHEMA_REGISTRY_URL", "http://[::1", "HUB_SCHEMA_REGISTRY_URL: not an http(s)://"),
+        ("HUB_SCHEMA_REGISTRY_URL", "http://a:8081,", "HUB_SCHEMA_REGISTRY_URL: not an http(s)"),
+        (
+            "HUB_SCHEMA_REGISTRY_URL",
+            "https://hub:s3cret@registry:99999",
+            "HUB_SCHEMA_REGISTRY_URL: its port is not from 1 to 65535",
+        ),
+        (
+            "HUB_SCHEMA_REGISTRY_URL",
+            "http://hub:s3cret@registry:x",
+            "HUB_SCHEMA_REGISTRY_URL: its port is not a number",
+        ),
     ],
 )
 def test_a_bad_setting_is_one_usage_error_naming_the_variable_not_its_value(
@@ -74,6 +88,20 @@ def test_a_bad_setting_is_one_usage_error_naming_the_variable_not_its_value(
     assert str(raised.value).startswith(f"bad settings: {message}")
     assert "\n" not in str(raised.value)
     assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8081",
+        "https://hub:s3cret@registry.council.internal/",
+        "http://[::1]:8081, http://10.0.0.5:8081",
+        "",  # (empty: unset, the embedded schemas)
+    ],
+)
+def test_a_schema_registry_url_is_one_or_more_http_urls(url: str) -> None:
+    settings = Settings(_env_file=None, schema_registry_url=url)  # type: ignore[call-arg]
+    assert settings.schema_registry_url == url
 
 
 def test_an_env_file_that_is_not_utf8_is_a_usage_error(
