@@ -49,9 +49,18 @@ class SnapshotState:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._lock = (path.parent / f"{path.name}.lock").open("w")
+        lock = path.parent / f"{path.name}.lock"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise UsageError(f"{path}: cannot be created: {path.parent} is not a folder") from None
+        except OSError as error:
+            raise UsageError(f"{path}: cannot be created: {error.strerror}") from None
+        try:
+            self._lock = lock.open("w")
+        except OSError as error:
+            raise UsageError(f"{lock}: cannot be written: {error.strerror}") from None
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -59,16 +68,13 @@ class SnapshotState:
             raise UsageError(
                 f"another hub cdc run is using {path}; try again when it ends"
             ) from None
-        self._db = sqlite3.connect(path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS snapshot_records ("
-            " source_system TEXT NOT NULL,"
-            " record_id TEXT NOT NULL,"
-            " content_hash TEXT NOT NULL,"
-            " PRIMARY KEY (source_system, record_id)"
-            ") WITHOUT ROWID"
-        )
-        self._db.commit()
+        try:
+            self._db = _open_state(path)
+        except sqlite3.Error as error:
+            self._lock.close()  # (which releases the lock)
+            if path.is_dir():
+                raise UsageError(f"{path}: is a folder, not the hub cdc state") from None
+            raise UsageError(f"{path}: cannot be opened as the hub cdc state ({error})") from None
 
     def hashes(self, system: str) -> dict[str, str]:
         rows = self._db.execute(
@@ -104,6 +110,24 @@ class SnapshotState:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _open_state(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path)
+    try:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS snapshot_records ("
+            " source_system TEXT NOT NULL,"
+            " record_id TEXT NOT NULL,"
+            " content_hash TEXT NOT NULL,"
+            " PRIMARY KEY (source_system, record_id)"
+            ") WITHOUT ROWID"
+        )
+        db.commit()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,29 @@ def test_state_persists_per_source_and_allows_one_run_at_a_time(tmp_path: Path) 
         assert reopened.hashes("housing") == {"2": "c"}
         assert reopened.hashes("council_tax") == {"1": "z"}
         assert reopened.hashes("libraries") == {}
+
+
+def test_a_state_file_that_cannot_be_opened_is_one_usage_error_naming_it(tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    garbage = tmp_path / "garbage" / "cdc-state.db"
+    cases = {
+        a_file / "cdc-state.db": "cannot be created: .*a-file is not a folder$",
+        a_file / "sub" / "cdc-state.db": "cannot be created: Not a directory$",
+        Path("/proc/nope/cdc-state.db"): "cannot be created: No such file or directory$",
+        tmp_path / "folder" / "cdc-state.db": "is a folder, not the hub cdc state$",
+        garbage: r"cannot be opened as the hub cdc state \(file is not a database\)$",
+    }
+    (tmp_path / "folder" / "cdc-state.db").mkdir(parents=True)
+    garbage.parent.mkdir()
+    garbage.write_bytes(b"not sqlite at all " * 10)
+    for path, message in cases.items():
+        with pytest.raises(UsageError, match=f"^{re.escape(str(path))}: {message}") as raised:
+            SnapshotState(path)
+        assert "\n" not in str(raised.value)
+    garbage.unlink()  # (the failed open let go of its lock)
+    with SnapshotState(garbage) as state:
+        assert state.hashes("housing") == {}
 
 
 def test_mass_delete_needs_a_big_enough_share_of_enough_records() -> None:

@@ -168,3 +168,16 @@ def test_a_bad_schema_registry_url_is_named_before_anything_is_published(
     assert code == 2 and out == "" and err.count("\n") == 1
     assert err.startswith("error: bad settings: HUB_SCHEMA_REGISTRY_URL: ")
     assert "s3cret" not in err
+
+
+def test_cdc_names_a_stack_folder_that_is_a_file(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)  # (no .env here)
+    (tmp_path / "stack").write_text("")
+    monkeypatch.setenv("HUB_STACK_DIR", str(tmp_path / "stack"))
+    snapshot = tmp_path / "s.csv"
+    snapshot.write_text("record_id,last_name\nhousing:1,Okafor\n")
+    code, out, err = run(monkeypatch, capsys, "cdc", "--source", "housing",
+                         "--snapshot", str(snapshot), "--loaded")  # fmt: skip
+    state = tmp_path / "stack" / "cdc-state.db"
+    assert (code, out) == (2, "")
+    assert err == f"error: {state}: cannot be created: {tmp_path / 'stack'} is not a folder\n"
