@@ -211,6 +211,8 @@ def cdc_command(
             say(f"rejected {len(marked.rejected):,}: {_lines(marked.rejected)}")
         if as_json:
             typer.echo(orjson.dumps(marked.summary()).decode())
+        if marked.rows and len(marked.rejected) == marked.rows:
+            raise HubError(f"{snapshot.name}: every row was rejected")
         return
     publisher = connect_publisher(settings)
     with SnapshotState(state_path(settings.stack_dir)) as state:

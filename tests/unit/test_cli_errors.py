@@ -181,3 +181,20 @@ def test_cdc_names_a_stack_folder_that_is_a_file(monkeypatch, capsys, tmp_path):
     state = tmp_path / "stack" / "cdc-state.db"
     assert (code, out) == (2, "")
     assert err == f"error: {state}: cannot be created: {tmp_path / 'stack'} is not a folder\n"
+
+
+def test_cdc_loaded_fails_when_every_row_was_rejected(monkeypatch, capsys, tmp_path):
+    """As a run that publishes: remembering nothing of a file is no success."""
+    monkeypatch.chdir(tmp_path)  # (no .env here)
+    monkeypatch.setenv("HUB_STACK_DIR", str(tmp_path / "stack"))
+    snapshot = tmp_path / "s.csv"
+    snapshot.write_text("record_id,source_system,last_name\n1,council_tax,Okafor\n2,,Ade\n")
+    code, out, err = run(monkeypatch, capsys, "cdc", "--source", "housing",
+                         "--snapshot", str(snapshot), "--loaded")  # fmt: skip
+    assert (code, out) == (0, "")  # (one row is housing's)
+    snapshot.write_text("record_id,source_system,last_name\n1,council_tax,Okafor\n")
+    monkeypatch.setenv("HUB_STACK_DIR", str(tmp_path / "another"))
+    code, out, err = run(monkeypatch, capsys, "cdc", "--source", "housing",
+                         "--snapshot", str(snapshot), "--loaded", "--json")  # fmt: skip
+    assert code == 1 and '"rejected":1' in out
+    assert err.splitlines()[-1] == "error: s.csv: every row was rejected"
