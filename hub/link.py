@@ -54,6 +54,7 @@ MAX_LINES_SHOWN = 20
 # a re-clustering, few enough that the persons touched stay few (measured on the borough,
 # 20 to 100 are alike, 500 slower).
 DEFAULT_CHUNK = 50
+MAX_CHUNK = 10**9  # (more records than any file holds: one chunk)
 
 
 @dataclass(frozen=True)
@@ -514,7 +515,10 @@ def link_command(
     ] = None,
     relationships: RelationshipsOption = None,
     chunk: Annotated[
-        int, typer.Option(help="records placed between two re-clusterings (same persons)", min=1)
+        int,
+        typer.Option(
+            help="records placed between two re-clusterings (same persons)", min=1, max=MAX_CHUNK
+        ),
     ] = DEFAULT_CHUNK,
     helper: Annotated[
         bool, typer.Option(help="a second process standardises and scores ahead")

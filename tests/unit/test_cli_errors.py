@@ -18,15 +18,23 @@ def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *ar
     return exited.value.code, out, err
 
 
+LINK = ("link", "--input", "a.csv", "--model", "m.json", "--out", "o.csv")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("link",), "error: Missing option '--input'. (see `hub link --help`)"),
         (("nosuch",), "error: No such command 'nosuch'. (see `hub --help`)"),
         (
-            ("link", "--input", "a.csv", "--model", "m.json", "--out", "o.csv", "--chunk", "0"),
+            (*LINK, "--chunk", "0"),
             "error: Invalid value for '--chunk': Input should be greater than or equal to 1"
             " (see `hub link --help`)",
+        ),
+        (
+            (*LINK, "--chunk", "9" * 20),
+            "error: Invalid value for '--chunk': Input should be less than or equal to"
+            " 1000000000 (see `hub link --help`)",
         ),
     ],
 )
