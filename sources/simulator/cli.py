@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from sources.publisher import Publisher
     from sources.simulator.simulation import Simulation
 
+MAX_SEED = 2**63 - 1  # (the manifest and the summary write it as a 64-bit integer)
+MAX_RESIDENTS = 1_000_000  # a large city; the simulation holds every record in memory
+
 
 def _rates(spec: str | None) -> dict[str, float]:
     """``"typo=0.05,nickname=0.1"`` -> ``{"typo": 0.05, "nickname": 0.1}``, checked."""
@@ -49,7 +52,10 @@ def simulate_command(
     *,
     out: Annotated[Path | None, typer.Option("--out", help="folder to write the files to")] = None,
     residents: Annotated[int, typer.Option(help="how many people live in the borough")] = 10_000,
-    seed: Annotated[int, typer.Option(help="the same seed gives byte-identical files")] = 1,
+    seed: Annotated[
+        int,
+        typer.Option(help="the same seed gives byte-identical files", min=0, max=MAX_SEED),
+    ] = 1,
     fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet")] = "csv",
     day: Annotated[
         int, typer.Option(help="snapshot at the end of this day (2 = one day after day 1)")
@@ -146,8 +152,8 @@ def _check_options(
 ) -> None:
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if residents < 10:
-        raise UsageError("--residents must be at least 10")
+    if not 10 <= residents <= MAX_RESIDENTS:
+        raise UsageError(f"--residents must be from 10 to {MAX_RESIDENTS:,}")
     if day < 1:
         raise UsageError("--day must be 1 or more")
     if not 0 <= error_scale < math.inf:  # (NaN too)
