@@ -597,7 +597,7 @@ def _progress() -> Progress:
 
     return Progress(
         SpinnerColumn(),
-        TextColumn("{task.description:<14}"),
+        TextColumn("{task.description:<14}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

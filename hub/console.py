@@ -15,8 +15,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Plain text: no highlighting, and no emoji codes (a file named a:x:b.csv printed as a❌b.csv).
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 LOGGED_EVERY_S = 30.0  # where stderr is no terminal, how often progress is written as a line
 
@@ -62,7 +63,7 @@ def counting_progress(every_s: float = LOGGED_EVERY_S) -> Progress:
     """A progress bar on stderr, one line per task: its description, a bar, done of total
     and the time taken; gone when it ends (see :class:`LoggedProgress` off a terminal)."""
     return LoggedProgress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # (it may name a file)
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

@@ -50,7 +50,7 @@ def load_records(path: Path, mapping: str | None) -> LoadedRecords:
     reasons: Counter[str] = Counter()
     rejected: list[RejectedRow] = []
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
         console=err, transient=True,
     ) as progress:  # fmt: skip
         task = progress.add_task(f"reading {path.name}", total=None)

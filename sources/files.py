@@ -49,7 +49,7 @@ def progress(label: str, total: int | None) -> Iterator[Progress]:
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     with LoggedProgress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # (it names a file)
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),

@@ -206,3 +206,33 @@ def test_cdc_loaded_fails_when_every_row_was_rejected(monkeypatch, capsys, tmp_p
                          "--snapshot", str(snapshot), "--loaded", "--json")  # fmt: skip
     assert code == 1 and '"rejected":1' in out
     assert err.splitlines()[-1] == "error: s.csv: every row was rejected"
+
+
+def test_colons_in_a_message_are_not_emoji(monkeypatch, capsys, tmp_path):
+    """Rich turned ``:x:`` into ❌ and ``:b:`` into 🅱: a file named a:x:b.csv was misnamed."""
+    from hub.console import out, say
+
+    missing = tmp_path / "a:x:b.csv"
+    code, _, err = run(monkeypatch, capsys, "publish", "--source", "s", "--input", str(missing))
+    assert (code, err) == (2, f"error: {missing}: no such file\n")
+    say("a:b:c")
+    out.print("a:b:c :smile:", markup=False)
+    assert capsys.readouterr() == ("a:b:c :smile:\n", "a:b:c\n")
+
+
+def test_a_progress_description_is_plain_text() -> None:
+    """A file's name in a bar is shown as it is: not emoji, not markup (``[/b]`` broke it)."""
+    from rich.progress import TextColumn
+
+    from hub.bootstrap import _progress
+    from hub.console import counting_progress
+    from sources.files import progress
+
+    name = "reading a:x:b[/y].csv"
+    with progress("", 10**9) as shown:
+        bars = [counting_progress(), _progress(), shown._bar]  # type: ignore[attr-defined]
+    for bar in bars:
+        added = bar.add_task(name, total=1)
+        task = next(task for task in bar.tasks if task.id == added)
+        texts = [c.render(task).plain for c in bar.columns if isinstance(c, TextColumn)]
+        assert [t.strip() for t in texts] == [name]
