@@ -39,7 +39,7 @@ def status() -> None:
 @app.command()
 def logs(
     service: Annotated[str | None, typer.Argument(help="kafka, redis or postgres")] = None,
-    lines: Annotated[int, typer.Option("--lines", "-n", help="lines per service")] = 40,
+    lines: Annotated[int, typer.Option("--lines", "-n", help="lines per service", min=1)] = 40,
 ) -> None:
     """Show the last lines of the services' logs."""
     stack = Stack(load_settings(), report=say)

@@ -36,6 +36,14 @@ LINK = ("link", "--input", "a.csv", "--model", "m.json", "--out", "o.csv")
             "error: Invalid value for '--chunk': Input should be less than or equal to"
             " 1000000000 (see `hub link --help`)",
         ),
+        *(
+            (
+                ("stack", "logs", "kafka", "-n", n),
+                "error: Invalid value for '--lines' / '-n': Input should be greater than or"
+                " equal to 1 (see `hub stack logs --help`)",
+            )
+            for n in ("0", "-1")  # (-1 printed all lines but the first; 0 all of them)
+        ),
     ],
 )
 def test_a_usage_error_is_one_line_with_where_to_look(monkeypatch, capsys, args, message):
