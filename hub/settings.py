@@ -118,13 +118,22 @@ class Settings(BaseSettings):
         description="source systems whose records with no date of birth and no UPN are adults'",
     )
 
+    @field_validator("stack_dir", mode="before")
+    @classmethod
+    def _stack_dir(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():  # (Path("") is the current folder)
+            raise ValueError("empty: name a folder (unset, it is .stack)")
+        return value
+
     @field_validator("kafka_bootstrap")
     @classmethod
     def _host_ports(cls, value: str) -> str:
         for server in value.split(","):
             host, colon, port = server.strip().rpartition(":")
-            if not colon or not host or not port.isdigit():
+            if not colon or not host or not (port.isascii() and port.isdigit()):
                 raise ValueError(f"{server.strip()!r} is not host:port")
+            if len(port) > 5 or not 0 < int(port) < 65536:
+                raise ValueError(f"{server.strip()!r}: its port is not from 1 to 65535")
         return value
 
     @field_validator("schema_registry_url")
@@ -158,10 +167,7 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("redis", "rediss", "unix"):
             raise ValueError("not a redis://host:port/db URL")
-        try:
-            parts.port  # noqa: B018 (it raises on a port that is not a number)
-        except ValueError:
-            raise ValueError("its port is not a number") from None
+        check_port(parts)
         if parts.scheme != "unix" and not parts.hostname:
             raise ValueError("it names no host")
         return value
@@ -209,7 +215,7 @@ def check_port(parts: SplitResult) -> None:
     """Raise a ValueError if the URL's port, when it has one, is not a number from 1 to
     65535 (the message never shows the URL: it may hold a password)."""
     host_port = parts.netloc.rpartition("@")[2].rpartition("]")[2]  # (past an [IPv6] host)
-    _, colon, text = host_port.rpartition(":")
+    _, colon, text = host_port.partition(":")
     if not colon or not text:
         return
     if not (text.isascii() and text.isdigit()):
