@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import orjson
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import (
     Connection,
     Engine,
@@ -208,6 +209,11 @@ class Store:
                             raise UsageError(_not_a_store(f"the database at {self.safe_url}"))
                         command.upgrade(alembic_config(connection), "head")
                 return
+            except CommandError as error:  # (a revision this release does not know)
+                raise StoreError(
+                    f"store at {self.safe_url} cannot be migrated: {error}; a newer hub (or "
+                    "another application using Alembic) wrote it: run that hub's release"
+                ) from None
             except SQLAlchemyError as error:
                 if attempt == attempts:
                     cause = str(getattr(error, "orig", None) or error).strip()

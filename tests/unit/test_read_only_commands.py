@@ -103,3 +103,17 @@ def test_upgrade_refuses_a_database_that_is_not_a_hub_store(tmp_path):
         names = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
     db.close()
     assert names == {"mine"}
+
+
+def test_a_store_a_newer_hub_wrote_is_one_line_not_an_internal_error(monkeypatch, capsys, tmp_path):
+    database = tmp_path / "hub.db"
+    store = Store(f"sqlite:///{database}")
+    store.upgrade()
+    store.dispose()
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999_from_a_later_release'")
+    db.close()
+    code, out, err = hub(monkeypatch, capsys, tmp_path, database, "review", "list")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: store at ") and err.count("\n") == 1, err
+    assert "'9999_from_a_later_release'; a newer hub" in err
