@@ -125,6 +125,20 @@ class Settings(BaseSettings):
             raise ValueError("empty: name a folder (unset, it is .stack)")
         return value
 
+    @field_validator("model_path", mode="before")
+    @classmethod
+    def _model_path(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():  # (Path("") is the current folder)
+            raise ValueError("empty: name a file (unset, it is model.json)")
+        return value
+
+    @field_validator("kafka_controller_port", "postgres_port", "metrics_port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 0 < value < 65536:
+            raise ValueError("not a port from 1 to 65535")
+        return value
+
     @field_validator("kafka_bootstrap")
     @classmethod
     def _host_ports(cls, value: str) -> str:
