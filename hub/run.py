@@ -19,6 +19,8 @@ from hub.errors import HubError, StackError
 from hub.settings import STACK_MODEL, Settings, load_settings
 from hub.stack.manager import Stack
 from hub.stack.workers import Workers
+from sources.simulator.cli import check_residents
+from sources.simulator.config import MAX_SEED
 
 
 def ensure_model(settings: Settings, residents: int, seed: int) -> Path:
@@ -78,7 +80,7 @@ def _count(settings: Settings) -> dict[str, int]:
 def run_command(
     *,
     residents: Annotated[int, typer.Option(help="residents in the simulated borough")] = 2000,
-    seed: Annotated[int, typer.Option(help="the borough's seed")] = 1,
+    seed: Annotated[int, typer.Option(help="the borough's seed", min=0, max=MAX_SEED)] = 1,
     rate: Annotated[float, typer.Option(help="events per second streamed to Kafka")] = 1000.0,
     workers: Annotated[int, typer.Option(help="hub workers to run")] = 2,
     postgres: Annotated[
@@ -94,6 +96,7 @@ def run_command(
     from sources.simulator import SimulationConfig, iter_events
     from streams.progress import backlog
 
+    check_residents(residents)
     settings = load_settings()
     if postgres:
         settings = settings.model_copy(update={"database_url": settings.postgres_url()})

@@ -15,15 +15,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from hub.console import err, say
 from hub.errors import UsageError
-from sources.simulator.config import FORMATS
+from sources.simulator.config import (
+    FORMATS,
+    MAX_DAY,
+    MAX_RESIDENTS,
+    MAX_SEED,
+    MIN_RESIDENTS,
+)
 
 if TYPE_CHECKING:
     from sources.live import StreamReport
     from sources.publisher import Publisher
     from sources.simulator.simulation import Simulation
-
-MAX_SEED = 2**63 - 1  # (the manifest and the summary write it as a 64-bit integer)
-MAX_RESIDENTS = 1_000_000  # a large city; the simulation holds every record in memory
 
 
 def _rates(spec: str | None) -> dict[str, float]:
@@ -140,6 +143,12 @@ def simulate_command(
         raise report.error
 
 
+def check_residents(residents: int) -> None:
+    """Refuse a --residents the simulator cannot or should not simulate."""
+    if not MIN_RESIDENTS <= residents <= MAX_RESIDENTS:
+        raise UsageError(f"--residents must be from {MIN_RESIDENTS} to {MAX_RESIDENTS:,}")
+
+
 def _check_options(
     *,
     out: Path | None,
@@ -152,10 +161,9 @@ def _check_options(
 ) -> None:
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if not 10 <= residents <= MAX_RESIDENTS:
-        raise UsageError(f"--residents must be from 10 to {MAX_RESIDENTS:,}")
-    if day < 1:
-        raise UsageError("--day must be 1 or more")
+    check_residents(residents)
+    if not 1 <= day <= MAX_DAY:
+        raise UsageError(f"--day must be from 1 to {MAX_DAY:,}")
     if not 0 <= error_scale < math.inf:  # (NaN too)
         raise UsageError("--error-scale must be a number, 0 or more")
     if rate is not None and not rate > 0:

@@ -18,6 +18,10 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
 FORMATS = ("csv", "jsonl", "parquet")  # file formats of the snapshot tables
+MIN_RESIDENTS = 10
+MAX_RESIDENTS = 1_000_000  # a large city; the simulation holds every record in memory
+MAX_SEED = 2**63 - 1  # (the manifest and the summary write it as a 64-bit integer)
+MAX_DAY = 3_650  # ten years of change after day 1 (each day is simulated in turn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,5 +108,5 @@ class SimulationConfig:
     churn: ChurnRates = field(default_factory=ChurnRates)
 
     def __post_init__(self) -> None:
-        if self.residents < 10:
-            raise ValueError("a borough needs at least 10 residents")
+        if self.residents < MIN_RESIDENTS:
+            raise ValueError(f"a borough needs at least {MIN_RESIDENTS} residents")

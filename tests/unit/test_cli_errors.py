@@ -61,6 +61,31 @@ def test_train_refuses_too_many_pairs_before_reading(monkeypatch, capsys, tmp_pa
     assert "1000000000" in err and err.count("\n") == 1
 
 
+class StackStarted(AssertionError):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--residents", "3"), "error: --residents must be from 10 to 1,000,000"),
+        (("--residents", "9" * 20), "error: --residents must be from 10 to 1,000,000"),
+        (("--seed", "-1"), "error: Invalid value for '--seed': Input should be greater than"),
+        (("--seed", "9" * 23), "error: Invalid value for '--seed': Input should be less than"),
+    ],
+)
+def test_run_refuses_the_residents_and_seeds_simulate_refuses_before_starting_anything(
+    monkeypatch, capsys, args, message
+):
+    def refuse(*_args, **_kwargs):
+        raise StackStarted  # (the test must not start services)
+
+    monkeypatch.setattr("hub.run.Stack", refuse)
+    code, out, err = run(monkeypatch, capsys, "run", *args)
+    assert (code, out) == (2, "")
+    assert err.startswith(message) and err.count("\n") == 1
+
+
 def test_help_exits_zero_and_a_bare_group_prints_its_help(monkeypatch, capsys):
     code, out, _ = run(monkeypatch, capsys, "link", "--help")
     assert code == 0 and "--input" in out

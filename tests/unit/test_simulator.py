@@ -453,7 +453,9 @@ def test_simulate_command_prints_a_summary(tmp_path: Path) -> None:
         (["--residents", "9" * 20], "--residents must be from 10 to 1,000,000"),
         (["--residents", "10", "--seed", "9" * 23], "Invalid value for '--seed': Input should"),
         (["--residents", "10", "--seed", "-1"], "Invalid value for '--seed': Input should"),
-        (["--day", "0"], "--day must be 1 or more"),
+        (["--day", "0"], "--day must be from 1 to 3,650"),
+        (["--day", "3651"], "--day must be from 1 to 3,650"),  # (a huge one ran until 9999)
+        (["--day", "9" * 20], "--day must be from 1 to 3,650"),
         (["--error-scale", "-1"], "--error-scale must be a number, 0 or more"),
         (["--error-scale", "nan"], "--error-scale must be a number, 0 or more"),
         (["--error-scale", "inf"], "--error-scale must be a number, 0 or more"),
