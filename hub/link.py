@@ -257,6 +257,11 @@ def read_input(path: Path, mapping: str | None) -> tuple[list[SourceRecord], lis
     return records, rejected
 
 
+def _counted(count: int, noun: str) -> str:
+    """``1 row``, ``2 rows``, ``1,000 rows``: a count and its noun, singular for one."""
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
 def _lines(rows: Sequence[RejectedRow]) -> str:
     """``line 4 (why)`` or ``lines 4 (why), 9 (why) and 3 more``."""
     shown = ", ".join(f"{r.line} ({r.reason})" for r in rows[:MAX_LINES_SHOWN])
@@ -267,8 +272,7 @@ def _lines(rows: Sequence[RejectedRow]) -> str:
 def report_rejected(path: Path, rejected: Sequence[RejectedRow]) -> None:
     if not rejected:
         return
-    rows = "1 row" if len(rejected) == 1 else f"{len(rejected):,} rows"
-    say(f"{path}: {rows} rejected, {_lines(rejected)}")
+    say(f"{path}: {_counted(len(rejected), 'row')} rejected, {_lines(rejected)}")
 
 
 def read_relationships(
@@ -406,10 +410,9 @@ def report_left_out(path: Path, unread: Sequence[RejectedRow]) -> None:
     """Relationships kept, as two people, without a start or end that cannot be used."""
     if not unread:
         return
-    kept = "1 relationship" if len(unread) == 1 else f"{len(unread):,} relationships"
     say(
-        f"{path}: {kept} kept as two people without a start or end that cannot be used, "
-        f"{_lines(unread)}"
+        f"{path}: {_counted(len(unread), 'relationship')} kept as two people without a start "
+        f"or end that cannot be used, {_lines(unread)}"
     )
 
 
@@ -423,14 +426,16 @@ def load_relationships(path: Path | None, records: Sequence[SourceRecord]) -> li
     report_left_out(path, unread)
     parents = sum(1 for j in judgements if j.parent)
     say(
-        f"{path}: {len(judgements):,} relationships between two records (each two people; "
-        f"{parents:,} say which is the parent since when), {groupings:,} groupings left out"
+        f"{path}: {_counted(len(judgements), 'relationship')} between two records (each two "
+        f"people; {parents:,} {'says' if parents == 1 else 'say'} which is the parent since "
+        f"when), {_counted(groupings, 'grouping')} left out"
     )
     held = {record.record_id for record in records}
     outside = sum(1 for j in judgements if not {j.record_a, j.record_b} <= held)
     if outside:
+        names, binds = ("names", "binds") if outside == 1 else ("name", "bind")
         say(
-            f"{path}: {outside:,} of these name a record the input does not hold, and bind "
+            f"{path}: {outside:,} of these {names} a record the input does not hold, and {binds} "
             "nothing (record ids are matched exactly as the input's record_id writes them)"
         )
     return judgements
@@ -565,10 +570,11 @@ def link_command(
         summary["relationships"] = len(judgements)
     write_assignment(out, summary.pop("assignment"))
     say(
-        f"linked {summary['records']:,} records ({summary['mode']}) into "
-        f"{summary['persons']:,} persons and {summary['households']:,} households in "
+        f"linked {_counted(summary['records'], 'record')} ({summary['mode']}) into "
+        f"{_counted(summary['persons'], 'person')} and "
+        f"{_counted(summary['households'], 'household')} in "
         f"{summary['seconds']:.1f}s ({summary['records_per_second']:,} records/s); "
-        f"{len(rejected):,} rows rejected; wrote {out}"
+        f"{_counted(len(rejected), 'row')} rejected; wrote {out}"
     )
     if left_out := summary["values_left_out"]:
         say(
@@ -579,7 +585,8 @@ def link_command(
     repeated = summary["records"] - summary["distinct_records"]
     if repeated:
         say(
-            f"{repeated:,} rows repeat an earlier record_id: each was applied as an update "
+            f"{_counted(repeated, 'row')} {'repeats' if repeated == 1 else 'repeat'} an "
+            "earlier record_id: each was applied as an update "
             "of that record, in file order (the last row of an id counts)"
         )
     typer.echo(orjson.dumps(summary).decode())

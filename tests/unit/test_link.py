@@ -320,7 +320,14 @@ def test_link_neither_overwrites_its_relationships_nor_hides_those_naming_no_rec
     related.write_text(text + "housing:1,2\n")
     records, _ = read_input(people, MAPPING)
     assert len(load_relationships(related, records)) == 2
-    assert "1 of these name a record the input does not hold" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "2 relationships between two records (each two people; 0 say which" in err
+    assert "1 of these names a record the input does not hold, and binds nothing" in err
+    related.write_text("record_id,related_record_id\n1,2\n")
+    load_relationships(related, records)
+    assert "1 relationship between two records (each two people; 0 say which is the " in (
+        capsys.readouterr().err
+    )
     load_relationships(related, [*records, SourceRecord("housing:1")])
     assert "the input does not hold" not in capsys.readouterr().err
 
@@ -369,8 +376,23 @@ def test_hub_link_says_when_rows_repeat_a_record_id(model: Path, tmp_path: Path)
     result = run_hub("link", "--input", str(source), "--map", MAPPING, "--model", str(model),
                      "--out", str(tmp_path / "out.csv"))  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "1 rows repeat an earlier record_id" in " ".join(result.stderr.split())
+    assert "1 row repeats an earlier record_id" in " ".join(result.stderr.split())
     assert len(read_assignment(tmp_path / "out.csv")) == 6
+
+
+def test_hub_link_s_closing_line_counts_one_of_a_thing_in_the_singular(
+    model: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "people.csv"
+    one_record = "\n".join(PEOPLE.splitlines()[:2])
+    source.write_text(one_record + "\n,Nobody,Without,Id,,\n")
+    result = run_hub("link", "--input", str(source), "--map", MAPPING, "--model", str(model),
+                     "--out", str(tmp_path / "out.csv"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    said = " ".join(result.stderr.split())
+    assert "1 row rejected, line 3 (no record_id)" in said
+    assert "linked 1 record (" in said and ") into 1 person and 1 household in " in said
+    assert "; 1 row rejected; wrote " in said
 
 
 def test_a_relationship_s_time_is_read_as_a_record_s_is() -> None:
