@@ -280,13 +280,18 @@ def numbered_rows(
     gives or why it gives none), or ``(line, reason, reason)`` for a row that is malformed.
     The first row's columns are checked (:func:`check_columns`), ``also_read`` (a column
     the caller reads from the row itself) aside; of JSON Lines, whose lines may differ, the
-    keys later lines bring are named once at the end (:func:`report_later_columns`)."""
+    keys later lines bring are named once at the end (:func:`report_later_columns`), and so
+    is a later line's own column that a mapped one replaces (:func:`report_replaced`)."""
     mapping = mapping or {}
     first = True
     lines_differ = file_format(path) == "jsonl"
     unseen = set(mapping) if lines_differ else set()
     known: set[str] = set()  # (JSON Lines: every key seen so far)
     later: dict[str, int] = {}  # key -> the line it is first seen on, after the first row
+    # (JSON Lines: field -> the mapped column that replaces it, until a line has both)
+    replacing = _replacing(mapping, also_read) if lines_differ else {}
+    replaced: dict[str, int] = {}  # field -> the first line after the first row with both
+    both_known = False  # (a line with no new key can hold both of a pair only if so)
     for line, row in read_rows(path):
         if isinstance(row, str):
             yield line, row, row
@@ -295,17 +300,63 @@ def numbered_rows(
             first = False
             check_columns(path, [c for c in row if c != also_read], mapping)
             known.update(row)
+            for field, column in list(replacing.items()):  # (check_columns said so)
+                if field in row and column in row:
+                    del replacing[field]
+            both_known = any(f in known and c in known for f, c in replacing.items())
         elif lines_differ and not known.issuperset(row):
             for key in row:
                 if key not in known:
                     later[key] = line
                     known.add(key)
+            if replacing:
+                both_known = _note_replaced(row, line, replacing, replaced, known)
+        elif both_known:
+            both_known = _note_replaced(row, line, replacing, replaced, known)
         if unseen:
             unseen.difference_update(row)
         yield line, row, to_source_record(row, mapping)
     if unseen:
         say(f"{path}: --map names {', '.join(map(repr, sorted(unseen)))}, which no line has")
+    report_replaced(path, replaced, mapping)
     report_later_columns(path, later, mapping, also_read)
+
+
+def _replacing(mapping: Mapping[str, str], also_read: str | None) -> dict[str, str]:
+    """Field -> the mapped column that is read instead of a column of the field's name
+    (as :func:`check_columns` says of the first line)."""
+    return {
+        field: column
+        for column, field in mapping.items()
+        if field not in mapping and also_read not in (field, column)
+    }
+
+
+def _note_replaced(
+    row: Mapping[str, Any],
+    line: int,
+    replacing: dict[str, str],
+    replaced: dict[str, int],
+    known: set[str],
+) -> bool:
+    """Move to ``replaced`` (with ``line``) the fields ``row`` holds with the column that
+    replaces them; whether a pair left has both keys in ``known`` (seen apart, so far)."""
+    for field, column in list(replacing.items()):
+        if field in row and column in row:
+            replaced[field] = line
+            del replacing[field]
+    return any(f in known and c in known for f, c in replacing.items())
+
+
+def report_replaced(path: Path, replaced: Mapping[str, int], mapping: Mapping[str, str]) -> None:
+    """Names on stderr the fields whose own column JSON lines after the first hold beside
+    the mapped column that replaces it (``replaced``: each with the first such line)."""
+    by_field = {field: column for column, field in mapping.items()}
+    for field, line in replaced.items():
+        say(
+            f"{path}: its own column {field} is ignored (from line {line}): --map takes "
+            f"{field} from {by_field[field]}"
+        )
 
 
 def report_later_columns(

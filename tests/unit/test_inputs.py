@@ -335,3 +335,38 @@ def test_json_lines_keys_first_seen_on_later_lines_are_named_once_at_the_end(
         "(from line 2), shoe (from line 3), version (from line 4) (names are matched "
         "exactly, in lower case: First_Name; --map renames columns)"
     )
+
+
+def test_a_json_line_after_the_first_with_a_column_a_map_replaces_is_named_at_the_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "people.jsonl"
+    path.write_text(
+        '{"record_id": "1", "surname": "Lovelace"}\n'
+        '{"record_id": "2", "last_name": "Byron"}\n'  # (alone, its own column is read)
+        '{"record_id": "3", "surname": "King", "last_name": "Noel"}\n'
+        '{"record_id": "4", "surname": "Ada", "last_name": "Ada", "dob": "1815-12-10"}\n'
+    )
+    assert list(read_records(path, parse_mapping("surname=last_name"))) == [
+        SourceRecord(record_id="1", last_name="Lovelace"),
+        SourceRecord(record_id="2", last_name="Byron"),
+        SourceRecord(record_id="3", last_name="King"),
+        SourceRecord(record_id="4", last_name="Ada", dob="1815-12-10"),
+    ]
+    assert capsys.readouterr().err.strip() == (
+        f"{path}: its own column last_name is ignored (from line 3): --map takes last_name "
+        "from surname"
+    )
+    # said of the first line, it is not said again
+    path.write_text(
+        '{"record_id": "1", "surname": "Lovelace", "last_name": "x"}\n'
+        '{"record_id": "2", "surname": "King", "last_name": "Noel", "notes": "y"}\n'
+    )
+    list(read_records(path, parse_mapping("surname=last_name")))
+    assert capsys.readouterr().err.count("its own column last_name is ignored") == 1
+    path.write_text('{"record_id": "1"}\n{"record_id": "2", "surname": "K", "last_name": "N"}\n')
+    list(read_records(path, parse_mapping("surname=last_name")))
+    assert capsys.readouterr().err.strip() == (
+        f"{path}: its own column last_name is ignored (from line 2): --map takes last_name "
+        "from surname"
+    )
