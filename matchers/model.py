@@ -99,6 +99,8 @@ def _probability(level: Mapping[str, Any], key: str, where: str) -> float:
     value = level.get(key)
     if value == "level not observed":
         return _NOT_OBSERVED
+    if isinstance(value, bool):  # (JSON true and false: an int to Python)
+        raise ModelError(f"{where}: {key} {str(value).lower()} is not a number")
     if not isinstance(value, int | float):
         raise ModelError(f"{where}: {key} is not trained")
     if not 0 <= value <= 1:  # (NaN fails too)

@@ -219,6 +219,11 @@ def test_a_spoilt_model_is_refused(spoil: Callable[[dict[str, Any]], None], mess
          "comparison 'dob': comparison_levels is not a list"),
         (lambda d: raw_comparison(d, "dob")["comparison_levels"].__setitem__(1, 7),
          "comparison 'dob' level 1 is not an object"),
+        # (JSON true and false are not the probabilities 1 and 0)
+        (lambda d: raw_comparison(d, "dob")["comparison_levels"][1].update(m_probability=True),
+         "comparison 'dob' level 1: m_probability true is not a number"),
+        (lambda d: raw_comparison(d, "dob")["comparison_levels"][2].update(u_probability=False),
+         "comparison 'dob' level 2: u_probability false is not a number"),
         (lambda d: raw_comparison(d, "given_name")["comparison_levels"][1].update(
             tf_adjustment_weight="x"), "comparison 'given_name' level 1 tf_adjustment_weight "
          "is not a number"),
