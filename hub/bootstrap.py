@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from hub.console import err, say
+from hub.console import counted, err, say
 from hub.errors import UsageError
 from hub.inputs import (
     check_input,
@@ -941,8 +941,10 @@ def bootstrap_command(
         source=source,
     )
     say(
-        f"bootstrapped {summary['records']:,} records into {summary['persons']:,} persons and "
-        f"{summary['households']:,} households in {summary['seconds']:.1f}s "
-        f"(state version {summary['state_version']}); {summary['rejected']:,} rows rejected"
+        f"bootstrapped {counted(summary['records'], 'record')} into "
+        f"{counted(summary['persons'], 'person')} and "
+        f"{counted(summary['households'], 'household')} in {summary['seconds']:.1f}s "
+        f"(state version {summary['state_version']}); {counted(summary['rejected'], 'row')} "
+        "rejected"
     )
     typer.echo(orjson.dumps(summary).decode())

@@ -22,6 +22,11 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 LOGGED_EVERY_S = 30.0  # where stderr is no terminal, how often progress is written as a line
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 row``, ``2 rows``, ``1,000 rows``: a count and its noun, singular for one."""
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
 def say(message: str) -> None:
     """A progress or status line, on stderr so that stdout stays machine-readable."""
     err.print(message, markup=False)

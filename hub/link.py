@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from hub.console import counting_progress, say
+from hub.console import counted, counting_progress, say
 from hub.errors import UsageError
 from hub.inputs import RejectedRow, cell_text, check_output, parse_mapping, read_records, read_rows
 from hub.prepare import Prepared, PreparedRules, PreparedScorer, Preparing
@@ -257,11 +257,6 @@ def read_input(path: Path, mapping: str | None) -> tuple[list[SourceRecord], lis
     return records, rejected
 
 
-def _counted(count: int, noun: str) -> str:
-    """``1 row``, ``2 rows``, ``1,000 rows``: a count and its noun, singular for one."""
-    return f"{count:,} {noun if count == 1 else noun + 's'}"
-
-
 def _lines(rows: Sequence[RejectedRow]) -> str:
     """``line 4 (why)`` or ``lines 4 (why), 9 (why) and 3 more``."""
     shown = ", ".join(f"{r.line} ({r.reason})" for r in rows[:MAX_LINES_SHOWN])
@@ -272,7 +267,7 @@ def _lines(rows: Sequence[RejectedRow]) -> str:
 def report_rejected(path: Path, rejected: Sequence[RejectedRow]) -> None:
     if not rejected:
         return
-    say(f"{path}: {_counted(len(rejected), 'row')} rejected, {_lines(rejected)}")
+    say(f"{path}: {counted(len(rejected), 'row')} rejected, {_lines(rejected)}")
 
 
 def read_relationships(
@@ -411,7 +406,7 @@ def report_left_out(path: Path, unread: Sequence[RejectedRow]) -> None:
     if not unread:
         return
     say(
-        f"{path}: {_counted(len(unread), 'relationship')} kept as two people without a start "
+        f"{path}: {counted(len(unread), 'relationship')} kept as two people without a start "
         f"or end that cannot be used, {_lines(unread)}"
     )
 
@@ -426,9 +421,9 @@ def load_relationships(path: Path | None, records: Sequence[SourceRecord]) -> li
     report_left_out(path, unread)
     parents = sum(1 for j in judgements if j.parent)
     say(
-        f"{path}: {_counted(len(judgements), 'relationship')} between two records (each two "
+        f"{path}: {counted(len(judgements), 'relationship')} between two records (each two "
         f"people; {parents:,} {'says' if parents == 1 else 'say'} which is the parent since "
-        f"when), {_counted(groupings, 'grouping')} left out"
+        f"when), {counted(groupings, 'grouping')} left out"
     )
     held = {record.record_id for record in records}
     outside = sum(1 for j in judgements if not {j.record_a, j.record_b} <= held)
@@ -570,11 +565,11 @@ def link_command(
         summary["relationships"] = len(judgements)
     write_assignment(out, summary.pop("assignment"))
     say(
-        f"linked {_counted(summary['records'], 'record')} ({summary['mode']}) into "
-        f"{_counted(summary['persons'], 'person')} and "
-        f"{_counted(summary['households'], 'household')} in "
+        f"linked {counted(summary['records'], 'record')} ({summary['mode']}) into "
+        f"{counted(summary['persons'], 'person')} and "
+        f"{counted(summary['households'], 'household')} in "
         f"{summary['seconds']:.1f}s ({summary['records_per_second']:,} records/s); "
-        f"{_counted(len(rejected), 'row')} rejected; wrote {out}"
+        f"{counted(len(rejected), 'row')} rejected; wrote {out}"
     )
     if left_out := summary["values_left_out"]:
         say(
@@ -585,7 +580,7 @@ def link_command(
     repeated = summary["records"] - summary["distinct_records"]
     if repeated:
         say(
-            f"{_counted(repeated, 'row')} {'repeats' if repeated == 1 else 'repeat'} an "
+            f"{counted(repeated, 'row')} {'repeats' if repeated == 1 else 'repeat'} an "
             "earlier record_id: each was applied as an update "
             "of that record, in file order (the last row of an id counts)"
         )

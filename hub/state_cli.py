@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from hub.console import counting_progress, say
+from hub.console import counted, counting_progress, say
 from hub.errors import HubError
 from hub.settings import Settings, load_settings
 
@@ -72,9 +72,10 @@ def rebuild_command(
     summary["model_version"] = matcher.scorer.version
     say(
         f"rebuilt the identity state (prefix {settings.redis_prefix!r}) from {store.safe_url}: "
-        f"{report.records:,} records, {report.persons:,} persons ({report.persons_kept:,} kept "
-        f"their id, {report.persons_new:,} new), {report.households:,} households, "
-        f"{report.judgements:,} judgements, state version {report.version} "
+        f"{counted(report.records, 'record')}, {counted(report.persons, 'person')} "
+        f"({report.persons_kept:,} kept their id, {report.persons_new:,} new), "
+        f"{counted(report.households, 'household')}, "
+        f"{counted(report.judgements, 'judgement')}, state version {report.version} "
         f"in {summary['seconds']:.1f}s"
     )
     if report.records_moved:
