@@ -268,9 +268,9 @@ def _indicator(event: PartnerIndicator, source: str | None, today: dt.date) -> C
 def clean_person(
     person: Person, today: dt.date, *, require_content: bool = True
 ) -> tuple[Person, tuple[str, ...]]:
-    """The person with bad identifiers and impossible dates dropped, and the flags raised."""
-    if require_content and not _has_content(person):
-        raise _Invalid(PERSON_EMPTY, "the person has no name, date of birth or identifier")
+    """The person with bad identifiers and impossible dates dropped, and the flags raised;
+    unless it need not, one that has no name, date of birth or identifier left is refused
+    (a row whose only values were a future date or a bad NHS number matched nothing)."""
     flags: list[str] = []
     cleaned: dict[str, object] = {
         "nhs_number": _identifier(person.nhs_number, check_nhs_number, flags),
@@ -284,6 +284,8 @@ def clean_person(
         ),
     }
     changes = {k: v for k, v in cleaned.items() if v != getattr(person, k)}
+    if require_content and not _has_content(person, cleaned):
+        raise _Invalid(PERSON_EMPTY, "the person has no name, date of birth or identifier")
     if not changes and not flags:
         return person, ()
     raised = tuple(dict.fromkeys(flags))
@@ -320,16 +322,12 @@ def _is_email(text: str) -> bool:
     )
 
 
-def _has_content(person: Person) -> bool:
-    return any(
-        (
-            person.first_name,
-            person.last_name,
-            person.dob,
-            person.nhs_number,
-            person.ni_number,
-            person.upn,
-        )
+def _has_content(person: Person, cleaned: Mapping[str, object]) -> bool:
+    """Whether a name, or a date of birth or identifier that cleaning kept, is left."""
+    return bool(
+        person.first_name
+        or person.last_name
+        or any(cleaned[name] for name in ("dob", "nhs_number", "ni_number", "upn"))
     )
 
 

@@ -250,6 +250,9 @@ def test_flags_already_on_the_person_are_kept() -> None:
         (person_event(None, op=Operation.UPDATE), TOPIC, "op_mismatch"),
         (person_event(source_system="council_tax"), TOPIC, "source_mismatch"),
         (person_event(Person(sex="F", phone="020 7946 0000")), TOPIC, "person_empty"),
+        # nothing left once cleaning drops a date in the future or a bad NHS number
+        (person_event(Person(dob=dt.date(2090, 1, 1))), TOPIC, "person_empty"),
+        (person_event(Person(nhs_number="1234567890", sex="F")), TOPIC, "person_empty"),
         # a source time ahead (its version): every real change after it would be stale
         (person_event(source_ts=NOW + dt.timedelta(days=2)), TOPIC, "date_out_of_range"),
         (
