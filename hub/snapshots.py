@@ -30,7 +30,8 @@ VERSION_COLUMN = "source_version"
 # The version of a record that has none (no source version, no usable updated_at): below any
 # a later event has (a Kafka offset, 0 for a partition's first), so any later event applies.
 UNVERSIONED = -1
-_BAD_VERSION = "{column} is not a whole number of 0 or more"
+MAX_VERSION = 2**63 - 1  # (the store keeps a version in a 64-bit column)
+_BAD_VERSION = f"{{column}} is not a whole number from 0 to {MAX_VERSION:,}"
 
 
 def replaces(held: int, version: int) -> bool:
@@ -40,18 +41,30 @@ def replaces(held: int, version: int) -> bool:
 
 def row_version(row: Any, column: str | None, record: SourceRecord) -> int | str:
     """The row's version (the module docstring), or why the value in ``column`` is
-    unusable. A whole number is read exactly, however large."""
+    unusable. A whole number is read exactly, up to :data:`MAX_VERSION`."""
     raw = row.get(column) if column and hasattr(row, "get") else None
+    if raw is not None and not (isinstance(raw, float) and math.isnan(raw)):
+        version = _version_in(raw, column or "")
+        if version is not None:
+            return version
+    moment, _ = parse_timestamp(record.updated_at)
+    return epoch_millis(moment) if moment else UNVERSIONED
+
+
+def _version_in(raw: Any, column: str) -> int | str | None:
+    """The version a cell holds, why it holds none that can be used, or None (empty)."""
     if isinstance(raw, bool):
         return _BAD_VERSION.format(column=column)
     if isinstance(raw, int):
-        return raw if raw >= 0 else _BAD_VERSION.format(column=column)
-    if raw is not None and not (isinstance(raw, float) and math.isnan(raw)):
+        version: int | str = raw
+    else:
         text = (raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)).strip()
-        if text:
-            return _whole_number(text, column or "")
-    moment, _ = parse_timestamp(record.updated_at)
-    return epoch_millis(moment) if moment else UNVERSIONED
+        if not text:
+            return None
+        version = _whole_number(text, column)
+    if isinstance(version, int) and not 0 <= version <= MAX_VERSION:
+        return _BAD_VERSION.format(column=column)
+    return version
 
 
 def _whole_number(text: str, column: str) -> int | str:
