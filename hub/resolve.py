@@ -132,7 +132,7 @@ def plan_file(
         value = codec.encode(event, topic)
         checked = validate_message(RawMessage(topic, 0, 0, key, value), codec, today)
         if not isinstance(checked, Accepted):
-            plan.rejected.append(RejectedRow(line, checked.reason))
+            plan.rejected.append(RejectedRow(line, checked.detail))
             refused.add(index_id)
             continue
         seen = checked.event  # as a worker decodes it: its version is the worker's
@@ -183,7 +183,7 @@ def plan_relationships(
         value = codec.encode(event, topic)
         checked = validate_message(RawMessage(topic, 0, 0, key.encode(), value), codec, today)
         if not isinstance(checked, Accepted):
-            rejected.append(RejectedRow(line, checked.reason))
+            rejected.append(RejectedRow(line, checked.detail))
             continue
         version = source_version(None, event.source_ts, checked.message)
         planned.pop(key, None)  # (the last row of a relationship wins, published last)

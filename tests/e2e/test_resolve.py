@@ -124,8 +124,9 @@ def test_rows_the_workers_would_refuse_are_reported_by_line(hub: HubUnderTest) -
     out = hub.folder / f"{hub.name}-out.csv"
     result = run(hub, "resolve", "--input", str(path), "--out", str(out), "--source", "housing")
     assert result.returncode == 0, result.stderr + hub.worker_log()
-    assert "4 rows rejected, lines 12 (person_empty), 13 (no record_id), 14 (source_system " in (
-        result.stderr
+    assert (
+        "4 rows rejected, lines 12 (the person has no name, date of birth or identifier), "
+        "13 (no record_id), 14 (source_system " in result.stderr
     )
     assert "15 (expected" in result.stderr
     assert [r["record_id"] for r in rows_of(out)] == [row[0] for row in good]

@@ -41,7 +41,7 @@ def test_the_last_row_of_a_record_wins_and_rows_keep_their_lines() -> None:
     assert plan.rows == 7
     assert [(r.line, r.reason) for r in plan.rejected] == [
         (3, "expected 21 columns"),
-        (6, "person_empty"),
+        (6, "the person has no name, date of birth or identifier"),
         (7, "no source_system (give the file's system with --source)"),
     ]
     assert plan.file_ids == ["housing:1", "housing:2", "libraries:4"]
