@@ -116,6 +116,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], type[Event]], ...] = (
 
 def check_name(name: str, what: str = "source system") -> str:
     """``name`` if it can be part of a topic name; else a one-line UsageError."""
+    if len(name) > 63 and _NAME.match(name[:63]):
+        raise UsageError(f"{what} {name[:20]!r}... is longer than 63 characters")
     if not _NAME.match(name):
         raise UsageError(
             f"{what} {name!r} must be lower-case letters, digits and underscores, "

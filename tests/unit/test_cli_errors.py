@@ -269,3 +269,14 @@ def test_a_progress_description_is_plain_text() -> None:
         task = next(task for task in bar.tasks if task.id == added)
         texts = [c.render(task).plain for c in bar.columns if isinstance(c, TextColumn)]
         assert [t.strip() for t in texts] == [name]
+
+
+def test_a_source_name_too_long_for_a_topic_is_said_to_be_too_long(monkeypatch, capsys, tmp_path):
+    rows = tmp_path / "r.csv"
+    rows.write_text("record_id,last_name\n1,Okafor\n")
+    code, _, err = run(monkeypatch, capsys, "publish", "--source", "x" + "y" * 70, "--input",
+                       str(rows))  # fmt: skip
+    assert (code, err) == (2, "error: source system 'xyyyyyyyyyyyyyyyyyyy'... is longer than 63 "
+                              "characters\n")  # fmt: skip
+    code, _, err = run(monkeypatch, capsys, "publish", "--source", "Bad", "--input", str(rows))
+    assert code == 2 and "must be lower-case letters" in err
