@@ -204,13 +204,9 @@ def _relationship_event(
     if isinstance(text, str):
         return text
     system, record_id, related = text["source_system"], text["record_id"], text["related_record_id"]
-    problem = system_problem(system)
+    problem = system_problem(system) or _ids_problem(text, system)
     if problem is not None:
         return problem
-    if not record_id:
-        return "no record_id"
-    if not related and not text["group_id"]:
-        return "neither a related_record_id nor a group_id"
     written = relationship_written(text["updated_at"], now)
     if isinstance(written, str):
         return written
@@ -222,7 +218,7 @@ def _relationship_event(
         unread.append("end is before start")
         end = None
     kind = text["kind"] or "OTHER"
-    assert system is not None  # (checked above)
+    assert system is not None and record_id is not None  # (checked above)
     event = RelationshipObserved(
         event_id=str(uuid.uuid4()),
         op=op or Operation.SNAPSHOT_READ,
@@ -240,6 +236,22 @@ def _relationship_event(
         end=end,
     )
     return event, unread
+
+
+def _ids_problem(text: Mapping[str, str | None], system: str | None) -> str | None:
+    """Why a relationship row's record ids cannot be read, as ``hub link`` reads them."""
+    record_id, related = text["record_id"], text["related_record_id"]
+    if not record_id:
+        return "no record_id"
+    if not related and not text["group_id"]:
+        return "neither a related_record_id nor a group_id"
+    for value in (record_id, related):
+        named = (value or "").partition(":")[0]
+        if value and ":" in value and named != system and system_problem(named) is None:
+            return f"a record id of another source system than {system}"
+    if related and system and _own_id(related, system) == _own_id(record_id, system):
+        return "relates a record to itself"
+    return None
 
 
 def _derived_id(text: dict[str, str | None]) -> str:

@@ -118,6 +118,10 @@ def test_relationships_are_planned_as_a_source_publishes_them() -> None:
               "record_id": "H1", "related_record_id": "H2", "start": "1753-01-01"}),
         (12, {"source_system": "housing", "record_id": "H1", "related_record_id": "H3",
               "updated_at": "2099-01-01T00:00:00Z"}),
+        # as hub link reads them: a record related to itself, an id of another system
+        (13, {"source_system": "housing", "record_id": "housing:H1", "related_record_id": "H1"}),
+        (14, {"source_system": "housing", "record_id": "libraries:T1",
+              "related_record_id": "H2"}),
     ]  # fmt: skip
     planned, rejected, unread = plan_relationships(rows, CODEC, now=NOW)
     assert [(r.line, r.reason) for r in rejected] == [
@@ -127,6 +131,8 @@ def test_relationships_are_planned_as_a_source_publishes_them() -> None:
         (9, "source_system 'Housing!' is not a system name"),
         (10, "a value that is not text or a number"),
         (12, "updated_at is in the future"),  # (a worker would dead-letter it)
+        (13, "relates a record to itself"),
+        (14, "a record id of another source system than housing"),
     ]
     # a date that cannot be used is left out, as hub link leaves it out: the relationship
     # still says the two are two people (and no value is shown: a start may be a dob)
