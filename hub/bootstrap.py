@@ -80,6 +80,7 @@ from hub.settings import Settings, load_settings
 from hub.snapshots import (
     UNVERSIONED,
     VERSION_COLUMN,
+    check_version_column,
     loadable,
     replaces,
     version_column_read,
@@ -154,7 +155,9 @@ def read_snapshot(
     newest: dict[str, tuple[int, SourceRecord]] = {}
     today = dt.datetime.now(dt.UTC).date()
     for path in paths:
+        has_column = False  # (whether a row had the version column)
         for _line, row, read in numbered_rows(path, columns, also_read=column):
+            has_column = has_column or (not isinstance(row, str) and column in row)
             snapshot.rows += 1
             if snapshot.rows % 10_000 == 0:
                 on_row(10_000)
@@ -170,6 +173,7 @@ def read_snapshot(
                 if not replaces(held[0], version):
                     continue
             newest[record.record_id] = (version, record)
+        check_version_column(path, column, has_column)
     on_row(snapshot.rows % 10_000)
     for record_id in sorted(newest):
         version, record = newest[record_id]

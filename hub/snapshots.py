@@ -16,6 +16,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from hub.errors import UsageError
@@ -82,6 +83,13 @@ def _whole_number(text: str, column: str) -> int | str:
 def version_column_read(mapping: Mapping[str, str], column: str) -> str | None:
     """The column versions are read from: none when ``--map`` makes it a record field."""
     return None if column in mapping else column
+
+
+def check_version_column(path: Path, column: str | None, found: bool) -> None:
+    """Refuse a version column named (``--version-column``) that no row of ``path`` had:
+    its rows would all go by ``updated_at`` unnoticed. The default may be absent."""
+    if not found and column is not None and column != VERSION_COLUMN:
+        raise UsageError(f"{path}: --version-column {column!r} is not a column of it")
 
 
 def named_as_the_stream_names(

@@ -27,7 +27,13 @@ from typing import TypeVar
 
 from hub.errors import UsageError
 from hub.inputs import RejectedRow, numbered_records, numbered_rows
-from hub.snapshots import VERSION_COLUMN, loadable, replaces, version_column_read
+from hub.snapshots import (
+    VERSION_COLUMN,
+    check_version_column,
+    loadable,
+    replaces,
+    version_column_read,
+)
 from matchers.records import SourceRecord
 from monitoring.metrics import HubMetrics
 from schemas.conversions import content_hash, person_changed, source_record_id
@@ -164,9 +170,11 @@ def choose_rows(
     column = version_column_read(mapping, version_column)
     choice = Choice(version_column=column)
     newest: dict[str, int] = {}  # record id -> the kept row's version, if loadable
+    has_column = False  # (whether a row had the version column)
     with contextlib.suppress(UsageError):
         for line, row, record in numbered_rows(path, mapping, also_read=column):
             on_row()
+            has_column = has_column or (not isinstance(row, str) and column in row)
             if isinstance(record, str):
                 continue
             record_id = source_record_id(record.record_id, system)
@@ -181,6 +189,7 @@ def choose_rows(
                 if kept is not None:
                     choice.refused.pop(kept, None)
                 choice.kept[record_id], newest[record_id] = line, version
+    check_version_column(path, column, has_column)
     return choice
 
 

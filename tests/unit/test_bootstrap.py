@@ -22,6 +22,7 @@ from hub.bootstrap import (
     read_snapshot,
     state_parts,
 )
+from hub.errors import UsageError
 from hub.inputs import numbered_records
 from matchers.batch import resolve_scored
 from matchers.identity_state import (
@@ -114,6 +115,15 @@ def test_the_version_column_can_be_named(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text("record_id,last_name,rev\na:1,Lee,12\n")
     assert read_snapshot([path], None, version_column="rev").versions == [12]
+
+
+def test_a_version_column_named_that_no_row_has_is_refused(tmp_path: Path) -> None:
+    """It was ignored: every row went by updated_at, as if unversioned."""
+    path = tmp_path / "a.csv"
+    path.write_text("record_id,last_name,rev\na:1,Lee,12\n")
+    with pytest.raises(UsageError, match="--version-column 'nosuch' is not a column of it"):
+        read_snapshot([path], None, version_column="nosuch")
+    assert read_snapshot([path], None).versions == [UNVERSIONED]  # (the default may be absent)
 
 
 def test_versions_are_read_exactly_however_large(tmp_path: Path) -> None:

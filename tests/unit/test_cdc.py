@@ -239,6 +239,8 @@ def test_cdc_reads_versions_from_the_column_it_is_told(tmp_path: Path) -> None:
     today = dt.datetime.now(dt.UTC).date()
     assert choose_rows(snapshot, "housing", {}, version_column="rev", today=today).kept == {"1": 2}
     assert choose_rows(snapshot, "housing", {}, today=today).kept == {"1": 3}  # (no version)
+    with pytest.raises(UsageError, match="--version-column 'nosuch' is not a column of it"):
+        choose_rows(snapshot, "housing", {}, version_column="nosuch", today=today)
     # a column --map makes a record field is not read as a version too
     renamed = tmp_path / "renamed.csv"
     renamed.write_text("record_id,last_name,source_version\n1,A,2026-02-01\n1,B,2026-01-01\n")
