@@ -13,7 +13,7 @@ import dataclasses
 import math
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from hub.console import say
 from hub.errors import UsageError
 from matchers.records import SourceRecord
 from schemas.events import CODE_CHARS, ID_CHARS, TEXT_CHARS
+
+Tell = Callable[[str], None]  # where a note on the file's columns goes
 
 IGNORED_SHOWN = 12  # ignored columns named
 RECORD_FIELDS: frozenset[str] = frozenset(f.name for f in dataclasses.fields(SourceRecord))
@@ -233,7 +235,9 @@ def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> Sour
     return SourceRecord(**values)  # type: ignore[arg-type]
 
 
-def check_columns(path: Path, columns: list[str], mapping: Mapping[str, str]) -> None:
+def check_columns(
+    path: Path, columns: list[str], mapping: Mapping[str, str], tell: Tell = say
+) -> None:
     """The first row's columns. In a CSV or Parquet file (whose rows all have the same
     columns) a ``mapping`` column that is missing, or no column that is a record field,
     is a :class:`UsageError`. Columns that are neither record fields nor mapped are named
@@ -255,7 +259,7 @@ def check_columns(path: Path, columns: list[str], mapping: Mapping[str, str]) ->
         raise UsageError(f"{path}: none of its {len(columns)} columns is a record field {hint}")
     for column, field in mapping.items():
         if field in columns and field not in mapping and column in columns:
-            say(f"{path}: its own column {field} is ignored: --map takes {field} from {column}")
+            tell(f"{path}: its own column {field} is ignored: --map takes {field} from {column}")
     missing = sorted(set(mapping) - set(columns))
     if missing and fmt != "jsonl":
         raise UsageError(
@@ -268,20 +272,24 @@ def check_columns(path: Path, columns: list[str], mapping: Mapping[str, str]) ->
             " ..." if len(ignored) > IGNORED_SHOWN else ""
         )
         if len(ignored) == 1:
-            say(f"{path}: 1 column is not a record field and is ignored: {shown}")
+            tell(f"{path}: 1 column is not a record field and is ignored: {shown}")
         else:
-            say(f"{path}: {len(ignored)} columns are not record fields and are ignored: {shown}")
+            tell(f"{path}: {len(ignored)} columns are not record fields and are ignored: {shown}")
 
 
 def numbered_rows(
-    path: Path, mapping: Mapping[str, str] | None = None, also_read: str | None = None
+    path: Path,
+    mapping: Mapping[str, str] | None = None,
+    also_read: str | None = None,
+    tell: Tell = say,
 ) -> Iterator[tuple[int, Any, SourceRecord | str]]:
     """``(line, row, record)`` for each row of ``path`` (the row as read, and the record it
     gives or why it gives none), or ``(line, reason, reason)`` for a row that is malformed.
     The first row's columns are checked (:func:`check_columns`), ``also_read`` (a column
     the caller reads from the row itself) aside; of JSON Lines, whose lines may differ, the
     keys later lines bring are named once at the end (:func:`report_later_columns`), and so
-    is a later line's own column that a mapped one replaces (:func:`report_replaced`)."""
+    is a later line's own column that a mapped one replaces (:func:`report_replaced`).
+    ``tell``: where those notes go (a first of two passes over a file keeps them quiet)."""
     mapping = mapping or {}
     first = True
     lines_differ = file_format(path) == "jsonl"
@@ -298,7 +306,7 @@ def numbered_rows(
             continue
         if first:
             first = False
-            check_columns(path, [c for c in row if c != also_read], mapping)
+            check_columns(path, [c for c in row if c != also_read], mapping, tell)
             known.update(row)
             for field, column in list(replacing.items()):  # (check_columns said so)
                 if field in row and column in row:
@@ -317,9 +325,9 @@ def numbered_rows(
             unseen.difference_update(row)
         yield line, row, to_source_record(row, mapping)
     if unseen:
-        say(f"{path}: --map names {', '.join(map(repr, sorted(unseen)))}, which no line has")
-    report_replaced(path, replaced, mapping)
-    report_later_columns(path, later, mapping, also_read)
+        tell(f"{path}: --map names {', '.join(map(repr, sorted(unseen)))}, which no line has")
+    report_replaced(path, replaced, mapping, tell)
+    report_later_columns(path, later, mapping, also_read, tell)
 
 
 def _replacing(mapping: Mapping[str, str], also_read: str | None) -> dict[str, str]:
@@ -348,19 +356,25 @@ def _note_replaced(
     return any(f in known and c in known for f, c in replacing.items())
 
 
-def report_replaced(path: Path, replaced: Mapping[str, int], mapping: Mapping[str, str]) -> None:
+def report_replaced(
+    path: Path, replaced: Mapping[str, int], mapping: Mapping[str, str], tell: Tell = say
+) -> None:
     """Names on stderr the fields whose own column JSON lines after the first hold beside
     the mapped column that replaces it (``replaced``: each with the first such line)."""
     by_field = {field: column for column, field in mapping.items()}
     for field, line in replaced.items():
-        say(
+        tell(
             f"{path}: its own column {field} is ignored (from line {line}): --map takes "
             f"{field} from {by_field[field]}"
         )
 
 
 def report_later_columns(
-    path: Path, later: Mapping[str, int], mapping: Mapping[str, str], also_read: str | None
+    path: Path,
+    later: Mapping[str, int],
+    mapping: Mapping[str, str],
+    also_read: str | None,
+    tell: Tell = say,
 ) -> None:
     """Names on stderr the keys that JSON lines after the first bring (``later``: each with
     the line it is first on) which are neither record fields nor mapped: they are ignored,
@@ -379,9 +393,9 @@ def report_later_columns(
         else ""
     )
     if len(ignored) == 1:
-        say(f"{path}: 1 column of later lines is not a record field and is ignored: {shown}{hint}")
+        tell(f"{path}: 1 column of later lines is not a record field and is ignored: {shown}{hint}")
     else:
-        say(
+        tell(
             f"{path}: {len(ignored)} columns of later lines are not record fields and are "
             f"ignored: {shown}{hint}"
         )

@@ -172,7 +172,8 @@ def choose_rows(
     newest: dict[str, int] = {}  # record id -> the kept row's version, if loadable
     has_column = False  # (whether a row had the version column)
     with contextlib.suppress(UsageError):
-        for line, row, record in numbered_rows(path, mapping, also_read=column):
+        # (quiet: the second pass, over the rows kept, says what the file's columns are)
+        for line, row, record in numbered_rows(path, mapping, column, lambda _note: None):
             on_row()
             has_column = has_column or (not isinstance(row, str) and column in row)
             if isinstance(record, str):

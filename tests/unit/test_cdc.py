@@ -246,3 +246,14 @@ def test_cdc_reads_versions_from_the_column_it_is_told(tmp_path: Path) -> None:
     renamed.write_text("record_id,last_name,source_version\n1,A,2026-02-01\n1,B,2026-01-01\n")
     mapping = {"source_version": "updated_at"}
     assert choose_rows(renamed, "housing", mapping, today=today).kept == {"1": 2}
+
+
+def test_a_loaded_snapshot_names_an_ignored_column_once_not_once_a_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snapshot = tmp_path / "housing.csv"
+    snapshot.write_text("record_id,last_name,notes\n1,Okafor,x\n")
+    choice = choose_rows(snapshot, "housing", {}, today=dt.datetime.now(dt.UTC).date())
+    with SnapshotState(tmp_path / "cdc.db") as state:
+        mark_loaded(numbered_records(snapshot), "housing", state, choice)
+    assert capsys.readouterr().err.count("is not a record field and is ignored: notes") == 1
