@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import UsageError
@@ -118,18 +118,13 @@ class Settings(BaseSettings):
         description="source systems whose records with no date of birth and no UPN are adults'",
     )
 
-    @field_validator("stack_dir", mode="before")
+    @field_validator("stack_dir", "model_path", mode="before")
     @classmethod
-    def _stack_dir(cls, value: object) -> object:
+    def _path(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str) and not value.strip():  # (Path("") is the current folder)
-            raise ValueError("empty: name a folder (unset, it is .stack)")
-        return value
-
-    @field_validator("model_path", mode="before")
-    @classmethod
-    def _model_path(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():  # (Path("") is the current folder)
-            raise ValueError("empty: name a file (unset, it is model.json)")
+            named = {"stack_dir": "a folder (unset, it is .stack)",
+                     "model_path": "a file (unset, it is model.json)"}  # fmt: skip
+            raise ValueError(f"empty: name {named[info.field_name or '']}")
         return value
 
     @field_validator("kafka_controller_port", "postgres_port", "metrics_port")
