@@ -50,7 +50,7 @@ class Stack:
         On any failure, the services started by this call are stopped again.
         """
         wanted = ["kafka", "redis"] + (["postgres"] if postgres else [])
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
         started: dict[str, float] = {}
         try:
             for name in wanted:

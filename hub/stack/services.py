@@ -54,6 +54,26 @@ class Service(Protocol):
         """One-off set-up that needs the running service (idempotent)."""
 
 
+def stack_trace(output: str) -> bool:
+    return any(line.lstrip().startswith("at ") for line in output.splitlines())
+
+
+def java_failure(output: str) -> str:
+    """The line of a Java tool's output that says what went wrong.
+
+    The root cause of a stack trace (its last "Caused by:"), else the exception's own line,
+    else the last line printed.
+    """
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
+    if causes:
+        return causes[-1]
+    thrown = [line for line in lines if "Exception" in line or "Error" in line]
+    if stack_trace(output) and thrown:
+        return thrown[0].removeprefix('Exception in thread "main" ')
+    return lines[-1] if lines else "it printed nothing"
+
+
 @dataclass
 class Kafka:
     settings: Settings
@@ -81,15 +101,7 @@ class Kafka:
         config = self.folder / "server.properties"
         config.write_text(self._server_properties())
         if not (self.folder / "data" / "meta.properties").exists():
-            cluster_id = self._cluster_id()
-            result = subprocess.run(
-                [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                 "-t", cluster_id, "-c", str(config), "--ignore-formatted"],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            if result.returncode != 0:
-                last = (result.stderr or result.stdout).strip().splitlines()[-1:]
-                raise StackError(f"Kafka storage could not be formatted: {' '.join(last)}")
+            self._format(java, classpath, config, logs / "kafka-format.log")
         heap = f"-Xmx{self.settings.kafka_heap_mb}m"
         argv = [java, heap, f"-Xms{min(256, self.settings.kafka_heap_mb)}m",
                 "-XX:+UseG1GC", "-Djava.awt.headless=true",
@@ -97,6 +109,27 @@ class Kafka:
                 "-Dorg.slf4j.simpleLogger.showDateTime=true",
                 "-cp", classpath, "kafka.Kafka", str(config)]  # fmt: skip
         return Launch(argv)
+
+    def _format(self, java: str, classpath: str, config: Path, log: Path) -> None:
+        """Format the storage, once more if the tool died of an uncaught exception.
+
+        Kafka's storage tool reports a problem with the configuration or the folder in one
+        line; a Java stack trace means the tool itself failed, which a second try may not.
+        Both tries' output goes to ``log``.
+        """
+        argv = [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
+                "-t", self._cluster_id(), "-c", str(config), "--ignore-formatted"]  # fmt: skip
+        with log.open("a") as out:
+            for attempt in (1, 2):
+                result = subprocess.run(argv, capture_output=True, text=True, check=False)
+                out.write(f"--- attempt {attempt}, exit {result.returncode}\n")
+                out.write(result.stdout + result.stderr)
+                if result.returncode == 0:
+                    return
+                if not stack_trace(result.stdout + result.stderr):
+                    break
+        why = java_failure(result.stdout + result.stderr)
+        raise StackError(f"Kafka storage could not be formatted: {why} (log {log})")
 
     def _cluster_id(self) -> str:
         path = self.folder / "cluster-id"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.errors import StackError
 from hub.settings import Settings
 from hub.stack.services import Kafka
 
@@ -55,3 +56,47 @@ def test_stack_logs_without_a_stack_says_where_it_looked(tmp_path: Path) -> None
                             capture_output=True, text=True, check=False)  # fmt: skip
     assert result.returncode == 0 and result.stdout == ""
     assert f"no logs in {tmp_path / 'stack' / 'logs'}" in result.stderr
+
+
+TRACE = """Exception in thread "main" java.lang.RuntimeException: could not write the bootstrap
+\tat org.apache.kafka.metadata.storage.Formatter.run(Formatter.java:1)
+Caused by: java.io.IOException: No space left on device
+\tat java.base/sun.nio.ch.FileDispatcherImpl.write0(Native Method)
+\t... 8 more
+"""
+
+
+def fake_java(tmp_path: Path, *outputs: tuple[int, str]) -> str:
+    """A `java` that prints the next of ``outputs`` to stderr and exits with its code."""
+    calls = tmp_path / "calls"
+    script = tmp_path / "java"
+    lines = [f"n=$(cat {calls} 2>/dev/null || echo 0); echo $((n + 1)) > {calls}"]
+    for index, (code, text) in enumerate(outputs):
+        lines.append(f"if [ $n = {index} ]; then printf '%s' '{text}' >&2; exit {code}; fi")
+    script.write_text("#!/bin/sh\n" + "\n".join(lines) + "\nexit 9\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize(
+    ("outputs", "tries", "message"),
+    [
+        ([(1, TRACE), (0, "")], 2, None),
+        ([(1, TRACE), (1, TRACE)], 2, "java.io.IOException: No space left on device"),
+        ([(1, "Log directory /x is not writable.\n")], 1, "Log directory /x is not writable."),
+    ],
+)
+def test_storage_format_retries_only_a_crash_and_names_its_root_cause(
+    tmp_path: Path, outputs: list[tuple[int, str]], tries: int, message: str | None
+) -> None:
+    node = kafka(tmp_path)
+    node.folder.mkdir(parents=True)
+    java, log = fake_java(tmp_path, *outputs), tmp_path / "format.log"
+    if message is None:
+        node._format(java, "jars", tmp_path / "server.properties", log)
+    else:
+        with pytest.raises(StackError) as raised:
+            node._format(java, "jars", tmp_path / "server.properties", log)
+        assert str(raised.value) == f"Kafka storage could not be formatted: {message} (log {log})"
+    assert (tmp_path / "calls").read_text().strip() == str(tries)
+    assert log.read_text().count("--- attempt") == tries
