@@ -152,26 +152,36 @@ def require_sqlite_store(path: Path) -> None:
             ".stack/hub.db in the folder the hub runs in): run the command there, or "
             "set HUB_DATABASE_URL to the workers' store"
         )
-    held: Any = None
+    tables: set[str] | None = None
     try:
         file = f"{path.resolve().as_uri()}?mode=ro"
         with contextlib.closing(sqlite3.connect(file, uri=True, timeout=30)) as db:
-            held = db.execute(_VERSION_TABLE).fetchone()
+            tables = {name for (name,) in db.execute(_TABLES)}
     except sqlite3.OperationalError as error:  # (locked, unreadable)
         raise StoreError(f"store at {path.resolve()} cannot be read: {error}") from None
     except sqlite3.DatabaseError:  # (not SQLite at all)
         pass
-    if held is None:
+    if tables is not None and not tables:
+        raise UsageError(_empty_store(str(path.resolve())))
+    if not tables or "alembic_version" not in tables:
         raise UsageError(_not_a_store(str(path.resolve())))
 
 
-_VERSION_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
 
 
 def _not_a_store(where: str) -> str:
     return (
         f"{where} is not a hub store (it has no alembic_version table; HUB_DATABASE_URL): "
         "set HUB_DATABASE_URL to the workers' store (a worker or hub bootstrap makes one)"
+    )
+
+
+def _empty_store(where: str) -> str:
+    return (
+        f"{where} holds no tables: no worker or hub bootstrap has written to it since it "
+        "was made or `hub stack reset` emptied it (HUB_DATABASE_URL): start the workers "
+        "(hub run) or load a snapshot (hub bootstrap) first"
     )
 
 
@@ -205,8 +215,8 @@ class Store:
                 with self.engine.connect() as connection:
                     doing = "cannot be migrated"
                     with connection.begin():
-                        if not self.create and not inspect(connection).has_table("alembic_version"):
-                            raise UsageError(_not_a_store(f"the database at {self.safe_url}"))
+                        if not self.create:
+                            self._require_hub_tables(connection)
                         command.upgrade(alembic_config(connection), "head")
                 return
             except CommandError as error:  # (a revision this release does not know)
@@ -220,6 +230,14 @@ class Store:
                     first = cause.splitlines()[0] if cause else type(error).__name__
                     raise StoreError(f"store at {self.safe_url} {doing}: {first}") from None
                 time.sleep(0.2 * attempt)
+
+    def _require_hub_tables(self, connection: Connection) -> None:
+        where = f"the database at {self.safe_url}"
+        tables = inspect(connection).get_table_names()
+        if not tables:
+            raise UsageError(_empty_store(where))
+        if "alembic_version" not in tables:
+            raise UsageError(_not_a_store(where))
 
     @property
     def safe_url(self) -> str:

@@ -67,7 +67,10 @@ def test_a_database_that_is_not_a_hub_store_is_refused_unwritten(
     code, out, err = hub(monkeypatch, capsys, tmp_path, database, *args)
     assert (code, out) == (2, ""), err
     assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert f"{database} is not a hub store" in err
+    if kind == "empty":  # (as `hub stack reset` leaves the default store)
+        assert f"{database} holds no tables: no worker or hub bootstrap has written" in err
+    else:
+        assert f"{database} is not a hub store" in err
     assert folder(data) == before  # not a byte written, no journal left
 
 
@@ -87,22 +90,26 @@ def test_a_hub_store_of_an_older_schema_is_upgraded(monkeypatch, capsys, tmp_pat
     assert version == head != "0003"
 
 
-def test_upgrade_refuses_a_database_that_is_not_a_hub_store(tmp_path):
+@pytest.mark.parametrize(
+    ("other", "refusal"), [(True, "is not a hub store"), (False, "holds no tables")]
+)
+def test_upgrade_refuses_a_database_that_is_not_a_hub_store(tmp_path, other, refusal):
     """PostgreSQL's only check (SQLite's file is read before its engine is made): here on
     a SQLite engine the check never saw."""
     database = tmp_path / "other.db"
-    another_apps_database(database)
+    if other:
+        another_apps_database(database)
     store = Store(f"sqlite:///{database}")
     store.create = False
     try:
-        with pytest.raises(UsageError, match=r"^the database at sqlite:.* is not a hub store"):
+        with pytest.raises(UsageError, match=rf"^the database at sqlite:.* {refusal}"):
             store.upgrade()
     finally:
         store.dispose()
     with sqlite3.connect(database) as db:
         names = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
     db.close()
-    assert names == {"mine"}
+    assert names == ({"mine"} if other else set())
 
 
 def test_a_store_a_newer_hub_wrote_is_one_line_not_an_internal_error(monkeypatch, capsys, tmp_path):
