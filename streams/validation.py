@@ -25,6 +25,7 @@ import dataclasses
 import datetime as dt
 import re
 import typing
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -72,6 +73,7 @@ TOO_LONG = "too_long"
 RECORD_ID_FORMAT = "record_id_format"
 SAME_RECORD = "same_record"
 RESERVED_NAME = "reserved_name"
+NAME_FORMAT = "name_format"
 
 _PAIRWISE = frozenset(
     {
@@ -233,6 +235,8 @@ def _judgement(event: JudgementRecorded, today: dt.date) -> Checked:
             raise _Invalid(RECORD_ID_FORMAT, f"{name} is not <source_system>:<source_record_id>")
     if event.record_id == event.other_record_id:
         raise _Invalid(SAME_RECORD, "a judgement needs two different records")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in event.judged_by):
+        raise _Invalid(NAME_FORMAT, "judged_by holds a control character or a line break")
     if event.judged_by.startswith(STATED_BY):
         raise _Invalid(RESERVED_NAME, f"judged_by starting {STATED_BY!r} is kept for sources")
     if not EARLIEST_DATE <= event.judged_at.date() <= today + dt.timedelta(days=1):

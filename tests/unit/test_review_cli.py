@@ -39,6 +39,7 @@ def judge(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (("housing:H1", "housing:H2", "--by", "o"), "--same) or two (--different)"),
         (("housing:H1", "housing:H2", "--same"), "who judges (--by NAME)"),
         (("housing:H1", "housing:H2", "--same", "--by", "source:x"), "kept for sources"),
+        (("housing:H1", "housing:H2", "--same", "--by", "o\x1b[2J"), "a control character"),
         (("housing:H1", "housing:H2", "--same", "--different", "--by", "o"), "not both"),
         # (a store that is not there is not made here: this one's folder holds none)
         (("housing:H1", "housing:H2", "--same", "--by", "o"), "no store at"),
