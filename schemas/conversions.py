@@ -99,6 +99,11 @@ def person_from_record(record: SourceRecord) -> Person:
     )
 
 
+# the quality flag of a record whose updated_at was written but cannot be read: its event
+# carries no source time (a worker then orders it by its Kafka offset)
+UNREADABLE_VERSION = "updated_at_unreadable"
+
+
 def person_changed(
     record: SourceRecord,
     system: str,
@@ -117,9 +122,7 @@ def person_changed(
     after = None if op is Operation.DELETE else person_from_record(record)
     ts, unreadable = parse_timestamp(record.updated_at)
     if unreadable and after is not None:
-        after = dataclasses.replace(
-            after, quality_flags=(*after.quality_flags, "updated_at_unreadable")
-        )
+        after = dataclasses.replace(after, quality_flags=(*after.quality_flags, UNREADABLE_VERSION))
     return PersonChanged(
         event_id=event_id or str(uuid.uuid4()),
         op=op,

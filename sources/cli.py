@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import orjson
 import typer
 
-from hub.console import say
+from hub.console import counted, say
 from hub.errors import HubError
 from hub.snapshots import VERSION_COLUMN
 
@@ -128,6 +128,12 @@ def publish_command(
         raise report.read_error
     say(f"published {report.published:,} of {report.rows:,} rows from {input_file.name} to {topic}")
     report_left_out(input_file, report.left_out)
+    if report.unversioned:
+        say(
+            f"{counted(len(report.unversioned), 'row')} published without a change time, "
+            f"{_lines(report.unversioned)}: a worker orders such changes by arrival, and "
+            "behind any change of the same record that has a time"
+        )
     if report.superseded:
         rows = "row" if report.superseded == 1 else "rows"
         say(f"{report.superseded:,} {rows} replaced by a later row of the same relationship")

@@ -12,7 +12,7 @@ from typing import Any
 from hub.errors import UsageError
 from hub.inputs import RejectedRow, cell_text, numbered_records
 from matchers.records import SourceRecord
-from schemas.conversions import person_changed
+from schemas.conversions import UNREADABLE_VERSION, person_changed
 from schemas.events import Operation
 from schemas.topics import source_persons, source_relationships
 from sources.publisher import Delivery, Message, OnDelivery, Publisher, PublishError
@@ -29,6 +29,7 @@ class PublishReport:
     failed: list[RejectedRow] = field(default_factory=list)  # sent, not acknowledged
     superseded: int = 0  # rows a later row of the same relationship replaced
     left_out: list[RejectedRow] = field(default_factory=list)  # published without a date
+    unversioned: list[RejectedRow] = field(default_factory=list)  # updated_at unreadable
     error: PublishError | None = None  # Kafka did not acknowledge everything
     read_error: UsageError | None = None  # the file broke part-way through
 
@@ -72,6 +73,8 @@ def publish_rows(
             if invalid:  # (as a worker would dead-letter it)
                 report.rejected.append(RejectedRow(line, invalid))
                 continue
+            if event.after is not None and UNREADABLE_VERSION in event.after.quality_flags:
+                report.unversioned.append(RejectedRow(line, "updated_at cannot be read"))
             publisher.send(topic, event.record_id, event, on_delivery=track(line))
             report.sent += 1
     except UsageError as error:

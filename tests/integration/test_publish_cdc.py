@@ -149,13 +149,22 @@ def test_publish_rejects_rows_a_worker_would_dead_letter(
         "R1,Ann,Bee,2026-01-02T10:00:00Z\n"
         "R2,Ann,Bee,9999-12-31T00:00:00Z\n"  # (its version would hold R2 for ever)
         "R3,,,\n"
+        "R5,Ann,Bee,last Tuesday\n"  # (published, and said to have no time)
     )
     result = run_hub(stack_settings, tmp_path, "publish", "--source", system, "--input",
                      str(path), "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert counts(result) == {"published": 1, "rejected": 2, "failed": 0}
+    assert counts(result) == {"published": 2, "rejected": 2, "failed": 0}
     assert "lines 3 (PersonChanged.source_ts is in the future), 4 (" in result.stderr
-    assert [e.source_record_id for e in events_on(stack_settings, system, 1)] == ["R1"]
+    assert (
+        "1 row published without a change time, line 5 (updated_at cannot be read)" in result.stderr
+    )
+    events = events_on(stack_settings, system, 2)
+    assert sorted(e.source_record_id for e in events) == ["R1", "R5"]
+    assert [e.source_ts is None for e in sorted(events, key=lambda e: e.source_record_id)] == [
+        False,
+        True,
+    ]
     # nothing publishable at all is a failure, after the counts and lines
     path.write_text("record_id,first_name,last_name,source_system\nR4,Ann,Bee,housing\n")
     for command, option, says in (
