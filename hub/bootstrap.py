@@ -69,7 +69,7 @@ import orjson
 import typer
 
 from hub.console import counted, err, say
-from hub.errors import UsageError
+from hub.errors import HubError, UsageError
 from hub.inputs import (
     check_input,
     numbered_rows,
@@ -672,9 +672,15 @@ async def bootstrap(
             linkage = run.standardise(snapshot)
             run.score(linkage, scorer, compare_scorers)
             parts = run.cluster(linkage, judgements)
-            await run.store(
-                linkage, parts, snapshot, new_version, occupied=occupied, judgements=judgements
-            )
+            try:
+                await run.store(
+                    linkage, parts, snapshot, new_version, occupied=occupied, judgements=judgements
+                )
+            except HubError as error:  # (the store is written in many transactions)
+                raise type(error)(f"{error}; {_PART_WRITTEN}") from None
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                say(f"interrupted: {_PART_WRITTEN}")
+                raise
             written = await run.write_state(
                 linkage,
                 parts,
@@ -689,6 +695,12 @@ async def bootstrap(
         await target.redis.client.connection_pool.disconnect()
     run.extra |= {"scorer": scorer, "state_version": written, "replaced": occupied}
     return run.summary(snapshot, linkage, parts, started)
+
+
+_PART_WRITTEN = (
+    "the store may hold part of this snapshot, and the identity state in Redis is as it was: "
+    "run the same hub bootstrap again with --replace"
+)
 
 
 class _Run:

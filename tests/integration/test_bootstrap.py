@@ -23,6 +23,7 @@ from hub.wiring import resolver_factory, store
 from matchers.decisions import Judgement, stated_apart
 from sinks import tables
 from sinks.redis_state import TABLES, RedisState, ReplicatedState
+from sinks.store import StoreError
 from sources.simulator import SimulationConfig, simulate
 from streams.identity import IdentityWorker, Upsert
 from streams.rebuild import build_state, read_durable
@@ -182,6 +183,43 @@ def test_bootstrap_refuses_a_state_that_is_not_empty_unless_told_to_replace(
     # Nothing of the first load is left twice in the store.
     assert len(target.store.rows(tables.source_records)) == again["records"]
     assert len(target.store.rows(tables.persons)) == again["persons"]
+
+
+def test_a_store_write_failing_part_way_says_how_to_recover_and_a_replace_recovers(
+    settings: Settings, target: Target, snapshot_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def held() -> dict[str, int]:
+        return {t.name: len(target.store.rows(t)) for t in tables.metadata.sorted_tables}
+
+    first = run_bootstrap([snapshot_file], settings=settings, target=target, show_progress=False)
+    before, whole = asyncio.run(load_state(settings)), held()
+    apply, calls = target.store.apply, []
+
+    def fails_the_second_time(batch: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise StoreError("store at sqlite:///store.db cannot be written: disk I/O error")
+        apply(batch)
+
+    monkeypatch.setattr(target.store, "apply", fails_the_second_time)
+    with pytest.raises(StoreError) as failed:
+        run_bootstrap(
+            [snapshot_file], settings=settings, target=target, replace=True, show_progress=False
+        )
+    assert str(failed.value) == (
+        "store at sqlite:///store.db cannot be written: disk I/O error; the store may hold part "
+        "of this snapshot, and the identity state in Redis is as it was: run the same hub "
+        "bootstrap again with --replace"
+    )
+    assert held() != whole  # (a part)
+    assert tables_of(asyncio.run(load_state(settings))) == tables_of(before)
+    monkeypatch.setattr(target.store, "apply", apply)
+    again = run_bootstrap(
+        [snapshot_file], settings=settings, target=target, replace=True, show_progress=False
+    )
+    assert tables_of(asyncio.run(load_state(settings))) == tables_of(before)
+    assert held() == whole
+    assert again["records"] == first["records"]
 
 
 def test_a_replacing_bootstrap_numbers_its_state_above_what_the_store_holds(
