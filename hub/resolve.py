@@ -297,26 +297,16 @@ def check_workers(settings: Settings) -> list[str]:
 
 def check_consumed(admin: Any, group: str, topics: Sequence[str]) -> None:
     """Every topic is assigned to a member of the workers' consumer group."""
-    from confluent_kafka import KafkaException
+    from hub.running import assignment
 
     deadline = time.monotonic() + ASSIGNMENT_WAIT_S
     while True:
-        try:
-            description = admin.describe_consumer_groups([group])[group].result(timeout=30)
-        except KafkaException as error:
-            raise ServiceNotRunning(
-                f"Kafka cannot describe consumer group {group}: {error}"
-            ) from None
-        assigned = {
-            tp.topic
-            for member in description.members
-            for tp in (member.assignment.topic_partitions if member.assignment else [])
-        }
+        members, assigned = assignment(admin, group)
         missing = sorted(set(topics) - assigned)
         if not missing:
             return
         if time.monotonic() > deadline:
-            if not description.members:
+            if not members:
                 raise ServiceNotRunning(
                     f"no worker is consuming: consumer group {group} has no members "
                     "(start one with `hub worker`)"

@@ -58,3 +58,19 @@ def kafka_admin(settings: Settings, timeout_s: float = 10.0) -> Any:
             f"Kafka at {settings.kafka_bootstrap} does not answer (is the stack up? hub stack up)"
         ) from None
     return admin
+
+
+def assignment(admin: Any, group: str) -> tuple[int, set[str]]:
+    """How many members the workers' consumer group has, and the topics assigned to them."""
+    from confluent_kafka import KafkaException
+
+    try:
+        description = admin.describe_consumer_groups([group])[group].result(timeout=30)
+    except KafkaException as error:
+        raise ServiceNotRunning(f"Kafka cannot describe consumer group {group}: {error}") from None
+    assigned = {
+        tp.topic
+        for member in description.members
+        for tp in (member.assignment.topic_partitions if member.assignment else [])
+    }
+    return len(description.members), assigned

@@ -47,6 +47,23 @@ def connect_publisher(settings: Settings, client_id: str = "hub-publisher") -> P
     return publisher
 
 
+def _say_if_unread(settings: Settings, topic: str) -> None:
+    """A notice when workers run but none reads ``topic``: a worker chooses its topics when
+    it starts, so a system's first events wait for the next start."""
+    from hub.errors import HubError
+    from hub.running import assignment, kafka_admin
+
+    try:
+        members, assigned = assignment(kafka_admin(settings), settings.consumer_group)
+    except HubError:
+        return  # (published all the same; a worker that starts later reads them)
+    if members and topic not in assigned:
+        say(
+            f"no running worker reads {topic}: workers choose their topics when they start; "
+            "restart them to process these events"
+        )
+
+
 def _check_file(path: Path) -> None:
     """Fail before connecting to anything if the file is missing or of an unknown type."""
     from hub.inputs import check_input
@@ -111,7 +128,8 @@ def publish_command(
     topic = source_relationships(source) if relationships else source_persons(source)
     columns = parse_mapping(mapping)
     _check_file(input_file)
-    publisher = connect_publisher(load_settings())
+    settings = load_settings()
+    publisher = connect_publisher(settings)
     now = dt.datetime.now(dt.UTC)
     with progress(f"publishing to {topic}", estimate_rows(input_file)) as bar:
         if relationships:
@@ -128,6 +146,8 @@ def publish_command(
         raise report.read_error
     say(f"published {report.published:,} of {report.rows:,} rows from {input_file.name} to {topic}")
     report_left_out(input_file, report.left_out)
+    if report.published:
+        _say_if_unread(settings, topic)
     if report.unversioned:
         say(
             f"{counted(len(report.unversioned), 'row')} published without a change time, "
@@ -245,6 +265,8 @@ def cdc_command(
     )
     if report.rejected:
         say(f"rejected {len(report.rejected):,}: {_lines(report.rejected)}")
+    if report.published:
+        _say_if_unread(settings, source_persons(source))
     if as_json:
         typer.echo(orjson.dumps(counts).decode())
     if report.withheld_deletes and report.unreadable:

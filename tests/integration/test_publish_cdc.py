@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from confluent_kafka import Consumer
 
 from hub.settings import Settings
 from matchers.records import SourceRecord
@@ -31,12 +33,15 @@ CODEC = SingleObjectCodec()
 COLUMNS = ["record_id", "first_name", "last_name", "dob", "postcode", "nhs_number"]
 
 
-def run_hub(settings: Settings, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_hub(
+    settings: Settings, folder: Path, *args: str, group: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env.update(
         HUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
         HUB_STACK_DIR=str(folder / "stack"),
         HUB_PUBLISH_TIMEOUT_S="30",
+        HUB_CONSUMER_GROUP=group or f"hub-test-{uuid.uuid4().hex[:8]}",  # (no members)
     )
     return subprocess.run(
         [HUB, *args], cwd=folder, env=env, capture_output=True, text=True, timeout=300, check=False
@@ -109,6 +114,34 @@ def test_publish_csv_reports_malformed_lines_and_every_good_row_lands(
     assert first.source_system == system
     assert first.after is not None and first.after.first_name == "Margaret"
     assert str(first.after.dob) == "1950-01-01"  # 01/01/1950, day first
+
+
+def test_publish_and_cdc_say_when_the_running_workers_do_not_read_their_topic(
+    stack_settings: Settings, tmp_path: Path, system: str
+) -> None:
+    path = write_csv(tmp_path / "people.csv", people(2))
+    notice = "no running worker reads {}: workers choose their topics when they start"
+    read, unread = system, f"{system}_new"
+    alone = run_hub(stack_settings, tmp_path, "publish", "--source", read, "--input", str(path))
+    assert alone.returncode == 0 and "no running worker" not in alone.stderr, alone.stderr
+
+    group = f"hub-test-{uuid.uuid4().hex[:8]}"
+    worker = Consumer({"bootstrap.servers": stack_settings.kafka_bootstrap, "group.id": group})
+    worker.subscribe([source_persons(read)])
+    try:
+        deadline = time.monotonic() + 60
+        while not worker.assignment() and time.monotonic() < deadline:
+            worker.poll(0.5)
+        assert worker.assignment()
+        for command, option in (("publish", "--input"), ("cdc", "--snapshot")):
+            for source, said in ((unread, True), (read, False)):
+                result = run_hub(stack_settings, tmp_path, command, "--source", source, option,
+                                 str(path), group=group)  # fmt: skip
+                assert result.returncode == 0, result.stderr
+                said_so = notice.format(source_persons(source)) in result.stderr
+                assert said_so is said, (command, result.stderr)
+    finally:
+        worker.close()
 
 
 def test_publish_jsonl_and_parquet_with_a_column_map(
