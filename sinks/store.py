@@ -96,6 +96,8 @@ def store_url(url: str) -> URL:
         raise UsageError(
             "HUB_DATABASE_URL is not a database URL: its port is not a number"
         ) from None
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise UsageError("HUB_DATABASE_URL is not a database URL: its port is not 1 to 65535")
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise UsageError(
