@@ -81,12 +81,16 @@ def run_command(
     *,
     residents: Annotated[int, typer.Option(help="residents in the simulated borough")] = 2000,
     seed: Annotated[int, typer.Option(help="the borough's seed", min=0, max=MAX_SEED)] = 1,
-    rate: Annotated[float, typer.Option(help="events per second streamed to Kafka")] = 1000.0,
-    workers: Annotated[int, typer.Option(help="hub workers to run")] = 2,
+    rate: Annotated[
+        float, typer.Option(help="events per second streamed to Kafka", min=1, max=1_000_000)
+    ] = 1000.0,
+    workers: Annotated[int, typer.Option(help="hub workers to run", min=1, max=64)] = 2,
     postgres: Annotated[
         bool, typer.Option("--postgres", help="store in the stack's PostgreSQL, not SQLite")
     ] = False,
-    timeout: Annotated[float, typer.Option(help="seconds to wait for the workers")] = 900.0,
+    timeout: Annotated[
+        float, typer.Option(help="seconds to wait for the workers", min=1, max=86400)
+    ] = 900.0,
 ) -> None:
     """Run the whole hub here: stack, workers, a simulated borough streaming through it."""
     from schemas.codec import make_codec
@@ -98,6 +102,7 @@ def run_command(
 
     check_residents(residents)
     settings = load_settings()
+    Workers(settings, say).check_ports(workers)
     if postgres:
         settings = settings.model_copy(update={"database_url": settings.postgres_url()})
     Stack(settings, report=say).up(postgres=postgres)

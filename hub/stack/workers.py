@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.errors import StackError
+from hub.errors import StackError, UsageError
 from hub.settings import Settings
 from hub.stack import processes
 from hub.stack.processes import PidFile
@@ -57,6 +57,14 @@ class Workers:
     def port(self, index: int) -> int:
         return self.settings.metrics_port + index - 1
 
+    def check_ports(self, count: int) -> None:
+        """One line when workers 1..count would need a metrics port past 65535."""
+        if self.port(count) > 65535:
+            raise UsageError(
+                f"{count} workers need metrics ports {self.port(1)} to {self.port(count)}, "
+                "past 65535: lower HUB_METRICS_PORT or run fewer workers"
+            )
+
     def heartbeat(self, pid: int) -> bool:
         import redis
 
@@ -71,6 +79,7 @@ class Workers:
 
     def start(self, count: int, env: dict[str, str], timeout_s: float = 120.0) -> None:
         """Start workers 1..count that are not running; wait until each reports ready."""
+        self.check_ports(count)
         started: dict[str, tuple[int, float]] = {}
         try:
             for index in range(1, count + 1):

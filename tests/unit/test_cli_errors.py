@@ -72,15 +72,18 @@ class StackStarted(AssertionError):
         (("--residents", "9" * 20), "error: --residents must be from 10 to 1,000,000"),
         (("--seed", "-1"), "error: Invalid value for '--seed': Input should be greater than"),
         (("--seed", "9" * 23), "error: Invalid value for '--seed': Input should be less than"),
+        (("--rate", "0"), "error: Invalid value for '--rate': Input should be greater than"),
+        (("--workers", "0"), "error: Invalid value for '--workers': Input should be greater"),
+        (("--timeout", "-5"), "error: Invalid value for '--timeout': Input should be greater"),
+        (("--workers", "3"), "error: 3 workers need metrics ports 65534 to 65536, past 65535"),
     ],
 )
-def test_run_refuses_the_residents_and_seeds_simulate_refuses_before_starting_anything(
-    monkeypatch, capsys, args, message
-):
+def test_run_refuses_bad_options_before_starting_anything(monkeypatch, capsys, args, message):
     def refuse(*_args, **_kwargs):
         raise StackStarted  # (the test must not start services)
 
     monkeypatch.setattr("hub.run.Stack", refuse)
+    monkeypatch.setenv("HUB_METRICS_PORT", "65534")
     code, out, err = run(monkeypatch, capsys, "run", *args)
     assert (code, out) == (2, "")
     assert err.startswith(message) and err.count("\n") == 1
