@@ -217,7 +217,9 @@ def _write_files(
             bar.update(task, advance=1, name=name)
 
         try:
-            counts = write_simulation(simulation, out, fmt, events=events, step=step)
+            counts = write_simulation(
+                simulation, out, fmt, events=events, step=step, previous=previous
+            )
             stale = remove_stale(out, previous, counts)
         except OSError as error:
             raise UsageError(f"{out}: cannot be written: {error.strerror}") from None

@@ -85,21 +85,37 @@ Step = Callable[[str, int], None]
 
 
 def write_simulation(
-    simulation: Simulation, out: Path, fmt: str, events: bool = False, step: Step | None = None
+    simulation: Simulation,
+    out: Path,
+    fmt: str,
+    events: bool = False,
+    step: Step | None = None,
+    *,
+    previous: Iterable[str] = (),
 ) -> dict[str, int]:
-    """Write every file; returns the number of rows (or lines) of each, by relative path."""
+    """Write every file; returns the number of rows (or lines) of each, by relative path.
+
+    Until the last file is written, the manifest names the files begun and ``previous``
+    (an earlier run's) with no counts, so that a run stopped part-way is still known as
+    this writer's output, and its files as ones to write over or remove."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     done = step or (lambda _name, _rows: None)
     counts: dict[str, int] = {}
+    begun: dict[str, None] = dict.fromkeys(previous)
+
+    def begin(path: Path) -> Path:
+        begun[path.relative_to(out).as_posix()] = None
+        _write_manifest(out, {"format": fmt, "complete": False, "files": begun})
+        return path
 
     def table(name: str, columns: Sequence[str], rows: Iterable[Sequence[str | None]]) -> None:
-        path = out / f"{name}.{fmt}"
+        path = begin(out / f"{name}.{fmt}")
         counts[path.relative_to(out).as_posix()] = _write_table(path, fmt, columns, rows)
         done(path.name, counts[path.relative_to(out).as_posix()])
 
     def lines(name: str, items: Iterable[Any]) -> None:
-        path = out / f"{name}.jsonl"
+        path = begin(out / f"{name}.jsonl")
         with path.open("wb") as handle:
             n = 0
             for item in items:
@@ -108,9 +124,10 @@ def write_simulation(
         counts[path.name] = n
         done(path.name, n)
 
-    (out / "sources").mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     records = sorted(simulation.records.values(), key=lambda r: r.record_id)
     table("persons", PERSON_COLUMNS, (_person_row(r) for r in records))
+    (out / "sources").mkdir(exist_ok=True)
     by_system: dict[str, list[PersonRecord]] = {system: [] for system in PERSON_SYSTEMS}
     for record in records:
         by_system[record.source_system].append(record)
@@ -136,7 +153,7 @@ def write_simulation(
     lines("allocations", casework.allocations)
     lines("workflow_steps", casework.steps)
     if events:
-        with (out / "events.jsonl").open("wb") as handle:
+        with begin(out / "events.jsonl").open("wb") as handle:
             sink = JsonLinesSink(handle)
             for event in simulation.events:
                 sink(event)
@@ -151,8 +168,12 @@ def write_simulation(
         "format": fmt,
         "files": counts,
     }
-    (out / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+    _write_manifest(out, manifest)
     return counts
+
+
+def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    (out / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 def previous_output(out: Path) -> frozenset[str] | None:

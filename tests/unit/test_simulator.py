@@ -518,6 +518,32 @@ def test_writing_over_an_earlier_output_removes_the_files_it_no_longer_writes(
     assert manifest["format"] == "parquet" and set(manifest["files"]) == written
 
 
+def test_a_run_stopped_part_way_is_written_over_by_the_next(tmp_path: Path) -> None:
+    from sources.simulator.writers import write_simulation
+
+    class Stopped(Exception):
+        pass
+
+    def stop_at_the_third(_name: str, _rows: int) -> None:
+        nonlocal written
+        written += 1
+        if written == 3:
+            raise Stopped  # (as Ctrl-C would, part-way)
+
+    written = 0
+    with pytest.raises(Stopped):
+        write_simulation(
+            simulate(SimulationConfig(residents=20)), tmp_path, "csv", step=stop_at_the_third
+        )
+    manifest = orjson.loads((tmp_path / "manifest.json").read_bytes())
+    assert manifest["complete"] is False and len(manifest["files"]) == 3
+    again = run_hub("simulate", "--out", str(tmp_path), "--residents", "20", "--format", "jsonl")
+    assert again.returncode == 0, again.stderr
+    assert "removed 3 files an earlier run wrote and this one did not" in again.stderr
+    present = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert present == set(orjson.loads(again.stdout)["files"]) | {"manifest.json"}
+
+
 def test_simulate_needs_somewhere_to_put_the_borough() -> None:
     result = run_hub("simulate", "--residents", "50")
     assert result.returncode == 2
