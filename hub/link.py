@@ -309,6 +309,8 @@ def read_relationships(
             rejected.append(RejectedRow(line, written))
         elif record_id is None:
             rejected.append(RejectedRow(line, "no record_id"))
+        elif related is None and not text["group_id"]:
+            rejected.append(RejectedRow(line, "neither a related_record_id nor a group_id"))
         elif related is None:
             groupings += 1
         elif related == record_id:

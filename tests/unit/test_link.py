@@ -228,6 +228,7 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         '{"record_id": "3", "related_record_id": "4", "kind": "parent", "start": "27/06/2009"}\n'
         '{"record_id": "1", "related_record_id": "4", "kind": "parent", "start": "1753-01-01"}\n'
         '{"record_id": "3", "related_record_id": "5", "updated_at": "2099-01-01T00:00:00Z"}\n'
+        '{"record_id": "3", "related_record_id": null, "kind": "parent"}\n'
     )
     judgements, rejected, groupings, unread = read_relationships(related)
     assert [(j.pair, j.by, j.stated, j.parent, j.since) for j in judgements] == [
@@ -249,6 +250,7 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         (5, "not valid JSON"),
         (7, "a value that is not text or a number"),
         (14, "updated_at is in the future"),  # (a worker would dead-letter it)
+        (15, "neither a related_record_id nor a group_id"),  # (as hub resolve says)
     ]
     assert [(r.line, r.reason) for r in unread] == [
         (10, "start is not a date"),  # (no value shown: a parent's start may be a dob)
