@@ -11,7 +11,7 @@ import orjson
 import typer
 
 from hub.console import counted, say
-from hub.errors import HubError
+from hub.errors import HubError, UsageError
 from hub.snapshots import VERSION_COLUMN
 
 if TYPE_CHECKING:
@@ -107,7 +107,6 @@ def publish_command(
     rows are skipped and reported by line; the summary goes to stderr (and with --json,
     the counts to stdout).
     """
-    from hub.errors import UsageError
     from hub.inputs import parse_mapping, read_rows
     from hub.link import report_left_out
     from hub.settings import load_settings
@@ -167,7 +166,7 @@ def publish_command(
         typer.echo(orjson.dumps(counts).decode())
     _raise_first(report.read_error, report.error)
     if report.rows and not report.sent:
-        raise HubError(f"{input_file.name}: nothing was published: every row was rejected")
+        raise UsageError(f"{input_file.name}: nothing was published: every row was rejected")
 
 
 def cdc_command(
@@ -238,7 +237,7 @@ def cdc_command(
         if as_json:
             typer.echo(orjson.dumps(marked.summary()).decode())
         if marked.rows and len(marked.rejected) == marked.rows:
-            raise HubError(f"{snapshot.name}: every row was rejected")
+            raise UsageError(f"{snapshot.name}: every row was rejected")
         return
     publisher = connect_publisher(settings)
     with SnapshotState(state_path(settings.stack_dir)) as state:
@@ -283,7 +282,7 @@ def cdc_command(
         )
     _raise_first(report.read_error, report.error)
     if report.rows and len(report.rejected) == report.rows:
-        raise HubError(f"{snapshot.name}: every row was rejected")
+        raise UsageError(f"{snapshot.name}: every row was rejected")
 
 
 def _raise_first(*errors: HubError | None) -> None:

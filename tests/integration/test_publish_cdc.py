@@ -206,7 +206,7 @@ def test_publish_rejects_rows_a_worker_would_dead_letter(
     ):
         refused = run_hub(stack_settings, tmp_path, command, "--source", system, option,
                           str(path), "--json")  # fmt: skip
-        assert refused.returncode == 1, refused.stderr
+        assert refused.returncode == 2, refused.stderr  # (as hub link and hub bootstrap exit)
         assert counts(refused)["rejected"] == 1
         assert refused.stderr.strip().splitlines()[-1] == f"error: {says}"
 

@@ -240,7 +240,7 @@ def test_cdc_loaded_fails_when_every_row_was_rejected(monkeypatch, capsys, tmp_p
     monkeypatch.setenv("HUB_STACK_DIR", str(tmp_path / "another"))
     code, out, err = run(monkeypatch, capsys, "cdc", "--source", "housing",
                          "--snapshot", str(snapshot), "--loaded", "--json")  # fmt: skip
-    assert code == 1 and '"rejected":1' in out
+    assert code == 2 and '"rejected":1' in out  # (as hub link and hub bootstrap exit)
     assert err.splitlines()[-1] == "error: s.csv: every row was rejected"
 
 
