@@ -58,20 +58,32 @@ def stack_trace(output: str) -> bool:
     return any(line.lstrip().startswith("at ") for line in output.splitlines())
 
 
+# What a Java tool's stack trace says of what it was given, which a second run would
+# meet again: an option it cannot parse, a configuration it refuses.
+_GIVEN = ("ArgumentParserException", "ConfigException")
+
+
+def crashed(output: str) -> bool:
+    """Whether a Java tool died of an uncaught exception that is not about its input."""
+    return stack_trace(output) and not any(name in output for name in _GIVEN)
+
+
 def java_failure(output: str) -> str:
     """The line of a Java tool's output that says what went wrong.
 
-    The root cause of a stack trace (its last "Caused by:"), else the exception's own line,
-    else the last line printed.
+    For a stack trace, its root cause (the last unindented "Caused by:"), else the line
+    before its first frame (the exception thrown); otherwise the last line printed.
     """
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
+    lines = output.splitlines()
+    causes = [line for line in lines if line.startswith("Caused by: ")]
     if causes:
-        return causes[-1]
-    thrown = [line for line in lines if "Exception" in line or "Error" in line]
-    if stack_trace(output) and thrown:
-        return thrown[0].removeprefix('Exception in thread "main" ')
-    return lines[-1] if lines else "it printed nothing"
+        return causes[-1].removeprefix("Caused by: ").strip()
+    frames = [i for i, line in enumerate(lines) if line.lstrip().startswith("at ")]
+    if frames and frames[0] > 0:
+        thrown = lines[frames[0] - 1].strip()
+        return thrown.removeprefix('Exception in thread "main" ')
+    printed = [line.strip() for line in lines if line.strip()]
+    return printed[-1] if printed else "it printed nothing"
 
 
 @dataclass
@@ -111,14 +123,16 @@ class Kafka:
         return Launch(argv)
 
     def _format(self, java: str, classpath: str, config: Path, log: Path) -> None:
-        """Format the storage, once more if the tool died of an uncaught exception.
+        """Format the storage, once more if the tool crashed.
 
-        Kafka's storage tool reports a problem with the configuration or the folder in one
-        line; a Java stack trace means the tool itself failed, which a second try may not.
-        Both tries' output goes to ``log``.
+        Kafka's storage tool says what is wrong with the folder in one line, and what is
+        wrong with its options or configuration in a stack trace naming an exception of
+        its input; any other stack trace means the tool itself failed, which a second run
+        may not. Both runs' output goes to ``log``.
         """
-        argv = [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                "-t", self._cluster_id(), "-c", str(config), "--ignore-formatted"]  # fmt: skip
+        argv = [java, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath,
+                "kafka.tools.StorageTool", "format", "-t", self._cluster_id(),
+                "-c", str(config), "--ignore-formatted"]  # fmt: skip
         with log.open("a") as out:
             for attempt in (1, 2):
                 result = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -126,7 +140,7 @@ class Kafka:
                 out.write(result.stdout + result.stderr)
                 if result.returncode == 0:
                     return
-                if not stack_trace(result.stdout + result.stderr):
+                if not crashed(result.stdout + result.stderr):
                     break
         why = java_failure(result.stdout + result.stderr)
         raise StackError(f"Kafka storage could not be formatted: {why} (log {log})")

@@ -66,13 +66,25 @@ Caused by: java.io.IOException: No space left on device
 """
 
 
-def fake_java(tmp_path: Path, *outputs: tuple[int, str]) -> str:
-    """A `java` that prints the next of ``outputs`` to stderr and exits with its code."""
+ARGUMENTS = """net.sourceforge.argparse4j.inf.ArgumentParserException: unrecognized arguments: -x
+\tat net.sourceforge.argparse4j.internal.ArgumentParserImpl.parseArgs(ArgumentParserImpl.java:1)
+"""
+CONFIG = """[2026-11-28 01:00:00,000] INFO KafkaConfig values: (kafka.server.KafkaConfig)
+Exception in thread "main" org.apache.kafka.common.config.ConfigException: Missing node.id
+\tat org.apache.kafka.common.config.ConfigDef.parseValue(ConfigDef.java:1)
+"""
+
+
+def fake_java(tmp_path: Path, *outputs: tuple[int, str, str]) -> str:
+    """A `java` that prints the next of ``outputs`` (its code, stdout, stderr) and exits."""
     calls = tmp_path / "calls"
     script = tmp_path / "java"
     lines = [f"n=$(cat {calls} 2>/dev/null || echo 0); echo $((n + 1)) > {calls}"]
-    for index, (code, text) in enumerate(outputs):
-        lines.append(f"if [ $n = {index} ]; then printf '%s' '{text}' >&2; exit {code}; fi")
+    for index, (code, out, err) in enumerate(outputs):
+        lines.append(
+            f"if [ $n = {index} ]; then printf '%s' '{out}'; printf '%s' '{err}' >&2; "
+            f"exit {code}; fi"
+        )
     script.write_text("#!/bin/sh\n" + "\n".join(lines) + "\nexit 9\n")
     script.chmod(0o755)
     return str(script)
@@ -81,13 +93,16 @@ def fake_java(tmp_path: Path, *outputs: tuple[int, str]) -> str:
 @pytest.mark.parametrize(
     ("outputs", "tries", "message"),
     [
-        ([(1, TRACE), (0, "")], 2, None),
-        ([(1, TRACE), (1, TRACE)], 2, "java.io.IOException: No space left on device"),
-        ([(1, "Log directory /x is not writable.\n")], 1, "Log directory /x is not writable."),
+        ([(1, "", TRACE), (0, "Formatting metadata directory", "")], 2, None),
+        ([(1, "", TRACE), (1, "", TRACE)], 2, "java.io.IOException: No space left on device"),
+        ([(1, "", "Log directory /x is not writable.\n")], 1, "Log directory /x is not writable."),
+        # (an option it cannot read: the trace on stdout; a configuration it refuses)
+        ([(1, ARGUMENTS, "")], 1, ARGUMENTS.splitlines()[0]),
+        ([(1, "", CONFIG)], 1, CONFIG.splitlines()[1].removeprefix('Exception in thread "main" ')),
     ],
 )
 def test_storage_format_retries_only_a_crash_and_names_its_root_cause(
-    tmp_path: Path, outputs: list[tuple[int, str]], tries: int, message: str | None
+    tmp_path: Path, outputs: list[tuple[int, str, str]], tries: int, message: str | None
 ) -> None:
     node = kafka(tmp_path)
     node.folder.mkdir(parents=True)
