@@ -301,12 +301,12 @@ def check_consumed(admin: Any, group: str, topics: Sequence[str]) -> None:
 
     deadline = time.monotonic() + ASSIGNMENT_WAIT_S
     while True:
-        members, assigned = assignment(admin, group)
-        missing = sorted(set(topics) - assigned)
+        group_now = assignment(admin, group)
+        missing = sorted(set(topics) - group_now.topics)
         if not missing:
             return
         if time.monotonic() > deadline:
-            if not members:
+            if not group_now.members:
                 raise ServiceNotRunning(
                     f"no worker is consuming: consumer group {group} has no members "
                     "(start one with `hub worker`)"

@@ -7,6 +7,7 @@ Shared by the commands that act on a running hub (`hub resolve`, `hub state rebu
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hub.errors import ServiceNotRunning
@@ -60,17 +61,29 @@ def kafka_admin(settings: Settings, timeout_s: float = 10.0) -> Any:
     return admin
 
 
-def assignment(admin: Any, group: str) -> tuple[int, set[str]]:
+@dataclass(frozen=True)
+class Assignment:
+    """The workers' consumer group as Kafka describes it now."""
+
+    members: int
+    topics: frozenset[str]  # assigned to a member
+    settled: bool  # not rebalancing: every member holds its share
+
+
+def assignment(admin: Any, group: str, timeout_s: float = 30.0) -> Assignment:
     """How many members the workers' consumer group has, and the topics assigned to them."""
-    from confluent_kafka import KafkaException
+    from confluent_kafka import ConsumerGroupState, KafkaException
 
     try:
-        description = admin.describe_consumer_groups([group])[group].result(timeout=30)
-    except KafkaException as error:
-        raise ServiceNotRunning(f"Kafka cannot describe consumer group {group}: {error}") from None
-    assigned = {
+        future = admin.describe_consumer_groups([group], request_timeout=timeout_s)[group]
+        description = future.result(timeout=timeout_s)
+    except (KafkaException, TimeoutError) as error:
+        why = str(error) or "no answer in time"
+        raise ServiceNotRunning(f"Kafka cannot describe consumer group {group}: {why}") from None
+    topics = frozenset(
         tp.topic
         for member in description.members
         for tp in (member.assignment.topic_partitions if member.assignment else [])
-    }
-    return len(description.members), assigned
+    )
+    settled = description.state == ConsumerGroupState.STABLE
+    return Assignment(len(description.members), topics, settled)

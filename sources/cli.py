@@ -48,16 +48,16 @@ def connect_publisher(settings: Settings, client_id: str = "hub-publisher") -> P
 
 
 def _say_if_unread(settings: Settings, topic: str) -> None:
-    """A notice when workers run but none reads ``topic``: a worker chooses its topics when
-    it starts, so a system's first events wait for the next start."""
-    from hub.errors import HubError
+    """A notice when workers run, settled, and none reads ``topic``: a worker chooses its
+    topics when it starts, so a system's first events wait for the next start. Said only
+    when Kafka answers at once: the events are published whatever it says."""
     from hub.running import assignment, kafka_admin
 
     try:
-        members, assigned = assignment(kafka_admin(settings), settings.consumer_group)
+        group = assignment(kafka_admin(settings, timeout_s=5), settings.consumer_group, 5)
     except HubError:
         return  # (published all the same; a worker that starts later reads them)
-    if members and topic not in assigned:
+    if group.members and group.settled and topic not in group.topics:
         say(
             f"no running worker reads {topic}: workers choose their topics when they start; "
             "restart them to process these events"
@@ -150,8 +150,8 @@ def publish_command(
     if report.unversioned:
         say(
             f"{counted(len(report.unversioned), 'row')} published without a change time, "
-            f"{_lines(report.unversioned)}: a worker orders such changes by arrival, and "
-            "behind any change of the same record that has a time"
+            f"{_lines(report.unversioned)}: a worker applies such a change in its place on "
+            "the topic, and ignores it if it holds a change of the same record that had a time"
         )
     if report.superseded:
         rows = "row" if report.superseded == 1 else "rows"

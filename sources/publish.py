@@ -29,7 +29,7 @@ class PublishReport:
     failed: list[RejectedRow] = field(default_factory=list)  # sent, not acknowledged
     superseded: int = 0  # rows a later row of the same relationship replaced
     left_out: list[RejectedRow] = field(default_factory=list)  # published without a date
-    unversioned: list[RejectedRow] = field(default_factory=list)  # updated_at unreadable
+    unversioned: list[RejectedRow] = field(default_factory=list)  # published, no time
     error: PublishError | None = None  # Kafka did not acknowledge everything
     read_error: UsageError | None = None  # the file broke part-way through
 
@@ -84,6 +84,8 @@ def publish_rows(
             publisher.flush()
         except PublishError as error:
             report.error = error
+        unsent = {row.line for row in report.failed}
+        report.unversioned = [row for row in report.unversioned if row.line not in unsent]
     return report
 
 
