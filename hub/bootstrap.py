@@ -677,9 +677,11 @@ async def bootstrap(
                     linkage, parts, snapshot, new_version, occupied=occupied, judgements=judgements
                 )
             except HubError as error:  # (the store is written in many transactions)
-                raise type(error)(f"{error}; {_PART_WRITTEN}") from None
+                part_written = HubError(f"{error}; {_PART_WRITTEN}")
+                part_written.exit_code = error.exit_code
+                raise part_written from None
             except (KeyboardInterrupt, asyncio.CancelledError):
-                say(f"interrupted: {_PART_WRITTEN}")
+                say(_PART_WRITTEN)
                 raise
             written = await run.write_state(
                 linkage,
