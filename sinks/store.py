@@ -15,7 +15,7 @@ import functools
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -97,7 +97,7 @@ def store_url(url: str) -> URL:
             "HUB_DATABASE_URL is not a database URL: its port is not a number"
         ) from None
     if parsed.port is not None and not 1 <= parsed.port <= 65535:
-        raise UsageError("HUB_DATABASE_URL is not a database URL: its port is not 1 to 65535")
+        raise UsageError("HUB_DATABASE_URL is not a database URL: its port is not from 1 to 65535")
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise UsageError(
@@ -163,13 +163,23 @@ def require_sqlite_store(path: Path) -> None:
         raise StoreError(f"store at {path.resolve()} cannot be read: {error}") from None
     except sqlite3.DatabaseError:  # (not SQLite at all)
         pass
-    if tables is not None and not tables:
-        raise UsageError(_empty_store(str(path.resolve())))
-    if not tables or "alembic_version" not in tables:
+    if tables is None:
         raise UsageError(_not_a_store(str(path.resolve())))
+    _require_hub_tables(tables, str(path.resolve()))
 
 
-_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
+# (not SQLite's own: sqlite_sequence outlives the table that made it)
+_TABLES = (
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+)
+
+
+def _require_hub_tables(tables: Collection[str], where: str) -> None:
+    """Refuse a database with no tables, or with no alembic_version table, in one line."""
+    if not tables:
+        raise UsageError(_no_tables(where))
+    if "alembic_version" not in tables:
+        raise UsageError(_not_a_store(where))
 
 
 def _not_a_store(where: str) -> str:
@@ -179,7 +189,7 @@ def _not_a_store(where: str) -> str:
     )
 
 
-def _empty_store(where: str) -> str:
+def _no_tables(where: str) -> str:
     return (
         f"{where} holds no tables: no worker or hub bootstrap has written to it since it "
         "was made or `hub stack reset` emptied it (HUB_DATABASE_URL): start the workers "
@@ -218,7 +228,10 @@ class Store:
                     doing = "cannot be migrated"
                     with connection.begin():
                         if not self.create:
-                            self._require_hub_tables(connection)
+                            _require_hub_tables(
+                                inspect(connection).get_table_names(),
+                                f"the database at {self.safe_url}",
+                            )
                         command.upgrade(alembic_config(connection), "head")
                 return
             except CommandError as error:  # (a revision this release does not know)
@@ -232,14 +245,6 @@ class Store:
                     first = cause.splitlines()[0] if cause else type(error).__name__
                     raise StoreError(f"store at {self.safe_url} {doing}: {first}") from None
                 time.sleep(0.2 * attempt)
-
-    def _require_hub_tables(self, connection: Connection) -> None:
-        where = f"the database at {self.safe_url}"
-        tables = inspect(connection).get_table_names()
-        if not tables:
-            raise UsageError(_empty_store(where))
-        if "alembic_version" not in tables:
-            raise UsageError(_not_a_store(where))
 
     @property
     def safe_url(self) -> str:

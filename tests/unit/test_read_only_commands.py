@@ -50,7 +50,7 @@ def another_apps_database(path: Path) -> None:
 
 
 @pytest.mark.parametrize("args", READERS, ids=lambda args: " ".join(args[:2]))
-@pytest.mark.parametrize("kind", ["another app's", "empty", "not SQLite"])
+@pytest.mark.parametrize("kind", ["another app's", "empty", "emptied", "not SQLite"])
 def test_a_database_that_is_not_a_hub_store_is_refused_unwritten(
     monkeypatch, capsys, tmp_path, args, kind
 ):
@@ -61,13 +61,19 @@ def test_a_database_that_is_not_a_hub_store_is_refused_unwritten(
         another_apps_database(database)
     elif kind == "empty":
         database.touch()
+    elif kind == "emptied":  # (SQLite keeps its sqlite_sequence table)
+        with sqlite3.connect(database) as db:
+            db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT)")
+            db.execute("INSERT INTO t DEFAULT VALUES")
+            db.execute("DROP TABLE t")
+        db.close()
     else:
         database.write_text("name,dob\n")
     before = folder(data)
     code, out, err = hub(monkeypatch, capsys, tmp_path, database, *args)
     assert (code, out) == (2, ""), err
     assert err.startswith("error: ") and err.count("\n") == 1, err
-    if kind == "empty":  # (as `hub stack reset` leaves the default store)
+    if kind in ("empty", "emptied"):  # (as `hub stack reset` leaves the default store)
         assert f"{database} holds no tables: no worker or hub bootstrap has written" in err
     else:
         assert f"{database} is not a hub store" in err

@@ -34,9 +34,13 @@ def test_a_value_that_is_not_a_url_is_not_echoed(monkeypatch, capsys, tmp_path):
 
 @pytest.mark.parametrize(
     ("port", "says"),
-    [("abc", "port is not a number"), ("99999", "port is not 1 to 65535"), ("0", "1 to 65535")],
+    [
+        ("abc", "port is not a number"),
+        ("99999", "port is not from 1 to 65535"),
+        ("0", "1 to 65535"),
+    ],
 )
-def test_a_port_that_is_not_a_number_is_named(monkeypatch, capsys, tmp_path, port, says):
+def test_a_port_that_is_not_a_port_is_named(monkeypatch, capsys, tmp_path, port, says):
     url = f"postgresql+psycopg://u:S3cretPw@db.example:{port}/x"
     code, err = review_list(monkeypatch, capsys, tmp_path, url)
     assert code == 2 and err.count("\n") == 1, err
