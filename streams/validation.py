@@ -235,13 +235,22 @@ def _judgement(event: JudgementRecorded, today: dt.date) -> Checked:
             raise _Invalid(RECORD_ID_FORMAT, f"{name} is not <source_system>:<source_record_id>")
     if event.record_id == event.other_record_id:
         raise _Invalid(SAME_RECORD, "a judgement needs two different records")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in event.judged_by):
+    if any(_control(c) for c in event.judged_by):
         raise _Invalid(NAME_FORMAT, "judged_by holds a control character or a line break")
     if event.judged_by.startswith(STATED_BY):
         raise _Invalid(RESERVED_NAME, f"judged_by starting {STATED_BY!r} is kept for sources")
     if not EARLIEST_DATE <= event.judged_at.date() <= today + dt.timedelta(days=1):
         raise _Invalid(DATE_OUT_OF_RANGE, "judged_at is in the future or before 1890")
     return event, ()
+
+
+def _control(character: str) -> bool:
+    """A character that moves or rewrites what a terminal shows: a control character, a
+    line or paragraph break, a bidirectional override (not the joiners names use)."""
+    return unicodedata.category(character) in ("Cc", "Zl", "Zp") or character in _BIDI
+
+
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 # a record id as the hub keeps it: a source system's name, a colon, an id with no space
