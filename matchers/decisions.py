@@ -42,6 +42,10 @@ DEFAULT_ADULT_SOURCES = (("adult_social_care", 14), ("council_tax", 18), ("elect
 # number, so that a record of theirs with neither is a parent's or carer's contact, an adult
 # (see matchers.constraints): a school holds each pupil with both, and parents as contacts.
 DEFAULT_CONTACT_SOURCES = ("education",)
+# Bounds of the two whole-number thresholds: past them nothing changes (more records than
+# any file holds; more years than lie between any two believable dates of birth).
+MAX_BLOCK_CAP = 10**9
+MAX_DOB_YEARS = 1000
 
 
 class Decision(enum.StrEnum):
@@ -94,8 +98,12 @@ class Thresholds:
             raise ValueError("the review threshold must not be above the link threshold")
         if self.block_cap < 2:
             raise ValueError("the block cap must be at least 2")
+        if self.block_cap > MAX_BLOCK_CAP:  # (a JSON summary or state holds it as a 64-bit int)
+            raise ValueError(f"the block cap must be at most {MAX_BLOCK_CAP:,}")
         if self.dob_years < 0:
             raise ValueError("the birth-year window cannot be negative")
+        if self.dob_years > MAX_DOB_YEARS:
+            raise ValueError(f"the birth-year window must be at most {MAX_DOB_YEARS:,} years")
         if self.ambiguity < 0:
             raise ValueError("the ambiguity margin cannot be negative")
         sources = tuple(sorted((str(name), int(age)) for name, age in self.adult_sources))

@@ -176,6 +176,24 @@ def test_thresholds_come_from_settings_then_the_model_then_options() -> None:
     assert (chosen.block_cap, chosen.link, chosen.review) == (20, 5.0, defaults.review_threshold)
 
 
+@pytest.mark.parametrize(
+    ("option", "setting", "message"),
+    [
+        ("block_cap", "block_cap", "the block cap must be at most 1,000,000,000"),
+        ("dob_years", "dob_conflict_years", "the birth-year window must be at most 1,000 years"),
+    ],
+)
+def test_a_whole_number_threshold_too_large_is_a_usage_error(option, setting, message) -> None:
+    # (one past 64 bits was taken, the file linked, and its JSON summary an internal error)
+    from hub.link import thresholds_from
+    from hub.settings import Settings
+
+    with pytest.raises(UsageError, match=message):
+        thresholds_from(Settings(_env_file=None), 40, **{option: 10**20})  # type: ignore[call-arg]
+    with pytest.raises(UsageError, match=message):  # (HUB_BLOCK_CAP, HUB_DOB_CONFLICT_YEARS)
+        thresholds_from(Settings(_env_file=None, **{setting: 10**20}), 40)  # type: ignore[call-arg]
+
+
 @pytest.mark.slow
 def test_hub_explain_person_prints_the_links_of_the_records_person(
     model: Path, tmp_path: Path
