@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.errors import ServiceNotRunning, StackError
+from hub.errors import ServiceNotRunning, StackError, UsageError
 from hub.settings import Settings
 from hub.stack import processes
 from hub.stack.processes import PidFile
@@ -162,11 +162,11 @@ class Stack:
 
     # -- logs ----------------------------------------------------------------------------
     def log_lines(self, name: str | None, lines: int) -> list[str]:
-        names = [name] if name else list(self.services)
+        names = [name] if name is not None else list(self.services)
         out: list[str] = []
         for each in names:
             if each not in self.services:
-                raise StackError(
+                raise UsageError(
                     f"unknown service {each!r}: choose from {', '.join(self.services)}"
                 )
             for line in processes.tail(self.log_path(each), lines):

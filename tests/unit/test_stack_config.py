@@ -58,6 +58,22 @@ def test_stack_logs_without_a_stack_says_where_it_looked(tmp_path: Path) -> None
     assert f"no logs in {tmp_path / 'stack' / 'logs'}" in result.stderr
 
 
+@pytest.mark.parametrize("service", ["kafak", ""])
+def test_stack_logs_of_a_service_it_does_not_know_is_a_usage_error(
+    tmp_path: Path, service: str
+) -> None:
+    # (it exited 1, as for a failure; an empty name showed every service's logs)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_STACK_DIR"] = str(tmp_path / "stack")
+    hub = Path(sys.executable).with_name("hub")
+    result = subprocess.run([str(hub), "stack", "logs", service], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: unknown service {service!r}: choose from kafka, redis, postgres\n"
+    )
+
+
 TRACE = """Exception in thread "main" java.lang.RuntimeException: could not write the bootstrap
 \tat org.apache.kafka.metadata.storage.Formatter.run(Formatter.java:1)
 Caused by: java.io.IOException: No space left on device
