@@ -292,7 +292,7 @@ def numbered_rows(
     ``tell``: where those notes go (a first of two passes over a file keeps them quiet)."""
     mapping = mapping or {}
     first = True
-    lines_differ = file_format(path) == "jsonl"
+    lines_differ = check_input(path) == "jsonl"
     unseen = set(mapping) if lines_differ else set()
     known: set[str] = set()  # (JSON Lines: every key seen so far)
     later: dict[str, int] = {}  # key -> the line it is first seen on, after the first row

@@ -117,6 +117,8 @@ def test_jsonl_and_parquet_agree(tmp_path: Path) -> None:
         ("empty.csv", b"", "empty file or no header row"),
         ("bad.parquet", b"not parquet at all", "cannot be read as parquet"),
         ("folder.csv", b"folder", "folder.csv: is a folder, give a file"),
+        # (a folder with no suffix, as `hub simulate` writes, was "unknown file type ''")
+        ("borough", b"folder", "borough: is a folder, give a file"),
         (
             "latin1.csv",
             "record_id,first_name\n1,Zoë\n".encode("latin-1"),
