@@ -132,6 +132,8 @@ def survivorship_from(settings: Settings) -> SurvivorshipRules:
 
 def load_matcher(path: Path) -> Matcher:
     """The trained model's standardiser, blocking rules and scorer."""
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder, give the model file")
     if not path.is_file():
         raise UsageError(f"{path}: no such model file (train one with `hub model train`)")
     from matchers.blocking import BlockingRules

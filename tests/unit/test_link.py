@@ -102,6 +102,16 @@ def test_missing_model_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.stderr.strip().count("\n") == 0 and "no such model file" in result.stderr
 
 
+def test_a_folder_given_as_the_model_is_named_a_folder(tmp_path: Path) -> None:
+    # (it was "no such model file", of a folder that is there)
+    source = tmp_path / "people.csv"
+    source.write_text(PEOPLE)
+    result = run_hub("link", "--input", str(source), "--model", str(tmp_path),
+                     "--out", str(tmp_path / "out.csv"))  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"error: {tmp_path}: is a folder, give the model file\n"
+
+
 FAKE_1000 = Path("/work/shared/data/fake_1000.csv")
 FAKE_MAP = "unique_id=record_id,surname=last_name,city=town"
 
