@@ -36,6 +36,8 @@ def _column_map(path: Path, id_col: str, value_col: str) -> tuple[dict[str, str]
             raise UsageError(f"{path}: line {line}: {row}")
         if id_col not in row or value_col not in row:
             missing = id_col if id_col not in row else value_col
+            if mapping:  # (JSON Lines: an earlier line has it)
+                raise UsageError(f"{path}: line {line}: no {missing!r}")
             raise UsageError(f"{path}: no column {missing!r}")
         key, value = _text(row[id_col]), _text(row[value_col])
         if key is None:

@@ -93,6 +93,18 @@ def test_eval_command_missing_column_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip() == f"error: {pred}: no column 'nope'"
 
 
+def test_eval_command_names_the_json_line_without_the_column_earlier_lines_have(
+    tmp_path: Path,
+) -> None:
+    # (it said the file had no such column, though its first line has it)
+    truth = tmp_path / "truth.jsonl"
+    truth.write_text('{"record_id": "a", "who": 1}\n{"record_id": "b"}\n')
+    result = run_hub("eval", "--pred", str(truth), "--truth", str(truth), "--truth-col", "who",
+                     "--pred-col", "who")  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"error: {truth}: line 2: no 'who'\n"
+
+
 def test_eval_command_empty_cluster_is_a_cluster_of_its_own(tmp_path: Path) -> None:
     # households: d has no address, so neither the truth nor the prediction gives it one
     pred = tmp_path / "pred.csv"
