@@ -249,6 +249,10 @@ def check_columns(
     named = ", ".join(columns) if fields or cased or fmt != "csv" else ""
     if fmt != "jsonl" and not fields:  # (a JSON line may leave every field out)
         hint = "(is the first line a header?)"
+        separators = [s for s in ";\t|" if s in columns[0]] if len(columns) == 1 else []
+        if fmt == "csv" and separators:  # (the separator only: a first line may be values)
+            shown = "tabs" if separators[0] == "\t" else f"'{separators[0]}'"
+            hint = f"(is it separated by {shown}? give a comma-separated file, Excel's 'CSV UTF-8')"
         if cased:
             hint = (
                 f"(names are matched exactly, in lower case: {', '.join(cased[:3])}"

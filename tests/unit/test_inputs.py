@@ -88,6 +88,21 @@ def test_a_csv_file_without_a_header_line_is_refused_without_its_values(
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize(("separator", "shown"), [(";", "';'"), ("\t", "tabs"), ("|", "'|'")])
+def test_a_csv_file_separated_otherwise_than_by_commas_is_refused_with_the_reason(
+    tmp_path: Path, separator: str, shown: str
+) -> None:
+    # (it asked whether the first line was a header: it is, with its names run together)
+    path = tmp_path / "people.csv"
+    path.write_text(f"record_id{separator}last_name\n1{separator}Lovelace\n")
+    with pytest.raises(UsageError) as refused:
+        list(read_records(path))
+    assert str(refused.value) == (
+        f"{path}: none of its 1 columns is a record field (is it separated by {shown}? give a "
+        "comma-separated file, Excel's 'CSV UTF-8')"
+    )
+
+
 def test_a_mapped_column_the_file_lacks_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "people.csv"
     path.write_text("id,surname\n1,Lovelace\n")
