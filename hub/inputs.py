@@ -91,10 +91,9 @@ def check_input(path: Path) -> str:
     """Before any work: ``path`` is a file of a known type; its format."""
     if path.is_dir():
         raise UsageError(f"{path}: is a folder, give a file")
-    fmt = file_format(path)
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    return fmt
+    return file_format(path)
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
@@ -247,6 +246,8 @@ def check_columns(
     fields = [c for c in columns if mapping.get(c, c) in RECORD_FIELDS]
     cased = [c for c in columns if c not in mapping and c.lower() in RECORD_FIELDS]
     named = ", ".join(columns) if fields or cased or fmt != "csv" else ""
+    missing = sorted(set(mapping) - set(columns)) if fmt != "jsonl" else []
+    unmapped = f"--map names {', '.join(map(repr, missing))}, not a column of the file"
     if fmt != "jsonl" and not fields:  # (a JSON line may leave every field out)
         hint = "(is the first line a header?)"
         separators = [s for s in ";\t|" if s in columns[0]] if len(columns) == 1 else []
@@ -260,16 +261,15 @@ def check_columns(
             )
         elif named:
             hint = f"({named}; --map renames columns)"
-        raise UsageError(f"{path}: none of its {len(columns)} columns is a record field {hint}")
+        also = f"{unmapped}, and " if missing else ""  # (a mistyped record_id column)
+        raise UsageError(
+            f"{path}: {also}none of its {len(columns)} columns is a record field {hint}"
+        )
     for column, field in mapping.items():
         if field in columns and field not in mapping and column in columns:
             tell(f"{path}: its own column {field} is ignored: --map takes {field} from {column}")
-    missing = sorted(set(mapping) - set(columns))
-    if missing and fmt != "jsonl":
-        raise UsageError(
-            f"{path}: --map names {', '.join(map(repr, missing))}, not a column of the file "
-            f"(its columns: {named})"
-        )
+    if missing:
+        raise UsageError(f"{path}: {unmapped} (its columns: {named})")
     ignored = [c for c in columns if mapping.get(c, c) not in RECORD_FIELDS]
     if ignored and named:
         shown = ", ".join(ignored[:IGNORED_SHOWN]) + (

@@ -75,11 +75,12 @@ def test_a_csv_file_without_a_header_line_is_refused_without_its_values(
     # printed (the stderr of a scheduled run ends up in a log)
     path = tmp_path / "people.csv"
     path.write_text("ADT:1001,Jane,Smith,1984-03-07,NW1 2DB\nADT:1002,Ann,Lee,1990-01-02,N1\n")
-    for mapping in ({}, parse_mapping("forename=first_name")):
+    for mapping, also in (({}, ""), (parse_mapping("forename=first_name"), "--map names "
+                                     "'forename', not a column of the file, and ")):  # fmt: skip
         with pytest.raises(UsageError) as refused:
             list(read_records(path, mapping))
         assert str(refused.value) == (
-            f"{path}: none of its 5 columns is a record field (is the first line a header?)"
+            f"{path}: {also}none of its 5 columns is a record field (is the first line a header?)"
         )
     path.write_text("ADT:1001,Smith,Smith\n")
     with pytest.raises(UsageError) as refused:
@@ -108,6 +109,13 @@ def test_a_mapped_column_the_file_lacks_is_a_usage_error(tmp_path: Path) -> None
     path.write_text("id,surname\n1,Lovelace\n")
     with pytest.raises(UsageError, match="--map names 'forename', not a column of the file"):
         list(read_records(path, parse_mapping("id=record_id,forename=first_name")))
+    # a mistyped record_id column leaves no record field: the --map is named, not the header
+    with pytest.raises(UsageError) as refused:
+        list(read_records(path, parse_mapping("foo=record_id")))
+    assert str(refused.value) == (
+        f"{path}: --map names 'foo', not a column of the file, and none of its 2 columns is a "
+        "record field (is the first line a header?)"
+    )
 
 
 def test_jsonl_and_parquet_agree(tmp_path: Path) -> None:
@@ -128,6 +136,7 @@ def test_jsonl_and_parquet_agree(tmp_path: Path) -> None:
     ("name", "content", "message"),
     [
         ("missing.csv", None, "no such file"),
+        ("missing", None, "missing: no such file"),  # (was "unknown file type ''")
         ("people.xlsx", b"", "unknown file type"),
         ("empty.csv", b"", "empty file or no header row"),
         ("bad.parquet", b"not parquet at all", "cannot be read as parquet"),
