@@ -398,6 +398,13 @@ def test_link_notes_an_adults_only_source_named_otherwise_than_the_records_name_
         "note: no record comes from the contacts source education (HUB_CONTACT_SOURCES or "
         "--contact-sources), but some come from Education: names are matched exactly"
     )
+    # a name mistyped (the sweep's --contact-sources educaton); two sources alike in part
+    schools = [SourceRecord("5", source_system="education")]
+    report_unseen_sources(replace(THRESHOLDS, contact_sources=("educaton",)), schools)
+    assert "contacts source educaton" in capsys.readouterr().err
+    care = [SourceRecord("6", source_system="child_social_care")]
+    report_unseen_sources(replace(THRESHOLDS, adult_sources=(("adult_social_care", 14),)), care)
+    assert capsys.readouterr().err == ""
 
 
 def test_hub_link_says_when_rows_repeat_a_record_id(model: Path, tmp_path: Path) -> None:
