@@ -539,6 +539,11 @@ def link_command(
     ] = True,
 ) -> None:
     """Resolve a file into persons and households; print a JSON summary."""
+    if batch and chunk != DEFAULT_CHUNK:
+        raise UsageError(
+            "--chunk sets how often the record-by-record run re-clusters, and --batch "
+            "clusters once: give one of them"
+        )
     check_output(out, input_path, model, *([relationships] if relationships else []), suffix=".csv")
     settings = load_settings()
     matcher = load_matcher(model)

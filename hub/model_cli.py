@@ -154,6 +154,7 @@ def explain_command(
     from matchers.scorer import Scorer
 
     scorer = Scorer(load_model(model_path))
+    first, second = first.strip(), second.strip()  # (as the file's record ids are read)
     wanted = {first, second}
     records, rejected = read_input(input_path, mapping)
     report_rejected(input_path, rejected)

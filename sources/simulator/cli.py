@@ -42,6 +42,8 @@ def _rates(spec: str | None) -> dict[str, float]:
         name = name.strip()
         if name not in known:
             raise UsageError(f"--rates: unknown rate {name!r} (one of: {', '.join(sorted(known))})")
+        if name in out:
+            raise UsageError(f"--rates: {name} is given twice")
         try:
             out[name] = float(value)
         except ValueError:

@@ -36,6 +36,15 @@ LINK = ("link", "--input", "a.csv", "--model", "m.json", "--out", "o.csv")
             "error: Invalid value for '--chunk': Input should be less than or equal to"
             " 1000000000 (see `hub link --help`)",
         ),
+        (
+            (*LINK, "--batch", "--chunk", "5"),  # (was ignored)
+            "error: --chunk sets how often the record-by-record run re-clusters, and --batch "
+            "clusters once: give one of them",
+        ),
+        (
+            ("simulate", "--out", "s", "--rates", "typo=0.1,typo=0.2"),  # (the last won)
+            "error: --rates: typo is given twice",
+        ),
         *(
             (
                 ("stack", "logs", "kafka", "-n", n),

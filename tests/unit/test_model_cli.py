@@ -75,6 +75,11 @@ def test_explain_prints_the_waterfall(trained: tuple[Path, dict[str, object]]) -
     )
     assert explanation["match_weight"] == pytest.approx(total)
     assert explanation["match_probability"] > 0.5  # records 0 and 2 are the same person
+    # ids are read as the file's are, without spaces at either end (it said "no record")
+    spaced = run_hub("model", "explain", "--model", str(out), "--input", str(FAKE_1000),
+                     "--map", FAKE_MAP, "--a", " 0", "--b", "2 ")  # fmt: skip
+    assert spaced.returncode == 0, spaced.stderr
+    assert orjson.loads(spaced.stdout) == explanation
 
 
 def test_explain_uses_the_last_row_of_a_record_as_link_does(
