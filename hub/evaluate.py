@@ -8,7 +8,6 @@ scores households that way.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +16,7 @@ import typer
 
 from hub.console import say
 from hub.errors import UsageError
-from hub.inputs import read_rows
+from hub.inputs import cell_problem, cell_text, read_rows
 from matchers.evaluation import evaluate
 
 # Prefix of the cluster given to a record with an empty cluster; it cannot collide with
@@ -39,11 +38,15 @@ def _column_map(path: Path, id_col: str, value_col: str) -> tuple[dict[str, str]
             if mapping:  # (JSON Lines: an earlier line has it)
                 raise UsageError(f"{path}: line {line}: no {missing!r}")
             raise UsageError(f"{path}: no column {missing!r}")
-        key, value = _text(row[id_col]), _text(row[value_col])
+        for column in (id_col, value_col):
+            problem = cell_problem(column, row[column])
+            if problem:  # (as hub link rejects such a value; the value is not shown)
+                raise UsageError(f"{path}: line {line}: {problem}")
+        key, value = cell_text(row[id_col]), cell_text(row[value_col])
         if key is None:
             raise UsageError(f"{path}: line {line}: empty {id_col}")
         if key in mapping:
-            if _text(row[value_col]) != _shown(mapping[key]):
+            if cell_text(row[value_col]) != _shown(mapping[key]):
                 raise UsageError(
                     f"{path}: line {line}: the {id_col} of line {first_line[key]} again, "
                     f"with another {value_col}"
@@ -62,14 +65,6 @@ def _column_map(path: Path, id_col: str, value_col: str) -> tuple[dict[str, str]
 def _shown(cluster: str) -> str | None:
     """A cluster as the file gave it (None: empty)."""
     return None if cluster.startswith(ALONE) else cluster
-
-
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):  # NaN: Parquet's empty
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip() or None
 
 
 def eval_command(

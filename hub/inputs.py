@@ -195,7 +195,7 @@ def cell_text(value: Any) -> str | None:
     return text or None
 
 
-def _cell_problem(column: str, raw: Any) -> str | None:
+def cell_problem(column: str, raw: Any) -> str | None:
     if isinstance(raw, list | dict | bool):
         return f"{column} is not text or a number"
     if isinstance(raw, bytes):  # (a Parquet binary column: text, as some writers store it)
@@ -212,7 +212,7 @@ def to_source_record(row: Mapping[str, Any], mapping: Mapping[str, str]) -> Sour
     for column, raw in row.items():
         target = mapping.get(column, column)
         if target in RECORD_FIELDS and (target not in values or column in mapping):
-            problem = _cell_problem(column, raw)
+            problem = cell_problem(column, raw)
             if problem:
                 return problem
             text = cell_text(raw)

@@ -105,6 +105,26 @@ def test_eval_command_names_the_json_line_without_the_column_earlier_lines_have(
     assert result.stderr == f"error: {truth}: line 2: no 'who'\n"
 
 
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ('{"record_id": ["b"], "who": 1}', "record_id is not text or a number"),
+        ('{"record_id": "b", "who": {"x": 1}}', "who is not text or a number"),
+        ('{"record_id": "b", "who": true}', "who is not text or a number"),
+    ],
+)
+def test_eval_command_refuses_a_list_an_object_or_a_truth_value_as_hub_link_does(
+    tmp_path: Path, line: str, says: str
+) -> None:
+    # (they were scored as their Python text: "['b']")
+    truth = tmp_path / "truth.jsonl"
+    truth.write_text('{"record_id": "a", "who": 1}\n' + line + "\n")
+    result = run_hub("eval", "--pred", str(truth), "--truth", str(truth), "--truth-col", "who",
+                     "--pred-col", "who")  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"error: {truth}: line 2: {says}\n"
+
+
 def test_eval_command_empty_cluster_is_a_cluster_of_its_own(tmp_path: Path) -> None:
     # households: d has no address, so neither the truth nor the prediction gives it one
     pred = tmp_path / "pred.csv"
