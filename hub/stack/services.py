@@ -7,6 +7,7 @@ import glob
 import logging
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -54,8 +55,12 @@ class Service(Protocol):
         """One-off set-up that needs the running service (idempotent)."""
 
 
+# a frame of a Java stack trace: "\tat org.apache.kafka.Formatter.run(Formatter.java:1)"
+_FRAME = re.compile(r"^\s+at \S+\(")
+
+
 def stack_trace(output: str) -> bool:
-    return any(line.lstrip().startswith("at ") for line in output.splitlines())
+    return any(_FRAME.match(line) for line in output.splitlines())
 
 
 # What a Java tool's stack trace says of what it was given, which a second run would
@@ -78,7 +83,7 @@ def java_failure(output: str) -> str:
     causes = [line for line in lines if line.startswith("Caused by: ")]
     if causes:
         return causes[-1].removeprefix("Caused by: ").strip()
-    frames = [i for i, line in enumerate(lines) if line.lstrip().startswith("at ")]
+    frames = [i for i, line in enumerate(lines) if _FRAME.match(line)]
     if frames and frames[0] > 0:
         thrown = lines[frames[0] - 1].strip()
         return thrown.removeprefix('Exception in thread "main" ')

@@ -112,6 +112,7 @@ def fake_java(tmp_path: Path, *outputs: tuple[int, str, str]) -> str:
         ([(1, "", TRACE), (0, "Formatting metadata directory", "")], 2, None),
         ([(1, "", TRACE), (1, "", TRACE)], 2, "java.io.IOException: No space left on device"),
         ([(1, "", "Log directory /x is not writable.\n")], 1, "Log directory /x is not writable."),
+        ([(1, "", "at least one directory is needed\n")], 1, "at least one directory is needed"),
         # (an option it cannot read: the trace on stdout; a configuration it refuses)
         ([(1, ARGUMENTS, "")], 1, ARGUMENTS.splitlines()[0]),
         ([(1, "", CONFIG)], 1, CONFIG.splitlines()[1].removeprefix('Exception in thread "main" ')),
