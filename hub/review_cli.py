@@ -15,11 +15,16 @@ from hub.settings import load_settings
 
 app = typer.Typer(help="The review queue: list the open items, record a person's judgement.")
 
+MOST_ITEMS = 1_000_000_000  # (a larger --limit overflows a database's LIMIT)
+
 
 @app.command("list")
 def list_command(
     limit: Annotated[
-        int, typer.Option("--limit", min=1, help="how many items to show, longest waiting first")
+        int,
+        typer.Option(
+            "--limit", min=1, max=MOST_ITEMS, help="how many items to show, longest waiting first"
+        ),
     ] = 20,
 ) -> None:
     """Print the open review items as JSON: how many there are, and the LIMIT waiting

@@ -54,6 +54,20 @@ def test_a_bad_judgement_is_refused_in_one_line(
     assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], lines
 
 
+def test_a_limit_past_what_a_database_counts_is_refused_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env |= {"HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"}
+    Store(env["HUB_DATABASE_URL"]).dispose()
+    hub = Path(sys.executable).with_name("hub")
+    result = subprocess.run(
+        [str(hub), "review", "list", "--limit", str(10**20)],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "--limit" in lines[0], lines
+
+
 def test_a_record_the_store_does_not_hold_is_refused(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'hub.db'}")
     store.upgrade()
