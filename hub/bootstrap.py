@@ -166,7 +166,6 @@ def read_snapshot(
                 snapshot.rejected[found] += 1
                 continue
             record, version = found
-            snapshot.unversioned += version == UNVERSIONED
             held = newest.get(record.record_id)
             if held is not None:
                 snapshot.duplicates += 1
@@ -179,6 +178,7 @@ def read_snapshot(
         version, record = newest[record_id]
         snapshot.records.append(record)
         snapshot.versions.append(version)
+    snapshot.unversioned = snapshot.versions.count(UNVERSIONED)
     return snapshot
 
 

@@ -88,6 +88,21 @@ def test_of_two_rows_without_a_version_the_later_wins_as_hub_publish_sends_them(
     assert [r.first_name for r in snapshot.records] == ["New"]
 
 
+def test_unversioned_records_are_counted_once_as_loaded(tmp_path: Path) -> None:
+    """Rows were counted: a record of two rows without a version was two unversioned
+    records, and one a versioned row replaced was one too."""
+    snapshot = read_snapshot(
+        [
+            write(
+                tmp_path / "a.csv", "a:1,Ann,Lee,,", "a:1,Ann,Lea,,", "a:2,Bo,Lee,,", "a:2,Bo,Li,,3"
+            )
+        ],
+        None,
+    )
+    assert snapshot.versions == [UNVERSIONED, 3]
+    assert snapshot.unversioned == 1
+
+
 def test_the_newest_version_of_a_record_wins_and_the_first_on_a_tie(tmp_path: Path) -> None:
     first = write(tmp_path / "a.csv", "a:1,Old,Lee,,3", "a:2,First,Lee,,5")
     second = write(tmp_path / "b.csv", "a:1,New,Lee,,4", "a:2,Second,Lee,,5", "a:1,Older,Lee,,2")
