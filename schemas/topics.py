@@ -90,7 +90,7 @@ HUB_JUDGEMENTS = "hub.judgements"  # in: people's judgements of review items
 
 DEAD_LETTER_SUFFIX = ".dlq"
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")  # (\Z: "$" lets a final line break by)
 
 _FIXED: dict[str, type[Event]] = {
     CMS_WORKERS: Worker,

@@ -292,3 +292,12 @@ def test_a_source_name_too_long_for_a_topic_is_said_to_be_too_long(monkeypatch, 
                               "characters\n")  # fmt: skip
     code, _, err = run(monkeypatch, capsys, "publish", "--source", "Bad", "--input", str(rows))
     assert code == 2 and "must be lower-case letters" in err
+
+
+def test_a_source_name_ending_in_a_line_break_is_refused(monkeypatch, capsys, tmp_path):
+    # (it passed the check, and Kafka refused its topic; bootstrap would have loaded it)
+    rows = tmp_path / "r.csv"
+    rows.write_text("record_id,last_name\n1,Okafor\n")
+    code, _, err = run(monkeypatch, capsys, "publish", "--source", "housing\n", "--input",
+                       str(rows))  # fmt: skip
+    assert (code, err.count("\n")) == (2, 1) and "must be lower-case letters" in err, err
