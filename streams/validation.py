@@ -255,7 +255,7 @@ _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 # a record id as the hub keeps it: a source system's name, a colon, an id with no space
 # at either end
-_RECORD_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}:\S(?:.*\S)?$", re.DOTALL)
+_RECORD_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}:\S(?:.*\S)?\Z", re.DOTALL)  # (not "$": "\n")
 
 
 def _property(event: PropertyChanged, source: str | None) -> Checked:

@@ -36,6 +36,7 @@ def judge(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (("housing:H1", "H2", "--different", "--by", "o"), "is not <source_system>:"),
         (("Housing:H1", "housing:H2", "--different", "--by", "o"), "is not <source_system>:"),
         (("housing:H1 ", "housing:H2", "--different", "--by", "o"), "is not <source_system>:"),
+        (("housing:H1", "housing:H2\n", "--different", "--unseen", "--by", "o"), "is not <source"),
         (("housing:H1", "housing:H2", "--by", "o"), "--same) or two (--different)"),
         (("housing:H1", "housing:H2", "--same"), "who judges (--by NAME)"),
         (("housing:H1", "housing:H2", "--same", "--by", "source:x"), "kept for sources"),
