@@ -7,7 +7,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from hub.errors import HubError
+from hub.errors import HubError, UsageError
 from hub.settings import load_settings
 
 
@@ -28,6 +28,8 @@ def person_command(
     Reads the store the workers keep (HUB_DATABASE_URL); the output holds personal data."""
     from sinks.store import Store
 
+    if not wanted.strip():
+        raise UsageError("give a person id or a source record id (<source_system>:<record id>)")
     store = Store(load_settings().database_url, create=False)
     try:
         store.upgrade()
@@ -35,5 +37,5 @@ def person_command(
     finally:
         store.dispose()
     if found is None:
-        raise HubError(f"the store holds no person or source record {wanted}")
+        raise HubError(f"the store holds no person or source record {wanted!r}")
     typer.echo(orjson.dumps(found).decode())

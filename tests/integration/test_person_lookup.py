@@ -173,7 +173,7 @@ def test_hub_person_prints_the_answer_or_says_in_one_line_why_not(store: Store) 
     unknown = hub_person("nobody:1")
     assert unknown.returncode == 1
     assert unknown.stderr.strip().splitlines() == [
-        "error: the store holds no person or source record nobody:1"
+        "error: the store holds no person or source record 'nobody:1'"
     ]
     gone = next(r for r in deleted if r not in state.person_of([r]))
     removed = hub_person(gone)

@@ -130,3 +130,21 @@ def test_a_store_a_newer_hub_wrote_is_one_line_not_an_internal_error(monkeypatch
     assert (code, out) == (1, "")
     assert err.startswith("error: store at ") and err.count("\n") == 1, err
     assert "'9999_from_a_later_release'; a newer hub" in err
+
+
+@pytest.mark.parametrize("wanted", ["", " ", "nobody:1 ", "nobody:1\nP000000001"])
+def test_hub_person_shows_the_id_it_did_not_find_as_given_in_one_line(
+    monkeypatch, capsys, tmp_path, wanted
+):
+    # (an empty id was "no person or source record " and exit 1; one ending in a space
+    # was not told from the same id without; a line break made the error two lines)
+    database = tmp_path / "hub.db"
+    store = Store(f"sqlite:///{database}")
+    store.upgrade()
+    store.dispose()
+    code, out, err = hub(monkeypatch, capsys, tmp_path, database, "person", wanted)
+    assert out == "" and err.startswith("error: ") and err.count("\n") == 1, err
+    if wanted.strip():
+        assert (code, err) == (1, f"error: the store holds no person or source record {wanted!r}\n")
+    else:
+        assert code == 2 and "give a person id or a source record id" in err
