@@ -82,6 +82,29 @@ class Plan:
     rejected: list[RejectedRow] = field(default_factory=list)
 
 
+def _readable(
+    rows: Iterable[tuple[int, SourceRecord | str]], source: str | None, plan: Plan
+) -> list[tuple[int, SourceRecord]]:
+    """The rows that are records, in the file's order; the others rejected into ``plan``,
+    with a row whose record_id an earlier row gives with another source system (the
+    output names a record by the file's id alone)."""
+    readable: list[tuple[int, SourceRecord]] = []
+    first: dict[str, tuple[str | None, int]] = {}  # file id -> its first system, and line
+    for line, item in rows:
+        plan.rows += 1
+        if isinstance(item, str):
+            plan.rejected.append(RejectedRow(line, item))
+            continue
+        system = source or item.source_system
+        seen, at = first.setdefault(item.record_id, (system, line)) if system else (None, 0)
+        if seen != system:
+            why = f"its record_id is given with another source system on line {at}"
+            plan.rejected.append(RejectedRow(line, why))
+            continue
+        readable.append((line, item))
+    return readable
+
+
 def plan_file(
     rows: Iterable[tuple[int, SourceRecord | str]],
     codec: Codec,
@@ -98,13 +121,7 @@ def plan_file(
     from streams.validation import Accepted, RawMessage, validate_message
 
     plan = Plan()
-    readable: list[tuple[int, SourceRecord]] = []
-    for line, item in rows:
-        plan.rows += 1
-        if isinstance(item, str):
-            plan.rejected.append(RejectedRow(line, item))
-        else:
-            readable.append((line, item))
+    readable = _readable(rows, source, plan)
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(readable)  # noqa: S311 (an order, not a secret)
 

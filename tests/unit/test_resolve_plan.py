@@ -69,6 +69,18 @@ def test_source_names_the_system_of_rows_without_one_and_refuses_others() -> Non
     ]
 
 
+@pytest.mark.parametrize("seed", [None, 1, 2, 3])
+def test_a_file_id_under_a_second_system_is_rejected_whatever_the_order(seed: int | None) -> None:
+    # (both were published; the output, keyed by the file's id, held one of them)
+    rows = [(2, person("77", "housing")), (3, person("77", "libraries")),
+            (4, person("77", "housing"))]  # fmt: skip
+    plan = plan_file(rows, CODEC, source=None, shuffle_seed=seed, now=NOW)
+    assert plan.index_id == {"77": "housing:77"} and list(plan.events) == ["housing:77"]
+    assert [(r.line, r.reason) for r in plan.rejected] == [
+        (3, "its record_id is given with another source system on line 2")
+    ]
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.integers(0, 12), min_size=1, max_size=30), st.integers(0, 2**32))
 def test_a_shuffle_publishes_the_same_records_once_each(ids: list[int], seed: int) -> None:
