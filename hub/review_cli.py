@@ -112,7 +112,7 @@ def _check_held(database_url: str, record_ids: tuple[str, str]) -> None:
     store = Store(database_url, create=False)
     try:
         store.upgrade()
-        held = store.live_records(record_ids)
+        held = store.held_records(record_ids)
     finally:
         store.dispose()
     missing = [r for r in record_ids if r not in held]
@@ -120,4 +120,10 @@ def _check_held(database_url: str, record_ids: tuple[str, str]) -> None:
         raise UsageError(
             f"the store holds no record {' or '.join(missing)} (a typing error? "
             "--unseen judges it anyway, to apply when it arrives)"
+        )
+    deleted = [r for r in record_ids if not held[r]]
+    if deleted:
+        raise UsageError(
+            f"{' and '.join(deleted)} {'was' if len(deleted) == 1 else 'were'} deleted by "
+            "its source (--unseen judges anyway, to apply if it comes back)"
         )

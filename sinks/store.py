@@ -343,13 +343,16 @@ class Store:
 
         return self._read(read)
 
-    def live_records(self, ids: Iterable[str]) -> set[str]:
-        """Those of ``ids`` that are live source records (held, not deleted)."""
+    def held_records(self, ids: Iterable[str]) -> dict[str, bool]:
+        """Those of ``ids`` that the store holds as source records: whether each is live
+        (False: its source deleted it)."""
         records = tables.source_records
-        query = select(records.c.record_id).where(
-            records.c.record_id.in_(sorted(set(ids))), records.c.person_id.is_not(None)
+        query = select(records.c.record_id, records.c.person_id).where(
+            records.c.record_id.in_(sorted(set(ids)))
         )
-        return self._read(lambda db: {row.record_id for row in db.execute(query)})
+        return self._read(
+            lambda db: {row.record_id: row.person_id is not None for row in db.execute(query)}
+        )
 
     def _read(self, read: Callable[[Connection], T]) -> T:
         """``read`` on a connection; a failure as a one-line :class:`StoreError`."""

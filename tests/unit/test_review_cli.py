@@ -3,6 +3,7 @@ not hold, in one line before it publishes anything (no Kafka needed to be refuse
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hub.stack.processes import free_port
+from sinks import tables
 from sinks.store import Store
 
 pytestmark = pytest.mark.unit
@@ -76,6 +78,26 @@ def test_a_record_the_store_does_not_hold_is_refused(tmp_path: Path) -> None:
     result = judge(tmp_path, "housing:H1", "housing:H2", "--same", "--by", "o")
     assert result.returncode == 2
     assert result.stderr.startswith("error: the store holds no record housing:H1 or housing:H2")
+
+
+def test_a_record_its_source_deleted_is_refused_as_deleted(tmp_path: Path) -> None:
+    # (it said "holds no record ... a typing error?", where hub person says it was deleted)
+    store = Store(f"sqlite:///{tmp_path / 'hub.db'}")
+    store.upgrade()
+    written = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    store.apply({tables.source_records: [
+        {"record_id": "housing:H1", "source_system": "housing", "person_id": None,
+         "version": 2, "updated_at": written},
+        {"record_id": "housing:H2", "source_system": "housing", "person_id": "P1",
+         "version": 1, "updated_at": written},
+    ]})  # fmt: skip
+    store.dispose()
+    result = judge(tmp_path, "housing:H1", "housing:H2", "--same", "--by", "o")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: housing:H1 was deleted by its source (--unseen judges anyway, to apply if it "
+        "comes back)\n"
+    )
 
 
 def test_an_unseen_record_may_be_judged_and_then_kafka_is_needed(tmp_path: Path) -> None:
