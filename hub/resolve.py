@@ -85,9 +85,9 @@ class Plan:
 def _readable(
     rows: Iterable[tuple[int, SourceRecord | str]], source: str | None, plan: Plan
 ) -> list[tuple[int, SourceRecord]]:
-    """The rows that are records, in the file's order; the others rejected into ``plan``,
-    with a row whose record_id an earlier row gives with another source system (the
-    output names a record by the file's id alone)."""
+    """The rows that are records of a source system, in the file's order; the others
+    rejected into ``plan``, with a row whose record_id an earlier such row gives with
+    another source system (the output names a record by the file's id alone)."""
     readable: list[tuple[int, SourceRecord]] = []
     first: dict[str, tuple[str | None, int]] = {}  # file id -> its first system, and line
     for line, item in rows:
@@ -96,7 +96,11 @@ def _readable(
             plan.rejected.append(RejectedRow(line, item))
             continue
         system = source or item.source_system
-        seen, at = first.setdefault(item.record_id, (system, line)) if system else (None, 0)
+        problem = _source_problem(item, system, source)
+        if problem is not None:
+            plan.rejected.append(RejectedRow(line, problem))
+            continue
+        seen, at = first.setdefault(item.record_id, (system, line))
         if seen != system:
             why = f"its record_id is given with another source system on line {at}"
             plan.rejected.append(RejectedRow(line, why))
@@ -128,11 +132,7 @@ def plan_file(
     latest: dict[str, tuple[int, SourceRecord, str]] = {}
     for line, record in readable:
         system = source or record.source_system
-        problem = _source_problem(record, system, source)
-        if problem is not None:
-            plan.rejected.append(RejectedRow(line, problem))
-            continue
-        assert system is not None
+        assert system is not None  # (checked by _readable)
         index_id = f"{system}:{_own_id(record.record_id, system)}"
         if record.record_id not in plan.index_id:
             plan.file_ids.append(record.record_id)

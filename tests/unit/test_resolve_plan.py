@@ -79,6 +79,10 @@ def test_a_file_id_under_a_second_system_is_rejected_whatever_the_order(seed: in
     assert [(r.line, r.reason) for r in plan.rejected] == [
         (3, "its record_id is given with another source system on line 2")
     ]
+    # a row rejected for its own source system holds no id against a later one
+    rows = [(2, person("77", "Housing")), (3, person("77", "housing"))]
+    plan = plan_file(rows, CODEC, source=None, shuffle_seed=seed, now=NOW)
+    assert list(plan.events) == ["housing:77"] and [r.line for r in plan.rejected] == [2]
 
 
 @settings(max_examples=25, deadline=None)
