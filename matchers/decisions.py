@@ -42,10 +42,11 @@ DEFAULT_ADULT_SOURCES = (("adult_social_care", 14), ("council_tax", 18), ("elect
 # number, so that a record of theirs with neither is a parent's or carer's contact, an adult
 # (see matchers.constraints): a school holds each pupil with both, and parents as contacts.
 DEFAULT_CONTACT_SOURCES = ("education",)
-# Bounds of the two whole-number thresholds: past them nothing changes (more records than
-# any file holds; more years than lie between any two believable dates of birth).
-MAX_BLOCK_CAP = 10**9
-MAX_DOB_YEARS = 1000
+# Bounds of the two whole-number thresholds: what a JSON summary and the state's stored
+# configuration hold (64 bits); past the second nothing changes (dates of birth span the
+# years 1000 to today).
+MAX_BLOCK_CAP = 2**63 - 1
+MAX_DOB_YEARS = 10_000
 
 
 class Decision(enum.StrEnum):

@@ -187,21 +187,27 @@ def test_thresholds_come_from_settings_then_the_model_then_options() -> None:
 
 
 @pytest.mark.parametrize(
-    ("option", "setting", "message"),
+    ("option", "setting", "most", "message"),
     [
-        ("block_cap", "block_cap", "the block cap must be at most 1,000,000,000"),
-        ("dob_years", "dob_conflict_years", "the birth-year window must be at most 1,000 years"),
+        ("block_cap", "block_cap", 2**63 - 1,
+         "the block cap must be at most 9,223,372,036,854,775,807"),
+        ("dob_years", "dob_conflict_years", 10_000,
+         "the birth-year window must be at most 10,000 years"),
     ],
-)
-def test_a_whole_number_threshold_too_large_is_a_usage_error(option, setting, message) -> None:
+)  # fmt: skip
+def test_a_whole_number_threshold_too_large_is_a_usage_error(
+    option, setting, most, message
+) -> None:
     # (one past 64 bits was taken, the file linked, and its JSON summary an internal error)
     from hub.link import thresholds_from
     from hub.settings import Settings
 
     with pytest.raises(UsageError, match=message):
-        thresholds_from(Settings(_env_file=None), 40, **{option: 10**20})  # type: ignore[call-arg]
+        thresholds_from(Settings(_env_file=None), 40, **{option: most + 1})  # type: ignore[call-arg]
     with pytest.raises(UsageError, match=message):  # (HUB_BLOCK_CAP, HUB_DOB_CONFLICT_YEARS)
         thresholds_from(Settings(_env_file=None, **{setting: 10**20}), 40)  # type: ignore[call-arg]
+    taken = thresholds_from(Settings(_env_file=None), 40, **{option: most})  # type: ignore[call-arg]
+    assert getattr(taken, option) == most  # (the largest is taken)
 
 
 @pytest.mark.slow
@@ -402,9 +408,14 @@ def test_link_notes_an_adults_only_source_named_otherwise_than_the_records_name_
     schools = [SourceRecord("5", source_system="education")]
     report_unseen_sources(replace(THRESHOLDS, contact_sources=("educaton",)), schools)
     assert "contacts source educaton" in capsys.readouterr().err
-    care = [SourceRecord("6", source_system="child_social_care")]
-    report_unseen_sources(replace(THRESHOLDS, adult_sources=(("adult_social_care", 14),)), care)
-    assert capsys.readouterr().err == ""
+    for system, named_as in (("child_social_care", "adult_social_care"),
+                             ("education_sen", "education"), ("sen_education", "education"),
+                             ("adult_social_work", "adult_social_care")):  # fmt: skip
+        others = [SourceRecord("6", source_system=system)]
+        report_unseen_sources(replace(THRESHOLDS, adult_sources=((named_as, 14),)), others)
+        assert capsys.readouterr().err == "", (system, named_as)
+    report_unseen_sources(replace(THRESHOLDS, adult_sources=(("coucnl_tax", 18),)), records)
+    assert "adults-only source coucnl_tax" in capsys.readouterr().err  # (two slips)
 
 
 def test_hub_link_says_when_rows_repeat_a_record_id(model: Path, tmp_path: Path) -> None:
