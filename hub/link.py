@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import difflib
 import gc
 import random
 import resource
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
+from rapidfuzz.distance import OSA
 
 from hub.console import counted, counting_progress, say
 from hub.errors import UsageError
@@ -467,8 +467,10 @@ def report_unseen_sources(thresholds: Thresholds, records: Sequence[SourceRecord
     ]  # fmt: skip
     for name, kind, where in named:
         form = _name_form(name)
-        close = difflib.get_close_matches(form, by_form, n=1, cutoff=_MISTYPED)
-        like = by_form.get(form) or (by_form[close[0]] if close else None)
+        close = sorted(
+            (OSA.distance(form, other), other) for other in by_form if _mistyped(form, other)
+        )
+        like = by_form.get(form) or (by_form[close[0][1]] if close else None)
         if name not in seen and like is not None:
             say(
                 f"note: no record comes from the {kind} source {name} ({where}), but some "
@@ -476,10 +478,11 @@ def report_unseen_sources(thresholds: Thresholds, records: Sequence[SourceRecord
             )
 
 
-# how alike (difflib's ratio) a source's name and a records' one are when one letter or two
-# is mistyped: education and educaton 0.94, council_tax and coucnl_tax 0.84; adult and
-# child social care (0.73) and housing and housing_benefit (0.67) are two sources
-_MISTYPED = 0.8
+def _mistyped(a: str, b: str) -> bool:
+    """Whether two names (their :func:`_name_form`) are one mistyped: a letter wrong,
+    missing, added or two swapped, or two such slips in a name of 8 letters or more
+    (educaton, coucnl_tax). education_sen and sen_education are other sources."""
+    return OSA.distance(a, b, score_cutoff=2) <= (2 if min(len(a), len(b)) >= 8 else 1)
 
 
 def _name_form(name: str) -> str:
@@ -529,17 +532,20 @@ def link_command(
     ] = None,
     relationships: RelationshipsOption = None,
     chunk: Annotated[
-        int,
+        int | None,
         typer.Option(
-            help="records placed between two re-clusterings (same persons)", min=1, max=MAX_CHUNK
+            help=f"records placed between two re-clusterings (same persons; {DEFAULT_CHUNK} "
+            "unless given)",
+            min=1,
+            max=MAX_CHUNK,
         ),
-    ] = DEFAULT_CHUNK,
+    ] = None,
     helper: Annotated[
         bool, typer.Option(help="a second process standardises and scores ahead")
     ] = True,
 ) -> None:
     """Resolve a file into persons and households; print a JSON summary."""
-    if batch and chunk != DEFAULT_CHUNK:
+    if batch and chunk is not None:
         raise UsageError(
             "--chunk sets how often the record-by-record run re-clusters, and --batch "
             "clusters once: give one of them"
@@ -575,7 +581,7 @@ def link_command(
         survivorship_from(settings),
         shuffle_seed,
         batch=batch,
-        chunk=chunk,
+        chunk=chunk or DEFAULT_CHUNK,
         helper=helper,
         judgements=judgements,
     )

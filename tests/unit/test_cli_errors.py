@@ -37,7 +37,7 @@ LINK = ("link", "--input", "a.csv", "--model", "m.json", "--out", "o.csv")
             " 1000000000 (see `hub link --help`)",
         ),
         (
-            (*LINK, "--batch", "--chunk", "5"),  # (was ignored)
+            (*LINK, "--batch", "--chunk", "50"),  # (was ignored; 50 is the default)
             "error: --chunk sets how often the record-by-record run re-clusters, and --batch "
             "clusters once: give one of them",
         ),
