@@ -115,15 +115,17 @@ def _check_held(database_url: str, record_ids: tuple[str, str]) -> None:
         held = store.held_records(record_ids)
     finally:
         store.dispose()
-    missing = [r for r in record_ids if r not in held]
+    missing = [repr(r) for r in record_ids if r not in held]
     if missing:
         raise UsageError(
             f"the store holds no record {' or '.join(missing)} (a typing error? "
             "--unseen judges it anyway, to apply when it arrives)"
         )
-    deleted = [r for r in record_ids if not held[r]]
+    deleted = [repr(r) for r in record_ids if not held[r]]
     if deleted:
+        whose = (
+            "was deleted by its source" if len(deleted) == 1 else "were deleted by their sources"
+        )
         raise UsageError(
-            f"{' and '.join(deleted)} {'was' if len(deleted) == 1 else 'were'} deleted by "
-            "its source (--unseen judges anyway, to apply if it comes back)"
+            f"{' and '.join(deleted)} {whose} (--unseen judges anyway, to apply if it comes back)"
         )

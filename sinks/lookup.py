@@ -38,7 +38,7 @@ def person_in(db: Connection, wanted: str) -> dict[str, Any] | None:
     records = tables.source_records
     linked = db.execute(select(records.c.person_id).where(records.c.record_id == wanted)).first()
     if linked is not None and linked.person_id is None:
-        raise NoOneNow(f"{wanted} was deleted by its source: no one's now")
+        raise NoOneNow(f"{wanted!r} was deleted by its source: no one's now")
     person_id = _current(db, tables.person_aliases, "person_id",
                          linked.person_id if linked else wanted)  # fmt: skip
     row = _rows_by_id(db, tables.persons, "person_id", [person_id]).get(person_id)

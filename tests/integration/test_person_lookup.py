@@ -178,4 +178,4 @@ def test_hub_person_prints_the_answer_or_says_in_one_line_why_not(store: Store) 
     gone = next(r for r in deleted if r not in state.person_of([r]))
     removed = hub_person(gone)
     assert removed.returncode == 1
-    assert removed.stderr.strip() == f"error: {gone} was deleted by its source: no one's now"
+    assert removed.stderr.strip() == f"error: {gone!r} was deleted by its source: no one's now"

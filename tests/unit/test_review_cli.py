@@ -77,7 +77,10 @@ def test_a_record_the_store_does_not_hold_is_refused(tmp_path: Path) -> None:
     store.dispose()
     result = judge(tmp_path, "housing:H1", "housing:H2", "--same", "--by", "o")
     assert result.returncode == 2
-    assert result.stderr.startswith("error: the store holds no record housing:H1 or housing:H2")
+    assert result.stderr.startswith("error: the store holds no record 'housing:H1' or 'housing:H2'")
+    broken = judge(tmp_path, "housing:H1\nH2", "housing:H3", "--same", "--by", "o")
+    assert broken.returncode == 2 and broken.stderr.count("\n") == 1, broken.stderr
+    assert "'housing:H1\\nH2'" in broken.stderr  # (shown as written, on one line)
 
 
 def test_a_record_its_source_deleted_is_refused_as_deleted(tmp_path: Path) -> None:
@@ -95,7 +98,7 @@ def test_a_record_its_source_deleted_is_refused_as_deleted(tmp_path: Path) -> No
     result = judge(tmp_path, "housing:H1", "housing:H2", "--same", "--by", "o")
     assert result.returncode == 2
     assert result.stderr == (
-        "error: housing:H1 was deleted by its source (--unseen judges anyway, to apply if it "
+        "error: 'housing:H1' was deleted by its source (--unseen judges anyway, to apply if it "
         "comes back)\n"
     )
 
