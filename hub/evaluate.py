@@ -20,7 +20,7 @@ from hub.inputs import cell_problem, cell_text, read_rows
 from matchers.evaluation import evaluate
 
 # Prefix of the cluster given to a record with an empty cluster; it cannot collide with
-# a value read from a file (the NUL character never survives as text in them).
+# a value read from a file (a value holding a NUL character is refused).
 ALONE = "\0alone:"
 
 
@@ -40,6 +40,8 @@ def _column_map(path: Path, id_col: str, value_col: str) -> tuple[dict[str, str]
             raise UsageError(f"{path}: no column {missing!r}")
         for column in (id_col, value_col):
             problem = cell_problem(column, row[column])
+            if problem is None and "\0" in (cell_text(row[column]) or ""):  # (see ALONE)
+                problem = f"{column} holds a NUL character"
             if problem:  # (as hub link rejects such a value; the value is not shown)
                 raise UsageError(f"{path}: line {line}: {problem}")
         key, value = cell_text(row[id_col]), cell_text(row[value_col])

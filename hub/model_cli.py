@@ -153,8 +153,10 @@ def explain_command(
     from hub.link import read_input, report_rejected
     from matchers.scorer import Scorer
 
-    scorer = Scorer(load_model(model_path))
     first, second = first.strip(), second.strip()  # (as the file's record ids are read)
+    if not (first and second):
+        raise UsageError("--a and --b each need a record_id")
+    scorer = Scorer(load_model(model_path))
     wanted = {first, second}
     records, rejected = read_input(input_path, mapping)
     report_rejected(input_path, rejected)

@@ -111,6 +111,7 @@ def test_eval_command_names_the_json_line_without_the_column_earlier_lines_have(
         ('{"record_id": ["b"], "who": 1}', "record_id is not text or a number"),
         ('{"record_id": "b", "who": {"x": 1}}', "who is not text or a number"),
         ('{"record_id": "b", "who": true}', "who is not text or a number"),
+        ('{"record_id": "b", "who": "\\u0000alone:a"}', "who holds a NUL character"),
     ],
 )
 def test_eval_command_refuses_a_list_an_object_or_a_truth_value_as_hub_link_does(

@@ -80,6 +80,9 @@ def test_explain_prints_the_waterfall(trained: tuple[Path, dict[str, object]]) -
                      "--map", FAKE_MAP, "--a", " 0", "--b", "2 ")  # fmt: skip
     assert spaced.returncode == 0, spaced.stderr
     assert orjson.loads(spaced.stdout) == explanation
+    blank = run_hub("model", "explain", "--model", str(out), "--input", str(FAKE_1000),
+                    "--map", FAKE_MAP, "--a", " ", "--b", "2")  # fmt: skip
+    assert (blank.returncode, blank.stderr) == (2, "error: --a and --b each need a record_id\n")
 
 
 def test_explain_uses_the_last_row_of_a_record_as_link_does(
