@@ -48,6 +48,7 @@ from matchers.survivorship import SurvivorshipRules
 
 if TYPE_CHECKING:
     from matchers.model import Model
+    from schemas.events import RelationshipKind
 
 Explainer = Callable[[StandardRecord, StandardRecord], Sequence[FieldWeight]]
 MAX_LINES_SHOWN = 20
@@ -319,20 +320,31 @@ def read_relationships(
         elif related == record_id:
             rejected.append(RejectedRow(line, "relates a record to itself"))
         else:
-            parent = parent_of(kind, record_id, related) if kind else None
-            since = relationship_date(row.get("start")) if parent else None
-            if isinstance(since, str):
-                unread.append(RejectedRow(line, since))
-                since = None
-            judgement = stated_apart(
-                record_id, related, system or "unknown", parent=parent, since=since
-            )
-            judgements.append(judgement)
+            stated, left_out = _stated(record_id, related, system, kind, row.get("start"))
+            judgements.append(stated)
+            unread.extend(RejectedRow(line, why) for why in left_out)
     if not named and groupings:
         raise UsageError(
             f"{path}: no related_record_id column: no relationship between two records"
         )
     return judgements, rejected, groupings, unread
+
+
+def _stated(
+    record_id: str, related: str, system: str | None, kind: str | None, start: Any
+) -> tuple[Judgement, list[str]]:
+    """What a relationship between two records states (:func:`stated_apart`; with no
+    source system, ``unknown``), and what of it cannot be used (a kind the hub does not
+    know, a parent's start that is no date)."""
+    known, unknown = relationship_kind(kind)
+    left_out = [unknown] if unknown else []
+    parent = parent_of(known, record_id, related)
+    since = relationship_date(start) if parent else None
+    if isinstance(since, str):
+        left_out.append(since)
+        since = None
+    stated = stated_apart(record_id, related, system or "unknown", parent=parent, since=since)
+    return stated, left_out
 
 
 _RELATIONSHIP_CELLS = (
@@ -406,13 +418,33 @@ def relationship_written(text: str | None, now: dt.datetime) -> dt.datetime | st
     return written.replace(microsecond=written.microsecond // 1000 * 1000)
 
 
+def relationship_kind(text: str | None) -> tuple[RelationshipKind, str | None]:
+    """The contract's kind a file's ``kind`` names (a kind's name in any case, or the
+    simulator's lower-case names: ``claim_unit``), ``OTHER`` when it names none; and why,
+    when a kind was written that the hub does not know (a misspelt ``parent`` loses the
+    bound a parent's date of birth puts on a child's)."""
+    from schemas.events import RelationshipKind
+    from sources.simulated import RELATIONSHIP_KINDS
+
+    if not text:
+        return RelationshipKind.OTHER, None
+    kind = RelationshipKind.__members__.get(text.upper()) or RELATIONSHIP_KINDS.get(text.lower())
+    if kind is None:
+        return (
+            RelationshipKind.OTHER,
+            f"kind {text[:30]!r} is not one the hub knows: other",
+        )
+    return kind, None
+
+
 def report_left_out(path: Path, unread: Sequence[RejectedRow]) -> None:
-    """Relationships kept, as two people, without a start or end that cannot be used."""
+    """Relationships kept, as two people, without a part that cannot be used (a start or
+    end that is no date, a kind the hub does not know)."""
     if not unread:
         return
     say(
-        f"{path}: {counted(len(unread), 'relationship')} kept as two people without a start "
-        f"or end that cannot be used, {_lines(unread)}"
+        f"{path}: {counted(len(unread), 'relationship')} kept as two people without a part "
+        f"that cannot be used, {_lines(unread)}"
     )
 
 

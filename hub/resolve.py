@@ -42,6 +42,7 @@ from hub.link import (
     Assignment,
     relationship_cells,
     relationship_date,
+    relationship_kind,
     relationship_written,
     report_left_out,
     report_rejected,
@@ -173,7 +174,8 @@ def plan_relationships(
     --relationships`` reads them, with a ``source_system``; ``relationship_id``, ``kind``,
     ``group_id``, ``role``, ``start``, ``end`` and ``updated_at`` where given), validated as
     a worker validates them, one per relationship (its last row); the rows rejected; and
-    the rows published without a start or end that could not be used (and why).
+    the rows published without a part that could not be used (a start or end, a kind; and
+    why).
     ``op``: the events' operation (default: a snapshot read)."""
     from schemas.conversions import relationship_key
     from schemas.topics import source_relationships
@@ -212,10 +214,10 @@ def _relationship_event(
     row: Mapping[str, Any], now: dt.datetime, op: Operation | None = None
 ) -> tuple[RelationshipObserved, list[str]] | str:
     """A row as a ``RelationshipObserved`` with what of it was left out (a start or end
-    that is no date, or out of range, or an end before the start: the relationship still
-    says the two are two people, as ``hub link`` reads it), or why it cannot be one."""
-    from schemas.events import Operation, RelationshipKind, RelationshipObserved
-    from sources.simulated import RELATIONSHIP_KINDS
+    that is no date, or out of range, or an end before the start; a kind the hub does not
+    know, taken as other: the relationship still says the two are two people, as ``hub
+    link`` reads it), or why it cannot be one."""
+    from schemas.events import Operation, RelationshipObserved
 
     text = relationship_cells(row)
     if isinstance(text, str):
@@ -234,7 +236,9 @@ def _relationship_event(
     if start and end and end < start:
         unread.append("end is before start")
         end = None
-    kind = text["kind"] or "OTHER"
+    kind, unknown = relationship_kind(text["kind"])
+    if unknown is not None:
+        unread.append(unknown)
     assert system is not None and record_id is not None  # (checked above)
     event = RelationshipObserved(
         event_id=str(uuid.uuid4()),
@@ -243,8 +247,7 @@ def _relationship_event(
         source_ts=written,
         event_ts=now,
         relationship_id=text["relationship_id"] or _derived_id(text),
-        kind=RelationshipKind.__members__.get(kind.upper())  # (the contract's names, or
-        or RELATIONSHIP_KINDS.get(kind.lower(), RelationshipKind.OTHER),  # the simulator's)
+        kind=kind,
         subject_record_id=_own_id(record_id, system),
         related_record_id=_own_id(related, system) if related else None,
         group_id=text["group_id"],

@@ -234,10 +234,11 @@ def test_publish_relationships_validates_every_row_and_the_last_row_of_one_wins(
         "lines 5 (neither a related_record_id nor a group_id), "
         f"6 (source_system 'council_tax' is not '{system}')"
     ) in result.stderr
-    # (a start that cannot be used is left out, as hub link leaves it: still two people)
+    # (a start that cannot be used is left out, as hub link leaves it: still two people;
+    # a kind the hub does not know is taken as other, and said)
     assert (
-        "1 relationship kept as two people without a start or end that cannot be used, "
-        "line 7 (start is not a date)"
+        "2 relationships kept as two people without a part that cannot be used, "
+        "lines 3 (kind 'lodger' is not one the hub knows: other), 7 (start is not a date)"
     ) in result.stderr
     assert "1 row replaced by a later row of the same relationship" in result.stderr
     assert "Traceback" not in result.stderr

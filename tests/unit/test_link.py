@@ -263,6 +263,7 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         '{"record_id": "1", "related_record_id": "4", "kind": "parent", "start": "1753-01-01"}\n'
         '{"record_id": "3", "related_record_id": "5", "updated_at": "2099-01-01T00:00:00Z"}\n'
         '{"record_id": "3", "related_record_id": null, "kind": "parent"}\n'
+        '{"record_id": "6", "related_record_id": "2", "kind": "prent", "start": "2009-06-27"}\n'
     )
     judgements, rejected, groupings, unread = read_relationships(related)
     assert [(j.pair, j.by, j.stated, j.parent, j.since) for j in judgements] == [
@@ -277,6 +278,7 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
         # (a UK day-first start is read as a date of birth is)
         (("3", "4"), "source:unknown", True, "3", "2009-06-27"),
         (("1", "4"), "source:unknown", True, None, None),  # (a start out of a worker's range)
+        (("2", "6"), "source:unknown", True, None, None),  # (a kind the hub does not know)
     ]
     assert [(r.line, r.reason) for r in rejected] == [
         (3, "no record_id"),
@@ -289,6 +291,7 @@ def test_relationships_keep_the_records_they_relate_apart_in_stream_and_batch(
     assert [(r.line, r.reason) for r in unread] == [
         (10, "start is not a date"),  # (no value shown: a parent's start may be a dob)
         (13, "start is out of range"),
+        (16, "kind 'prent' is not one the hub knows: other"),  # (said, as hub resolve says)
     ]
     assert groupings == 1
     judgements = judgements[:2]

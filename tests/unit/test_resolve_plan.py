@@ -138,6 +138,8 @@ def test_relationships_are_planned_as_a_source_publishes_them() -> None:
         (13, {"source_system": "housing", "record_id": "housing:H1", "related_record_id": "H1"}),
         (14, {"source_system": "housing", "record_id": "libraries:T1",
               "related_record_id": "H2"}),
+        (15, {"source_system": "housing", "kind": "prent", "record_id": "H5",
+              "related_record_id": "H6"}),
     ]  # fmt: skip
     planned, rejected, unread = plan_relationships(rows, CODEC, now=NOW)
     assert [(r.line, r.reason) for r in rejected] == [
@@ -156,6 +158,7 @@ def test_relationships_are_planned_as_a_source_publishes_them() -> None:
         (7, "start is not a date"),
         (8, "end is before start"),
         (11, "start is out of range"),
+        (15, "kind 'prent' is not one the hub knows: other"),  # (published as other)
     ]
     events = {}
     for plan in planned:
