@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     @field_validator("kafka_controller_port", "postgres_port", "metrics_port")
     @classmethod
     def _port(cls, value: int) -> int:
-        if not 0 < value < 65536:
+        if not is_port(value):
             raise ValueError("not a port from 1 to 65535")
         return value
 
@@ -141,7 +141,7 @@ class Settings(BaseSettings):
             host, colon, port = server.strip().rpartition(":")
             if not colon or not host or not (port.isascii() and port.isdigit()):
                 raise ValueError(f"{server.strip()!r} is not host:port")
-            if len(port) > 5 or not 0 < int(port) < 65536:
+            if len(port) > 5 or not is_port(int(port)):
                 raise ValueError(f"{server.strip()!r}: its port is not from 1 to 65535")
         return value
 
@@ -220,6 +220,13 @@ class Settings(BaseSettings):
         )
 
 
+LAST_PORT = 65535
+
+
+def is_port(number: int) -> bool:
+    return 0 < number <= LAST_PORT
+
+
 def check_port(parts: SplitResult) -> None:
     """Raise a ValueError if the URL's port, when it has one, is not a number from 1 to
     65535 (the message never shows the URL: it may hold a password)."""
@@ -229,7 +236,7 @@ def check_port(parts: SplitResult) -> None:
         return
     if not (text.isascii() and text.isdigit()):
         raise ValueError("its port is not a number")
-    if len(text) > 5 or not 0 < int(text) < 65536:
+    if len(text) > 5 or not is_port(int(text)):
         raise ValueError("its port is not from 1 to 65535")
 
 

@@ -11,7 +11,7 @@ import typer
 
 from hub.console import say
 from hub.errors import HubError, ServiceNotRunning, UsageError
-from hub.settings import load_settings
+from hub.settings import is_port, load_settings
 
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "critical")
 
@@ -39,7 +39,7 @@ def worker_command(
     gc.set_threshold(50_000, 20, 100)
     if log_level.lower() not in LOG_LEVELS:
         raise UsageError(f"--log-level {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
-    if metrics_port is not None and not 0 < metrics_port < 65536:
+    if metrics_port is not None and not is_port(metrics_port):
         raise UsageError(f"--metrics-port {metrics_port} is not a port (1-65535)")
     settings = load_settings()
     if metrics_port is not None:

@@ -41,6 +41,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from hub.errors import HubError, UsageError
+from hub.settings import is_port
 from matchers.decisions import Judgement
 from sinks import tables
 
@@ -96,7 +97,7 @@ def store_url(url: str) -> URL:
         raise UsageError(
             "HUB_DATABASE_URL is not a database URL: its port is not a number"
         ) from None
-    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+    if parsed.port is not None and not is_port(parsed.port):
         raise UsageError("HUB_DATABASE_URL is not a database URL: its port is not from 1 to 65535")
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.errors import StackError, UsageError
-from hub.settings import Settings
+from hub.settings import Settings, is_port
 from hub.stack import processes
 from hub.stack.processes import PidFile
 
@@ -59,7 +59,7 @@ class Workers:
 
     def check_ports(self, count: int) -> None:
         """One line when workers 1..count would need a metrics port past 65535."""
-        if self.port(count) > 65535:
+        if not is_port(self.port(count)):
             raise UsageError(
                 f"{count} workers need metrics ports {self.port(1)} to {self.port(count)}, "
                 "past 65535: lower HUB_METRICS_PORT or run fewer workers"
