@@ -246,7 +246,7 @@ def _relationship_event(
         source_system=system,
         source_ts=written,
         event_ts=now,
-        relationship_id=text["relationship_id"] or _derived_id(text),
+        relationship_id=text["relationship_id"] or _derived_id(text, system),
         kind=kind,
         subject_record_id=_own_id(record_id, system),
         related_record_id=_own_id(related, system) if related else None,
@@ -274,10 +274,14 @@ def _ids_problem(text: Mapping[str, str | None], system: str | None) -> str | No
     return None
 
 
-def _derived_id(text: dict[str, str | None]) -> str:
-    """A relationship's id when the file gives none: the same row, the same id."""
-    parts = ("kind", "record_id", "related_record_id", "group_id")
-    identity = "|".join(str(text[name]) for name in parts)
+def _derived_id(text: dict[str, str | None], system: str) -> str:
+    """A relationship's id when the file gives none: the same relationship, the same id,
+    however its record ids (``H1`` or ``housing:H1``) and its kind's case are written.
+    (Ids and kinds written as the source's own and in lower case keep the id they had.)"""
+    kind, group = text["kind"], text["group_id"]
+    record, related = ((value and _own_id(value, system))
+                       for value in (text["record_id"], text["related_record_id"]))  # fmt: skip
+    identity = "|".join(map(str, (kind and kind.casefold(), record, related, group)))
     return "file-" + hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 

@@ -192,3 +192,21 @@ def test_relationships_are_planned_as_a_source_publishes_them() -> None:
     # without an id, the same row gets the same one every time
     again, _, _ = plan_relationships(rows[2:3], CODEC, now=NOW)
     assert again[0].key == events[3][1] and events[3][1].startswith(b"housing:file-")
+
+
+def test_a_relationship_without_an_id_is_one_relationship_however_its_ids_are_written() -> None:
+    # a nightly extract writing "H1" and a later one writing "housing:H1" (or the kind in
+    # capitals) describe one relationship: its next row replaces the first, not a second
+    written = [
+        {"source_system": "housing", "kind": "partner", "record_id": "H1",
+         "related_record_id": "H2"},
+        {"source_system": "housing", "kind": "Partner", "record_id": "housing:H1",
+         "related_record_id": " housing:H2"},
+    ]  # fmt: skip
+    planned, rejected, _ = plan_relationships(list(enumerate(written, 1)), CODEC, now=NOW)
+    assert rejected == [] and len({plan.key for plan in planned}) == 1
+    # (the id a file without prefixes was given before stays the same)
+    assert planned[0].key == b"housing:file-dec9f6cd9e14d512"
+    other, _, _ = plan_relationships([(1, {**written[0], "related_record_id": "H3"})], CODEC,
+                                     now=NOW)  # fmt: skip
+    assert other[0].key != planned[0].key
