@@ -197,15 +197,15 @@ def choose_rows(
 class SnapshotDiff:
     """Compares snapshot rows with the previous digests (pure: no files, no Kafka).
 
-    ``kept``: the line to take for each record id (:func:`choose_rows`), the others being
+    ``choice``: the line to take for each record id (:func:`choose_rows`), the others being
     rejected; without it the first."""
 
     def __init__(
-        self, previous: Mapping[str, str], system: str, kept: Mapping[str, int] | None = None
+        self, previous: Mapping[str, str], system: str, choice: Choice | None = None
     ) -> None:
         self.previous = previous
         self.system = system
-        self.kept = kept
+        self.choice = choice
         self.seen: dict[str, int] = {}  # record id -> first line
         self.unchanged = 0
         self.unreadable = 0  # rows whose record id could not be read
@@ -221,10 +221,9 @@ class SnapshotDiff:
                 continue
             record_id = source_record_id(record.record_id, self.system)
             first = self.seen.setdefault(record_id, line)  # (a bad row is not a delete)
-            keep = first if self.kept is None else self.kept.get(record_id, first)
+            keep = first if self.choice is None else self.choice.kept.get(record_id, first)
             if keep != line:
-                why = "first on" if self.kept is None else "kept, as hub bootstrap keeps it:"
-                yield RejectedRow(line, f"duplicate record_id ({why} line {keep})")
+                yield RejectedRow(line, f"duplicate record_id ({self._kept(keep)})")
                 continue
             problem = source_problem(record, self.system)
             if problem:
@@ -238,6 +237,14 @@ class SnapshotDiff:
                 yield Change(Operation.UPDATE, record_id, digest, record, line)
             else:
                 self.unchanged += 1
+
+    def _kept(self, line: int) -> str:
+        """Which of a record id's rows is taken, and why."""
+        if self.choice is None:
+            return f"first on line {line}"
+        if line in self.choice.refused:
+            return f"first on line {line}; hub bootstrap loads none of them"
+        return f"kept, as hub bootstrap keeps it: line {line}"
 
     def deletes(self) -> list[Change]:
         """Records of the previous snapshot that this one lacks (call after :meth:`feed`;
@@ -348,12 +355,12 @@ def run_cdc(
     allow_mass_delete: bool = False,
     metrics: HubMetrics | None = None,
     on_row: Callable[[], None] = lambda: None,
-    kept: Mapping[str, int] | None = None,
+    choice: Choice | None = None,
 ) -> CdcReport:
     """Publish the changes between ``rows`` (one snapshot) and the stored state, then store
-    the digests of the changes Kafka acknowledged. ``kept``: as for :class:`SnapshotDiff`."""
+    the digests of the changes Kafka acknowledged. ``choice``: as for :class:`SnapshotDiff`."""
     previous = state.hashes(system)
-    diff = SnapshotDiff(previous, system, kept)
+    diff = SnapshotDiff(previous, system, choice)
     report = CdcReport()
     sender = _ChangeSender(
         system, publisher, report, now=now, snapshot_ts=snapshot_ts, metrics=metrics
@@ -406,7 +413,7 @@ def mark_loaded(
             f"hub cdc already holds a {system} snapshot ({len(previous):,} records): --loaded "
             "is for the snapshot hub bootstrap loaded, before the source's first hub cdc run"
         )
-    diff = SnapshotDiff(previous, system, choice.kept)
+    diff = SnapshotDiff(previous, system, choice)
     report = CdcReport()
     remembered: list[tuple[str, str]] = []
 
@@ -451,7 +458,7 @@ def run_cdc_file(
         allow_mass_delete=allow_mass_delete,
         metrics=metrics,
         on_row=on_row,
-        kept=choice.kept,
+        choice=choice,
     )
 
 
