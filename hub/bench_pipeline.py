@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from hub.console import say
+from hub.console import MAX_RATE, number_from, say
 from hub.errors import UsageError
 from hub.settings import Settings, load_settings
 
@@ -450,7 +450,12 @@ def bench_pipeline(
     *,
     records: Annotated[int, typer.Option("--records", help="events to time", min=100)],
     rate: Annotated[
-        float | None, typer.Option("--rate", help="events a second, open loop (default: flat out)")
+        float | None,
+        typer.Option(
+            "--rate",
+            help="events a second, open loop, 1 to 1,000,000 (default: flat out)",
+            callback=number_from(1, MAX_RATE),
+        ),
     ] = None,
     index: Annotated[int, typer.Option("--index", help="people in the index", min=1000)] = 100_000,
     as_json: Annotated[bool, typer.Option("--json", help="print only the JSON line")] = False,

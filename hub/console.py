@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,12 +21,26 @@ from rich.progress import (
 out = Console(highlight=False, soft_wrap=True, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
+MAX_RATE = 1_000_000  # events a second a command may be asked to send
+MAX_WAIT_S = 86_400  # seconds a command may be asked to wait for the workers (a day)
 LOGGED_EVERY_S = 30.0  # where stderr is no terminal, how often progress is written as a line
 
 
 def counted(count: int, noun: str) -> str:
     """``1 row``, ``2 rows``, ``1,000 rows``: a count and its noun, singular for one."""
     return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
+def number_from(low: int, high: int) -> Callable[[float | None], float | None]:
+    """A typer option's callback refusing a number outside ``low`` to ``high``, NaN and
+    infinity among them (typer's own ``min`` and ``max`` say NaN is over the maximum)."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not low <= value <= high:
+            raise typer.BadParameter(f"must be a number from {low:,} to {high:,}")
+        return value
+
+    return check
 
 
 def say(message: str) -> None:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from hub.console import counting_progress, say
+from hub.console import MAX_WAIT_S, counting_progress, number_from, say
 from hub.errors import HubError, ServiceNotRunning, UsageError
 from hub.inputs import RejectedRow
 from hub.link import (
@@ -511,7 +511,12 @@ def resolve_command(
         int | None, typer.Option("--shuffle-seed", help="publish in a shuffled order")
     ] = None,
     timeout_s: Annotated[
-        float, typer.Option("--timeout", help="seconds to wait for the workers", min=1, max=86400)
+        float,
+        typer.Option(
+            "--timeout",
+            help="seconds to wait for the workers (1 to 86,400)",
+            callback=number_from(1, MAX_WAIT_S),
+        ),
     ] = 600.0,
     relationships: Annotated[
         Path | None,

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from hub.console import counting_progress, err, say
+from hub.console import MAX_RATE, MAX_WAIT_S, counting_progress, err, number_from, say
 from hub.errors import HubError, StackError
 from hub.settings import STACK_MODEL, Settings, load_settings
 from hub.stack.manager import Stack
@@ -82,14 +82,22 @@ def run_command(
     residents: Annotated[int, typer.Option(help="residents in the simulated borough")] = 2000,
     seed: Annotated[int, typer.Option(help="the borough's seed", min=0, max=MAX_SEED)] = 1,
     rate: Annotated[
-        float, typer.Option(help="events per second streamed to Kafka", min=1, max=1_000_000)
+        float,
+        typer.Option(
+            help="events per second streamed to Kafka (1 to 1,000,000)",
+            callback=number_from(1, MAX_RATE),
+        ),
     ] = 1000.0,
     workers: Annotated[int, typer.Option(help="hub workers to run", min=1, max=64)] = 2,
     postgres: Annotated[
         bool, typer.Option("--postgres", help="store in the stack's PostgreSQL, not SQLite")
     ] = False,
     timeout: Annotated[
-        float, typer.Option(help="seconds to wait for the workers", min=1, max=86400)
+        float,
+        typer.Option(
+            help="seconds to wait for the workers (1 to 86,400)",
+            callback=number_from(1, MAX_WAIT_S),
+        ),
     ] = 900.0,
 ) -> None:
     """Run the whole hub here: stack, workers, a simulated borough streaming through it."""

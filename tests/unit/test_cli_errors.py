@@ -47,6 +47,28 @@ LINK = ("link", "--input", "a.csv", "--model", "m.json", "--out", "o.csv")
         ),
         *(
             (
+                (*command, option, value),
+                f"error: Invalid value for '{option}': must be a number from 1 to {high}"
+                f" (see `hub {name} --help`)",
+            )
+            for name, command, option, high in (
+                (
+                    "resolve",
+                    ("resolve", "--input", "a.csv", "--out", "o.csv"),
+                    "--timeout",
+                    "86,400",
+                ),
+                (
+                    "bench pipeline",
+                    ("bench", "pipeline", "--records", "100"),
+                    "--rate",
+                    "1,000,000",
+                ),
+            )
+            for value in ("nan", "inf", "0")  # (the bench ran flat out at 0, failed at NaN)
+        ),
+        *(
+            (
                 ("stack", "logs", "kafka", "-n", n),
                 "error: Invalid value for '--lines' / '-n': Input should be greater than or"
                 " equal to 1 (see `hub stack logs --help`)",
@@ -81,9 +103,23 @@ class StackStarted(AssertionError):
         (("--residents", "9" * 20), "error: --residents must be from 10 to 1,000,000"),
         (("--seed", "-1"), "error: Invalid value for '--seed': Input should be greater than"),
         (("--seed", "9" * 23), "error: Invalid value for '--seed': Input should be less than"),
-        (("--rate", "0"), "error: Invalid value for '--rate': Input should be greater than"),
+        *(
+            (
+                ("--rate", rate),
+                "error: Invalid value for '--rate': must be a number from 1 to"
+                " 1,000,000 (see `hub run --help`)",
+            )
+            for rate in ("0", "nan", "inf")
+        ),
         (("--workers", "0"), "error: Invalid value for '--workers': Input should be greater"),
-        (("--timeout", "-5"), "error: Invalid value for '--timeout': Input should be greater"),
+        *(
+            (
+                ("--timeout", timeout),
+                "error: Invalid value for '--timeout': must be a number"
+                " from 1 to 86,400 (see `hub run --help`)",
+            )
+            for timeout in ("-5", "nan")  # (NaN was said to be over the maximum)
+        ),
         (("--workers", "3"), "error: 3 workers need metrics ports 65534 to 65536, past 65535"),
     ],
 )
