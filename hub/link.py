@@ -33,7 +33,15 @@ from rapidfuzz.distance import OSA
 
 from hub.console import counted, counting_progress, say
 from hub.errors import UsageError
-from hub.inputs import RejectedRow, cell_text, check_output, parse_mapping, read_records, read_rows
+from hub.inputs import (
+    RejectedRow,
+    cell_text,
+    check_output,
+    folder_given,
+    parse_mapping,
+    read_records,
+    read_rows,
+)
 from hub.prepare import Prepared, PreparedRules, PreparedScorer, Preparing
 from hub.settings import Settings, load_settings, parse_adult_sources, parse_contact_sources
 from matchers.batch import resolve_batch
@@ -135,7 +143,7 @@ def survivorship_from(settings: Settings) -> SurvivorshipRules:
 def load_matcher(path: Path) -> Matcher:
     """The trained model's standardiser, blocking rules and scorer."""
     if path.is_dir():
-        raise UsageError(f"{path}: is a folder, give the model file")
+        raise UsageError(f"{folder_given(path)} the model file")
     if not path.is_file():
         raise UsageError(f"{path}: no such model file (train one with `hub model train`)")
     from matchers.blocking import BlockingRules

@@ -184,6 +184,8 @@ def test_an_output_that_would_destroy_an_input_or_cannot_be_written_is_refused(
         (tmp_path / "." / "people.csv", "is also an input of this command"),
         (tmp_path, "is a folder"),
         (tmp_path / "nowhere" / "out.csv", "no such folder"),
+        # (an empty --out, which typer reads as ".", was "error: .: is a folder")
+        (Path(""), r"^\. \(the current folder, or an empty value\): is a folder, give a file"),
     ]:
         with pytest.raises(UsageError, match=message):
             check_output(out, source)
