@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
+from types import FrameType
 
 import typer
 
@@ -75,6 +78,8 @@ def smoke() -> None:
 
 
 def main() -> None:
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_ctrl_c)
     try:
         # usage errors are raised to us, to print on one line
         code = app(prog_name="hub", standalone_mode=False)
@@ -127,9 +132,21 @@ def _where(error: BaseException) -> str:
     return f"{Path(frame.filename).name}:{frame.lineno}"
 
 
+_ctrl_c = threading.Event()  # (set by the first Ctrl-C: see _interrupted)
+
+
+def _on_ctrl_c(signum: int, frame: FrameType | None) -> None:
+    _ctrl_c.set()
+    signal.default_int_handler(signum, frame)  # (raises KeyboardInterrupt)
+
+
 def _interrupted(error: BaseException) -> bool:
-    """Whether a KeyboardInterrupt is behind ``error`` (C code turns one into another
-    error, "returned a result with an exception set")."""
+    """Whether a Ctrl-C is behind ``error``: one came, or a KeyboardInterrupt is in its
+    chain. C code turns one into another error ("returned a result with an exception
+    set"), or swallows it and raises its own (DuckDB's "Query interrupted" under Splink's
+    exception, while a model trains)."""
+    if _ctrl_c.is_set():
+        return True
     seen: set[int] = set()
     cause: BaseException | None = error
     while cause is not None and id(cause) not in seen:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
 import time
 
 import pytest
@@ -217,6 +221,26 @@ def test_an_interruption_an_unanswered_prompt_and_a_bug_through_typer(
     assert (len(lines) == 1 and lines[0].startswith(starts)) if starts else lines == []
     if code == 70:  # the place is ours (this test's command, not Typer's), the text not
         assert "test_cli_errors.py:" in err and "Lovelace" not in err
+
+
+def test_a_ctrl_c_that_c_code_turns_into_its_own_error_is_an_interruption(monkeypatch, capsys):
+    # (Ctrl-C while a model trained: DuckDB swallows the KeyboardInterrupt and raises
+    # "Query interrupted", which Splink wraps: the user was told of an internal error)
+    def swallowing_c_code() -> None:
+        with contextlib.suppress(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # (the signal's handler raises before this returns)
+        raise RuntimeError("Query interrupted")  # (with no KeyboardInterrupt in its chain)
+
+    previous = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(cli, "app", lambda **_: swallowing_c_code())
+    monkeypatch.setattr(cli, "_ctrl_c", threading.Event())
+    monkeypatch.setattr(signal, "getsignal", lambda _signal: signal.default_int_handler)
+    try:
+        code, _, err = run(monkeypatch, capsys, "fail")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert (code, err) == (130, "interrupted\n")
 
 
 def test_off_a_terminal_progress_is_a_line_now_and_then(capsys) -> None:
