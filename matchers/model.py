@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -195,14 +195,12 @@ def _comparison(raw: Mapping[str, Any]) -> ModelComparison:
             raise ModelError(f"comparison {name!r}: no exact-match level on {column!r}")
         if u_exact == 0:
             raise ModelError(f"comparison {name!r}: the exact-match level on {column!r} has u 0")
-        levels[position] = ModelLevel(
-            **{
-                **levels[position].__dict__,
-                "tf_column": column,
-                "tf_weight": tf_weight,
-                "tf_minimum_u": _number(level, "tf_minimum_u_value", where, default=0.0),
-                "tf_log2_u_exact": math.log2(u_exact),
-            }
+        levels[position] = replace(
+            levels[position],
+            tf_column=column,
+            tf_weight=tf_weight,
+            tf_minimum_u=_number(level, "tf_minimum_u_value", where, default=0.0),
+            tf_log2_u_exact=math.log2(u_exact),
         )
     if not levels or levels[-1].sql != "ELSE":
         raise ModelError(f"comparison {name!r}: the last level must be ELSE")
