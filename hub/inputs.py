@@ -61,11 +61,11 @@ def parse_mapping(spec: str | None) -> dict[str, str]:
     return mapping
 
 
-def folder_given(path: Path) -> str:
-    """The message for a folder given where a file belongs; an empty value (which typer
-    reads as the current folder, ``.``) is named as such."""
+def folder_given(path: Path, wanted: str) -> str:
+    """The message for a folder given where ``wanted`` belongs; an empty value (which
+    typer reads as the current folder, ``.``) is named as such."""
     shown = ". (the current folder, or an empty value)" if path == Path() else str(path)
-    return f"{shown}: is a folder, give"
+    return f"{shown}: is a folder, give {wanted}"
 
 
 def check_output(out: Path, *inputs: Path, suffix: str | None = None) -> None:
@@ -75,7 +75,7 @@ def check_output(out: Path, *inputs: Path, suffix: str | None = None) -> None:
     if suffix and out.suffix.lower() != suffix and out.suffix.lower() in FORMATS:
         raise UsageError(f"{out}: --out writes {suffix}; give a {suffix} name")
     if out.is_dir():
-        raise UsageError(f"{folder_given(out)} a file name")
+        raise UsageError(folder_given(out, "a file name"))
     if any(out.exists() and source.exists() and out.samefile(source) for source in inputs):
         raise UsageError(f"{out}: is also an input of this command; give --out another name")
     folder = out.parent
@@ -97,7 +97,7 @@ def file_format(path: Path) -> str:
 def check_input(path: Path) -> str:
     """Before any work: ``path`` is a file of a known type; its format."""
     if path.is_dir():
-        raise UsageError(f"{folder_given(path)} a file")
+        raise UsageError(folder_given(path, "a file"))
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     return file_format(path)

@@ -143,7 +143,7 @@ def survivorship_from(settings: Settings) -> SurvivorshipRules:
 def load_matcher(path: Path) -> Matcher:
     """The trained model's standardiser, blocking rules and scorer."""
     if path.is_dir():
-        raise UsageError(f"{folder_given(path)} the model file")
+        raise UsageError(folder_given(path, "the model file"))
     if not path.is_file():
         raise UsageError(f"{path}: no such model file (train one with `hub model train`)")
     from matchers.blocking import BlockingRules
