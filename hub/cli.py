@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 import traceback
 from pathlib import Path
-from types import FrameType
 
 import typer
 
@@ -21,7 +19,7 @@ from hub.bench_pipeline import bench_pipeline
 from hub.bench_scorer import bench_scorer
 from hub.bootstrap import bootstrap_command
 from hub.console import err
-from hub.errors import HubError
+from hub.errors import HubError, on_ctrl_c, stopped_by
 from hub.evaluate import eval_command
 from hub.explain import app as explain_app
 from hub.link import link_command
@@ -79,7 +77,7 @@ def smoke() -> None:
 
 def main() -> None:
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _on_ctrl_c)
+        signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         # usage errors are raised to us, to print on one line
         code = app(prog_name="hub", standalone_mode=False)
@@ -102,6 +100,9 @@ def main() -> None:
         err.print("interrupted", markup=False)
         sys.exit(130)
     except Exception as error:
+        if stopped_by() == signal.SIGTERM:  # (inside C code, which raised its own error)
+            err.print("stopped", markup=False)
+            sys.exit(128 + signal.SIGTERM)
         if _interrupted(error):  # Ctrl-C inside C code (a Kafka client's callback)
             err.print("interrupted", markup=False)
             sys.exit(130)
@@ -132,20 +133,12 @@ def _where(error: BaseException) -> str:
     return f"{Path(frame.filename).name}:{frame.lineno}"
 
 
-_ctrl_c = threading.Event()  # (set by the first Ctrl-C: see _interrupted)
-
-
-def _on_ctrl_c(signum: int, frame: FrameType | None) -> None:
-    _ctrl_c.set()
-    signal.default_int_handler(signum, frame)  # (raises KeyboardInterrupt)
-
-
 def _interrupted(error: BaseException) -> bool:
     """Whether a Ctrl-C is behind ``error``: one came, or a KeyboardInterrupt is in its
     chain. C code turns one into another error ("returned a result with an exception
     set"), or swallows it and raises its own (DuckDB's "Query interrupted" under Splink's
     exception, while a model trains)."""
-    if _ctrl_c.is_set():
+    if stopped_by() == signal.SIGINT:
         return True
     seen: set[int] = set()
     cause: BaseException | None = error

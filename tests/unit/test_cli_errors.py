@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import threading
 import time
 
 import pytest
 import typer
 
 from hub import cli
+from hub.errors import exit_on_sigterm
 
 
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str):
@@ -223,24 +223,37 @@ def test_an_interruption_an_unanswered_prompt_and_a_bug_through_typer(
         assert "test_cli_errors.py:" in err and "Lovelace" not in err
 
 
-def test_a_ctrl_c_that_c_code_turns_into_its_own_error_is_an_interruption(monkeypatch, capsys):
-    # (Ctrl-C while a model trained: DuckDB swallows the KeyboardInterrupt and raises
-    # "Query interrupted", which Splink wraps: the user was told of an internal error)
+@pytest.mark.parametrize(
+    ("signum", "handler", "expected"),
+    [
+        (signal.SIGINT, None, (130, "interrupted\n")),  # (the handler hub itself installs)
+        (signal.SIGTERM, exit_on_sigterm, (143, "stopped\n")),  # (as hub bench pipeline's)
+    ],
+)
+def test_a_stop_that_c_code_turns_into_its_own_error_is_said_as_the_stop(
+    monkeypatch, capsys, signum, handler, expected
+):
+    # (Ctrl-C while a model trained: DuckDB swallows the KeyboardInterrupt, or a SIGTERM
+    # handler's SystemExit, and raises "Query interrupted", which Splink wraps: the user
+    # was told of an internal error)
     def swallowing_c_code() -> None:
-        with contextlib.suppress(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGINT)
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
+            os.kill(os.getpid(), signum)
             time.sleep(5)  # (the signal's handler raises before this returns)
-        raise RuntimeError("Query interrupted")  # (with no KeyboardInterrupt in its chain)
+        raise RuntimeError("Query interrupted")  # (with nothing of the signal in its chain)
 
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     monkeypatch.setattr(cli, "app", lambda **_: swallowing_c_code())
-    monkeypatch.setattr(cli, "_ctrl_c", threading.Event())
-    monkeypatch.setattr(signal, "getsignal", lambda _signal: signal.default_int_handler)
+    monkeypatch.setattr("hub.errors._stops", [])
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if handler is not None:
+        signal.signal(signum, handler)
     try:
         code, _, err = run(monkeypatch, capsys, "fail")
     finally:
-        signal.signal(signal.SIGINT, previous)
-    assert (code, err) == (130, "interrupted\n")
+        for s, h in previous.items():
+            signal.signal(s, h)
+    assert (code, err) == expected
 
 
 def test_off_a_terminal_progress_is_a_line_now_and_then(capsys) -> None:
