@@ -54,7 +54,7 @@ import orjson
 import typer
 
 from hub.console import MAX_RATE, number_from, say
-from hub.errors import UsageError, exit_on_sigterm
+from hub.errors import UsageError
 from hub.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -479,7 +479,7 @@ def bench_pipeline(
     from hub.wiring import require_redis
 
     # stopped (SIGTERM), it still stops its worker and its private Kafka and Redis
-    signal.signal(signal.SIGTERM, exit_on_sigterm)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     settings = load_settings()
     if use_stack:
         require_redis(settings)  # (before the index and the model are built)

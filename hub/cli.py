@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import traceback
 from pathlib import Path
@@ -19,7 +18,7 @@ from hub.bench_pipeline import bench_pipeline
 from hub.bench_scorer import bench_scorer
 from hub.bootstrap import bootstrap_command
 from hub.console import err
-from hub.errors import HubError, on_ctrl_c, stopped_by
+from hub.errors import HubError
 from hub.evaluate import eval_command
 from hub.explain import app as explain_app
 from hub.link import link_command
@@ -76,8 +75,6 @@ def smoke() -> None:
 
 
 def main() -> None:
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         # usage errors are raised to us, to print on one line
         code = app(prog_name="hub", standalone_mode=False)
@@ -100,9 +97,6 @@ def main() -> None:
         err.print("interrupted", markup=False)
         sys.exit(130)
     except Exception as error:
-        if stopped_by() == signal.SIGTERM:  # (inside C code, which raised its own error)
-            err.print("stopped", markup=False)
-            sys.exit(128 + signal.SIGTERM)
         if _interrupted(error):  # Ctrl-C inside C code (a Kafka client's callback)
             err.print("interrupted", markup=False)
             sys.exit(130)
@@ -134,12 +128,8 @@ def _where(error: BaseException) -> str:
 
 
 def _interrupted(error: BaseException) -> bool:
-    """Whether a Ctrl-C is behind ``error``: one came, or a KeyboardInterrupt is in its
-    chain. C code turns one into another error ("returned a result with an exception
-    set"), or swallows it and raises its own (DuckDB's "Query interrupted" under Splink's
-    exception, while a model trains)."""
-    if stopped_by() == signal.SIGINT:
-        return True
+    """Whether a KeyboardInterrupt is behind ``error`` (C code turns one into another
+    error, "returned a result with an exception set")."""
     seen: set[int] = set()
     cause: BaseException | None = error
     while cause is not None and id(cause) not in seen:

@@ -25,11 +25,15 @@ bootstrap registers so that Splink blocks exactly as the stream does.
 
 from __future__ import annotations
 
+import functools
 import logging
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from types import FrameType
+from typing import Any, ParamSpec, TypeVar
 
 import pyarrow as pa
 
@@ -58,6 +62,49 @@ DEFAULT_PRIOR_RECALL = 0.7  # assumed share of true pairs the deterministic rule
 MIN_FILLED_SHARE = 0.005  # a comparison is used when this share of records fill its columns
 
 Progress = Callable[[str], None]
+P = ParamSpec("P")
+R = TypeVar("R")
+Handler = Callable[[int, FrameType | None], Any]
+
+
+def _stops_kept(function: Callable[P, R]) -> Callable[P, R]:
+    """A call into Splink that a Ctrl-C (or a SIGTERM a command handles) ends as the stop
+    it is. DuckDB swallows the KeyboardInterrupt (or the handler's SystemExit) and raises
+    an error of its own, "Query interrupted", which Splink wraps: the command took the stop
+    for a failure of its own ("internal error: SplinkException"). An error raised during a
+    call in which such a signal came is replaced by what the signal's handler raises."""
+
+    @functools.wraps(function)
+    def kept(*args: P.args, **kwargs: P.kwargs) -> R:
+        if threading.current_thread() is not threading.main_thread():
+            return function(*args, **kwargs)  # (only the main thread takes signals)
+        came: list[int] = []
+        handlers: dict[int, Handler] = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                handlers[signum] = handler
+                signal.signal(signum, _noting(came, handler))
+        try:
+            return function(*args, **kwargs)
+        except Exception:
+            if came:
+                handlers[came[0]](came[0], None)  # (KeyboardInterrupt, SystemExit...)
+            raise
+        finally:
+            for number, kept_handler in handlers.items():
+                signal.signal(number, kept_handler)
+
+    return kept
+
+
+def _noting(came: list[int], handler: Handler) -> Handler:
+    def note(signum: int, frame: FrameType | None) -> Any:
+        came.append(signum)
+        return handler(signum, frame)
+
+    return note
+
 
 # Rules with (almost) no false positives, for the prior; each used when its columns exist.
 _DETERMINISTIC_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -197,6 +244,7 @@ def _estimate_prior(linker: Any, present: set[str], recall: float, progress: Pro
         ) from None
 
 
+@_stops_kept
 def train(
     records: Sequence[StandardRecord],
     options: TrainingOptions | None = None,
@@ -381,6 +429,7 @@ def _linker_for(
     return db_api, linker, records_sdf
 
 
+@_stops_kept
 def splink_match_weights(
     model: Model,
     records: Sequence[StandardRecord],
@@ -418,12 +467,14 @@ def splink_match_weights(
 class SplinkRealtime:
     """Splink's per-record call: one new record against an index, with ``predict_between``."""
 
+    @_stops_kept
     def __init__(self, model: Model, index: Sequence[StandardRecord]) -> None:
         self._model = model
         self._blocking = BlockingRules(tuple(model.blocking_rules), model.max_block_size)
         self._db_api, self._linker, self._index = _linker_for(model, index)
         self._count = 0
 
+    @_stops_kept
     def match(self, record: StandardRecord) -> dict[str, float]:
         """Match weights of the index records Splink's blocking finds for ``record``."""
         self._count += 1
@@ -440,6 +491,7 @@ class SplinkRealtime:
         }
 
 
+@_stops_kept
 def splink_predict(
     model: Model, records: Sequence[StandardRecord], over_common: frozenset[str]
 ) -> tuple[Any, Any, Any]:
