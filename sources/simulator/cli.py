@@ -168,7 +168,7 @@ def _check_options(
         raise UsageError(f"--day must be from 1 to {MAX_DAY:,}")
     if not 0 <= error_scale < math.inf:  # (NaN too)
         raise UsageError("--error-scale must be a number, 0 or more")
-    if rate is not None and not rate > 0:
+    if rate is not None and not 0 < rate < math.inf:  # (NaN too)
         raise UsageError("--rate must be a positive number of events a second")
     if limit is not None and rate is None:
         raise UsageError("--limit needs --rate (it stops the live stream)")

@@ -446,7 +446,7 @@ def test_simulate_command_prints_a_summary(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--rate", "0"], "--rate must be a positive number"),
+        *((["--rate", rate], "--rate must be a positive number") for rate in ("0", "nan", "inf")),
         (["--limit", "5"], "--limit needs --rate"),
         (["--format", "xml"], "--format must be one of csv, jsonl, parquet"),
         (["--residents", "3"], "--residents must be from 10 to 1,000,000"),
