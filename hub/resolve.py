@@ -276,12 +276,11 @@ def _ids_problem(text: Mapping[str, str | None], system: str | None) -> str | No
 
 def _derived_id(text: dict[str, str | None], system: str) -> str:
     """A relationship's id when the file gives none: the same relationship, the same id,
-    however its record ids (``H1`` or ``housing:H1``) and its kind's case are written.
-    (Ids and kinds written as the source's own and in lower case keep the id they had.)"""
-    kind, group = text["kind"], text["group_id"]
+    whether its record ids are written as the source's own (``H1``) or with the system
+    (``housing:H1``; such rows were given other ids before 28 November 2026)."""
     record, related = ((value and _own_id(value, system))
                        for value in (text["record_id"], text["related_record_id"]))  # fmt: skip
-    identity = "|".join(map(str, (kind and kind.casefold(), record, related, group)))
+    identity = "|".join(map(str, (text["kind"], record, related, text["group_id"])))
     return "file-" + hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 

@@ -195,12 +195,12 @@ def test_relationships_are_planned_as_a_source_publishes_them() -> None:
 
 
 def test_a_relationship_without_an_id_is_one_relationship_however_its_ids_are_written() -> None:
-    # a nightly extract writing "H1" and a later one writing "housing:H1" (or the kind in
-    # capitals) describe one relationship: its next row replaces the first, not a second
+    # a nightly extract writing "H1" and a later one writing "housing:H1" describe one
+    # relationship: its next row replaces the first, not a second
     written = [
         {"source_system": "housing", "kind": "partner", "record_id": "H1",
          "related_record_id": "H2"},
-        {"source_system": "housing", "kind": "Partner", "record_id": "housing:H1",
+        {"source_system": "housing", "kind": "partner", "record_id": "housing:H1",
          "related_record_id": " housing:H2"},
     ]  # fmt: skip
     planned, rejected, _ = plan_relationships(list(enumerate(written, 1)), CODEC, now=NOW)
