@@ -23,6 +23,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 MAX_RATE = 1_000_000  # events a second a command may be asked to send
 MAX_WAIT_S = 86_400  # seconds a command may be asked to wait for the workers (a day)
+SHOWN_LINES = 10  # line numbers a message names before "and N more"
 LOGGED_EVERY_S = 30.0  # where stderr is no terminal, how often progress is written as a line
 
 

@@ -32,7 +32,11 @@ VERSION_COLUMN = "source_version"
 # a later event has (a Kafka offset, 0 for a partition's first), so any later event applies.
 UNVERSIONED = -1
 MAX_VERSION = 2**63 - 1  # (the store keeps a version in a 64-bit column)
-_BAD_VERSION = f"{{column}} is not a whole number from 0 to {MAX_VERSION:,}"
+
+
+def bad_version(column: str) -> str:
+    """Why a row's version in ``column`` cannot be used."""
+    return f"{column} is not a whole number from 0 to {MAX_VERSION:,}"
 
 
 def replaces(held: int, version: int) -> bool:
@@ -55,7 +59,7 @@ def row_version(row: Any, column: str | None, record: SourceRecord) -> int | str
 def _version_in(raw: Any, column: str) -> int | str | None:
     """The version a cell holds, why it holds none that can be used, or None (empty)."""
     if isinstance(raw, bool):
-        return _BAD_VERSION.format(column=column)
+        return bad_version(column)
     if isinstance(raw, int):
         version: int | str = raw
     else:
@@ -64,7 +68,7 @@ def _version_in(raw: Any, column: str) -> int | str | None:
             return None
         version = _whole_number(text, column)
     if isinstance(version, int) and not 0 <= version <= MAX_VERSION:
-        return _BAD_VERSION.format(column=column)
+        return bad_version(column)
     return version
 
 
@@ -74,9 +78,9 @@ def _whole_number(text: str, column: str) -> int | str:
     try:
         number = float(text)  # ("7.0", "7e3": a spreadsheet's way of writing 7 and 7000)
     except ValueError:
-        return _BAD_VERSION.format(column=column)
+        return bad_version(column)
     if not number.is_integer() or number < 0:
-        return _BAD_VERSION.format(column=column)
+        return bad_version(column)
     return int(number)
 
 

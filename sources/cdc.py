@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from hub.console import SHOWN_LINES, counted
 from hub.errors import UsageError
 from hub.inputs import RejectedRow, numbered_records, numbered_rows
 from hub.snapshots import (
     VERSION_COLUMN,
+    bad_version,
     check_version_column,
     loadable,
     replaces,
@@ -152,6 +154,7 @@ class Choice:
     kept: dict[str, int] = field(default_factory=dict)  # record id -> the line kept
     refused: dict[int, str] = field(default_factory=dict)  # kept lines bootstrap refuses
     version_column: str | None = None  # the column the versions came from
+    unversioned: list[int] = field(default_factory=list)  # lines whose version is unusable
 
 
 def choose_rows(
@@ -162,11 +165,13 @@ def choose_rows(
     version_column: str = VERSION_COLUMN,
     today: dt.date,
     on_row: Callable[[], None] = lambda: None,
+    notice: Callable[[str], None] = lambda _message: None,
 ) -> Choice:
     """Of the rows of each record id, the one `hub bootstrap` loads (:mod:`hub.snapshots`:
     the newest of those a worker would hold), else the first; and why bootstrap refuses
-    the ones kept that it does not load. A file that breaks part-way gives the rows
-    before the break (reading it again breaks there too)."""
+    the ones kept that it does not load; ``notice`` is told of rows whose version cannot be
+    used. A file that breaks part-way gives the rows before the break (reading it again
+    breaks there too)."""
     column = version_column_read(mapping, version_column)
     choice = Choice(version_column=column)
     newest: dict[str, int] = {}  # record id -> the kept row's version, if loadable
@@ -181,6 +186,8 @@ def choose_rows(
             record_id = source_record_id(record.record_id, system)
             found = loadable(row, record, column, today, system)
             held, kept = newest.get(record_id), choice.kept.get(record_id)
+            if column is not None and found == bad_version(column):
+                choice.unversioned.append(line)
             if isinstance(found, str):
                 if kept is None:
                     choice.kept[record_id], choice.refused[line] = line, found
@@ -191,7 +198,21 @@ def choose_rows(
                     choice.refused.pop(kept, None)
                 choice.kept[record_id], newest[record_id] = line, version
     check_version_column(path, column, has_column)
+    if choice.unversioned and column is not None:
+        notice(unversioned_notice(choice.unversioned, column))
     return choice
+
+
+def unversioned_notice(lines: list[int], column: str) -> str:
+    """What `hub cdc` says of rows whose version column holds no usable version: it
+    publishes them (a worker orders changes by their time); bootstrap would not load them."""
+    shown = ", ".join(map(str, lines[:SHOWN_LINES]))
+    more = f" and {len(lines) - SHOWN_LINES} more" if len(lines) > SHOWN_LINES else ""
+    return (
+        f"{counted(len(lines), 'row')} where {bad_version(column)} (line"
+        f"{'s' if len(lines) > 1 else ''} {shown}{more}): hub bootstrap would load none of "
+        "them; of a record id's rows, such a row is taken only when no other has a version"
+    )
 
 
 class SnapshotDiff:

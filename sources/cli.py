@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import orjson
 import typer
 
-from hub.console import counted, say
+from hub.console import SHOWN_LINES, counted, say
 from hub.errors import HubError, UsageError
 from hub.snapshots import VERSION_COLUMN
 
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from sources.cdc import Choice
     from sources.publisher import Publisher
 
-SHOWN_LINES = 10
 
 SourceOption = Annotated[
     str, typer.Option("--source", help="source system, e.g. council_tax (names the topic)")
@@ -220,7 +219,8 @@ def cdc_command(
     def choose() -> Choice:
         with progress(f"reading {snapshot.name}", rows) as bar:
             return choose_rows(snapshot, source, columns, version_column=version_column,
-                               today=now.date(), on_row=bar.advance)  # fmt: skip
+                               today=now.date(), on_row=bar.advance,
+                               notice=say)  # fmt: skip
 
     if loaded:
         with SnapshotState(state_path(settings.stack_dir)) as state:

@@ -24,6 +24,7 @@ from sources.cdc import (
     choose_rows,
     is_mass_delete,
     mark_loaded,
+    unversioned_notice,
 )
 
 pytestmark = pytest.mark.unit
@@ -246,6 +247,23 @@ def test_cdc_reads_versions_from_the_column_it_is_told(tmp_path: Path) -> None:
     renamed.write_text("record_id,last_name,source_version\n1,A,2026-02-01\n1,B,2026-01-01\n")
     mapping = {"source_version": "updated_at"}
     assert choose_rows(renamed, "housing", mapping, today=today).kept == {"1": 2}
+
+
+def test_rows_whose_version_cannot_be_used_are_named(tmp_path: Path) -> None:
+    # (they are published, but bootstrap would load none: the column may be the wrong one)
+    snapshot = tmp_path / "housing.csv"
+    snapshot.write_text("record_id,last_name,rev\n1,Old,A12\n1,New,2\n2,Bo,-1\n3,Cy,\n")
+    today = dt.datetime.now(dt.UTC).date()
+    told: list[str] = []
+    choice = choose_rows(snapshot, "housing", {}, version_column="rev", today=today,
+                         notice=told.append)  # fmt: skip
+    assert choice.kept == {"1": 3, "2": 4, "3": 5} and choice.unversioned == [2, 4]
+    assert told == [
+        "2 rows where rev is not a whole number from 0 to 9,223,372,036,854,775,807 (lines "
+        "2, 4): hub bootstrap would load none of them; of a record id's rows, such a row is "
+        "taken only when no other has a version"
+    ]
+    assert unversioned_notice([7], "rev").startswith("1 row where rev is not")
 
 
 def test_a_loaded_snapshot_names_an_ignored_column_once_not_once_a_pass(
